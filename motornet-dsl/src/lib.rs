@@ -1,0 +1,11 @@
+//! The `.mnet` model compiler.
+//!
+//! Pipeline (each stage a module, none doing I/O): [`parse`] text → [`ast`]; [`check`] resolves names, units
+//! and topology into a [`model::Model`]; [`lower`] builds one hash-consed expression graph ([`ir`]) for
+//! reset, step and observables; [`interp`] evaluates that graph and [`codegen`] turns it into Rust.
+
+pub mod ast;
+pub mod diag;
+pub mod parse;
+pub mod expr;
+pub mod ir;

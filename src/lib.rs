@@ -1,0 +1,1 @@
+//! motornet: a symbolic modelling compiler for differentiable musculoskeletal effectors.
