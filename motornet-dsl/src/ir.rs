@@ -367,7 +367,14 @@ impl Graph {
                     let r = eval_binary(bin, u, v);
                     return O(if matches!(bin, Binary::Lt | Binary::Le) { Op::Bool(r != 0.0) } else { Op::constant(r) });
                 }
+                let inf = f64::INFINITY;
                 match bin {
+                    // Unbounded limits: clipping to ±∞ is the identity, and nothing finite reaches them.
+                    Binary::Max if cx == Some(-inf) => Node(y),
+                    Binary::Max if cy == Some(-inf) => Node(x),
+                    Binary::Min if cx == Some(inf) => Node(y),
+                    Binary::Min if cy == Some(inf) => Node(x),
+                    Binary::Lt | Binary::Le if cy == Some(-inf) || cx == Some(inf) => O(Op::Bool(false)),
                     Binary::Add if cx == Some(0.0) => Node(y),
                     Binary::Add | Binary::Sub if cy == Some(0.0) => Node(x),
                     Binary::Sub if cx == Some(0.0) => Node(self.neg(y)),

@@ -1,1 +1,39 @@
+//! The motornet runtime: the [`Plant`] trait implemented by compiled and interpreted models, and batched
+//! simulation of effectors ([`Effector`]).
 
+pub mod effector;
+pub mod error;
+pub mod interpreted;
+pub mod plant;
+
+pub use effector::Effector;
+pub use error::Error;
+pub use interpreted::InterpretedPlant;
+pub use plant::{Bounds, ParamInfo, Plant, PlantInfo, Workspace};
+
+impl<P: Plant + ?Sized> Plant for Box<P> {
+    fn info(&self) -> &PlantInfo {
+        (**self).info()
+    }
+    fn params(&self) -> &[f64] {
+        (**self).params()
+    }
+    fn set_params(&mut self, values: &[f64]) -> Result<(), Error> {
+        (**self).set_params(values)
+    }
+    fn bounds(&self) -> &[Bounds] {
+        (**self).bounds()
+    }
+    fn timestep(&self) -> f64 {
+        (**self).timestep()
+    }
+    fn workspace(&self) -> Workspace {
+        (**self).workspace()
+    }
+    fn reset(&self, ws: &mut Workspace, joint: &[f64], state: &mut [f64]) {
+        (**self).reset(ws, joint, state)
+    }
+    fn step(&self, ws: &mut Workspace, state: &[f64], controls: &[f64], next: &mut [f64]) {
+        (**self).step(ws, state, controls, next)
+    }
+}

@@ -1,0 +1,1252 @@
+//! Syntax tree → checked [`Model`]. Resolves names, converts units to SI, validates values and the skeleton's
+//! topology, and reports every problem it finds (it keeps going after an error, using a placeholder value).
+
+use crate::ast::{self, BinOp, ExprKind, Ident, Item, PathElement, Property, Span, Value};
+use crate::diag::{did_you_mean, Diagnostic};
+use crate::model::*;
+use crate::muscles::MuscleKind;
+use std::collections::HashMap;
+
+/// Checks a parsed model. Returns the model only when no problem was found.
+pub fn check(ast: &ast::Model) -> (Option<Model>, Vec<Diagnostic>) {
+    let mut c = Checker::new(ast);
+    let model = c.run(ast);
+    let diags = std::mem::take(&mut c.diags);
+    if diags.is_empty() {
+        (model, diags)
+    } else {
+        (None, diags)
+    }
+}
+
+/// Parses and checks source text: the whole front end.
+pub fn compile_source(source: &str) -> (Option<Model>, Vec<Diagnostic>) {
+    let (ast, mut diags) = crate::parse::parse(source);
+    let Some(ast) = ast else { return (None, diags) };
+    let (model, more) = check(&ast);
+    diags.extend(more);
+    if diags.is_empty() {
+        (model, diags)
+    } else {
+        (None, diags)
+    }
+}
+
+/// Dimension of an expression while checking: `Free` for plain numbers, which take the dimension the context
+/// gives them (so `mass 1.8;` means kilograms, and `0.03 * shoulder` is whatever the path needs).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum DimT {
+    Free,
+    Known(Dim),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DeclKind {
+    Const,
+    Body,
+    Joint,
+    Muscle,
+    Obstacle,
+}
+
+impl DeclKind {
+    fn noun(self) -> &'static str {
+        match self {
+            DeclKind::Const => "constant",
+            DeclKind::Body => "body",
+            DeclKind::Joint => "joint",
+            DeclKind::Muscle => "muscle",
+            DeclKind::Obstacle => "obstacle",
+        }
+    }
+}
+
+enum ConstState<'a> {
+    Pending(&'a Value),
+    InProgress,
+    Done(Sym, DimT),
+}
+
+struct Checker<'a> {
+    diags: Vec<Diagnostic>,
+    params: Vec<ParamDef>,
+    constraints: Vec<Constraint>,
+    decls: HashMap<String, (DeclKind, Span)>,
+    consts: HashMap<String, ConstState<'a>>,
+    /// Generalized coordinates by name, when expressions may refer to them (inside lumped paths).
+    coords_in_scope: Option<HashMap<String, usize>>,
+    body_index: HashMap<String, usize>,
+    model_span: Span,
+}
+
+/// Accepted MotorNet spellings, mapped to ours, for helpful messages.
+const ALIASES: [(&str, &str); 4] = [
+    ("max_isometric_force", "max_force"),
+    ("optimal_muscle_length", "optimal_length"),
+    ("normalized_slack_muscle_length", "normalized_slack_length"),
+    ("tendon_slack_length", "tendon_length"),
+];
+
+impl<'a> Checker<'a> {
+    fn new(ast: &ast::Model) -> Self {
+        Checker {
+            model_span: ast.name.span,
+            diags: Vec::new(),
+            params: Vec::new(),
+            constraints: Vec::new(),
+            decls: HashMap::new(),
+            consts: HashMap::new(),
+            coords_in_scope: None,
+            body_index: HashMap::new(),
+        }
+    }
+
+    fn error(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    fn run(&mut self, ast: &'a ast::Model) -> Option<Model> {
+        self.declare_names(ast);
+        let settings = self.settings(ast);
+
+        // Bodies first: joints, paths and the endpoint refer to them.
+        let mut bodies = Vec::new();
+        for item in &ast.items {
+            if let Item::Body { name, block } = item {
+                if self.body_index.contains_key(&name.name) {
+                    continue; // duplicate, already reported
+                }
+                self.body_index.insert(name.name.clone(), bodies.len());
+                bodies.push((name, block));
+            }
+        }
+        let bodies: Vec<Body> = bodies.into_iter().map(|(n, b)| self.body(n, b)).collect();
+        let (joints, coords, joint_order) = self.skeleton(ast, &bodies);
+        let obstacles = self.obstacles(ast);
+        let coord_names: HashMap<String, usize> = coords.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
+        let muscles = self.muscles(ast, &coord_names, &obstacles);
+        let endpoint = self.endpoint(&settings, &bodies, &joints);
+        // Constants nothing refers to are still checked (and remain overridable parameters).
+        for item in &ast.items {
+            if let Item::Const { name, .. } = item {
+                if matches!(self.consts.get(&name.name), Some(ConstState::Pending(_))) {
+                    self.resolve_const(name);
+                }
+            }
+        }
+        if let Some(first) = muscles.first() {
+            for m in &muscles[1..] {
+                if m.kind != first.kind {
+                    self.error(
+                        Diagnostic::new(
+                            "mixed-muscle-models",
+                            format!("muscle `{}` is a {}, but `{}` is a {}", m.name, m.kind.name(), first.name, first.kind.name()),
+                            m.span,
+                            "different muscle model",
+                        )
+                        .with_help("all muscles of an effector share one muscle model (MotorNet's state layout)"),
+                    );
+                }
+            }
+        }
+
+        if ast.items.iter().all(|i| !matches!(i, Item::Joint { .. })) {
+            self.error(
+                Diagnostic::new("no-skeleton", "the model has no joints, so nothing can move", ast.name.span, "this model")
+                    .with_help("add a body and a joint attaching it to `world`, e.g. `joint shoulder: world -> upper_arm { … }`"),
+            );
+        }
+        self.validate_constraints();
+
+        let endpoint = endpoint?;
+        Some(Model {
+            name: ast.name.name.clone(),
+            params: std::mem::take(&mut self.params),
+            timestep: settings.timestep,
+            ministeps: settings.ministeps,
+            integrator: settings.integrator,
+            path_velocity: settings.path_velocity,
+            gravity: settings.gravity,
+            bodies,
+            joints,
+            joint_order,
+            coords,
+            endpoint,
+            obstacles,
+            muscles,
+            constraints: std::mem::take(&mut self.constraints),
+        })
+    }
+
+    fn declare_names(&mut self, ast: &'a ast::Model) {
+        for item in &ast.items {
+            let (kind, name) = match item {
+                Item::Const { name, value } => {
+                    if !self.consts.contains_key(&name.name) {
+                        self.consts.insert(name.name.clone(), ConstState::Pending(value));
+                    }
+                    (DeclKind::Const, name)
+                }
+                Item::Body { name, .. } => (DeclKind::Body, name),
+                Item::Joint { name, .. } => (DeclKind::Joint, name),
+                Item::Muscle { name, .. } => (DeclKind::Muscle, name),
+                Item::Obstacle { name, .. } => (DeclKind::Obstacle, name),
+                Item::Setting(_) => continue,
+            };
+            if matches!(name.name.as_str(), "world" | "pi") {
+                self.error(Diagnostic::new(
+                    "reserved-name",
+                    format!("`{}` is a reserved name", name.name),
+                    name.span,
+                    "reserved",
+                ));
+                continue;
+            }
+            if let Some((prev_kind, prev_span)) = self.decls.get(&name.name) {
+                let d = Diagnostic::new(
+                    "duplicate-name",
+                    format!("`{}` is defined twice", name.name),
+                    name.span,
+                    format!("second {}", kind.noun()),
+                )
+                .with_related(*prev_span, format!("first defined here as a {}", prev_kind.noun()));
+                self.error(d);
+                continue;
+            }
+            self.decls.insert(name.name.clone(), (kind, name.span));
+        }
+    }
+
+    // ---- values -------------------------------------------------------------------------------------------
+
+    /// Registers `sym` as an overridable parameter `name` when it is a literal (no references); returns the
+    /// symbol to use.
+    fn maybe_param(&mut self, name: &str, sym: Sym, literal: bool, dim: Dim, span: Span) -> Sym {
+        if !literal {
+            return sym;
+        }
+        let default = sym.eval(&[]);
+        if let Some(i) = self.params.iter().position(|p| p.name == name) {
+            // Same property written twice is reported elsewhere; keep the first.
+            return Sym::Param(i);
+        }
+        self.params.push(ParamDef { name: name.to_string(), default, dim, span });
+        Sym::Param(self.params.len() - 1)
+    }
+
+    fn param_defaults(&self) -> Vec<f64> {
+        self.params.iter().map(|p| p.default).collect()
+    }
+
+    /// A scalar value of the expected dimension, registered as parameter `owner` when literal.
+    fn scalar(&mut self, v: &Value, dim: Dim, owner: &str, what: &str) -> Sym {
+        match v {
+            Value::Quantity(q) => {
+                let (sym, literal) = self.quantity(q, dim, what);
+                self.maybe_param(owner, sym, literal, dim, q.span)
+            }
+            other => {
+                self.error(Diagnostic::new(
+                    "wrong-value",
+                    format!("`{what}` takes a single value, not a {}", shape_name(other)),
+                    other.span(),
+                    "expected one value",
+                ));
+                Sym::Num(0.0)
+            }
+        }
+    }
+
+    fn vector(&mut self, v: &Value, dim: Dim, owner: &str, what: &str) -> [Sym; 2] {
+        match v {
+            Value::Vector { components, unit, span } if components.len() == 2 => {
+                let (scale, unit_dim) = self.unit(unit.as_ref());
+                let mut out = [Sym::Num(0.0), Sym::Num(0.0)];
+                for (k, (comp, axis)) in components.iter().zip(["x", "y"]).enumerate() {
+                    let (sym, d, literal) = self.expr(comp);
+                    let d = combine_unit(d, unit_dim);
+                    self.check_dim(d, dim, comp.span.to(*span), what);
+                    let sym = self.finite(sym.scaled(scale), comp.span);
+                    out[k] = self.maybe_param(&format!("{owner}.{axis}"), sym, literal, dim, comp.span);
+                }
+                out
+            }
+            Value::Vector { components, span, .. } => {
+                self.error(Diagnostic::new(
+                    "wrong-value",
+                    format!("`{what}` takes a 2-D vector `(x, y)`, not {} components", components.len()),
+                    *span,
+                    "expected (x, y)",
+                ));
+                [Sym::Num(0.0), Sym::Num(0.0)]
+            }
+            other => {
+                self.error(Diagnostic::new(
+                    "wrong-value",
+                    format!("`{what}` takes a vector `(x, y)`, not a {}", shape_name(other)),
+                    other.span(),
+                    "expected (x, y)",
+                ));
+                [Sym::Num(0.0), Sym::Num(0.0)]
+            }
+        }
+    }
+
+    fn range(&mut self, v: &Value, dim: Dim, owner: &str, what: &str) -> Option<(Sym, Sym)> {
+        match v {
+            Value::Range { lower, upper, span } => {
+                let (lo, lit_lo) = self.quantity(lower, dim, what);
+                let (hi, lit_hi) = self.quantity(upper, dim, what);
+                let lo = self.maybe_param(&format!("{owner}.min"), lo, lit_lo, dim, lower.span);
+                let hi = self.maybe_param(&format!("{owner}.max"), hi, lit_hi, dim, upper.span);
+                self.constraints.push(Constraint {
+                    value: Sym::Bin(BinOp::Sub, Box::new(hi.clone()), Box::new(lo.clone())),
+                    strict: true,
+                    message: format!("the {what} is empty or inverted: its upper bound must exceed its lower bound"),
+                    span: *span,
+                });
+                Some((lo, hi))
+            }
+            other => {
+                self.error(Diagnostic::new(
+                    "wrong-value",
+                    format!("`{what}` takes a range `lower .. upper`, not a {}", shape_name(other)),
+                    other.span(),
+                    "expected lower .. upper",
+                ));
+                None
+            }
+        }
+    }
+
+    /// A scalar quantity: (symbol in SI, whether it is a literal).
+    fn quantity(&mut self, q: &ast::Quantity, dim: Dim, what: &str) -> (Sym, bool) {
+        let (sym, d, literal) = self.expr(&q.expr);
+        let (scale, unit_dim) = self.unit(q.unit.as_ref());
+        let d = combine_unit(d, unit_dim);
+        self.check_dim(d, dim, q.span, what);
+        (self.finite(sym.scaled(scale), q.span), literal)
+    }
+
+    fn finite(&mut self, sym: Sym, span: Span) -> Sym {
+        // Parameters are checked by their constraints; here, literals like 1e999 or 1/0.
+        let v = sym.eval(&self.param_defaults());
+        if !v.is_finite() {
+            self.error(Diagnostic::new("non-finite", "this value is not a finite number", span, format!("evaluates to {v}")));
+            return Sym::Num(0.0);
+        }
+        sym
+    }
+
+    fn check_dim(&mut self, got: DimT, want: Dim, span: Span, what: &str) {
+        if let DimT::Known(d) = got {
+            if d != want {
+                self.error(
+                    Diagnostic::new(
+                        "unit-mismatch",
+                        format!("unit mismatch: `{what}` is {}, but this value is {}", want.describe(), d.describe()),
+                        span,
+                        format!("expected {}", want.si_unit()),
+                    )
+                    .with_help(format!("write the value in {}, or leave the unit out to mean SI units", want.si_unit())),
+                );
+            }
+        }
+    }
+
+    /// (scale to SI, dimension) of a written unit.
+    fn unit(&mut self, unit: Option<&ast::Unit>) -> (f64, DimT) {
+        let Some(unit) = unit else { return (1.0, DimT::Free) };
+        let mut scale = 1.0;
+        let mut dim = Dim::NONE;
+        for (word, power) in &unit.factors {
+            let (s, d) = match word.name.as_str() {
+                "kg" => (1.0, Dim::MASS),
+                "g" => (1e-3, Dim::MASS),
+                "m" => (1.0, Dim::LENGTH),
+                "cm" => (1e-2, Dim::LENGTH),
+                "mm" => (1e-3, Dim::LENGTH),
+                "s" => (1.0, Dim::TIME),
+                "ms" => (1e-3, Dim::TIME),
+                "N" => (1.0, Dim::FORCE),
+                "rad" => (1.0, Dim::ANGLE),
+                "deg" => (std::f64::consts::PI / 180.0, Dim::ANGLE),
+                _ => unreachable!("grammar admits only known unit words"),
+            };
+            if power.unsigned_abs() > 8 {
+                self.error(Diagnostic::new("wrong-value", "unit power out of range", word.span, "power too large"));
+                continue;
+            }
+            scale *= s.powi(*power);
+            dim = dim.mul(d, *power);
+        }
+        (scale, DimT::Known(dim))
+    }
+
+    /// Resolves an expression: (symbol, dimension, whether it is free of references).
+    fn expr(&mut self, e: &ast::Expr) -> (Sym, DimT, bool) {
+        match &e.kind {
+            ExprKind::Number(v) => {
+                if !v.is_finite() {
+                    self.error(Diagnostic::new("non-finite", "this number is too large to represent", e.span, "not finite"));
+                    return (Sym::Num(0.0), DimT::Free, true);
+                }
+                (Sym::Num(*v), DimT::Free, true)
+            }
+            ExprKind::Ref(path) => self.reference(path, e.span),
+            ExprKind::Neg(a) => {
+                let (s, d, l) = self.expr(a);
+                (Sym::Neg(Box::new(s)), d, l)
+            }
+            ExprKind::Binary(op, a, b) => {
+                let (sa, da, la) = self.expr(a);
+                let (sb, db, lb) = self.expr(b);
+                let d = match op {
+                    BinOp::Add | BinOp::Sub => match (da, db) {
+                        (DimT::Known(x), DimT::Known(y)) if x != y => {
+                            self.error(Diagnostic::new(
+                                "unit-mismatch",
+                                format!("unit mismatch: cannot add {} and {}", x.describe(), y.describe()),
+                                e.span,
+                                "mixed units",
+                            ));
+                            DimT::Known(x)
+                        }
+                        (DimT::Known(x), _) | (_, DimT::Known(x)) => DimT::Known(x),
+                        _ => DimT::Free,
+                    },
+                    BinOp::Mul | BinOp::Div => {
+                        let p = if *op == BinOp::Mul { 1 } else { -1 };
+                        match (da, db) {
+                            (DimT::Known(x), DimT::Known(y)) => DimT::Known(x.mul(y, p)),
+                            // Radians are dimensionless in SI: a plain coefficient times an angle may be
+                            // anything (`0.03 * shoulder` in a path is metres per radian times radians).
+                            (DimT::Known(x), DimT::Free) | (DimT::Free, DimT::Known(x)) if x.0[3] != 0 => DimT::Free,
+                            (DimT::Known(x), DimT::Free) => DimT::Known(x),
+                            (DimT::Free, DimT::Known(y)) => DimT::Known(Dim::NONE.mul(y, p)),
+                            _ => DimT::Free,
+                        }
+                    }
+                    BinOp::Pow => match (da, &sb) {
+                        (DimT::Known(x), Sym::Num(n)) if n.fract() == 0.0 && n.abs() <= 8.0 => {
+                            DimT::Known(Dim::NONE.mul(x, *n as i32))
+                        }
+                        (DimT::Free, _) => DimT::Free,
+                        _ => {
+                            self.error(Diagnostic::new(
+                                "unit-mismatch",
+                                "a quantity with a unit can only be raised to a small whole number",
+                                e.span,
+                                "non-integer power",
+                            ));
+                            DimT::Free
+                        }
+                    },
+                };
+                (Sym::Bin(*op, Box::new(sa), Box::new(sb)), d, la && lb)
+            }
+            ExprKind::Call(name, args) => {
+                let resolved: Vec<(Sym, DimT, bool)> = args.iter().map(|a| self.expr(a)).collect();
+                let literal = resolved.iter().all(|r| r.2);
+                let Some((f, arity)) = Func::lookup(&name.name) else {
+                    let mut d = Diagnostic::new(
+                        "unknown-function",
+                        format!("unknown function `{}`", name.name),
+                        name.span,
+                        "not a function",
+                    );
+                    let names: Vec<&str> = Func::ALL.iter().map(|f| f.0).collect();
+                    d.help = Some(
+                        did_you_mean(&name.name, names.iter().copied())
+                            .unwrap_or_else(|| format!("available functions: {}", names.join(", "))),
+                    );
+                    self.error(d);
+                    return (Sym::Num(0.0), DimT::Free, literal);
+                };
+                if resolved.len() != arity {
+                    self.error(Diagnostic::new(
+                        "wrong-arity",
+                        format!("`{}` takes {arity} argument{}, not {}", name.name, if arity == 1 { "" } else { "s" }, resolved.len()),
+                        e.span,
+                        "wrong number of arguments",
+                    ));
+                    return (Sym::Num(0.0), DimT::Free, literal);
+                }
+                let d = match f {
+                    Func::Abs | Func::Min | Func::Max => resolved[0].1,
+                    _ => DimT::Free,
+                };
+                (Sym::Call(f, resolved.into_iter().map(|r| r.0).collect()), d, literal)
+            }
+        }
+    }
+
+    fn reference(&mut self, path: &[Ident], span: Span) -> (Sym, DimT, bool) {
+        let full: String = path.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(".");
+        if full == "pi" {
+            return (Sym::Num(std::f64::consts::PI), DimT::Free, true);
+        }
+        if let Some(coords) = &self.coords_in_scope {
+            if let Some(&i) = coords.get(&full) {
+                return (Sym::Coord(i), DimT::Free, false);
+            }
+        }
+        if path.len() == 1 && self.consts.contains_key(&full) {
+            let (sym, dim) = self.resolve_const(&path[0]);
+            return (sym, dim, false);
+        }
+        if let Some(i) = self.params.iter().position(|p| p.name == full) {
+            return (Sym::Param(i), DimT::Known(self.params[i].dim), false);
+        }
+        // Not found: explain what it might have been.
+        let mut d = Diagnostic::new("unknown-name", format!("unknown name `{full}`"), span, "not defined");
+        match self.decls.get(&path[0].name) {
+            Some((DeclKind::Joint, _)) if self.coords_in_scope.is_none() => {
+                d.help = Some("joint coordinates can only be used in `path lumped …` expressions".into());
+            }
+            Some((kind, _)) if path.len() > 1 => {
+                d.help = Some(format!(
+                    "`{}` is a {}, but `{full}` is not one of its literal parameters",
+                    path[0].name,
+                    kind.noun()
+                ));
+            }
+            _ => {
+                let mut names: Vec<&str> = self.consts.keys().map(String::as_str).collect();
+                if let Some(c) = &self.coords_in_scope {
+                    names.extend(c.keys().map(String::as_str));
+                }
+                d.help = did_you_mean(&full, names);
+            }
+        }
+        self.error(d);
+        (Sym::Num(0.0), DimT::Free, false)
+    }
+
+    fn resolve_const(&mut self, name: &Ident) -> (Sym, DimT) {
+        let state = self.consts.insert(name.name.clone(), ConstState::InProgress);
+        match state {
+            Some(ConstState::Done(sym, dim)) => {
+                self.consts.insert(name.name.clone(), ConstState::Done(sym.clone(), dim));
+                (sym, dim)
+            }
+            Some(ConstState::InProgress) => {
+                self.error(Diagnostic::new(
+                    "const-cycle",
+                    format!("constant `{}` is defined in terms of itself", name.name),
+                    name.span,
+                    "used in its own definition",
+                ));
+                self.consts.insert(name.name.clone(), ConstState::Done(Sym::Num(0.0), DimT::Free));
+                (Sym::Num(0.0), DimT::Free)
+            }
+            Some(ConstState::Pending(value)) => {
+                // Constants never see joint coordinates.
+                let saved = self.coords_in_scope.take();
+                let (sym, dim) = match value {
+                    Value::Quantity(q) => {
+                        let (s, d, literal) = self.expr(&q.expr);
+                        let (scale, unit_dim) = self.unit(q.unit.as_ref());
+                        let d = combine_unit(d, unit_dim);
+                        let s = self.finite(s.scaled(scale), q.span);
+                        let pdim = match d {
+                            DimT::Known(x) => x,
+                            DimT::Free => Dim::NONE,
+                        };
+                        (self.maybe_param(&name.name, s, literal, pdim, q.span), d)
+                    }
+                    other => {
+                        self.error(Diagnostic::new(
+                            "wrong-value",
+                            format!("a constant holds one number, not a {}", shape_name(other)),
+                            other.span(),
+                            "expected one value",
+                        ));
+                        (Sym::Num(0.0), DimT::Free)
+                    }
+                };
+                self.coords_in_scope = saved;
+                self.consts.insert(name.name.clone(), ConstState::Done(sym.clone(), dim));
+                (sym, dim)
+            }
+            None => unreachable!("resolve_const called for a declared constant"),
+        }
+    }
+
+    fn positive(&mut self, value: &Sym, strict: bool, what: String, span: Span) {
+        self.constraints.push(Constraint { value: value.clone(), strict, message: what, span });
+    }
+
+    fn validate_constraints(&mut self) {
+        let defaults = self.param_defaults();
+        let failures: Vec<Diagnostic> = self
+            .constraints
+            .iter()
+            .filter_map(|c| {
+                let v = c.value.eval(&defaults);
+                let ok = v.is_finite() && if c.strict { v > 0.0 } else { v >= 0.0 };
+                (!ok).then(|| Diagnostic::new("invalid-value", c.message.clone(), c.span, "invalid here"))
+            })
+            .collect();
+        self.diags.extend(failures);
+    }
+
+    // ---- declarations ------------------------------------------------------------------------------------
+
+    /// Splits a block's properties by name, reporting unknown and repeated ones.
+    fn properties<'p>(
+        &mut self,
+        props: &'p [Property],
+        allowed: &[&str],
+        owner_kind: &str,
+    ) -> HashMap<&'p str, &'p Property> {
+        let mut out: HashMap<&str, &Property> = HashMap::new();
+        for p in props {
+            let name = p.name.name.as_str();
+            if !allowed.contains(&name) {
+                let mut d = Diagnostic::new(
+                    "unknown-property",
+                    format!("unknown property `{name}` in {owner_kind}"),
+                    p.name.span,
+                    "unknown property",
+                );
+                let alias = ALIASES.iter().find(|(a, _)| *a == name).map(|(_, ours)| *ours);
+                d.help = Some(match (alias, did_you_mean(name, allowed.iter().copied())) {
+                    (Some(ours), _) if allowed.contains(&ours) => format!("motornet calls this `{ours}`"),
+                    (_, Some(s)) => s,
+                    _ => format!("{owner_kind} properties: {}", allowed.join(", ")),
+                });
+                self.error(d);
+                continue;
+            }
+            if let Some(first) = out.get(name) {
+                let d = Diagnostic::new(
+                    "duplicate-property",
+                    format!("`{name}` is given twice"),
+                    p.name.span,
+                    "second definition",
+                )
+                .with_related(first.name.span, "first given here");
+                self.error(d);
+                continue;
+            }
+            out.insert(name, p);
+        }
+        out
+    }
+
+    /// The one value of a property, or an error.
+    fn single<'p>(&mut self, p: &'p Property) -> Option<&'p Value> {
+        match p.values.as_slice() {
+            [v] => Some(v),
+            [] => {
+                self.error(Diagnostic::new(
+                    "missing-value",
+                    format!("`{}` needs a value", p.name.name),
+                    p.span,
+                    "no value",
+                ));
+                None
+            }
+            [_, extra, ..] => {
+                self.error(Diagnostic::new(
+                    "wrong-value",
+                    format!("`{}` takes one value, but {} were given", p.name.name, p.values.len()),
+                    extra.span(),
+                    "unexpected value",
+                ));
+                None
+            }
+        }
+    }
+
+    fn word<'p>(&mut self, p: &'p Property, choices: &[&str]) -> Option<&'p Ident> {
+        let v = self.single(p)?;
+        match v.as_word() {
+            Some(w) if choices.contains(&w.name.as_str()) => Some(w),
+            _ => {
+                let got = v.as_word().map(|w| w.name.as_str()).unwrap_or("");
+                let mut d = Diagnostic::new(
+                    "unknown-choice",
+                    format!("`{}` must be one of: {}", p.name.name, choices.join(", ")),
+                    v.span(),
+                    "not a valid choice",
+                );
+                d.help = did_you_mean(got, choices.iter().copied());
+                self.error(d);
+                None
+            }
+        }
+    }
+
+    fn settings(&mut self, ast: &'a ast::Model) -> Settings {
+        const ALLOWED: [&str; 6] = ["timestep", "ministeps", "integrator", "path_velocity", "gravity", "endpoint"];
+        let props: Vec<Property> =
+            ast.items.iter().filter_map(|i| if let Item::Setting(p) = i { Some(p.clone()) } else { None }).collect();
+        let props = self.properties(&props, &ALLOWED, "a model");
+        let mut s = Settings {
+            timestep: Sym::Num(0.01),
+            ministeps: 1,
+            integrator: Integrator::Euler,
+            path_velocity: PathVelocity::Exact,
+            gravity: [Sym::Num(0.0), Sym::Num(0.0)],
+            endpoint: None,
+        };
+        let timestep_span;
+        if let Some(p) = props.get("timestep") {
+            timestep_span = p.span;
+            if let Some(v) = self.single(p) {
+                s.timestep = self.scalar(v, Dim::TIME, "timestep", "timestep");
+            }
+        } else {
+            timestep_span = ast.name.span;
+            s.timestep = self.maybe_param("timestep", Sym::Num(0.01), true, Dim::TIME, ast.name.span);
+        }
+        self.positive(&s.timestep.clone(), true, "the timestep must be positive".into(), timestep_span);
+        if let Some(p) = props.get("ministeps") {
+            if let Some(v) = self.single(p) {
+                let n = match v {
+                    Value::Quantity(ast::Quantity { expr: ast::Expr { kind: ExprKind::Number(n), .. }, unit: None, .. }) => {
+                        Some(*n)
+                    }
+                    _ => None,
+                };
+                match n {
+                    Some(n) if n >= 1.0 && n.fract() == 0.0 && n <= 1000.0 => s.ministeps = n as usize,
+                    _ => self.error(Diagnostic::new(
+                        "invalid-value",
+                        "`ministeps` must be a whole number between 1 and 1000",
+                        v.span(),
+                        "not a valid count",
+                    )),
+                }
+            }
+        }
+        if let Some(p) = props.get("integrator") {
+            let names: Vec<&str> = Integrator::NAMES.iter().map(|n| n.0).collect();
+            if let Some(w) = self.word(p, &names) {
+                s.integrator = Integrator::NAMES.iter().find(|n| n.0 == w.name).map(|n| n.1).unwrap_or(Integrator::Euler);
+            }
+        }
+        if let Some(p) = props.get("path_velocity") {
+            if let Some(w) = self.word(p, &["exact", "motornet"]) {
+                s.path_velocity = if w.name == "exact" { PathVelocity::Exact } else { PathVelocity::Motornet };
+            }
+        }
+        if let Some(p) = props.get("gravity") {
+            if let Some(v) = self.single(p) {
+                s.gravity = self.vector(v, Dim::ACCELERATION, "gravity", "gravity");
+            }
+        }
+        if let Some(p) = props.get("endpoint") {
+            s.endpoint = Some((*p).clone());
+        }
+        s
+    }
+
+    fn body(&mut self, name: &Ident, block: &ast::Block) -> Body {
+        let props = self.properties(&block.properties, &["mass", "com", "inertia", "length"], "a body");
+        self.no_paths(block, "a body");
+        let n = &name.name;
+        let mass = match props.get("mass").and_then(|p| self.single(p)) {
+            Some(v) => self.scalar(v, Dim::MASS, &format!("{n}.mass"), "mass"),
+            None => {
+                if !props.contains_key("mass") {
+                    self.error(Diagnostic::new(
+                        "missing-property",
+                        format!("body `{n}` has no `mass`"),
+                        name.span,
+                        "needs a mass",
+                    ));
+                }
+                Sym::Num(1.0)
+            }
+        };
+        let span = props.get("mass").map_or(name.span, |p| p.span);
+        self.positive(&mass, true, format!("the mass of `{n}` must be positive"), span);
+        let com = match props.get("com").and_then(|p| self.single(p)) {
+            Some(v) => self.vector(v, Dim::LENGTH, &format!("{n}.com"), "com"),
+            None => [Sym::Num(0.0), Sym::Num(0.0)],
+        };
+        let inertia = match props.get("inertia").and_then(|p| self.single(p)) {
+            Some(v) => {
+                let s = self.scalar(v, Dim::INERTIA, &format!("{n}.inertia"), "inertia");
+                self.positive(&s, false, format!("the inertia of `{n}` must not be negative"), v.span());
+                s
+            }
+            None => Sym::Num(0.0),
+        };
+        let length = match props.get("length").and_then(|p| self.single(p)) {
+            Some(v) => {
+                let s = self.scalar(v, Dim::LENGTH, &format!("{n}.length"), "length");
+                self.positive(&s, false, format!("the length of `{n}` must not be negative"), v.span());
+                s
+            }
+            None => Sym::Num(0.0),
+        };
+        Body { name: n.clone(), mass, com, inertia, length, span: name.span }
+    }
+
+    fn no_paths(&mut self, block: &ast::Block, owner: &str) {
+        for p in &block.paths {
+            self.error(Diagnostic::new("misplaced", format!("{owner} cannot have a path"), p.span(), "only muscles have paths"));
+        }
+    }
+
+    fn body_ref(&mut self, name: &Ident) -> Option<BodyRef> {
+        if name.name == "world" {
+            return Some(BodyRef::World);
+        }
+        if let Some(&i) = self.body_index.get(&name.name) {
+            return Some(BodyRef::Body(i));
+        }
+        let mut d = Diagnostic::new("unknown-body", format!("unknown body `{}`", name.name), name.span, "no such body");
+        d.help = match self.decls.get(&name.name) {
+            Some((kind, _)) => Some(format!("`{}` is a {}, not a body", name.name, kind.noun())),
+            None => {
+                let mut names: Vec<&str> = self.body_index.keys().map(String::as_str).collect();
+                names.push("world");
+                did_you_mean(&name.name, names)
+            }
+        };
+        self.error(d);
+        None
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn skeleton(&mut self, ast: &ast::Model, bodies: &[Body]) -> (Vec<Joint>, Vec<Coord>, Vec<usize>) {
+        let mut joints = Vec::new();
+        let mut coords = Vec::new();
+        let mut parent_joint: Vec<Option<(usize, Span)>> = vec![None; bodies.len()];
+        for item in &ast.items {
+            let Item::Joint { name, parent, child, block } = item else { continue };
+            if self.decls.get(&name.name).is_some_and(|(k, s)| *k != DeclKind::Joint || *s != name.span) {
+                continue; // duplicate name
+            }
+            self.no_paths(block, "a joint");
+            let props = self.properties(&block.properties, &["type", "at", "range", "velocity", "damping"], "a joint");
+            let parent_ref = self.body_ref(parent);
+            let child_ref = if child.name == "world" {
+                self.error(Diagnostic::new("world-child", "`world` cannot be the child of a joint", child.span, "world is fixed"));
+                None
+            } else {
+                self.body_ref(child)
+            };
+            let kind = match props.get("type") {
+                Some(p) => match self.word(p, &["hinge", "slide"]) {
+                    Some(w) if w.name == "slide" => JointKind::Slide,
+                    _ => JointKind::Hinge,
+                },
+                None => JointKind::Hinge,
+            };
+            let n = &name.name;
+            let at = match props.get("at").and_then(|p| self.single(p)) {
+                Some(v) => self.vector(v, Dim::LENGTH, &format!("{n}.at"), "at"),
+                // By default a joint sits at the parent's tip.
+                None => match parent_ref {
+                    Some(BodyRef::Body(i)) => [bodies[i].length.clone(), Sym::Num(0.0)],
+                    _ => [Sym::Num(0.0), Sym::Num(0.0)],
+                },
+            };
+            let (pos_dim, vel_dim, damp_dim) = match kind {
+                JointKind::Hinge => (Dim::ANGLE, Dim::ANGULAR_SPEED, Dim::ROTARY_DAMPING),
+                JointKind::Slide => (Dim::LENGTH, Dim::SPEED, Dim::LINEAR_DAMPING),
+            };
+            let unbounded = (Sym::Num(f64::NEG_INFINITY), Sym::Num(f64::INFINITY));
+            let (lower, upper) = props
+                .get("range")
+                .and_then(|p| self.single(p))
+                .and_then(|v| self.range(v, pos_dim, &format!("{n}.range"), "range"))
+                .unwrap_or(unbounded.clone());
+            let (vel_lower, vel_upper) = props
+                .get("velocity")
+                .and_then(|p| self.single(p))
+                .and_then(|v| self.range(v, vel_dim, &format!("{n}.velocity"), "velocity range"))
+                .unwrap_or(unbounded);
+            let damping = match props.get("damping").and_then(|p| self.single(p)) {
+                Some(v) => {
+                    let s = self.scalar(v, damp_dim, &format!("{n}.damping"), "damping");
+                    self.positive(&s, false, format!("the damping of `{n}` must not be negative"), v.span());
+                    s
+                }
+                None => Sym::Num(0.0),
+            };
+            let j = joints.len();
+            if let Some(BodyRef::Body(c)) = child_ref {
+                if let Some((_, first)) = parent_joint[c] {
+                    self.error(
+                        Diagnostic::new(
+                            "two-parents",
+                            format!("body `{}` is attached by two joints", child.name),
+                            child.span,
+                            "second parent joint",
+                        )
+                        .with_related(first, "first attached here")
+                        .with_help("each body hangs from exactly one joint; the skeleton must be a tree"),
+                    );
+                } else {
+                    parent_joint[c] = Some((j, child.span));
+                }
+            }
+            let first_coord = coords.len();
+            match kind {
+                JointKind::Hinge => coords.push(Coord { name: n.clone(), joint: j }),
+                JointKind::Slide => {
+                    coords.push(Coord { name: format!("{n}.x"), joint: j });
+                    coords.push(Coord { name: format!("{n}.y"), joint: j });
+                }
+            }
+            joints.push(Joint {
+                name: n.clone(),
+                kind,
+                parent: parent_ref.unwrap_or(BodyRef::World),
+                child: match child_ref {
+                    Some(BodyRef::Body(c)) => c,
+                    _ => usize::MAX,
+                },
+                at,
+                coords: first_coord..coords.len(),
+                lower,
+                upper,
+                vel_lower,
+                vel_upper,
+                damping,
+                span: name.span,
+            });
+        }
+        // Every body hangs from a chain of joints that ends at the world.
+        let mut order = Vec::new();
+        let mut depth: Vec<Option<usize>> = vec![None; bodies.len()];
+        for (b, body) in bodies.iter().enumerate() {
+            let mut chain = vec![b];
+            let mut cur = b;
+            let verdict = loop {
+                let Some((j, _)) = parent_joint[cur] else { break Err("disconnected") };
+                match joints[j].parent {
+                    BodyRef::World => break Ok(chain.len()),
+                    BodyRef::Body(p) => {
+                        if chain.contains(&p) {
+                            break Err("cycle");
+                        }
+                        chain.push(p);
+                        cur = p;
+                    }
+                }
+            };
+            match verdict {
+                Ok(d) => depth[b] = Some(d),
+                Err("cycle") => self.error(
+                    Diagnostic::new(
+                        "skeleton-cycle",
+                        format!("the joints around body `{}` form a cycle", body.name),
+                        body.span,
+                        "part of a cycle",
+                    )
+                    .with_help("the skeleton must be a tree rooted at `world`"),
+                ),
+                Err(_) => {
+                    if parent_joint[b].is_none() {
+                        self.error(
+                            Diagnostic::new(
+                                "disconnected-body",
+                                format!("body `{}` is not attached to anything", body.name),
+                                body.span,
+                                "no joint holds this body",
+                            )
+                            .with_help(format!("add a joint: `joint j: world -> {} {{ … }}`", body.name)),
+                        );
+                    }
+                    // A body hanging from a disconnected body is reported through that body.
+                }
+            }
+        }
+        let mut js: Vec<usize> = (0..joints.len()).filter(|&j| joints[j].child != usize::MAX).collect();
+        js.sort_by_key(|&j| depth[joints[j].child].unwrap_or(usize::MAX));
+        for j in js {
+            if depth[joints[j].child].is_some() {
+                order.push(j);
+            }
+        }
+        (joints, coords, order)
+    }
+
+    fn obstacles(&mut self, ast: &ast::Model) -> Vec<Obstacle> {
+        let mut out = Vec::new();
+        for item in &ast.items {
+            let Item::Obstacle { name, kind, block } = item else { continue };
+            self.no_paths(block, "an obstacle");
+            let kind = match kind.name.as_str() {
+                "cylinder" => ObstacleKind::Cylinder,
+                "sphere" => ObstacleKind::Sphere,
+                _ => {
+                    let mut d = Diagnostic::new(
+                        "unknown-obstacle",
+                        format!("unknown obstacle shape `{}`", kind.name),
+                        kind.span,
+                        "not a shape",
+                    );
+                    d.help = Some(did_you_mean(&kind.name, ["cylinder", "sphere"]).unwrap_or("shapes: cylinder, sphere".into()));
+                    self.error(d);
+                    continue;
+                }
+            };
+            let props = self.properties(&block.properties, &["body", "at", "radius"], "an obstacle");
+            let n = &name.name;
+            let body = match props.get("body") {
+                Some(p) => match self.single(p).and_then(|v| v.as_word().cloned()) {
+                    Some(w) => self.body_ref(&w),
+                    None => None,
+                },
+                None => Some(BodyRef::World),
+            };
+            let at = match props.get("at").and_then(|p| self.single(p)) {
+                Some(v) => self.vector(v, Dim::LENGTH, &format!("{n}.at"), "at"),
+                None => [Sym::Num(0.0), Sym::Num(0.0)],
+            };
+            let radius = match props.get("radius").and_then(|p| self.single(p)) {
+                Some(v) => self.scalar(v, Dim::LENGTH, &format!("{n}.radius"), "radius"),
+                None => {
+                    self.error(Diagnostic::new(
+                        "missing-property",
+                        format!("obstacle `{n}` has no `radius`"),
+                        name.span,
+                        "needs a radius",
+                    ));
+                    Sym::Num(1.0)
+                }
+            };
+            let rspan = props.get("radius").map_or(name.span, |p| p.span);
+            self.positive(&radius, true, format!("the radius of `{n}` must be positive"), rspan);
+            out.push(Obstacle { name: n.clone(), kind, body: body.unwrap_or(BodyRef::World), at, radius, span: name.span });
+        }
+        out
+    }
+
+    fn muscles(&mut self, ast: &ast::Model, coords: &HashMap<String, usize>, obstacles: &[Obstacle]) -> Vec<Muscle> {
+        let mut out = Vec::new();
+        for item in &ast.items {
+            let Item::Muscle { name, kind, block } = item else { continue };
+            let Some(mk) = MuscleKind::from_name(&kind.name) else {
+                let names: Vec<&str> = MuscleKind::ALL.iter().map(|k| k.name()).collect();
+                let mut d = Diagnostic::new(
+                    "unknown-muscle-model",
+                    format!("unknown muscle model `{}`", kind.name),
+                    kind.span,
+                    "not a muscle model",
+                );
+                d.help = Some(did_you_mean(&kind.name, names.iter().copied()).unwrap_or_else(|| format!("muscle models: {}", names.join(", "))));
+                self.error(d);
+                continue;
+            };
+            let n = &name.name;
+            let allowed: Vec<&str> = mk.params().iter().map(|p| p.name).collect();
+            let props = self.properties(&block.properties, &allowed, &format!("a {}", mk.name()));
+            let mut params = Vec::new();
+            let mut missing = Vec::new();
+            for spec in mk.params() {
+                let owner = format!("{n}.{}", spec.name);
+                let (sym, span) = match props.get(spec.name).and_then(|p| self.single(p).map(|v| (v, p.span))) {
+                    Some((v, span)) => (self.scalar(v, spec.dim, &owner, spec.name), span),
+                    None => match spec.default {
+                        Some(d) => (self.maybe_param(&owner, Sym::Num(d), true, spec.dim, name.span), name.span),
+                        None => {
+                            if !props.contains_key(spec.name) {
+                                missing.push(spec.name);
+                            }
+                            (Sym::Num(1.0), name.span)
+                        }
+                    },
+                };
+                if spec.positive {
+                    self.positive(&sym, true, format!("`{}` of `{n}` must be positive", spec.name), span);
+                }
+                if spec.name == "min_activation" {
+                    self.positive(&sym, false, format!("`min_activation` of `{n}` must not be negative"), span);
+                    let below_one = Sym::Bin(BinOp::Sub, Box::new(Sym::Num(1.0)), Box::new(sym.clone()));
+                    self.positive(&below_one, true, format!("`min_activation` of `{n}` must be below 1"), span);
+                }
+                params.push(sym);
+            }
+            if !missing.is_empty() {
+                let list = missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ");
+                self.error(
+                    Diagnostic::new(
+                        "missing-property",
+                        format!("muscle `{n}` ({}) is missing {list}", mk.name()),
+                        name.span,
+                        "required parameters missing",
+                    )
+                    .with_help(format!("e.g. `{} …;`", missing[0])),
+                );
+            }
+            let path = match block.paths.as_slice() {
+                [] => {
+                    self.error(
+                        Diagnostic::new("missing-path", format!("muscle `{n}` has no path"), name.span, "no path")
+                            .with_help("add `path world (x, y) -> body (x, y);` or `path lumped <length expression>;`"),
+                    );
+                    None
+                }
+                [p, rest @ ..] => {
+                    for extra in rest {
+                        self.error(
+                            Diagnostic::new("duplicate-path", format!("muscle `{n}` has two paths"), extra.span(), "second path")
+                                .with_related(p.span(), "first path"),
+                        );
+                    }
+                    self.path(p, n, coords, obstacles)
+                }
+            };
+            if let Some(path) = path {
+                out.push(Muscle { name: n.clone(), kind: mk, params, path, span: name.span });
+            }
+        }
+        out
+    }
+
+    fn path(&mut self, p: &ast::PathDef, muscle: &str, coords: &HashMap<String, usize>, obstacles: &[Obstacle]) -> Option<Path> {
+        match p {
+            ast::PathDef::Lumped { expr, .. } => {
+                self.coords_in_scope = Some(coords.clone());
+                let (sym, dim, _) = self.expr(expr);
+                self.coords_in_scope = None;
+                self.check_dim(dim, Dim::LENGTH, expr.span, "path length");
+                Some(Path::Lumped(sym))
+            }
+            ast::PathDef::Via { elements, span } => {
+                let mut out = Vec::new();
+                let mut n_points = 0;
+                for (k, e) in elements.iter().enumerate() {
+                    match e {
+                        PathElement::Point { body, position } => {
+                            n_points += 1;
+                            let b = self.body_ref(body);
+                            let at = self.vector(position, Dim::LENGTH, &format!("{muscle}.path.{k}"), "path point");
+                            out.push(PathElementRef::Point(PathPoint { body: b.unwrap_or(BodyRef::World), at }));
+                        }
+                        PathElement::Wrap { obstacle, side, span } => {
+                            let Some(o) = obstacles.iter().position(|o| o.name == obstacle.name) else {
+                                let mut d = Diagnostic::new(
+                                    "unknown-obstacle",
+                                    format!("unknown obstacle `{}`", obstacle.name),
+                                    obstacle.span,
+                                    "no such obstacle",
+                                );
+                                d.help = did_you_mean(&obstacle.name, obstacles.iter().map(|o| o.name.as_str()));
+                                self.error(d);
+                                continue;
+                            };
+                            let bracketed = k > 0
+                                && k + 1 < elements.len()
+                                && matches!(elements[k - 1], PathElement::Point { .. })
+                                && matches!(elements[k + 1], PathElement::Point { .. });
+                            if !bracketed {
+                                self.error(Diagnostic::new(
+                                    "wrap-not-bracketed",
+                                    format!("wrapping over `{}` must sit between two path points", obstacle.name),
+                                    *span,
+                                    "needs a point on each side",
+                                ));
+                            }
+                            let side = match side {
+                                None => WrapSideRef::Sign(1.0),
+                                Some(ast::WrapSide::Sign(s, _)) => WrapSideRef::Sign(*s),
+                                Some(ast::WrapSide::Point(v)) => {
+                                    WrapSideRef::Point(self.vector(v, Dim::LENGTH, &format!("{muscle}.path.{k}.side"), "side point"))
+                                }
+                            };
+                            out.push(PathElementRef::Wrap { obstacle: o, side });
+                        }
+                    }
+                }
+                if n_points < 2 {
+                    self.error(
+                        Diagnostic::new(
+                            "path-too-short",
+                            format!("the path of `{muscle}` has {n_points} point{}; it needs at least two", if n_points == 1 { "" } else { "s" }),
+                            *span,
+                            "too few points",
+                        )
+                        .with_help("write `path world (x, y) -> body (x, y);`"),
+                    );
+                    return None;
+                }
+                Some(Path::Via(out))
+            }
+        }
+    }
+
+    fn endpoint(&mut self, s: &Settings, bodies: &[Body], joints: &[Joint]) -> Option<Endpoint> {
+        if let Some(p) = &s.endpoint {
+            let (body, at) = match p.values.as_slice() {
+                [b] => (b, None),
+                [b, at] => (b, Some(at)),
+                _ => {
+                    self.error(Diagnostic::new(
+                        "wrong-value",
+                        "`endpoint` takes a body and optionally a point `(x, y)` on it",
+                        p.span,
+                        "expected `endpoint BODY (x, y);`",
+                    ));
+                    return None;
+                }
+            };
+            let Some(word) = body.as_word() else {
+                self.error(Diagnostic::new("wrong-value", "`endpoint` must start with a body name", body.span(), "expected a body"));
+                return None;
+            };
+            let b = self.body_ref(word)?;
+            let at = match (at, b) {
+                (Some(v), _) => self.vector(v, Dim::LENGTH, "endpoint", "endpoint"),
+                (None, BodyRef::Body(i)) => [bodies[i].length.clone(), Sym::Num(0.0)],
+                (None, BodyRef::World) => [Sym::Num(0.0), Sym::Num(0.0)],
+            };
+            return Some(Endpoint { body: b, at });
+        }
+        // Without `endpoint`, the tip of the only body that has no children.
+        let leaves: Vec<usize> =
+            (0..bodies.len()).filter(|&b| !joints.iter().any(|j| j.parent == BodyRef::Body(b))).collect();
+        match leaves.as_slice() {
+            [b] => Some(Endpoint { body: BodyRef::Body(*b), at: [bodies[*b].length.clone(), Sym::Num(0.0)] }),
+            [] if bodies.is_empty() => None, // reported as `no-skeleton`
+            _ => {
+                let names: Vec<&str> = leaves.iter().map(|&b| bodies[b].name.as_str()).collect();
+                self.error(
+                    Diagnostic::new(
+                        "missing-endpoint",
+                        "the model does not say which point is the endpoint",
+                        self.model_span,
+                        "no `endpoint`",
+                    )
+                    .with_help(format!("add e.g. `endpoint {} (x, y) m;` (candidates: {})", names[0], names.join(", "))),
+                );
+                None
+            }
+        }
+    }
+}
+
+struct Settings {
+    timestep: Sym,
+    ministeps: usize,
+    integrator: Integrator,
+    path_velocity: PathVelocity,
+    gravity: [Sym; 2],
+    endpoint: Option<Property>,
+}
+
+fn combine_unit(d: DimT, unit: DimT) -> DimT {
+    match (d, unit) {
+        (_, DimT::Free) => d,
+        (DimT::Free, u) => u,
+        (DimT::Known(a), DimT::Known(b)) => DimT::Known(a.mul(b, 1)),
+    }
+}
+
+fn shape_name(v: &Value) -> &'static str {
+    match v {
+        Value::Quantity(_) => "single value",
+        Value::Vector { .. } => "vector",
+        Value::Range { .. } => "range",
+    }
+}

@@ -1,0 +1,375 @@
+//! The checked model: names resolved, units converted to SI, topology validated. Numbers that may be changed
+//! at run time are [`Sym::Param`]s; everything structural (bodies, joints, paths, integrator) is fixed here.
+
+use crate::ast::Span;
+use crate::muscles::MuscleKind;
+use std::fmt;
+
+/// Physical dimension as exponents of (mass, length, time, angle). Angles are kept apart from plain numbers
+/// so that `range 0 m .. 1 m` on a hinge is caught.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Dim(pub [i8; 4]);
+
+impl Dim {
+    pub const NONE: Dim = Dim([0, 0, 0, 0]);
+    pub const MASS: Dim = Dim([1, 0, 0, 0]);
+    pub const LENGTH: Dim = Dim([0, 1, 0, 0]);
+    pub const TIME: Dim = Dim([0, 0, 1, 0]);
+    pub const ANGLE: Dim = Dim([0, 0, 0, 1]);
+    pub const FORCE: Dim = Dim([1, 1, -2, 0]);
+    pub const INERTIA: Dim = Dim([1, 2, 0, 0]);
+    pub const SPEED: Dim = Dim([0, 1, -1, 0]);
+    pub const ANGULAR_SPEED: Dim = Dim([0, 0, -1, 1]);
+    pub const ACCELERATION: Dim = Dim([0, 1, -2, 0]);
+    /// Torque per angular velocity (N m s/rad).
+    pub const ROTARY_DAMPING: Dim = Dim([1, 2, -1, -1]);
+    /// Force per velocity (N s/m).
+    pub const LINEAR_DAMPING: Dim = Dim([1, 0, -1, 0]);
+
+    pub fn mul(self, o: Dim, power: i32) -> Dim {
+        let mut d = self.0;
+        for (a, b) in d.iter_mut().zip(o.0) {
+            *a = a.saturating_add((i32::from(b) * power).clamp(-100, 100) as i8);
+        }
+        Dim(d)
+    }
+
+    /// The SI unit of this dimension, as it would be written in a model file.
+    pub fn si_unit(self) -> String {
+        match self {
+            Dim::NONE => return "no unit".into(),
+            Dim::FORCE => return "N".into(),
+            _ => {}
+        }
+        let names = ["kg", "m", "s", "rad"];
+        let mut num = Vec::new();
+        let mut den = Vec::new();
+        for (n, &p) in names.iter().zip(&self.0) {
+            let part = |p: i8| if p == 1 { n.to_string() } else { format!("{n}^{p}") };
+            match p {
+                0 => {}
+                p if p > 0 => num.push(part(p)),
+                p => den.push(part(-p)),
+            }
+        }
+        let num = if num.is_empty() { "1".to_string() } else { num.join(" ") };
+        if den.is_empty() {
+            num
+        } else {
+            format!("{num}/{}", den.join(" "))
+        }
+    }
+
+    /// A human name for messages ("a length (m)").
+    pub fn describe(self) -> String {
+        let what = match self {
+            Dim::NONE => "a plain number",
+            Dim::MASS => "a mass",
+            Dim::LENGTH => "a length",
+            Dim::TIME => "a time",
+            Dim::ANGLE => "an angle",
+            Dim::FORCE => "a force",
+            Dim::INERTIA => "a moment of inertia",
+            Dim::SPEED => "a speed",
+            Dim::ANGULAR_SPEED => "an angular speed",
+            Dim::ACCELERATION => "an acceleration",
+            _ => "a quantity",
+        };
+        if self == Dim::NONE {
+            what.to_string()
+        } else {
+            format!("{what} ({})", self.si_unit())
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Func {
+    Sin,
+    Cos,
+    Tan,
+    Exp,
+    Ln,
+    Sqrt,
+    Abs,
+    Tanh,
+    Atan2,
+    Min,
+    Max,
+}
+
+impl Func {
+    pub const ALL: [(&'static str, Func, usize); 11] = [
+        ("sin", Func::Sin, 1),
+        ("cos", Func::Cos, 1),
+        ("tan", Func::Tan, 1),
+        ("exp", Func::Exp, 1),
+        ("ln", Func::Ln, 1),
+        ("sqrt", Func::Sqrt, 1),
+        ("abs", Func::Abs, 1),
+        ("tanh", Func::Tanh, 1),
+        ("atan2", Func::Atan2, 2),
+        ("min", Func::Min, 2),
+        ("max", Func::Max, 2),
+    ];
+
+    pub fn lookup(name: &str) -> Option<(Func, usize)> {
+        Func::ALL.iter().find(|(n, ..)| *n == name).map(|&(_, f, a)| (f, a))
+    }
+
+    pub fn eval(self, a: &[f64]) -> f64 {
+        match self {
+            Func::Sin => a[0].sin(),
+            Func::Cos => a[0].cos(),
+            Func::Tan => a[0].tan(),
+            Func::Exp => a[0].exp(),
+            Func::Ln => a[0].ln(),
+            Func::Sqrt => a[0].sqrt(),
+            Func::Abs => a[0].abs(),
+            Func::Tanh => a[0].tanh(),
+            Func::Atan2 => a[0].atan2(a[1]),
+            Func::Min => crate::ir::minimum(a[0], a[1]),
+            Func::Max => crate::ir::maximum(a[0], a[1]),
+        }
+    }
+}
+
+/// A resolved expression over parameters (and, in lumped paths, joint coordinates).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Sym {
+    Num(f64),
+    Param(usize),
+    /// A generalized coordinate (only inside lumped path expressions).
+    Coord(usize),
+    Neg(Box<Sym>),
+    Bin(crate::ast::BinOp, Box<Sym>, Box<Sym>),
+    Call(Func, Vec<Sym>),
+}
+
+impl Sym {
+    /// Value with the given parameter values (coordinates are taken as zero).
+    pub fn eval(&self, params: &[f64]) -> f64 {
+        use crate::ast::BinOp::*;
+        match self {
+            Sym::Num(v) => *v,
+            Sym::Param(i) => params[*i],
+            Sym::Coord(_) => 0.0,
+            Sym::Neg(a) => -a.eval(params),
+            Sym::Bin(op, a, b) => {
+                let (x, y) = (a.eval(params), b.eval(params));
+                match op {
+                    Add => x + y,
+                    Sub => x - y,
+                    Mul => x * y,
+                    Div => x / y,
+                    Pow => x.powf(y),
+                }
+            }
+            Sym::Call(f, args) => f.eval(&args.iter().map(|a| a.eval(params)).collect::<Vec<_>>()),
+        }
+    }
+
+    pub fn scaled(self, k: f64) -> Sym {
+        if k == 1.0 {
+            return self;
+        }
+        match self {
+            Sym::Num(v) => Sym::Num(v * k),
+            s => Sym::Bin(crate::ast::BinOp::Mul, Box::new(s), Box::new(Sym::Num(k))),
+        }
+    }
+}
+
+/// A number of the model that can be overridden at run time (`--set name=value`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamDef {
+    /// Dotted name, e.g. `biceps.max_force`, `upper_arm.com.x`, `shoulder.range.min`, `timestep`.
+    pub name: String,
+    /// Value from the file, in SI units.
+    pub default: f64,
+    pub dim: Dim,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyRef {
+    World,
+    Body(usize),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Body {
+    pub name: String,
+    pub mass: Sym,
+    pub com: [Sym; 2],
+    pub inertia: Sym,
+    /// Where the body's tip lies along its local +x axis (default position of child joints and endpoint).
+    pub length: Sym,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JointKind {
+    /// Rotation about +z: one coordinate, named like the joint.
+    Hinge,
+    /// Translation in the parent's plane: two coordinates, `<joint>.x` and `<joint>.y`.
+    Slide,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Joint {
+    pub name: String,
+    pub kind: JointKind,
+    pub parent: BodyRef,
+    pub child: usize,
+    /// Joint location in the parent's frame.
+    pub at: [Sym; 2],
+    /// Generalized coordinates of this joint (indices into [`Model::coords`]).
+    pub coords: std::ops::Range<usize>,
+    pub lower: Sym,
+    pub upper: Sym,
+    pub vel_lower: Sym,
+    pub vel_upper: Sym,
+    pub damping: Sym,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Coord {
+    pub name: String,
+    pub joint: usize,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Endpoint {
+    pub body: BodyRef,
+    pub at: [Sym; 2],
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Integrator {
+    /// Explicit Euler, as MotorNet: position advanced with the old velocity.
+    Euler,
+    /// MotorNet 0.3.0's `rk4`, reproduced exactly (stages chained from the advanced state).
+    MotornetRk4,
+    /// Textbook fourth-order Runge–Kutta.
+    Rk4,
+}
+
+impl Integrator {
+    pub const NAMES: [(&'static str, Integrator); 3] =
+        [("euler", Integrator::Euler), ("motornet_rk4", Integrator::MotornetRk4), ("rk4", Integrator::Rk4)];
+}
+
+/// How a via-point path's lengthening velocity is computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PathVelocity {
+    /// (dL/dq)·q̇, the time derivative of the path length.
+    Exact,
+    /// MotorNet 0.3.0's `TwoDofArm.path2cartesian`: each joint's moment arm is multiplied by the absolute
+    /// angular velocity of the joint's child body (q̇₀ + … + q̇ⱼ) instead of q̇ⱼ. Kept for parity.
+    Motornet,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PathPoint {
+    pub body: BodyRef,
+    pub at: [Sym; 2],
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObstacleKind {
+    Cylinder,
+    Sphere,
+}
+
+/// A wrapping surface fixed to a body: a cylinder with axis +z (planar models) or a sphere.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Obstacle {
+    pub name: String,
+    pub kind: ObstacleKind,
+    pub body: BodyRef,
+    pub at: [Sym; 2],
+    pub radius: Sym,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum WrapSideRef {
+    /// A point in the obstacle's body frame; the path wraps on its side.
+    Point([Sym; 2]),
+    /// +1: counter-clockwise about +z from the first point to the second; -1: clockwise.
+    Sign(f64),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum PathElementRef {
+    Point(PathPoint),
+    Wrap { obstacle: usize, side: WrapSideRef },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Path {
+    /// Musculotendon length as an expression of the generalized coordinates.
+    Lumped(Sym),
+    /// Straight segments between points, possibly wrapping over obstacles.
+    Via(Vec<PathElementRef>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Muscle {
+    pub name: String,
+    pub kind: MuscleKind,
+    /// Parameter values in the order of [`MuscleKind::params`].
+    pub params: Vec<Sym>,
+    pub path: Path,
+    pub span: Span,
+}
+
+/// A condition on parameters, checked on the file's values and again whenever parameters are overridden.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Constraint {
+    /// Must evaluate to a finite number `> 0` (`strict`) or `>= 0`.
+    pub value: Sym,
+    pub strict: bool,
+    pub message: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model {
+    pub name: String,
+    pub params: Vec<ParamDef>,
+    pub timestep: Sym,
+    pub ministeps: usize,
+    pub integrator: Integrator,
+    pub path_velocity: PathVelocity,
+    pub gravity: [Sym; 2],
+    pub bodies: Vec<Body>,
+    /// In declaration order; [`Model::joint_order`] lists them parents first.
+    pub joints: Vec<Joint>,
+    pub joint_order: Vec<usize>,
+    pub coords: Vec<Coord>,
+    pub endpoint: Endpoint,
+    pub obstacles: Vec<Obstacle>,
+    pub muscles: Vec<Muscle>,
+    pub constraints: Vec<Constraint>,
+}
+
+impl Model {
+    pub fn dof(&self) -> usize {
+        self.coords.len()
+    }
+    pub fn param_index(&self, name: &str) -> Option<usize> {
+        self.params.iter().position(|p| p.name == name)
+    }
+    pub fn defaults(&self) -> Vec<f64> {
+        self.params.iter().map(|p| p.default).collect()
+    }
+}
+
+impl fmt::Display for Dim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.si_unit())
+    }
+}

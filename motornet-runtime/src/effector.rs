@@ -1,0 +1,199 @@
+//! A batch of independent effectors sharing one plant: reset, step, and read states in MotorNet's layout.
+
+use crate::error::Error;
+use crate::plant::{Plant, Workspace};
+
+/// `batch` effectors of one plant, with their current states.
+pub struct Effector<P: Plant> {
+    plant: P,
+    batch: usize,
+    states: Vec<f64>,
+    next: Vec<f64>,
+    controls: Vec<f64>,
+    workspace: Workspace,
+    steps: usize,
+    /// Check every new state for NaN or infinity (on by default).
+    pub check_finite: bool,
+}
+
+impl<P: Plant> Effector<P> {
+    pub fn new(plant: P, batch: usize) -> Self {
+        let dim = plant.info().state_dim();
+        let controls = plant.info().control_dim();
+        let workspace = plant.workspace();
+        Effector {
+            plant,
+            batch,
+            states: vec![0.0; batch * dim],
+            next: vec![0.0; batch * dim],
+            controls: vec![0.0; controls],
+            workspace,
+            steps: 0,
+            check_finite: true,
+        }
+    }
+
+    pub fn plant(&self) -> &P {
+        &self.plant
+    }
+
+    pub fn plant_mut(&mut self) -> &mut P {
+        &mut self.plant
+    }
+
+    pub fn batch(&self) -> usize {
+        self.batch
+    }
+
+    /// Steps taken since the last reset.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
+    /// Resets every effector from its joint state (`batch × 2·dof`: positions then velocities). Positions
+    /// and velocities must lie within the joint limits, as MotorNet requires.
+    pub fn reset(&mut self, joint: &[f64]) -> Result<(), Error> {
+        let info = self.plant.info();
+        let jd = info.joint_dim();
+        let dof = info.dof();
+        expect_len("joint state", joint, self.batch * jd)?;
+        for b in 0..self.batch {
+            let row = &joint[b * jd..(b + 1) * jd];
+            for (k, bound) in self.plant.bounds().iter().enumerate() {
+                let (q, v) = (row[k], row[dof + k]);
+                let bad_q = !(q >= bound.lower && q <= bound.upper);
+                let bad_v = !(v >= bound.vel_lower && v <= bound.vel_upper);
+                if bad_q || bad_v {
+                    let (value, lower, upper, name) = if bad_q {
+                        (q, bound.lower, bound.upper, info.coord_names[k].clone())
+                    } else {
+                        (v, bound.vel_lower, bound.vel_upper, format!("{} velocity", info.coord_names[k]))
+                    };
+                    return Err(Error::OutOfBounds { effector: b, coord: name, value, lower, upper });
+                }
+            }
+        }
+        let dim = info.state_dim();
+        for b in 0..self.batch {
+            let (row, state) = (&joint[b * jd..(b + 1) * jd], &mut self.states[b * dim..(b + 1) * dim]);
+            self.plant.reset(&mut self.workspace, row, state);
+        }
+        self.steps = 0;
+        self.check(0)
+    }
+
+    /// One step for every effector. `excitations` is `batch × n_muscles`; loads may be empty (zero), one
+    /// row shared by all effectors, or one row per effector.
+    pub fn step(&mut self, excitations: &[f64], endpoint_load: &[f64], joint_load: &[f64]) -> Result<(), Error> {
+        let info = self.plant.info();
+        let (m, dof, dim) = (info.n_muscles(), info.dof(), info.state_dim());
+        expect_len("excitations", excitations, self.batch * m)?;
+        let endpoint = Rows::new("endpoint load", endpoint_load, 2, self.batch)?;
+        let joints = Rows::new("joint load", joint_load, dof, self.batch)?;
+        for b in 0..self.batch {
+            self.controls[..m].copy_from_slice(&excitations[b * m..(b + 1) * m]);
+            endpoint.copy_row(b, &mut self.controls[m..m + 2]);
+            joints.copy_row(b, &mut self.controls[m + 2..]);
+            let (state, next) = (&self.states[b * dim..(b + 1) * dim], &mut self.next[b * dim..(b + 1) * dim]);
+            self.plant.step(&mut self.workspace, state, &self.controls, next);
+        }
+        std::mem::swap(&mut self.states, &mut self.next);
+        self.steps += 1;
+        self.check(self.steps)
+    }
+
+    fn check(&self, step: usize) -> Result<(), Error> {
+        if !self.check_finite {
+            return Ok(());
+        }
+        let info = self.plant.info();
+        let dim = info.state_dim();
+        if let Some(i) = self.states.iter().position(|v| !v.is_finite()) {
+            let (b, k) = (i / dim, i % dim);
+            let (part, index) = describe_index(info, k);
+            return Err(Error::NonFinite { step, effector: b, part, index, value: self.states[i] });
+        }
+        Ok(())
+    }
+
+    /// The full state of effector `b`.
+    pub fn state(&self, b: usize) -> &[f64] {
+        let dim = self.plant.info().state_dim();
+        &self.states[b * dim..(b + 1) * dim]
+    }
+
+    /// All states, `batch × state_dim`.
+    pub fn states(&self) -> &[f64] {
+        &self.states
+    }
+
+    /// Replaces all states (e.g. to restore a saved trajectory point).
+    pub fn set_states(&mut self, states: &[f64]) -> Result<(), Error> {
+        expect_len("states", states, self.states.len())?;
+        self.states.copy_from_slice(states);
+        Ok(())
+    }
+
+    /// A named part of every effector's state, `batch × len`: `joint` (2·dof), `cartesian` (4), `muscle`
+    /// (rows × muscles) or `geometry` ((2 + dof) × muscles), each in MotorNet's order.
+    pub fn part(&self, name: &str) -> Option<Vec<f64>> {
+        let (at, len) = self.plant.info().part(name)?;
+        Some((0..self.batch).flat_map(|b| self.state(b)[at..at + len].iter().copied()).collect())
+    }
+}
+
+/// Names a state-vector index: (part, e.g. "activation of biceps").
+pub fn describe_index(info: &crate::plant::PlantInfo, k: usize) -> (String, String) {
+    for (name, at, len) in info.parts() {
+        if k >= at && k < at + len {
+            let i = k - at;
+            let nm = info.n_muscles().max(1);
+            let index = match name {
+                "joint" => {
+                    let d = info.dof();
+                    if i < d {
+                        format!("position of {}", info.coord_names[i])
+                    } else {
+                        format!("velocity of {}", info.coord_names[i - d])
+                    }
+                }
+                "muscle" => format!("{} of {}", info.muscle_state_names[i / nm], info.muscle_names[i % nm]),
+                "geometry" => format!("{} of {}", info.geometry_state_names[i / nm], info.muscle_names[i % nm]),
+                _ => ["x", "y", "vx", "vy"][i].to_string(),
+            };
+            return (name.to_string(), index);
+        }
+    }
+    ("state".into(), format!("index {k}"))
+}
+
+fn expect_len(what: &str, v: &[f64], n: usize) -> Result<(), Error> {
+    if v.len() == n {
+        Ok(())
+    } else {
+        Err(Error::Shape { what: what.into(), expected: n, got: v.len() })
+    }
+}
+
+/// A per-effector input given as nothing (zeros), one shared row, or one row per effector.
+struct Rows<'a> {
+    data: &'a [f64],
+    width: usize,
+}
+
+impl<'a> Rows<'a> {
+    fn new(what: &str, data: &'a [f64], width: usize, batch: usize) -> Result<Self, Error> {
+        if data.is_empty() || data.len() == width || data.len() == width * batch {
+            Ok(Rows { data, width })
+        } else {
+            Err(Error::Shape { what: format!("{what} (none, one row, or one per effector)"), expected: width * batch, got: data.len() })
+        }
+    }
+    fn copy_row(&self, b: usize, out: &mut [f64]) {
+        match self.data.len() {
+            0 => out.fill(0.0),
+            n if n == self.width => out.copy_from_slice(self.data),
+            _ => out.copy_from_slice(&self.data[b * self.width..(b + 1) * self.width]),
+        }
+    }
+}

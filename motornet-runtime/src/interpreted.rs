@@ -1,0 +1,148 @@
+//! Plants built at run time from `.mnet` source, evaluated by the graph interpreter.
+
+use crate::error::Error;
+use crate::plant::{Bounds, ParamInfo, Plant, PlantInfo, Workspace};
+use motornet_dsl::diag::{Report, Style};
+use motornet_dsl::interp::{static_values, Tape};
+use motornet_dsl::program::Program;
+use std::sync::Arc;
+
+/// A model compiled from source at run time and run by the interpreter.
+#[derive(Clone)]
+pub struct InterpretedPlant {
+    program: Arc<Program>,
+    info: PlantInfo,
+    reset: Tape,
+    step: Tape,
+    params: Vec<f64>,
+    statics: Vec<f64>,
+    bounds: Vec<Bounds>,
+    /// Bumped on every parameter change, so workspaces prepared for older values are refreshed.
+    generation: u64,
+}
+
+impl InterpretedPlant {
+    /// Compiles model source. `file_name` is used in error messages.
+    pub fn from_source(source: &str, file_name: &str) -> Result<Self, Error> {
+        let (model, diags) = motornet_dsl::check::compile_source(source);
+        match model {
+            Some(m) if diags.is_empty() => Ok(Self::from_program(motornet_dsl::lower::lower(&m))),
+            _ => Err(Error::Compile(Report { file_name, source, diagnostics: &diags }.render(Style::Plain))),
+        }
+    }
+
+    pub fn from_program(program: Program) -> Self {
+        let info = info_of(&program);
+        let reset = Tape::new(&program.graph, &program.reset);
+        let step = Tape::new(&program.graph, &program.step);
+        let params: Vec<f64> = program.params.iter().map(|p| p.default).collect();
+        let mut plant = InterpretedPlant { program: Arc::new(program), info, reset, step, params: Vec::new(), statics: Vec::new(), bounds: Vec::new(), generation: 0 };
+        plant.set_params(&params).expect("the checker validated the file's own values");
+        plant
+    }
+
+    fn refresh(&self, ws: &mut Workspace) {
+        if ws.generation != self.generation || ws.buffers.len() != 2 {
+            *ws = self.workspace();
+        }
+    }
+
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// Instructions executed per step (the size of the step function after sharing and folding).
+    pub fn step_instructions(&self) -> usize {
+        self.step.len()
+    }
+}
+
+/// The plant description of a program.
+pub fn info_of(p: &Program) -> PlantInfo {
+    PlantInfo {
+        name: p.name.clone(),
+        coord_names: p.layout.coord_names.clone(),
+        muscle_names: p.layout.muscle_names.clone(),
+        muscle_model: p.layout.muscle_model.map(str::to_string),
+        muscle_state_names: p.layout.muscle_state_names.clone(),
+        geometry_state_names: p.layout.geometry_state_names.clone(),
+        params: p.params.iter().map(|d| ParamInfo { name: d.name.clone(), default: d.default, unit: d.dim.si_unit() }).collect(),
+        integrator: format!("{:?}", p.integrator).to_lowercase(),
+        ministeps: p.ministeps,
+    }
+}
+
+/// Checks parameter values against a program's constraints, given the static values they produce.
+pub fn constraint_violations(program: &Program, statics: &[f64]) -> Vec<String> {
+    program
+        .constraints
+        .iter()
+        .filter(|c| {
+            let v = statics[c.value.index()];
+            !(v.is_finite() && if c.strict { v > 0.0 } else { v >= 0.0 })
+        })
+        .map(|c| c.message.clone())
+        .collect()
+}
+
+impl Plant for InterpretedPlant {
+    fn info(&self) -> &PlantInfo {
+        &self.info
+    }
+
+    fn params(&self) -> &[f64] {
+        &self.params
+    }
+
+    fn set_params(&mut self, values: &[f64]) -> Result<(), Error> {
+        if values.len() != self.program.params.len() {
+            return Err(Error::Shape { what: "parameters".into(), expected: self.program.params.len(), got: values.len() });
+        }
+        let statics = static_values(&self.program.graph, values);
+        let violations = constraint_violations(&self.program, &statics);
+        if !violations.is_empty() {
+            return Err(Error::InvalidParams(violations));
+        }
+        let l = &self.program.layout;
+        self.bounds = l
+            .position_bounds
+            .iter()
+            .zip(&l.velocity_bounds)
+            .map(|(p, v)| Bounds {
+                lower: statics[p.0.index()],
+                upper: statics[p.1.index()],
+                vel_lower: statics[v.0.index()],
+                vel_upper: statics[v.1.index()],
+            })
+            .collect();
+        self.params = values.to_vec();
+        self.statics = statics;
+        self.generation += 1;
+        Ok(())
+    }
+
+    fn bounds(&self) -> &[Bounds] {
+        &self.bounds
+    }
+
+    fn timestep(&self) -> f64 {
+        self.statics[self.program.timestep.index()]
+    }
+
+    fn workspace(&self) -> Workspace {
+        Workspace {
+            buffers: vec![self.reset.registers(&self.statics), self.step.registers(&self.statics)],
+            generation: self.generation,
+        }
+    }
+
+    fn reset(&self, ws: &mut Workspace, joint: &[f64], state: &mut [f64]) {
+        self.refresh(ws);
+        self.reset.run(&mut ws.buffers[0], &[joint], state);
+    }
+
+    fn step(&self, ws: &mut Workspace, state: &[f64], controls: &[f64], next: &mut [f64]) {
+        self.refresh(ws);
+        self.step.run(&mut ws.buffers[1], &[state, controls], next);
+    }
+}

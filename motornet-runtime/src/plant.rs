@@ -1,0 +1,115 @@
+//! The plant trait: what every effector model offers, whether compiled by `model!` or interpreted.
+
+use crate::error::Error;
+
+/// Static description of a plant: names and layouts of its vectors (MotorNet's layout).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlantInfo {
+    pub name: String,
+    /// Generalized coordinates (hinge joints by name, slide joints as `joint.x`, `joint.y`).
+    pub coord_names: Vec<String>,
+    pub muscle_names: Vec<String>,
+    /// The muscle model's name (`None` for a model without muscles).
+    pub muscle_model: Option<String>,
+    pub muscle_state_names: Vec<String>,
+    pub geometry_state_names: Vec<String>,
+    pub params: Vec<ParamInfo>,
+    pub integrator: String,
+    pub ministeps: usize,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamInfo {
+    pub name: String,
+    /// The value written in the model file, in SI units.
+    pub default: f64,
+    /// SI unit of the value.
+    pub unit: String,
+}
+
+impl PlantInfo {
+    pub fn dof(&self) -> usize {
+        self.coord_names.len()
+    }
+    pub fn n_muscles(&self) -> usize {
+        self.muscle_names.len()
+    }
+    /// Size of the joint state: positions then velocities.
+    pub fn joint_dim(&self) -> usize {
+        2 * self.dof()
+    }
+    /// Offset and length of a named part of the state vector: `joint`, `muscle`, `geometry`, `cartesian`.
+    pub fn part(&self, name: &str) -> Option<(usize, usize)> {
+        self.parts().into_iter().find(|p| p.0 == name).map(|p| (p.1, p.2))
+    }
+    pub fn parts(&self) -> [(&'static str, usize, usize); 4] {
+        let j = self.joint_dim();
+        let m = self.muscle_state_names.len() * self.n_muscles();
+        let g = self.geometry_state_names.len() * self.n_muscles();
+        [("joint", 0, j), ("muscle", j, m), ("geometry", j + m, g), ("cartesian", j + m + g, 4)]
+    }
+    pub fn state_dim(&self) -> usize {
+        let [.., (_, at, len)] = self.parts();
+        at + len
+    }
+    /// Controls of one step: excitations, endpoint force (x, y), joint loads.
+    pub fn control_dim(&self) -> usize {
+        self.n_muscles() + 2 + self.dof()
+    }
+    pub fn param_index(&self, name: &str) -> Option<usize> {
+        self.params.iter().position(|p| p.name == name)
+    }
+}
+
+/// Position and velocity limits of one coordinate (±∞ when unbounded).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bounds {
+    pub lower: f64,
+    pub upper: f64,
+    pub vel_lower: f64,
+    pub vel_upper: f64,
+}
+
+/// Scratch memory a plant needs to evaluate (the interpreter's registers; empty for compiled plants).
+/// Create one per thread with [`Plant::workspace`].
+#[derive(Clone, Debug, Default)]
+pub struct Workspace {
+    pub buffers: Vec<Vec<f64>>,
+    /// Which parameter set the buffers were prepared for (plants refresh stale workspaces).
+    pub generation: u64,
+}
+
+/// An effector model: reset and step one effector at a time, on flat `f64` vectors laid out as
+/// [`PlantInfo::parts`] describes. [`crate::Effector`] runs batches of them.
+pub trait Plant: Send + Sync {
+    fn info(&self) -> &PlantInfo;
+
+    /// Current parameter values, in the order of [`PlantInfo::params`].
+    fn params(&self) -> &[f64];
+
+    /// Replaces all parameter values, after checking the model's constraints (positive masses, ordered
+    /// ranges, …). On error nothing changes.
+    fn set_params(&mut self, values: &[f64]) -> Result<(), Error>;
+
+    /// Joint limits at the current parameter values.
+    fn bounds(&self) -> &[Bounds];
+
+    /// The integration time step in seconds at the current parameter values.
+    fn timestep(&self) -> f64;
+
+    fn workspace(&self) -> Workspace;
+
+    /// The full state right after reset from `joint` (positions then velocities).
+    fn reset(&self, ws: &mut Workspace, joint: &[f64], state: &mut [f64]);
+
+    /// One step: `controls` = excitations, endpoint force, joint loads (see [`PlantInfo::control_dim`]).
+    fn step(&self, ws: &mut Workspace, state: &[f64], controls: &[f64], next: &mut [f64]);
+
+    /// Sets one parameter by name.
+    fn set_param(&mut self, name: &str, value: f64) -> Result<(), Error> {
+        let i = self.info().param_index(name).ok_or_else(|| Error::unknown_param(name, self.info()))?;
+        let mut values = self.params().to_vec();
+        values[i] = value;
+        self.set_params(&values)
+    }
+}

@@ -1,0 +1,173 @@
+//! Reruns reference cases (`../shared/reference/`) and compares every field they provide.
+//!
+//! Trajectory files (MotorNet, MuJoCo chain): reset from `initial_joint_state`, apply `actions` and the
+//! constant loads, compare `joint`, `cartesian`, `muscle` and `geometry` at every step. A file may carry
+//! `geometry` as an object of link parameters instead (the chain reference); those become parameter
+//! overrides. Agreement: every element within `tolerance · (1 + |reference|)`.
+
+use motornet_runtime::{Effector, Error, Plant};
+use serde_json::Value;
+
+/// Tolerance of trajectory comparisons stated by the reference README.
+pub const TRAJECTORY_TOLERANCE: f64 = 1e-6;
+
+/// The largest error of one compared field.
+#[derive(Clone, Debug)]
+pub struct FieldError {
+    pub field: String,
+    /// Number of elements compared.
+    pub count: usize,
+    /// max |ours − ref| / (1 + |ref|)
+    pub max_scaled: f64,
+    pub max_abs: f64,
+    /// Where the worst element is, e.g. "batch 2, step 17, muscle force of biceps".
+    pub worst_at: String,
+    pub tolerance: f64,
+}
+
+impl FieldError {
+    pub fn passed(&self) -> bool {
+        self.max_scaled <= self.tolerance
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct CaseReport {
+    pub case: String,
+    pub model: String,
+    pub fields: Vec<FieldError>,
+}
+
+impl CaseReport {
+    /// True when something was compared and every field is within tolerance.
+    pub fn passed(&self) -> bool {
+        !self.fields.is_empty() && self.fields.iter().all(FieldError::passed)
+    }
+}
+
+fn field<'a>(v: &'a Value, name: &str) -> Result<&'a Value, Error> {
+    v.get(name).ok_or_else(|| Error::Input(format!("the reference has no `{name}` field")))
+}
+
+fn usize_field(v: &Value, name: &str) -> Result<usize, Error> {
+    field(v, name)?.as_u64().map(|x| x as usize).ok_or_else(|| Error::Input(format!("`{name}` is not a count")))
+}
+
+/// Flattens nested JSON arrays of numbers (row-major).
+pub fn flatten(v: &Value) -> Result<Vec<f64>, Error> {
+    let mut out = Vec::new();
+    fn go(v: &Value, out: &mut Vec<f64>) -> Result<(), Error> {
+        match v {
+            Value::Array(items) => items.iter().try_for_each(|x| go(x, out)),
+            Value::Number(n) => {
+                out.push(n.as_f64().unwrap_or(f64::NAN));
+                Ok(())
+            }
+            other => Err(Error::Input(format!("expected numbers, found {other}"))),
+        }
+    }
+    go(v, &mut out)?;
+    Ok(out)
+}
+
+/// Parameter overrides a reference implies (the chain reference describes its links in `geometry`).
+pub fn reference_overrides(reference: &Value) -> Vec<(String, f64)> {
+    let Some(g) = reference.get("geometry").and_then(Value::as_object) else { return Vec::new() };
+    let mut out = Vec::new();
+    let keys = [("L", "length"), ("m", "mass"), ("c", "com.x"), ("I", "inertia")];
+    for (key, prop) in keys {
+        if let Some(vals) = g.get(key).and_then(Value::as_array) {
+            for (i, v) in vals.iter().enumerate() {
+                if let Some(x) = v.as_f64() {
+                    out.push((format!("link{}.{prop}", i + 1), x));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Runs a trajectory reference on `plant` and compares every field it provides.
+pub fn verify_trajectory<P: Plant>(plant: P, reference: &Value) -> Result<Vec<FieldError>, Error> {
+    let info = plant.info().clone();
+    let (batch, steps) = (usize_field(reference, "batch")?, usize_field(reference, "steps")?);
+    let (dof, m) = (info.dof(), info.n_muscles());
+    if let Some(d) = reference.get("dof").and_then(Value::as_u64) {
+        if d as usize != dof {
+            return Err(Error::Input(format!("the reference has {d} degrees of freedom, the model {dof}")));
+        }
+    }
+    if let Some(n) = reference.get("n_muscles").and_then(Value::as_u64) {
+        if n as usize != m {
+            return Err(Error::Input(format!("the reference has {n} muscles, the model {m}")));
+        }
+    }
+    if let Some(dt) = reference.get("dt").and_then(Value::as_f64) {
+        if (dt - plant.timestep()).abs() > 1e-12 * dt {
+            return Err(Error::Input(format!("the reference uses dt = {dt}, the model {}", plant.timestep())));
+        }
+    }
+    let joint0 = flatten(field(reference, "initial_joint_state")?)?;
+    let actions = flatten(field(reference, "actions")?)?;
+    let endpoint_load = reference.get("endpoint_load").map(flatten).transpose()?.unwrap_or_default();
+    let joint_load = reference.get("joint_load").map(flatten).transpose()?.unwrap_or_default();
+    if actions.len() != batch * steps * m {
+        return Err(Error::Input(format!("`actions` has {} values, expected batch·steps·muscles = {}", actions.len(), batch * steps * m)));
+    }
+
+    let mut effector = Effector::new(plant, batch);
+    effector.check_finite = false; // compare whatever comes out, NaN included
+    effector.reset(&joint0)?;
+    let parts = ["joint", "cartesian", "muscle", "geometry"];
+    // ours[part][t] = batch × len
+    let mut ours: Vec<Vec<Vec<f64>>> = vec![Vec::new(); parts.len()];
+    let record = |e: &Effector<P>, ours: &mut Vec<Vec<Vec<f64>>>| {
+        for (k, p) in parts.iter().enumerate() {
+            ours[k].push(e.part(p).unwrap_or_default());
+        }
+    };
+    record(&effector, &mut ours);
+    let mut excitation = vec![0.0; batch * m];
+    for t in 0..steps {
+        for b in 0..batch {
+            let row = &actions[(b * steps + t) * m..(b * steps + t + 1) * m];
+            excitation[b * m..(b + 1) * m].copy_from_slice(row);
+        }
+        effector.step(&excitation, &endpoint_load, &joint_load)?;
+        record(&effector, &mut ours);
+    }
+
+    let mut report = Vec::new();
+    for (k, part) in parts.iter().enumerate() {
+        let Some(refv) = reference.get(*part).filter(|v| v.is_array()) else { continue };
+        let refv = flatten(refv)?;
+        let (_, len) = info.part(part).expect("known part");
+        if refv.len() != batch * (steps + 1) * len {
+            return Err(Error::Input(format!(
+                "`{part}` has {} values, but the model's {part} state has {len} per effector and step ({} expected)",
+                refv.len(),
+                batch * (steps + 1) * len
+            )));
+        }
+        let mut worst = FieldError { field: part.to_string(), count: refv.len(), max_scaled: 0.0, max_abs: 0.0, worst_at: String::new(), tolerance: TRAJECTORY_TOLERANCE };
+        for b in 0..batch {
+            for t in 0..=steps {
+                for i in 0..len {
+                    let r = refv[(b * (steps + 1) + t) * len + i];
+                    let o = ours[k][t][b * len + i];
+                    let abs = (o - r).abs();
+                    let scaled = if abs.is_nan() { f64::INFINITY } else { abs / (1.0 + r.abs()) };
+                    if scaled > worst.max_scaled || worst.worst_at.is_empty() {
+                        let at = info.part(part).expect("known part").0 + i;
+                        let (_, name) = motornet_runtime::effector::describe_index(&info, at);
+                        worst.worst_at = format!("batch {b}, step {t}, {name}");
+                        worst.max_scaled = scaled.max(worst.max_scaled);
+                    }
+                    worst.max_abs = worst.max_abs.max(abs);
+                }
+            }
+        }
+        report.push(worst);
+    }
+    Ok(report)
+}
