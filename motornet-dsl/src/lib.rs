@@ -15,3 +15,28 @@ pub mod model;
 pub mod muscles;
 pub mod program;
 pub mod interp;
+pub mod codegen;
+
+use proc_macro2::TokenStream;
+
+/// Everything `model!` does, minus the file system: compile `source` and generate the plant type, or return
+/// the rendered diagnostics (plain text, for `compile_error!`).
+pub fn expand(
+    source: &str,
+    file_name: &str,
+    type_name: Option<proc_macro2::Ident>,
+    vis: TokenStream,
+    runtime: TokenStream,
+    source_path: Option<String>,
+) -> Result<TokenStream, String> {
+    let (model, diags) = check::compile_source(source);
+    match model {
+        Some(model) => {
+            let program = lower::lower(&model);
+            let type_name = type_name.unwrap_or_else(|| codegen::type_name(&program.name));
+            let opts = codegen::Options { type_name, runtime, vis, source_path };
+            Ok(codegen::generate(&program, &opts))
+        }
+        None => Err(diag::Report { file_name, source, diagnostics: &diags }.render(diag::Style::Plain)),
+    }
+}

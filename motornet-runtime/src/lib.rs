@@ -5,11 +5,13 @@ pub mod effector;
 pub mod error;
 pub mod interpreted;
 pub mod plant;
+pub mod scalar;
 
 pub use effector::Effector;
 pub use error::Error;
 pub use interpreted::InterpretedPlant;
 pub use plant::{Bounds, ParamInfo, Plant, PlantInfo, Workspace};
+pub use scalar::Scalar;
 
 impl<P: Plant + ?Sized> Plant for Box<P> {
     fn info(&self) -> &PlantInfo {
