@@ -8,6 +8,7 @@
 extern crate self as motornet;
 
 pub mod models;
+pub mod trajectory;
 pub mod verify;
 
 pub use motornet_dsl as dsl;
@@ -19,5 +20,7 @@ pub use motornet_runtime::{Effector, Error, InterpretedPlant, Plant, PlantInfo, 
 #[doc(hidden)]
 pub mod __private {
     pub use motornet_runtime::scalar::{maximum, minimum};
-    pub use motornet_runtime::{Bounds, Error, ParamInfo, Plant, PlantInfo, Scalar, Workspace};
+    pub use motornet_runtime::{
+        Bounds, Dim, Error, ParamInfo, Plant, PlantInfo, Scalar, Workspace,
+    };
 }

@@ -23,7 +23,10 @@ pub const BUILTIN: [(&str, fn() -> Box<dyn Plant>); 7] = [
 
 /// The compiled plant of a built-in model, by file name.
 pub fn compiled(name: &str) -> Option<Box<dyn Plant>> {
-    BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, make)| make())
+    BUILTIN
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, make)| make())
 }
 
 /// The source text of a built-in model, by file name.
@@ -37,5 +40,63 @@ pub fn source(name: &str) -> Option<&'static str> {
         "arm210_thelen_paths" => include_str!("../models/arm210_thelen_paths.mnet"),
         "chain3_torque_rk4" => include_str!("../models/chain3_torque_rk4.mnet"),
         _ => return None,
+    })
+}
+
+/// How a model was obtained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// Compiled into this program by `model!`.
+    Compiled,
+    /// Compiled from source at run time and interpreted.
+    Interpreted,
+}
+
+/// A model named on the command line: a built-in name (`arm26`) or a path to a `.mnet` file. Built-in
+/// models, and files identical to one, run compiled unless `interpreted` is set; other files are
+/// interpreted.
+pub fn load(spec: &str, interpreted: bool) -> Result<(Box<dyn Plant>, Backend), crate::Error> {
+    let builtin_named = |name: &str| -> Option<(Box<dyn Plant>, Backend)> {
+        if interpreted {
+            let src = source(name)?;
+            let plant =
+                crate::InterpretedPlant::from_source(src, &format!("models/{name}.mnet")).ok()?;
+            Some((Box::new(plant), Backend::Interpreted))
+        } else {
+            Some((compiled(name)?, Backend::Compiled))
+        }
+    };
+    let path = std::path::Path::new(spec);
+    if !path.exists() {
+        return builtin_named(spec).ok_or_else(|| {
+            let names: Vec<&str> = BUILTIN.iter().map(|b| b.0).collect();
+            crate::Error::Input(format!(
+                "no model file `{spec}` and no built-in model of that name (built-in: {})",
+                names.join(", ")
+            ))
+        });
+    }
+    let bytes =
+        std::fs::read(path).map_err(|e| crate::Error::Input(format!("cannot read {spec}: {e}")))?;
+    let text = String::from_utf8_lossy(&bytes);
+    if !interpreted {
+        if let Some((name, _)) = BUILTIN
+            .iter()
+            .find(|(n, _)| source(n) == Some(text.as_ref()))
+        {
+            return Ok((compiled(name).expect("built-in"), Backend::Compiled));
+        }
+    }
+    let plant = crate::InterpretedPlant::from_source(&text, spec)?;
+    Ok((Box::new(plant), Backend::Interpreted))
+}
+
+/// The built-in model a reference case runs on: the longest `_`-separated prefix of the case name that
+/// names a built-in model (`arm26_rigid_kistemaker` → `arm26`, `chain3_torque_rk4_b` → `chain3_torque_rk4`).
+pub fn for_case(case: &str) -> Option<&'static str> {
+    let parts: Vec<&str> = case.split('_').collect();
+    (1..=parts.len()).rev().find_map(|n| {
+        let prefix = parts[..n].join("_");
+        BUILTIN.iter().map(|b| b.0).find(|b| *b == prefix)
     })
 }

@@ -46,11 +46,15 @@ impl CaseReport {
 }
 
 fn field<'a>(v: &'a Value, name: &str) -> Result<&'a Value, Error> {
-    v.get(name).ok_or_else(|| Error::Input(format!("the reference has no `{name}` field")))
+    v.get(name)
+        .ok_or_else(|| Error::Input(format!("the reference has no `{name}` field")))
 }
 
 fn usize_field(v: &Value, name: &str) -> Result<usize, Error> {
-    field(v, name)?.as_u64().map(|x| x as usize).ok_or_else(|| Error::Input(format!("`{name}` is not a count")))
+    field(v, name)?
+        .as_u64()
+        .map(|x| x as usize)
+        .ok_or_else(|| Error::Input(format!("`{name}` is not a count")))
 }
 
 /// Flattens nested JSON arrays of numbers (row-major).
@@ -72,9 +76,16 @@ pub fn flatten(v: &Value) -> Result<Vec<f64>, Error> {
 
 /// Parameter overrides a reference implies (the chain reference describes its links in `geometry`).
 pub fn reference_overrides(reference: &Value) -> Vec<(String, f64)> {
-    let Some(g) = reference.get("geometry").and_then(Value::as_object) else { return Vec::new() };
+    let Some(g) = reference.get("geometry").and_then(Value::as_object) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
-    let keys = [("L", "length"), ("m", "mass"), ("c", "com.x"), ("I", "inertia")];
+    let keys = [
+        ("L", "length"),
+        ("m", "mass"),
+        ("c", "com.x"),
+        ("I", "inertia"),
+    ];
     for (key, prop) in keys {
         if let Some(vals) = g.get(key).and_then(Value::as_array) {
             for (i, v) in vals.iter().enumerate() {
@@ -90,29 +101,51 @@ pub fn reference_overrides(reference: &Value) -> Vec<(String, f64)> {
 /// Runs a trajectory reference on `plant` and compares every field it provides.
 pub fn verify_trajectory<P: Plant>(plant: P, reference: &Value) -> Result<Vec<FieldError>, Error> {
     let info = plant.info().clone();
-    let (batch, steps) = (usize_field(reference, "batch")?, usize_field(reference, "steps")?);
+    let (batch, steps) = (
+        usize_field(reference, "batch")?,
+        usize_field(reference, "steps")?,
+    );
     let (dof, m) = (info.dof(), info.n_muscles());
     if let Some(d) = reference.get("dof").and_then(Value::as_u64) {
         if d as usize != dof {
-            return Err(Error::Input(format!("the reference has {d} degrees of freedom, the model {dof}")));
+            return Err(Error::Input(format!(
+                "the reference has {d} degrees of freedom, the model {dof}"
+            )));
         }
     }
     if let Some(n) = reference.get("n_muscles").and_then(Value::as_u64) {
         if n as usize != m {
-            return Err(Error::Input(format!("the reference has {n} muscles, the model {m}")));
+            return Err(Error::Input(format!(
+                "the reference has {n} muscles, the model {m}"
+            )));
         }
     }
     if let Some(dt) = reference.get("dt").and_then(Value::as_f64) {
         if (dt - plant.timestep()).abs() > 1e-12 * dt {
-            return Err(Error::Input(format!("the reference uses dt = {dt}, the model {}", plant.timestep())));
+            return Err(Error::Input(format!(
+                "the reference uses dt = {dt}, the model {}",
+                plant.timestep()
+            )));
         }
     }
     let joint0 = flatten(field(reference, "initial_joint_state")?)?;
     let actions = flatten(field(reference, "actions")?)?;
-    let endpoint_load = reference.get("endpoint_load").map(flatten).transpose()?.unwrap_or_default();
-    let joint_load = reference.get("joint_load").map(flatten).transpose()?.unwrap_or_default();
+    let endpoint_load = reference
+        .get("endpoint_load")
+        .map(flatten)
+        .transpose()?
+        .unwrap_or_default();
+    let joint_load = reference
+        .get("joint_load")
+        .map(flatten)
+        .transpose()?
+        .unwrap_or_default();
     if actions.len() != batch * steps * m {
-        return Err(Error::Input(format!("`actions` has {} values, expected batch·steps·muscles = {}", actions.len(), batch * steps * m)));
+        return Err(Error::Input(format!(
+            "`actions` has {} values, expected batch·steps·muscles = {}",
+            actions.len(),
+            batch * steps * m
+        )));
     }
 
     let mut effector = Effector::new(plant, batch);
@@ -139,7 +172,9 @@ pub fn verify_trajectory<P: Plant>(plant: P, reference: &Value) -> Result<Vec<Fi
 
     let mut report = Vec::new();
     for (k, part) in parts.iter().enumerate() {
-        let Some(refv) = reference.get(*part).filter(|v| v.is_array()) else { continue };
+        let Some(refv) = reference.get(*part).filter(|v| v.is_array()) else {
+            continue;
+        };
         let refv = flatten(refv)?;
         let (_, len) = info.part(part).expect("known part");
         if refv.len() != batch * (steps + 1) * len {
@@ -149,14 +184,25 @@ pub fn verify_trajectory<P: Plant>(plant: P, reference: &Value) -> Result<Vec<Fi
                 batch * (steps + 1) * len
             )));
         }
-        let mut worst = FieldError { field: part.to_string(), count: refv.len(), max_scaled: 0.0, max_abs: 0.0, worst_at: String::new(), tolerance: TRAJECTORY_TOLERANCE };
+        let mut worst = FieldError {
+            field: part.to_string(),
+            count: refv.len(),
+            max_scaled: 0.0,
+            max_abs: 0.0,
+            worst_at: String::new(),
+            tolerance: TRAJECTORY_TOLERANCE,
+        };
         for b in 0..batch {
             for t in 0..=steps {
                 for i in 0..len {
                     let r = refv[(b * (steps + 1) + t) * len + i];
                     let o = ours[k][t][b * len + i];
                     let abs = (o - r).abs();
-                    let scaled = if abs.is_nan() { f64::INFINITY } else { abs / (1.0 + r.abs()) };
+                    let scaled = if abs.is_nan() {
+                        f64::INFINITY
+                    } else {
+                        abs / (1.0 + r.abs())
+                    };
                     if scaled > worst.max_scaled || worst.worst_at.is_empty() {
                         let at = info.part(part).expect("known part").0 + i;
                         let (_, name) = motornet_runtime::effector::describe_index(&info, at);
@@ -170,4 +216,74 @@ pub fn verify_trajectory<P: Plant>(plant: P, reference: &Value) -> Result<Vec<Fi
         report.push(worst);
     }
     Ok(report)
+}
+
+/// Which model to run a reference on.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// A model file or built-in name; by default the built-in model named by the case.
+    pub model: Option<String>,
+    /// Run the interpreter even where a compiled model exists.
+    pub interpreted: bool,
+}
+
+/// The case name of a reference: its `case` field, else the file name without `.seedN.json`.
+pub fn case_name(path: &std::path::Path, reference: &Value) -> String {
+    if let Some(c) = reference.get("case").and_then(Value::as_str) {
+        return c.to_string();
+    }
+    let stem = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    stem.split('.').next().unwrap_or_default().to_string()
+}
+
+/// Reads and runs one reference file.
+pub fn verify_file(path: &std::path::Path, opts: &Options) -> Result<CaseReport, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Input(format!("cannot read {}: {e}", path.display())))?;
+    let reference: Value = serde_json::from_str(&text)
+        .map_err(|e| Error::Input(format!("{} is not valid JSON: {e}", path.display())))?;
+    let case = case_name(path, &reference);
+    let file = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or(case.clone());
+    if reference.get("joint").is_none() {
+        return Err(Error::Input(format!("{file}: not a trajectory reference (no `joint` field); this kind of reference is not supported yet")));
+    }
+    let spec = match &opts.model {
+        Some(m) => m.clone(),
+        None => crate::models::for_case(&case)
+            .ok_or_else(|| {
+                Error::Input(format!(
+                    "{file}: no built-in model for case `{case}`; choose one with --model"
+                ))
+            })?
+            .to_string(),
+    };
+    let (mut plant, backend) = crate::models::load(&spec, opts.interpreted)?;
+    let overrides = reference_overrides(&reference);
+    if !overrides.is_empty() {
+        let mut values = plant.params().to_vec();
+        for (name, v) in &overrides {
+            let i = plant
+                .info()
+                .param_index(name)
+                .ok_or_else(|| Error::unknown_param(name, plant.info()))?;
+            values[i] = *v;
+        }
+        plant.set_params(&values)?;
+    }
+    let fields = verify_trajectory(plant, &reference)?;
+    let backend = match backend {
+        crate::models::Backend::Compiled => "compiled",
+        crate::models::Backend::Interpreted => "interpreted",
+    };
+    Ok(CaseReport {
+        case: file,
+        model: format!("{spec} ({backend})"),
+        fields,
+    })
 }

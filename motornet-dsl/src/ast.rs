@@ -47,11 +47,24 @@ pub enum Item {
     /// `body name { … }`
     Body { name: Ident, block: Block },
     /// `joint name: parent -> child { … }`
-    Joint { name: Ident, parent: Ident, child: Ident, block: Block },
+    Joint {
+        name: Ident,
+        parent: Ident,
+        child: Ident,
+        block: Block,
+    },
     /// `muscle name: Model { … }`
-    Muscle { name: Ident, kind: Ident, block: Block },
+    Muscle {
+        name: Ident,
+        kind: Ident,
+        block: Block,
+    },
     /// `obstacle name: cylinder|sphere { … }`
-    Obstacle { name: Ident, kind: Ident, block: Block },
+    Obstacle {
+        name: Ident,
+        kind: Ident,
+        block: Block,
+    },
     /// A model-level setting such as `timestep 0.01 s;`.
     Setting(Property),
 }
@@ -74,8 +87,16 @@ pub struct Property {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     Quantity(Quantity),
-    Vector { components: Vec<Expr>, unit: Option<Unit>, span: Span },
-    Range { lower: Quantity, upper: Quantity, span: Span },
+    Vector {
+        components: Vec<Expr>,
+        unit: Option<Unit>,
+        span: Span,
+    },
+    Range {
+        lower: Quantity,
+        upper: Quantity,
+        span: Span,
+    },
 }
 
 impl Value {
@@ -88,11 +109,15 @@ impl Value {
     /// The identifier, if this value is a bare name (as in `integrator euler;`).
     pub fn as_word(&self) -> Option<&Ident> {
         match self {
-            Value::Quantity(Quantity { expr: Expr { kind: ExprKind::Ref(path), .. }, unit: None, .. })
-                if path.len() == 1 =>
-            {
-                Some(&path[0])
-            }
+            Value::Quantity(Quantity {
+                expr:
+                    Expr {
+                        kind: ExprKind::Ref(path),
+                        ..
+                    },
+                unit: None,
+                ..
+            }) if path.len() == 1 => Some(&path[0]),
             _ => None,
         }
     }
@@ -142,7 +167,10 @@ pub enum PathDef {
     /// `path lumped EXPR;` — musculotendon length as an expression of the joint coordinates.
     Lumped { expr: Expr, span: Span },
     /// `path body (x, y) -> wrap obstacle side … -> body (x, y);`
-    Via { elements: Vec<PathElement>, span: Span },
+    Via {
+        elements: Vec<PathElement>,
+        span: Span,
+    },
 }
 
 impl PathDef {
@@ -155,8 +183,15 @@ impl PathDef {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum PathElement {
-    Point { body: Ident, position: Value },
-    Wrap { obstacle: Ident, side: Option<WrapSide>, span: Span },
+    Point {
+        body: Ident,
+        position: Value,
+    },
+    Wrap {
+        obstacle: Ident,
+        side: Option<WrapSide>,
+        span: Span,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]

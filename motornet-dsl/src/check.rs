@@ -32,6 +32,31 @@ pub fn compile_source(source: &str) -> (Option<Model>, Vec<Diagnostic>) {
     }
 }
 
+/// Evaluates an override value such as `120 deg` or `500` for a parameter of dimension `dim`, in SI units.
+/// The value may use numbers, `pi`, arithmetic and units, but no names.
+pub fn override_value(text: &str, dim: Dim) -> Result<f64, String> {
+    let q = crate::parse::parse_quantity(text.trim())?;
+    let ast = ast::Model {
+        name: Ident {
+            name: String::new(),
+            span: Span::default(),
+        },
+        items: Vec::new(),
+    };
+    let mut c = Checker::new(&ast);
+    let (sym, literal) = c.quantity(&q, dim, "value");
+    if let Some(d) = c.diags.first() {
+        return Err(d.message.clone());
+    }
+    if !literal {
+        return Err(
+            "an override must be a number (with an optional unit), not an expression with names"
+                .into(),
+        );
+    }
+    Ok(sym.eval(&[]))
+}
+
 /// Dimension of an expression while checking: `Free` for plain numbers, which take the dimension the context
 /// gives them (so `mass 1.8;` means kilograms, and `0.03 * shoulder` is whatever the path needs).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -123,7 +148,11 @@ impl<'a> Checker<'a> {
         let bodies: Vec<Body> = bodies.into_iter().map(|(n, b)| self.body(n, b)).collect();
         let (joints, coords, joint_order) = self.skeleton(ast, &bodies);
         let obstacles = self.obstacles(ast);
-        let coord_names: HashMap<String, usize> = coords.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
+        let coord_names: HashMap<String, usize> = coords
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.clone(), i))
+            .collect();
         let muscles = self.muscles(ast, &coord_names, &obstacles);
         let endpoint = self.endpoint(&settings, &bodies, &joints);
         // Constants nothing refers to are still checked (and remain overridable parameters).
@@ -183,7 +212,8 @@ impl<'a> Checker<'a> {
             let (kind, name) = match item {
                 Item::Const { name, value } => {
                     if !self.consts.contains_key(&name.name) {
-                        self.consts.insert(name.name.clone(), ConstState::Pending(value));
+                        self.consts
+                            .insert(name.name.clone(), ConstState::Pending(value));
                     }
                     (DeclKind::Const, name)
                 }
@@ -209,7 +239,10 @@ impl<'a> Checker<'a> {
                     name.span,
                     format!("second {}", kind.noun()),
                 )
-                .with_related(*prev_span, format!("first defined here as a {}", prev_kind.noun()));
+                .with_related(
+                    *prev_span,
+                    format!("first defined here as a {}", prev_kind.noun()),
+                );
                 self.error(d);
                 continue;
             }
@@ -230,7 +263,12 @@ impl<'a> Checker<'a> {
             // Same property written twice is reported elsewhere; keep the first.
             return Sym::Param(i);
         }
-        self.params.push(ParamDef { name: name.to_string(), default, dim, span });
+        self.params.push(ParamDef {
+            name: name.to_string(),
+            default,
+            dim,
+            span,
+        });
         Sym::Param(self.params.len() - 1)
     }
 
@@ -259,7 +297,11 @@ impl<'a> Checker<'a> {
 
     fn vector(&mut self, v: &Value, dim: Dim, owner: &str, what: &str) -> [Sym; 2] {
         match v {
-            Value::Vector { components, unit, span } if components.len() == 2 => {
+            Value::Vector {
+                components,
+                unit,
+                span,
+            } if components.len() == 2 => {
                 let (scale, unit_dim) = self.unit(unit.as_ref());
                 let mut out = [Sym::Num(0.0), Sym::Num(0.0)];
                 for (k, (comp, axis)) in components.iter().zip(["x", "y"]).enumerate() {
@@ -267,14 +309,20 @@ impl<'a> Checker<'a> {
                     let d = combine_unit(d, unit_dim);
                     self.check_dim(d, dim, comp.span.to(*span), what);
                     let sym = self.finite(sym.scaled(scale), comp.span);
-                    out[k] = self.maybe_param(&format!("{owner}.{axis}"), sym, literal, dim, comp.span);
+                    out[k] =
+                        self.maybe_param(&format!("{owner}.{axis}"), sym, literal, dim, comp.span);
                 }
                 out
             }
-            Value::Vector { components, span, .. } => {
+            Value::Vector {
+                components, span, ..
+            } => {
                 self.error(Diagnostic::new(
                     "wrong-value",
-                    format!("`{what}` takes a 2-D vector `(x, y)`, not {} components", components.len()),
+                    format!(
+                        "`{what}` takes a 2-D vector `(x, y)`, not {} components",
+                        components.len()
+                    ),
                     *span,
                     "expected (x, y)",
                 ));
@@ -283,7 +331,10 @@ impl<'a> Checker<'a> {
             other => {
                 self.error(Diagnostic::new(
                     "wrong-value",
-                    format!("`{what}` takes a vector `(x, y)`, not a {}", shape_name(other)),
+                    format!(
+                        "`{what}` takes a vector `(x, y)`, not a {}",
+                        shape_name(other)
+                    ),
                     other.span(),
                     "expected (x, y)",
                 ));
@@ -310,7 +361,10 @@ impl<'a> Checker<'a> {
             other => {
                 self.error(Diagnostic::new(
                     "wrong-value",
-                    format!("`{what}` takes a range `lower .. upper`, not a {}", shape_name(other)),
+                    format!(
+                        "`{what}` takes a range `lower .. upper`, not a {}",
+                        shape_name(other)
+                    ),
                     other.span(),
                     "expected lower .. upper",
                 ));
@@ -332,7 +386,12 @@ impl<'a> Checker<'a> {
         // Parameters are checked by their constraints; here, literals like 1e999 or 1/0.
         let v = sym.eval(&self.param_defaults());
         if !v.is_finite() {
-            self.error(Diagnostic::new("non-finite", "this value is not a finite number", span, format!("evaluates to {v}")));
+            self.error(Diagnostic::new(
+                "non-finite",
+                "this value is not a finite number",
+                span,
+                format!("evaluates to {v}"),
+            ));
             return Sym::Num(0.0);
         }
         sym
@@ -344,11 +403,18 @@ impl<'a> Checker<'a> {
                 self.error(
                     Diagnostic::new(
                         "unit-mismatch",
-                        format!("unit mismatch: `{what}` is {}, but this value is {}", want.describe(), d.describe()),
+                        format!(
+                            "unit mismatch: `{what}` is {}, but this value is {}",
+                            want.describe(),
+                            d.describe()
+                        ),
                         span,
                         format!("expected {}", want.si_unit()),
                     )
-                    .with_help(format!("write the value in {}, or leave the unit out to mean SI units", want.si_unit())),
+                    .with_help(format!(
+                        "write the value in {}, or leave the unit out to mean SI units",
+                        want.si_unit()
+                    )),
                 );
             }
         }
@@ -356,7 +422,9 @@ impl<'a> Checker<'a> {
 
     /// (scale to SI, dimension) of a written unit.
     fn unit(&mut self, unit: Option<&ast::Unit>) -> (f64, DimT) {
-        let Some(unit) = unit else { return (1.0, DimT::Free) };
+        let Some(unit) = unit else {
+            return (1.0, DimT::Free);
+        };
         let mut scale = 1.0;
         let mut dim = Dim::NONE;
         for (word, power) in &unit.factors {
@@ -374,7 +442,12 @@ impl<'a> Checker<'a> {
                 _ => unreachable!("grammar admits only known unit words"),
             };
             if power.unsigned_abs() > 8 {
-                self.error(Diagnostic::new("wrong-value", "unit power out of range", word.span, "power too large"));
+                self.error(Diagnostic::new(
+                    "wrong-value",
+                    "unit power out of range",
+                    word.span,
+                    "power too large",
+                ));
                 continue;
             }
             scale *= s.powi(*power);
@@ -388,7 +461,12 @@ impl<'a> Checker<'a> {
         match &e.kind {
             ExprKind::Number(v) => {
                 if !v.is_finite() {
-                    self.error(Diagnostic::new("non-finite", "this number is too large to represent", e.span, "not finite"));
+                    self.error(Diagnostic::new(
+                        "non-finite",
+                        "this number is too large to represent",
+                        e.span,
+                        "not finite",
+                    ));
                     return (Sym::Num(0.0), DimT::Free, true);
                 }
                 (Sym::Num(*v), DimT::Free, true)
@@ -406,7 +484,11 @@ impl<'a> Checker<'a> {
                         (DimT::Known(x), DimT::Known(y)) if x != y => {
                             self.error(Diagnostic::new(
                                 "unit-mismatch",
-                                format!("unit mismatch: cannot add {} and {}", x.describe(), y.describe()),
+                                format!(
+                                    "unit mismatch: cannot add {} and {}",
+                                    x.describe(),
+                                    y.describe()
+                                ),
                                 e.span,
                                 "mixed units",
                             ));
@@ -421,7 +503,11 @@ impl<'a> Checker<'a> {
                             (DimT::Known(x), DimT::Known(y)) => DimT::Known(x.mul(y, p)),
                             // Radians are dimensionless in SI: a plain coefficient times an angle may be
                             // anything (`0.03 * shoulder` in a path is metres per radian times radians).
-                            (DimT::Known(x), DimT::Free) | (DimT::Free, DimT::Known(x)) if x.0[3] != 0 => DimT::Free,
+                            (DimT::Known(x), DimT::Free) | (DimT::Free, DimT::Known(x))
+                                if x.0[3] != 0 =>
+                            {
+                                DimT::Free
+                            }
                             (DimT::Known(x), DimT::Free) => DimT::Known(x),
                             (DimT::Free, DimT::Known(y)) => DimT::Known(Dim::NONE.mul(y, p)),
                             _ => DimT::Free,
@@ -457,8 +543,9 @@ impl<'a> Checker<'a> {
                     );
                     let names: Vec<&str> = Func::ALL.iter().map(|f| f.0).collect();
                     d.help = Some(
-                        did_you_mean(&name.name, names.iter().copied())
-                            .unwrap_or_else(|| format!("available functions: {}", names.join(", "))),
+                        did_you_mean(&name.name, names.iter().copied()).unwrap_or_else(|| {
+                            format!("available functions: {}", names.join(", "))
+                        }),
                     );
                     self.error(d);
                     return (Sym::Num(0.0), DimT::Free, literal);
@@ -466,7 +553,12 @@ impl<'a> Checker<'a> {
                 if resolved.len() != arity {
                     self.error(Diagnostic::new(
                         "wrong-arity",
-                        format!("`{}` takes {arity} argument{}, not {}", name.name, if arity == 1 { "" } else { "s" }, resolved.len()),
+                        format!(
+                            "`{}` takes {arity} argument{}, not {}",
+                            name.name,
+                            if arity == 1 { "" } else { "s" },
+                            resolved.len()
+                        ),
                         e.span,
                         "wrong number of arguments",
                     ));
@@ -476,13 +568,21 @@ impl<'a> Checker<'a> {
                     Func::Abs | Func::Min | Func::Max => resolved[0].1,
                     _ => DimT::Free,
                 };
-                (Sym::Call(f, resolved.into_iter().map(|r| r.0).collect()), d, literal)
+                (
+                    Sym::Call(f, resolved.into_iter().map(|r| r.0).collect()),
+                    d,
+                    literal,
+                )
             }
         }
     }
 
     fn reference(&mut self, path: &[Ident], span: Span) -> (Sym, DimT, bool) {
-        let full: String = path.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(".");
+        let full: String = path
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect::<Vec<_>>()
+            .join(".");
         if full == "pi" {
             return (Sym::Num(std::f64::consts::PI), DimT::Free, true);
         }
@@ -499,10 +599,17 @@ impl<'a> Checker<'a> {
             return (Sym::Param(i), DimT::Known(self.params[i].dim), false);
         }
         // Not found: explain what it might have been.
-        let mut d = Diagnostic::new("unknown-name", format!("unknown name `{full}`"), span, "not defined");
+        let mut d = Diagnostic::new(
+            "unknown-name",
+            format!("unknown name `{full}`"),
+            span,
+            "not defined",
+        );
         match self.decls.get(&path[0].name) {
             Some((DeclKind::Joint, _)) if self.coords_in_scope.is_none() => {
-                d.help = Some("joint coordinates can only be used in `path lumped …` expressions".into());
+                d.help = Some(
+                    "joint coordinates can only be used in `path lumped …` expressions".into(),
+                );
             }
             Some((kind, _)) if path.len() > 1 => {
                 d.help = Some(format!(
@@ -524,10 +631,13 @@ impl<'a> Checker<'a> {
     }
 
     fn resolve_const(&mut self, name: &Ident) -> (Sym, DimT) {
-        let state = self.consts.insert(name.name.clone(), ConstState::InProgress);
+        let state = self
+            .consts
+            .insert(name.name.clone(), ConstState::InProgress);
         match state {
             Some(ConstState::Done(sym, dim)) => {
-                self.consts.insert(name.name.clone(), ConstState::Done(sym.clone(), dim));
+                self.consts
+                    .insert(name.name.clone(), ConstState::Done(sym.clone(), dim));
                 (sym, dim)
             }
             Some(ConstState::InProgress) => {
@@ -537,7 +647,10 @@ impl<'a> Checker<'a> {
                     name.span,
                     "used in its own definition",
                 ));
-                self.consts.insert(name.name.clone(), ConstState::Done(Sym::Num(0.0), DimT::Free));
+                self.consts.insert(
+                    name.name.clone(),
+                    ConstState::Done(Sym::Num(0.0), DimT::Free),
+                );
                 (Sym::Num(0.0), DimT::Free)
             }
             Some(ConstState::Pending(value)) => {
@@ -566,7 +679,8 @@ impl<'a> Checker<'a> {
                     }
                 };
                 self.coords_in_scope = saved;
-                self.consts.insert(name.name.clone(), ConstState::Done(sym.clone(), dim));
+                self.consts
+                    .insert(name.name.clone(), ConstState::Done(sym.clone(), dim));
                 (sym, dim)
             }
             None => unreachable!("resolve_const called for a declared constant"),
@@ -574,7 +688,12 @@ impl<'a> Checker<'a> {
     }
 
     fn positive(&mut self, value: &Sym, strict: bool, what: String, span: Span) {
-        self.constraints.push(Constraint { value: value.clone(), strict, message: what, span });
+        self.constraints.push(Constraint {
+            value: value.clone(),
+            strict,
+            message: what,
+            span,
+        });
     }
 
     fn validate_constraints(&mut self) {
@@ -585,7 +704,9 @@ impl<'a> Checker<'a> {
             .filter_map(|c| {
                 let v = c.value.eval(&defaults);
                 let ok = v.is_finite() && if c.strict { v > 0.0 } else { v >= 0.0 };
-                (!ok).then(|| Diagnostic::new("invalid-value", c.message.clone(), c.span, "invalid here"))
+                (!ok).then(|| {
+                    Diagnostic::new("invalid-value", c.message.clone(), c.span, "invalid here")
+                })
             })
             .collect();
         self.diags.extend(failures);
@@ -610,9 +731,14 @@ impl<'a> Checker<'a> {
                     p.name.span,
                     "unknown property",
                 );
-                let alias = ALIASES.iter().find(|(a, _)| *a == name).map(|(_, ours)| *ours);
+                let alias = ALIASES
+                    .iter()
+                    .find(|(a, _)| *a == name)
+                    .map(|(_, ours)| *ours);
                 d.help = Some(match (alias, did_you_mean(name, allowed.iter().copied())) {
-                    (Some(ours), _) if allowed.contains(&ours) => format!("motornet calls this `{ours}`"),
+                    (Some(ours), _) if allowed.contains(&ours) => {
+                        format!("motornet calls this `{ours}`")
+                    }
                     (_, Some(s)) => s,
                     _ => format!("{owner_kind} properties: {}", allowed.join(", ")),
                 });
@@ -651,7 +777,11 @@ impl<'a> Checker<'a> {
             [_, extra, ..] => {
                 self.error(Diagnostic::new(
                     "wrong-value",
-                    format!("`{}` takes one value, but {} were given", p.name.name, p.values.len()),
+                    format!(
+                        "`{}` takes one value, but {} were given",
+                        p.name.name,
+                        p.values.len()
+                    ),
                     extra.span(),
                     "unexpected value",
                 ));
@@ -680,9 +810,25 @@ impl<'a> Checker<'a> {
     }
 
     fn settings(&mut self, ast: &'a ast::Model) -> Settings {
-        const ALLOWED: [&str; 6] = ["timestep", "ministeps", "integrator", "path_velocity", "gravity", "endpoint"];
-        let props: Vec<Property> =
-            ast.items.iter().filter_map(|i| if let Item::Setting(p) = i { Some(p.clone()) } else { None }).collect();
+        const ALLOWED: [&str; 6] = [
+            "timestep",
+            "ministeps",
+            "integrator",
+            "path_velocity",
+            "gravity",
+            "endpoint",
+        ];
+        let props: Vec<Property> = ast
+            .items
+            .iter()
+            .filter_map(|i| {
+                if let Item::Setting(p) = i {
+                    Some(p.clone())
+                } else {
+                    None
+                }
+            })
+            .collect();
         let props = self.properties(&props, &ALLOWED, "a model");
         let mut s = Settings {
             timestep: Sym::Num(0.01),
@@ -700,19 +846,33 @@ impl<'a> Checker<'a> {
             }
         } else {
             timestep_span = ast.name.span;
-            s.timestep = self.maybe_param("timestep", Sym::Num(0.01), true, Dim::TIME, ast.name.span);
+            s.timestep =
+                self.maybe_param("timestep", Sym::Num(0.01), true, Dim::TIME, ast.name.span);
         }
-        self.positive(&s.timestep.clone(), true, "the timestep must be positive".into(), timestep_span);
+        self.positive(
+            &s.timestep.clone(),
+            true,
+            "the timestep must be positive".into(),
+            timestep_span,
+        );
         if let Some(p) = props.get("ministeps") {
             if let Some(v) = self.single(p) {
                 let n = match v {
-                    Value::Quantity(ast::Quantity { expr: ast::Expr { kind: ExprKind::Number(n), .. }, unit: None, .. }) => {
-                        Some(*n)
-                    }
+                    Value::Quantity(ast::Quantity {
+                        expr:
+                            ast::Expr {
+                                kind: ExprKind::Number(n),
+                                ..
+                            },
+                        unit: None,
+                        ..
+                    }) => Some(*n),
                     _ => None,
                 };
                 match n {
-                    Some(n) if n >= 1.0 && n.fract() == 0.0 && n <= 1000.0 => s.ministeps = n as usize,
+                    Some(n) if n >= 1.0 && n.fract() == 0.0 && n <= 1000.0 => {
+                        s.ministeps = n as usize
+                    }
                     _ => self.error(Diagnostic::new(
                         "invalid-value",
                         "`ministeps` must be a whole number between 1 and 1000",
@@ -725,12 +885,20 @@ impl<'a> Checker<'a> {
         if let Some(p) = props.get("integrator") {
             let names: Vec<&str> = Integrator::NAMES.iter().map(|n| n.0).collect();
             if let Some(w) = self.word(p, &names) {
-                s.integrator = Integrator::NAMES.iter().find(|n| n.0 == w.name).map(|n| n.1).unwrap_or(Integrator::Euler);
+                s.integrator = Integrator::NAMES
+                    .iter()
+                    .find(|n| n.0 == w.name)
+                    .map(|n| n.1)
+                    .unwrap_or(Integrator::Euler);
             }
         }
         if let Some(p) = props.get("path_velocity") {
             if let Some(w) = self.word(p, &["exact", "motornet"]) {
-                s.path_velocity = if w.name == "exact" { PathVelocity::Exact } else { PathVelocity::Motornet };
+                s.path_velocity = if w.name == "exact" {
+                    PathVelocity::Exact
+                } else {
+                    PathVelocity::Motornet
+                };
             }
         }
         if let Some(p) = props.get("gravity") {
@@ -745,7 +913,11 @@ impl<'a> Checker<'a> {
     }
 
     fn body(&mut self, name: &Ident, block: &ast::Block) -> Body {
-        let props = self.properties(&block.properties, &["mass", "com", "inertia", "length"], "a body");
+        let props = self.properties(
+            &block.properties,
+            &["mass", "com", "inertia", "length"],
+            "a body",
+        );
         self.no_paths(block, "a body");
         let n = &name.name;
         let mass = match props.get("mass").and_then(|p| self.single(p)) {
@@ -763,7 +935,12 @@ impl<'a> Checker<'a> {
             }
         };
         let span = props.get("mass").map_or(name.span, |p| p.span);
-        self.positive(&mass, true, format!("the mass of `{n}` must be positive"), span);
+        self.positive(
+            &mass,
+            true,
+            format!("the mass of `{n}` must be positive"),
+            span,
+        );
         let com = match props.get("com").and_then(|p| self.single(p)) {
             Some(v) => self.vector(v, Dim::LENGTH, &format!("{n}.com"), "com"),
             None => [Sym::Num(0.0), Sym::Num(0.0)],
@@ -771,7 +948,12 @@ impl<'a> Checker<'a> {
         let inertia = match props.get("inertia").and_then(|p| self.single(p)) {
             Some(v) => {
                 let s = self.scalar(v, Dim::INERTIA, &format!("{n}.inertia"), "inertia");
-                self.positive(&s, false, format!("the inertia of `{n}` must not be negative"), v.span());
+                self.positive(
+                    &s,
+                    false,
+                    format!("the inertia of `{n}` must not be negative"),
+                    v.span(),
+                );
                 s
             }
             None => Sym::Num(0.0),
@@ -779,17 +961,34 @@ impl<'a> Checker<'a> {
         let length = match props.get("length").and_then(|p| self.single(p)) {
             Some(v) => {
                 let s = self.scalar(v, Dim::LENGTH, &format!("{n}.length"), "length");
-                self.positive(&s, false, format!("the length of `{n}` must not be negative"), v.span());
+                self.positive(
+                    &s,
+                    false,
+                    format!("the length of `{n}` must not be negative"),
+                    v.span(),
+                );
                 s
             }
             None => Sym::Num(0.0),
         };
-        Body { name: n.clone(), mass, com, inertia, length, span: name.span }
+        Body {
+            name: n.clone(),
+            mass,
+            com,
+            inertia,
+            length,
+            span: name.span,
+        }
     }
 
     fn no_paths(&mut self, block: &ast::Block, owner: &str) {
         for p in &block.paths {
-            self.error(Diagnostic::new("misplaced", format!("{owner} cannot have a path"), p.span(), "only muscles have paths"));
+            self.error(Diagnostic::new(
+                "misplaced",
+                format!("{owner} cannot have a path"),
+                p.span(),
+                "only muscles have paths",
+            ));
         }
     }
 
@@ -800,7 +999,12 @@ impl<'a> Checker<'a> {
         if let Some(&i) = self.body_index.get(&name.name) {
             return Some(BodyRef::Body(i));
         }
-        let mut d = Diagnostic::new("unknown-body", format!("unknown body `{}`", name.name), name.span, "no such body");
+        let mut d = Diagnostic::new(
+            "unknown-body",
+            format!("unknown body `{}`", name.name),
+            name.span,
+            "no such body",
+        );
         d.help = match self.decls.get(&name.name) {
             Some((kind, _)) => Some(format!("`{}` is a {}, not a body", name.name, kind.noun())),
             None => {
@@ -814,20 +1018,45 @@ impl<'a> Checker<'a> {
     }
 
     #[allow(clippy::type_complexity)]
-    fn skeleton(&mut self, ast: &ast::Model, bodies: &[Body]) -> (Vec<Joint>, Vec<Coord>, Vec<usize>) {
+    fn skeleton(
+        &mut self,
+        ast: &ast::Model,
+        bodies: &[Body],
+    ) -> (Vec<Joint>, Vec<Coord>, Vec<usize>) {
         let mut joints = Vec::new();
         let mut coords = Vec::new();
         let mut parent_joint: Vec<Option<(usize, Span)>> = vec![None; bodies.len()];
         for item in &ast.items {
-            let Item::Joint { name, parent, child, block } = item else { continue };
-            if self.decls.get(&name.name).is_some_and(|(k, s)| *k != DeclKind::Joint || *s != name.span) {
+            let Item::Joint {
+                name,
+                parent,
+                child,
+                block,
+            } = item
+            else {
+                continue;
+            };
+            if self
+                .decls
+                .get(&name.name)
+                .is_some_and(|(k, s)| *k != DeclKind::Joint || *s != name.span)
+            {
                 continue; // duplicate name
             }
             self.no_paths(block, "a joint");
-            let props = self.properties(&block.properties, &["type", "at", "range", "velocity", "damping"], "a joint");
+            let props = self.properties(
+                &block.properties,
+                &["type", "at", "range", "velocity", "damping"],
+                "a joint",
+            );
             let parent_ref = self.body_ref(parent);
             let child_ref = if child.name == "world" {
-                self.error(Diagnostic::new("world-child", "`world` cannot be the child of a joint", child.span, "world is fixed"));
+                self.error(Diagnostic::new(
+                    "world-child",
+                    "`world` cannot be the child of a joint",
+                    child.span,
+                    "world is fixed",
+                ));
                 None
             } else {
                 self.body_ref(child)
@@ -866,7 +1095,12 @@ impl<'a> Checker<'a> {
             let damping = match props.get("damping").and_then(|p| self.single(p)) {
                 Some(v) => {
                     let s = self.scalar(v, damp_dim, &format!("{n}.damping"), "damping");
-                    self.positive(&s, false, format!("the damping of `{n}` must not be negative"), v.span());
+                    self.positive(
+                        &s,
+                        false,
+                        format!("the damping of `{n}` must not be negative"),
+                        v.span(),
+                    );
                     s
                 }
                 None => Sym::Num(0.0),
@@ -882,7 +1116,9 @@ impl<'a> Checker<'a> {
                             "second parent joint",
                         )
                         .with_related(first, "first attached here")
-                        .with_help("each body hangs from exactly one joint; the skeleton must be a tree"),
+                        .with_help(
+                            "each body hangs from exactly one joint; the skeleton must be a tree",
+                        ),
                     );
                 } else {
                     parent_joint[c] = Some((j, child.span));
@@ -890,10 +1126,19 @@ impl<'a> Checker<'a> {
             }
             let first_coord = coords.len();
             match kind {
-                JointKind::Hinge => coords.push(Coord { name: n.clone(), joint: j }),
+                JointKind::Hinge => coords.push(Coord {
+                    name: n.clone(),
+                    joint: j,
+                }),
                 JointKind::Slide => {
-                    coords.push(Coord { name: format!("{n}.x"), joint: j });
-                    coords.push(Coord { name: format!("{n}.y"), joint: j });
+                    coords.push(Coord {
+                        name: format!("{n}.x"),
+                        joint: j,
+                    });
+                    coords.push(Coord {
+                        name: format!("{n}.y"),
+                        joint: j,
+                    });
                 }
             }
             joints.push(Joint {
@@ -921,7 +1166,9 @@ impl<'a> Checker<'a> {
             let mut chain = vec![b];
             let mut cur = b;
             let verdict = loop {
-                let Some((j, _)) = parent_joint[cur] else { break Err("disconnected") };
+                let Some((j, _)) = parent_joint[cur] else {
+                    break Err("disconnected");
+                };
                 match joints[j].parent {
                     BodyRef::World => break Ok(chain.len()),
                     BodyRef::Body(p) => {
@@ -953,14 +1200,19 @@ impl<'a> Checker<'a> {
                                 body.span,
                                 "no joint holds this body",
                             )
-                            .with_help(format!("add a joint: `joint j: world -> {} {{ … }}`", body.name)),
+                            .with_help(format!(
+                                "add a joint: `joint j: world -> {} {{ … }}`",
+                                body.name
+                            )),
                         );
                     }
                     // A body hanging from a disconnected body is reported through that body.
                 }
             }
         }
-        let mut js: Vec<usize> = (0..joints.len()).filter(|&j| joints[j].child != usize::MAX).collect();
+        let mut js: Vec<usize> = (0..joints.len())
+            .filter(|&j| joints[j].child != usize::MAX)
+            .collect();
         js.sort_by_key(|&j| depth[joints[j].child].unwrap_or(usize::MAX));
         for j in js {
             if depth[joints[j].child].is_some() {
@@ -973,7 +1225,9 @@ impl<'a> Checker<'a> {
     fn obstacles(&mut self, ast: &ast::Model) -> Vec<Obstacle> {
         let mut out = Vec::new();
         for item in &ast.items {
-            let Item::Obstacle { name, kind, block } = item else { continue };
+            let Item::Obstacle { name, kind, block } = item else {
+                continue;
+            };
             self.no_paths(block, "an obstacle");
             let kind = match kind.name.as_str() {
                 "cylinder" => ObstacleKind::Cylinder,
@@ -985,12 +1239,16 @@ impl<'a> Checker<'a> {
                         kind.span,
                         "not a shape",
                     );
-                    d.help = Some(did_you_mean(&kind.name, ["cylinder", "sphere"]).unwrap_or("shapes: cylinder, sphere".into()));
+                    d.help = Some(
+                        did_you_mean(&kind.name, ["cylinder", "sphere"])
+                            .unwrap_or("shapes: cylinder, sphere".into()),
+                    );
                     self.error(d);
                     continue;
                 }
             };
-            let props = self.properties(&block.properties, &["body", "at", "radius"], "an obstacle");
+            let props =
+                self.properties(&block.properties, &["body", "at", "radius"], "an obstacle");
             let n = &name.name;
             let body = match props.get("body") {
                 Some(p) => match self.single(p).and_then(|v| v.as_word().cloned()) {
@@ -1016,16 +1274,35 @@ impl<'a> Checker<'a> {
                 }
             };
             let rspan = props.get("radius").map_or(name.span, |p| p.span);
-            self.positive(&radius, true, format!("the radius of `{n}` must be positive"), rspan);
-            out.push(Obstacle { name: n.clone(), kind, body: body.unwrap_or(BodyRef::World), at, radius, span: name.span });
+            self.positive(
+                &radius,
+                true,
+                format!("the radius of `{n}` must be positive"),
+                rspan,
+            );
+            out.push(Obstacle {
+                name: n.clone(),
+                kind,
+                body: body.unwrap_or(BodyRef::World),
+                at,
+                radius,
+                span: name.span,
+            });
         }
         out
     }
 
-    fn muscles(&mut self, ast: &ast::Model, coords: &HashMap<String, usize>, obstacles: &[Obstacle]) -> Vec<Muscle> {
+    fn muscles(
+        &mut self,
+        ast: &ast::Model,
+        coords: &HashMap<String, usize>,
+        obstacles: &[Obstacle],
+    ) -> Vec<Muscle> {
         let mut out = Vec::new();
         for item in &ast.items {
-            let Item::Muscle { name, kind, block } = item else { continue };
+            let Item::Muscle { name, kind, block } = item else {
+                continue;
+            };
             let Some(mk) = MuscleKind::from_name(&kind.name) else {
                 let names: Vec<&str> = MuscleKind::ALL.iter().map(|k| k.name()).collect();
                 let mut d = Diagnostic::new(
@@ -1034,7 +1311,10 @@ impl<'a> Checker<'a> {
                     kind.span,
                     "not a muscle model",
                 );
-                d.help = Some(did_you_mean(&kind.name, names.iter().copied()).unwrap_or_else(|| format!("muscle models: {}", names.join(", "))));
+                d.help = Some(
+                    did_you_mean(&kind.name, names.iter().copied())
+                        .unwrap_or_else(|| format!("muscle models: {}", names.join(", "))),
+                );
                 self.error(d);
                 continue;
             };
@@ -1045,10 +1325,16 @@ impl<'a> Checker<'a> {
             let mut missing = Vec::new();
             for spec in mk.params() {
                 let owner = format!("{n}.{}", spec.name);
-                let (sym, span) = match props.get(spec.name).and_then(|p| self.single(p).map(|v| (v, p.span))) {
+                let (sym, span) = match props
+                    .get(spec.name)
+                    .and_then(|p| self.single(p).map(|v| (v, p.span)))
+                {
                     Some((v, span)) => (self.scalar(v, spec.dim, &owner, spec.name), span),
                     None => match spec.default {
-                        Some(d) => (self.maybe_param(&owner, Sym::Num(d), true, spec.dim, name.span), name.span),
+                        Some(d) => (
+                            self.maybe_param(&owner, Sym::Num(d), true, spec.dim, name.span),
+                            name.span,
+                        ),
                         None => {
                             if !props.contains_key(spec.name) {
                                 missing.push(spec.name);
@@ -1058,17 +1344,37 @@ impl<'a> Checker<'a> {
                     },
                 };
                 if spec.positive {
-                    self.positive(&sym, true, format!("`{}` of `{n}` must be positive", spec.name), span);
+                    self.positive(
+                        &sym,
+                        true,
+                        format!("`{}` of `{n}` must be positive", spec.name),
+                        span,
+                    );
                 }
                 if spec.name == "min_activation" {
-                    self.positive(&sym, false, format!("`min_activation` of `{n}` must not be negative"), span);
-                    let below_one = Sym::Bin(BinOp::Sub, Box::new(Sym::Num(1.0)), Box::new(sym.clone()));
-                    self.positive(&below_one, true, format!("`min_activation` of `{n}` must be below 1"), span);
+                    self.positive(
+                        &sym,
+                        false,
+                        format!("`min_activation` of `{n}` must not be negative"),
+                        span,
+                    );
+                    let below_one =
+                        Sym::Bin(BinOp::Sub, Box::new(Sym::Num(1.0)), Box::new(sym.clone()));
+                    self.positive(
+                        &below_one,
+                        true,
+                        format!("`min_activation` of `{n}` must be below 1"),
+                        span,
+                    );
                 }
                 params.push(sym);
             }
             if !missing.is_empty() {
-                let list = missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ");
+                let list = missing
+                    .iter()
+                    .map(|m| format!("`{m}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 self.error(
                     Diagnostic::new(
                         "missing-property",
@@ -1090,21 +1396,38 @@ impl<'a> Checker<'a> {
                 [p, rest @ ..] => {
                     for extra in rest {
                         self.error(
-                            Diagnostic::new("duplicate-path", format!("muscle `{n}` has two paths"), extra.span(), "second path")
-                                .with_related(p.span(), "first path"),
+                            Diagnostic::new(
+                                "duplicate-path",
+                                format!("muscle `{n}` has two paths"),
+                                extra.span(),
+                                "second path",
+                            )
+                            .with_related(p.span(), "first path"),
                         );
                     }
                     self.path(p, n, coords, obstacles)
                 }
             };
             if let Some(path) = path {
-                out.push(Muscle { name: n.clone(), kind: mk, params, path, span: name.span });
+                out.push(Muscle {
+                    name: n.clone(),
+                    kind: mk,
+                    params,
+                    path,
+                    span: name.span,
+                });
             }
         }
         out
     }
 
-    fn path(&mut self, p: &ast::PathDef, muscle: &str, coords: &HashMap<String, usize>, obstacles: &[Obstacle]) -> Option<Path> {
+    fn path(
+        &mut self,
+        p: &ast::PathDef,
+        muscle: &str,
+        coords: &HashMap<String, usize>,
+        obstacles: &[Obstacle],
+    ) -> Option<Path> {
         match p {
             ast::PathDef::Lumped { expr, .. } => {
                 self.coords_in_scope = Some(coords.clone());
@@ -1121,18 +1444,34 @@ impl<'a> Checker<'a> {
                         PathElement::Point { body, position } => {
                             n_points += 1;
                             let b = self.body_ref(body);
-                            let at = self.vector(position, Dim::LENGTH, &format!("{muscle}.path.{k}"), "path point");
-                            out.push(PathElementRef::Point(PathPoint { body: b.unwrap_or(BodyRef::World), at }));
+                            let at = self.vector(
+                                position,
+                                Dim::LENGTH,
+                                &format!("{muscle}.path.{k}"),
+                                "path point",
+                            );
+                            out.push(PathElementRef::Point(PathPoint {
+                                body: b.unwrap_or(BodyRef::World),
+                                at,
+                            }));
                         }
-                        PathElement::Wrap { obstacle, side, span } => {
-                            let Some(o) = obstacles.iter().position(|o| o.name == obstacle.name) else {
+                        PathElement::Wrap {
+                            obstacle,
+                            side,
+                            span,
+                        } => {
+                            let Some(o) = obstacles.iter().position(|o| o.name == obstacle.name)
+                            else {
                                 let mut d = Diagnostic::new(
                                     "unknown-obstacle",
                                     format!("unknown obstacle `{}`", obstacle.name),
                                     obstacle.span,
                                     "no such obstacle",
                                 );
-                                d.help = did_you_mean(&obstacle.name, obstacles.iter().map(|o| o.name.as_str()));
+                                d.help = did_you_mean(
+                                    &obstacle.name,
+                                    obstacles.iter().map(|o| o.name.as_str()),
+                                );
                                 self.error(d);
                                 continue;
                             };
@@ -1143,7 +1482,10 @@ impl<'a> Checker<'a> {
                             if !bracketed {
                                 self.error(Diagnostic::new(
                                     "wrap-not-bracketed",
-                                    format!("wrapping over `{}` must sit between two path points", obstacle.name),
+                                    format!(
+                                        "wrapping over `{}` must sit between two path points",
+                                        obstacle.name
+                                    ),
                                     *span,
                                     "needs a point on each side",
                                 ));
@@ -1151,9 +1493,12 @@ impl<'a> Checker<'a> {
                             let side = match side {
                                 None => WrapSideRef::Sign(1.0),
                                 Some(ast::WrapSide::Sign(s, _)) => WrapSideRef::Sign(*s),
-                                Some(ast::WrapSide::Point(v)) => {
-                                    WrapSideRef::Point(self.vector(v, Dim::LENGTH, &format!("{muscle}.path.{k}.side"), "side point"))
-                                }
+                                Some(ast::WrapSide::Point(v)) => WrapSideRef::Point(self.vector(
+                                    v,
+                                    Dim::LENGTH,
+                                    &format!("{muscle}.path.{k}.side"),
+                                    "side point",
+                                )),
                             };
                             out.push(PathElementRef::Wrap { obstacle: o, side });
                         }
@@ -1192,7 +1537,12 @@ impl<'a> Checker<'a> {
                 }
             };
             let Some(word) = body.as_word() else {
-                self.error(Diagnostic::new("wrong-value", "`endpoint` must start with a body name", body.span(), "expected a body"));
+                self.error(Diagnostic::new(
+                    "wrong-value",
+                    "`endpoint` must start with a body name",
+                    body.span(),
+                    "expected a body",
+                ));
                 return None;
             };
             let b = self.body_ref(word)?;
@@ -1204,10 +1554,14 @@ impl<'a> Checker<'a> {
             return Some(Endpoint { body: b, at });
         }
         // Without `endpoint`, the tip of the only body that has no children.
-        let leaves: Vec<usize> =
-            (0..bodies.len()).filter(|&b| !joints.iter().any(|j| j.parent == BodyRef::Body(b))).collect();
+        let leaves: Vec<usize> = (0..bodies.len())
+            .filter(|&b| !joints.iter().any(|j| j.parent == BodyRef::Body(b)))
+            .collect();
         match leaves.as_slice() {
-            [b] => Some(Endpoint { body: BodyRef::Body(*b), at: [bodies[*b].length.clone(), Sym::Num(0.0)] }),
+            [b] => Some(Endpoint {
+                body: BodyRef::Body(*b),
+                at: [bodies[*b].length.clone(), Sym::Num(0.0)],
+            }),
             [] if bodies.is_empty() => None, // reported as `no-skeleton`
             _ => {
                 let names: Vec<&str> = leaves.iter().map(|&b| bodies[b].name.as_str()).collect();
@@ -1218,7 +1572,11 @@ impl<'a> Checker<'a> {
                         self.model_span,
                         "no `endpoint`",
                     )
-                    .with_help(format!("add e.g. `endpoint {} (x, y) m;` (candidates: {})", names[0], names.join(", "))),
+                    .with_help(format!(
+                        "add e.g. `endpoint {} (x, y) m;` (candidates: {})",
+                        names[0],
+                        names.join(", ")
+                    )),
                 );
                 None
             }

@@ -37,7 +37,8 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
     let mut needed: Vec<NodeId> = Vec::new();
     for f in [&program.step, &program.reset] {
         let live = g.reachable(&f.outputs);
-        let is_derived = |n: NodeId| stat[n.index()] && !matches!(g.op(n), Op::Const(_) | Op::Bool(_));
+        let is_derived =
+            |n: NodeId| stat[n.index()] && !matches!(g.op(n), Op::Const(_) | Op::Bool(_));
         needed.extend(f.outputs.iter().copied().filter(|&o| is_derived(o)));
         for (i, &l) in live.iter().enumerate() {
             if l && !stat[i] {
@@ -55,7 +56,11 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
         .chain([program.timestep])
         .chain(program.constraints.iter().map(|c| c.value))
         .collect();
-    let statics_code = static_code(g, rt, &needed.iter().chain(&extra).copied().collect::<Vec<_>>());
+    let statics_code = static_code(
+        g,
+        rt,
+        &needed.iter().chain(&extra).copied().collect::<Vec<_>>(),
+    );
     let derived_len = needed.len();
     let fill_derived = needed.iter().enumerate().map(|(k, n)| {
         let v = static_ident(*n);
@@ -64,13 +69,22 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
     let bound_exprs = (0..dof).map(|k| {
         let (lo, hi) = layout.position_bounds[k];
         let (vlo, vhi) = layout.velocity_bounds[k];
-        let (lo, hi, vlo, vhi) = (static_ident(lo), static_ident(hi), static_ident(vlo), static_ident(vhi));
+        let (lo, hi, vlo, vhi) = (
+            static_ident(lo),
+            static_ident(hi),
+            static_ident(vlo),
+            static_ident(vhi),
+        );
         quote! { #rt::Bounds { lower: #lo, upper: #hi, vel_lower: #vlo, vel_upper: #vhi } }
     });
     let checks = program.constraints.iter().map(|c| {
         let v = static_ident(c.value);
         let msg = &c.message;
-        let ok = if c.strict { quote! { #v > 0.0 } } else { quote! { #v >= 0.0 } };
+        let ok = if c.strict {
+            quote! { #v > 0.0 }
+        } else {
+            quote! { #v >= 0.0 }
+        };
         quote! { if !(#v.is_finite() && #ok) { violations.push(#msg.to_string()); } }
     });
     let timestep = static_ident(program.timestep);
@@ -82,7 +96,10 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
     let info = info_code(program, rt);
     let defaults = program.params.iter().map(|p| lit(p.default));
     let param_names = program.params.iter().map(|p| p.name.as_str());
-    let tracked = opts.source_path.as_ref().map(|p| quote! { const _: &[u8] = include_bytes!(#p); });
+    let tracked = opts
+        .source_path
+        .as_ref()
+        .map(|p| quote! { const _: &[u8] = include_bytes!(#p); });
     let doc = format!(
         "The `{}` model, compiled from its `.mnet` file: {} coordinates, {} muscles, {} parameters.",
         program.name,
@@ -291,7 +308,10 @@ fn function_code(g: &Graph, f: &Function, derived: &[NodeId]) -> TokenStream {
     let live = g.reachable(&f.outputs);
     let stat = g.static_nodes();
     let n_state = f.outputs.len();
-    let dynamic: Vec<NodeId> = (0..live.len()).filter(|&i| live[i] && !stat[i]).map(|i| NodeId(i as u32)).collect();
+    let dynamic: Vec<NodeId> = (0..live.len())
+        .filter(|&i| live[i] && !stat[i])
+        .map(|i| NodeId(i as u32))
+        .collect();
     let blocks: Vec<&[NodeId]> = dynamic.chunks(BLOCK).collect();
     // Block of each dynamic node, and the nodes each block must hand on.
     let mut block_of = std::collections::HashMap::new();
@@ -326,8 +346,16 @@ fn function_code(g: &Graph, f: &Function, derived: &[NodeId]) -> TokenStream {
             return quote! { #v };
         }
         let is_bool = g.is_bool(n);
-        let k = exported[b].iter().filter(|&&x| g.is_bool(x) == is_bool).position(|&x| x == n).expect("exported");
-        let arr = if is_bool { format_ident!("m{}", b) } else { format_ident!("b{}", b) };
+        let k = exported[b]
+            .iter()
+            .filter(|&&x| g.is_bool(x) == is_bool)
+            .position(|&x| x == n)
+            .expect("exported");
+        let arr = if is_bool {
+            format_ident!("m{}", b)
+        } else {
+            format_ident!("b{}", b)
+        };
         quote! { #arr[#k] }
     };
     let operand = |id: NodeId, here: usize| -> TokenStream {
@@ -341,7 +369,9 @@ fn function_code(g: &Graph, f: &Function, derived: &[NodeId]) -> TokenStream {
             }
             Op::Bool(b) => quote! { T::mask(#b) },
             _ => {
-                let k = derived.binary_search(&id).expect("static operand is derived");
+                let k = derived
+                    .binary_search(&id)
+                    .expect("static operand is derived");
                 if g.is_bool(id) {
                     quote! { T::mask(d[#k] != 0.0) }
                 } else {
@@ -358,8 +388,14 @@ fn function_code(g: &Graph, f: &Function, derived: &[NodeId]) -> TokenStream {
             let e = node_code(g, f, n_state, id, |o| operand(o, b));
             body.extend(quote! { let #v = #e; });
         }
-        let nums = exported[b].iter().filter(|&&n| !g.is_bool(n)).map(|&n| node_ident(n));
-        let masks = exported[b].iter().filter(|&&n| g.is_bool(n)).map(|&n| node_ident(n));
+        let nums = exported[b]
+            .iter()
+            .filter(|&&n| !g.is_bool(n))
+            .map(|&n| node_ident(n));
+        let masks = exported[b]
+            .iter()
+            .filter(|&&n| g.is_bool(n))
+            .map(|&n| node_ident(n));
         let (arr, marr) = (format_ident!("b{}", b), format_ident!("m{}", b));
         out.extend(quote! { let (#arr, #marr): ([T; _], [T::Mask; _]) = { #body ([#(#nums),*], [#(#masks),*]) }; });
     }
@@ -371,10 +407,20 @@ fn function_code(g: &Graph, f: &Function, derived: &[NodeId]) -> TokenStream {
 }
 
 /// The expression computing one dynamic node.
-fn node_code(g: &Graph, f: &Function, n_state: usize, id: NodeId, operand: impl Fn(NodeId) -> TokenStream) -> TokenStream {
+fn node_code(
+    g: &Graph,
+    f: &Function,
+    n_state: usize,
+    id: NodeId,
+    operand: impl Fn(NodeId) -> TokenStream,
+) -> TokenStream {
     match g.op(id) {
         Op::Input(k) => {
-            let pos = f.inputs.iter().position(|&x| x == k).expect("declared input");
+            let pos = f
+                .inputs
+                .iter()
+                .position(|&x| x == k)
+                .expect("declared input");
             if f.inputs.len() > n_state && pos >= n_state {
                 let p = pos - n_state;
                 quote! { u[#p] }
@@ -439,8 +485,9 @@ fn info_code(p: &Program, rt: &TokenStream) -> TokenStream {
         None => quote! { None },
     };
     let params = p.params.iter().map(|d| {
-        let (n, v, u) = (&d.name, lit(d.default), d.dim.si_unit());
-        quote! { #rt::ParamInfo { name: #n.to_string(), default: #v, unit: #u.to_string() } }
+        let (n, v) = (&d.name, lit(d.default));
+        let dim = d.dim.0;
+        quote! { #rt::ParamInfo { name: #n.to_string(), default: #v, dim: #rt::Dim([#(#dim),*]) } }
     });
     let integrator = format!("{:?}", p.integrator).to_lowercase();
     let ministeps = p.ministeps;
@@ -462,7 +509,10 @@ fn info_code(p: &Program, rt: &TokenStream) -> TokenStream {
 /// CamelCase type name for a model name (`arm26_rigid_thelen` → `Arm26RigidThelen`).
 pub fn type_name(model: &str) -> Ident {
     let mut s = String::new();
-    for part in model.split(|c: char| !c.is_ascii_alphanumeric()).filter(|p| !p.is_empty()) {
+    for part in model
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|p| !p.is_empty())
+    {
         let mut cs = part.chars();
         if let Some(c) = cs.next() {
             s.extend(c.to_uppercase());

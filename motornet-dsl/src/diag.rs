@@ -20,8 +20,20 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(code: &'static str, message: impl Into<String>, span: Span, label: impl Into<String>) -> Self {
-        Diagnostic { code, message: message.into(), span, label: label.into(), help: None, related: Vec::new() }
+    pub fn new(
+        code: &'static str,
+        message: impl Into<String>,
+        span: Span,
+        label: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            code,
+            message: message.into(),
+            span,
+            label: label.into(),
+            help: None,
+            related: Vec::new(),
+        }
     }
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
@@ -71,10 +83,15 @@ impl Report<'_> {
             Style::Fancy => GraphicalTheme::unicode(),
             Style::Plain => GraphicalTheme::unicode_nocolor(),
         };
-        let handler = GraphicalReportHandler::new_themed(theme).with_width(110).with_links(false);
+        let handler = GraphicalReportHandler::new_themed(theme)
+            .with_width(110)
+            .with_links(false);
         let mut out = String::new();
         for d in self.diagnostics {
-            let item = MietteItem { d, source: NamedSource::new(self.file_name, self.source.to_string()) };
+            let item = MietteItem {
+                d,
+                source: NamedSource::new(self.file_name, self.source.to_string()),
+            };
             if handler.render_report(&mut out, &item).is_err() {
                 // Rendering only fails on formatter errors; fall back to the one-line form.
                 out.push_str(&self.one_line(d));
@@ -82,7 +99,11 @@ impl Report<'_> {
         }
         let n = self.diagnostics.len();
         if n > 0 {
-            out.push_str(&format!("{n} problem{} in {}\n", if n == 1 { "" } else { "s" }, self.file_name));
+            out.push_str(&format!(
+                "{n} problem{} in {}\n",
+                if n == 1 { "" } else { "s" },
+                self.file_name
+            ));
         }
         out
     }
@@ -90,7 +111,10 @@ impl Report<'_> {
     /// `file:line:col: error[code]: message` — one line per diagnostic, for logs and tests.
     pub fn one_line(&self, d: &Diagnostic) -> String {
         let (line, col) = line_col(self.source, d.span.start);
-        format!("{}:{line}:{col}: error[{}]: {}\n", self.file_name, d.code, d.message)
+        format!(
+            "{}:{line}:{col}: error[{}]: {}\n",
+            self.file_name, d.code, d.message
+        )
     }
 }
 
@@ -120,14 +144,24 @@ impl miette::Diagnostic for MietteItem<'_> {
         Some(Box::new(self.d.code))
     }
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.d.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.d
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         Some(&self.source)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let primary = LabeledSpan::new_primary_with_span(Some(self.d.label.clone()), source_span(self.d.span));
-        let related = self.d.related.iter().map(|(s, l)| LabeledSpan::new_with_span(Some(l.clone()), source_span(*s)));
+        let primary = LabeledSpan::new_primary_with_span(
+            Some(self.d.label.clone()),
+            source_span(self.d.span),
+        );
+        let related = self
+            .d
+            .related
+            .iter()
+            .map(|(s, l)| LabeledSpan::new_with_span(Some(l.clone()), source_span(*s)));
         Some(Box::new(std::iter::once(primary).chain(related)))
     }
 }
@@ -151,7 +185,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1];
         for (j, &cb) in b.iter().enumerate() {
-            cur.push((prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+            cur.push(
+                (prev[j] + usize::from(ca != cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
         }
         prev = cur;
     }
@@ -159,7 +197,10 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// "did you mean `x`?" help text, when a close match exists.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     suggest(name, candidates).map(|s| format!("did you mean `{s}`?"))
 }
 
@@ -178,7 +219,10 @@ mod tests {
     #[test]
     fn suggestions_catch_typos_only() {
         assert_eq!(suggest("mas", ["mass", "inertia"]), Some("mass"));
-        assert_eq!(suggest("uper_arm", ["upper_arm", "forearm"]), Some("upper_arm"));
+        assert_eq!(
+            suggest("uper_arm", ["upper_arm", "forearm"]),
+            Some("upper_arm")
+        );
         assert_eq!(suggest("banana", ["mass", "inertia"]), None);
     }
 }

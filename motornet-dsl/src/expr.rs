@@ -26,7 +26,9 @@ impl std::fmt::Debug for E<'_> {
 
 impl Builder {
     pub fn new(graph: Graph) -> Self {
-        Builder { graph: RefCell::new(graph) }
+        Builder {
+            graph: RefCell::new(graph),
+        }
     }
     pub fn into_graph(self) -> Graph {
         self.graph.into_inner()

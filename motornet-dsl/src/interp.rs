@@ -76,7 +76,11 @@ impl Tape {
             let r = |n: NodeId| reg[n.index()];
             match graph.ops()[i] {
                 Op::Input(k) => {
-                    let pos = f.inputs.iter().position(|&x| x == k).expect("function reads an input it does not declare");
+                    let pos = f
+                        .inputs
+                        .iter()
+                        .position(|&x| x == k)
+                        .expect("function reads an input it does not declare");
                     inputs.push((pos, next));
                 }
                 Op::Var(_) => panic!("unsubstituted placeholder in a function"),
@@ -88,7 +92,13 @@ impl Tape {
             next += 1;
         }
         let outputs = f.outputs.iter().map(|o| reg[o.index()]).collect();
-        Tape { statics, instrs, inputs, outputs, n_registers: next as usize }
+        Tape {
+            statics,
+            instrs,
+            inputs,
+            outputs,
+            n_registers: next as usize,
+        }
     }
 
     /// A register file for this tape with the static values filled in.
@@ -125,9 +135,15 @@ impl Tape {
         for ins in &self.instrs {
             match *ins {
                 Instr::Unary(u, d, a) => regs[d as usize] = eval_unary(u, regs[a as usize]),
-                Instr::Binary(b, d, x, y) => regs[d as usize] = eval_binary(b, regs[x as usize], regs[y as usize]),
+                Instr::Binary(b, d, x, y) => {
+                    regs[d as usize] = eval_binary(b, regs[x as usize], regs[y as usize])
+                }
                 Instr::Select(d, c, a, b) => {
-                    regs[d as usize] = if regs[c as usize] != 0.0 { regs[a as usize] } else { regs[b as usize] }
+                    regs[d as usize] = if regs[c as usize] != 0.0 {
+                        regs[a as usize]
+                    } else {
+                        regs[b as usize]
+                    }
                 }
             }
         }

@@ -73,7 +73,10 @@ pub enum Binary {
 
 impl Binary {
     fn commutative(self) -> bool {
-        matches!(self, Binary::Add | Binary::Mul | Binary::Max | Binary::Min | Binary::And | Binary::Or)
+        matches!(
+            self,
+            Binary::Add | Binary::Mul | Binary::Max | Binary::Min | Binary::And | Binary::Or
+        )
     }
 }
 
@@ -97,7 +100,13 @@ pub enum Op {
 impl Op {
     pub fn constant(v: f64) -> Op {
         // One NaN and one zero, so that equal values hash-cons to one node.
-        let v = if v.is_nan() { f64::NAN } else if v == 0.0 { 0.0 } else { v };
+        let v = if v.is_nan() {
+            f64::NAN
+        } else if v == 0.0 {
+            0.0
+        } else {
+            v
+        };
         Op::Const(v.to_bits())
     }
 
@@ -354,8 +363,12 @@ impl Graph {
                 if matches!(bin, Binary::And | Binary::Or) {
                     let (bx, by) = (b(self, x), b(self, y));
                     return match (bin, bx, by) {
-                        (Binary::And, Some(false), _) | (Binary::And, _, Some(false)) => O(Op::Bool(false)),
-                        (Binary::Or, Some(true), _) | (Binary::Or, _, Some(true)) => O(Op::Bool(true)),
+                        (Binary::And, Some(false), _) | (Binary::And, _, Some(false)) => {
+                            O(Op::Bool(false))
+                        }
+                        (Binary::Or, Some(true), _) | (Binary::Or, _, Some(true)) => {
+                            O(Op::Bool(true))
+                        }
                         (_, Some(_), _) => Node(y),
                         (_, _, Some(_)) => Node(x),
                         _ if x == y => Node(x),
@@ -365,7 +378,11 @@ impl Graph {
                 let (cx, cy) = (c(self, x), c(self, y));
                 if let (Some(u), Some(v)) = (cx, cy) {
                     let r = eval_binary(bin, u, v);
-                    return O(if matches!(bin, Binary::Lt | Binary::Le) { Op::Bool(r != 0.0) } else { Op::constant(r) });
+                    return O(if matches!(bin, Binary::Lt | Binary::Le) {
+                        Op::Bool(r != 0.0)
+                    } else {
+                        Op::constant(r)
+                    });
                 }
                 let inf = f64::INFINITY;
                 match bin {
@@ -374,7 +391,9 @@ impl Graph {
                     Binary::Max if cy == Some(-inf) => Node(x),
                     Binary::Min if cx == Some(inf) => Node(y),
                     Binary::Min if cy == Some(inf) => Node(x),
-                    Binary::Lt | Binary::Le if cy == Some(-inf) || cx == Some(inf) => O(Op::Bool(false)),
+                    Binary::Lt | Binary::Le if cy == Some(-inf) || cx == Some(inf) => {
+                        O(Op::Bool(false))
+                    }
                     Binary::Add if cx == Some(0.0) => Node(y),
                     Binary::Add | Binary::Sub if cy == Some(0.0) => Node(x),
                     Binary::Sub if cx == Some(0.0) => Node(self.neg(y)),
@@ -472,7 +491,11 @@ impl Graph {
                     let x2 = self.unary(Unary::Powi(2), x);
                     let y2 = self.unary(Unary::Powi(2), y);
                     let r2 = self.add2(x2, y2);
-                    let num = if k == 0 { self.mul(y, t) } else { self.mul(x, t) };
+                    let num = if k == 0 {
+                        self.mul(y, t)
+                    } else {
+                        self.mul(x, t)
+                    };
                     let q = self.div(num, r2);
                     if k == 0 {
                         q
@@ -483,8 +506,16 @@ impl Graph {
                 (Binary::Max | Binary::Min, _) => {
                     let (me, other) = if k == 0 { (x, y) } else { (y, x) };
                     // wins: strictly better than the other operand; at a tie each gets half.
-                    let wins = if bin == Binary::Max { self.lt(other, me) } else { self.lt(me, other) };
-                    let loses = if bin == Binary::Max { self.lt(me, other) } else { self.lt(other, me) };
+                    let wins = if bin == Binary::Max {
+                        self.lt(other, me)
+                    } else {
+                        self.lt(me, other)
+                    };
+                    let loses = if bin == Binary::Max {
+                        self.lt(me, other)
+                    } else {
+                        self.lt(other, me)
+                    };
                     let zero = self.constant(0.0);
                     let half = self.scale(0.5, t);
                     let tie_or_lose = self.select(loses, zero, half);
@@ -527,7 +558,9 @@ impl Graph {
     /// Forward mode: the directional derivatives of `roots` given the tangents of some leaves (`seeds`,
     /// leaf → tangent node). Leaves without a seed have tangent zero.
     pub fn jvp(&mut self, roots: &[NodeId], seeds: &HashMap<NodeId, NodeId>) -> Vec<NodeId> {
-        let Some(&max) = roots.iter().max() else { return Vec::new() };
+        let Some(&max) = roots.iter().max() else {
+            return Vec::new();
+        };
         let live = self.reachable(roots);
         let mut tangent: HashMap<NodeId, NodeId> = seeds.clone();
         for i in 0..=max.index() {
@@ -538,8 +571,12 @@ impl Graph {
             let operands: Vec<NodeId> = self.op(id).operands().collect();
             let mut acc: Option<NodeId> = None;
             for (k, operand) in operands.into_iter().enumerate() {
-                let Some(&t) = tangent.get(&operand) else { continue };
-                let Some(contribution) = self.tangent(id, k, t) else { continue };
+                let Some(&t) = tangent.get(&operand) else {
+                    continue;
+                };
+                let Some(contribution) = self.tangent(id, k, t) else {
+                    continue;
+                };
                 acc = Some(match acc {
                     None => contribution,
                     Some(a) => self.add2(a, contribution),
@@ -551,13 +588,28 @@ impl Graph {
                 }
             }
         }
-        roots.iter().map(|r| tangent.get(r).copied().unwrap_or_else(|| self.constant(0.0))).collect()
+        roots
+            .iter()
+            .map(|r| {
+                tangent
+                    .get(r)
+                    .copied()
+                    .unwrap_or_else(|| self.constant(0.0))
+            })
+            .collect()
     }
 
     /// Reverse mode: given cotangents of `outputs`, the cotangents of `wrt` (a vector–Jacobian product).
-    pub fn vjp(&mut self, outputs: &[NodeId], cotangents: &[NodeId], wrt: &[NodeId]) -> Vec<NodeId> {
+    pub fn vjp(
+        &mut self,
+        outputs: &[NodeId],
+        cotangents: &[NodeId],
+        wrt: &[NodeId],
+    ) -> Vec<NodeId> {
         assert_eq!(outputs.len(), cotangents.len());
-        let Some(&max) = outputs.iter().max() else { return wrt.iter().map(|_| self.constant(0.0)).collect() };
+        let Some(&max) = outputs.iter().max() else {
+            return wrt.iter().map(|_| self.constant(0.0)).collect();
+        };
         let live = self.reachable(outputs);
         let mut adjoint: HashMap<NodeId, NodeId> = HashMap::new();
         for (&o, &c) in outputs.iter().zip(cotangents) {
@@ -573,13 +625,17 @@ impl Graph {
             if !live[i] {
                 continue;
             }
-            let Some(&adj) = adjoint.get(&id) else { continue };
+            let Some(&adj) = adjoint.get(&id) else {
+                continue;
+            };
             if self.const_value(adj) == Some(0.0) {
                 continue;
             }
             let operands: Vec<NodeId> = self.op(id).operands().collect();
             for (k, operand) in operands.into_iter().enumerate() {
-                let Some(contribution) = self.tangent(id, k, adj) else { continue };
+                let Some(contribution) = self.tangent(id, k, adj) else {
+                    continue;
+                };
                 let v = match adjoint.get(&operand) {
                     None => contribution,
                     Some(&p) => self.add2(p, contribution),
@@ -587,12 +643,21 @@ impl Graph {
                 adjoint.insert(operand, v);
             }
         }
-        wrt.iter().map(|w| adjoint.get(w).copied().unwrap_or_else(|| self.constant(0.0))).collect()
+        wrt.iter()
+            .map(|w| {
+                adjoint
+                    .get(w)
+                    .copied()
+                    .unwrap_or_else(|| self.constant(0.0))
+            })
+            .collect()
     }
 
     /// Rebuilds `roots` with some leaves replaced (`map`: leaf → replacement), re-simplifying on the way.
     pub fn substitute(&mut self, roots: &[NodeId], map: &HashMap<NodeId, NodeId>) -> Vec<NodeId> {
-        let Some(&max) = roots.iter().max() else { return Vec::new() };
+        let Some(&max) = roots.iter().max() else {
+            return Vec::new();
+        };
         let live = self.reachable(roots);
         let mut new: HashMap<NodeId, NodeId> = map.clone();
         for i in 0..=max.index() {
@@ -737,8 +802,10 @@ mod tests {
         let at_point = |p: [f64; 2], id: NodeId, g: &Graph| eval_all(g, &p, &[])[id.index()];
         let p = [0.7, 1.3];
         let h = 1e-6;
-        let fd_x = (at_point([p[0] + h, p[1]], f, &g) - at_point([p[0] - h, p[1]], f, &g)) / (2.0 * h);
-        let fd_y = (at_point([p[0], p[1] + h], f, &g) - at_point([p[0], p[1] - h], f, &g)) / (2.0 * h);
+        let fd_x =
+            (at_point([p[0] + h, p[1]], f, &g) - at_point([p[0] - h, p[1]], f, &g)) / (2.0 * h);
+        let fd_y =
+            (at_point([p[0], p[1] + h], f, &g) - at_point([p[0], p[1] - h], f, &g)) / (2.0 * h);
         assert!((at_point(p, dfdx, &g) - fd_x).abs() < 1e-8);
         assert!((at_point(p, dfdy, &g) - fd_y).abs() < 1e-8);
         assert!((at_point(p, grad[0], &g) - fd_x).abs() < 1e-8);
@@ -756,7 +823,11 @@ mod tests {
         let dc = g.vjp(&[c], &[one], &[x])[0];
         let dm = g.vjp(&[m], &[one], &[x])[0];
         let at = |v: f64, id: NodeId, g: &Graph| eval_all(g, &[v], &[])[id.index()];
-        assert_eq!(at(0.0, dc, &g), 1.0, "clamp passes the gradient at the bound");
+        assert_eq!(
+            at(0.0, dc, &g),
+            1.0,
+            "clamp passes the gradient at the bound"
+        );
         assert_eq!(at(-1.0, dc, &g), 0.0);
         assert_eq!(at(0.0, dm, &g), 0.5, "maximum splits the gradient at a tie");
         assert_eq!(at(2.0, dm, &g), 1.0);

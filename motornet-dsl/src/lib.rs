@@ -5,19 +5,19 @@
 //! reset, step and observables; [`interp`] evaluates that graph and [`codegen`] turns it into Rust.
 
 pub mod ast;
-pub mod diag;
-pub mod parse;
-pub mod expr;
-pub mod ir;
 pub mod check;
+pub mod codegen;
+pub mod diag;
+pub mod expr;
+pub mod interp;
+pub mod ir;
 pub mod lower;
 pub mod model;
 pub mod muscles;
+pub mod parse;
 pub mod program;
-pub mod interp;
-pub mod codegen;
 
-use proc_macro2::TokenStream;
+pub use proc_macro2::TokenStream;
 
 /// Everything `model!` does, minus the file system: compile `source` and generate the plant type, or return
 /// the rendered diagnostics (plain text, for `compile_error!`).
@@ -34,9 +34,19 @@ pub fn expand(
         Some(model) => {
             let program = lower::lower(&model);
             let type_name = type_name.unwrap_or_else(|| codegen::type_name(&program.name));
-            let opts = codegen::Options { type_name, runtime, vis, source_path };
+            let opts = codegen::Options {
+                type_name,
+                runtime,
+                vis,
+                source_path,
+            };
             Ok(codegen::generate(&program, &opts))
         }
-        None => Err(diag::Report { file_name, source, diagnostics: &diags }.render(diag::Style::Plain)),
+        None => Err(diag::Report {
+            file_name,
+            source,
+            diagnostics: &diags,
+        }
+        .render(diag::Style::Plain)),
     }
 }

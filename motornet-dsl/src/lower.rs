@@ -17,7 +17,11 @@ use std::collections::HashMap;
 pub fn lower(model: &Model) -> Program {
     let b = Builder::new(Graph::new());
     let params: Vec<E> = (0..model.params.len()).map(|i| b.param(i as u32)).collect();
-    let lw = Lowerer { m: model, b: &b, params };
+    let lw = Lowerer {
+        m: model,
+        b: &b,
+        params,
+    };
     let t = lw.templates();
     let dof = model.dof();
     let nm = model.muscles.len();
@@ -27,25 +31,45 @@ pub fn lower(model: &Model) -> Program {
     // Inputs: step(state, excitation, endpoint load, joint load), then reset(joint state).
     let state_dim = 2 * dof + rows * nm + (2 + dof) * nm + Layout::CARTESIAN_DIM;
     let step_inputs: Vec<u32> = (0..(state_dim + nm + 2 + dof) as u32).collect();
-    let reset_inputs: Vec<u32> = (0..2 * dof as u32).map(|i| i + step_inputs.len() as u32).collect();
+    let reset_inputs: Vec<u32> = (0..2 * dof as u32)
+        .map(|i| i + step_inputs.len() as u32)
+        .collect();
     let inp = |i: u32| b.input(i);
     let state: Vec<E> = (0..state_dim as u32).map(inp).collect();
     let u: Vec<E> = (0..nm).map(|m| inp((state_dim + m) as u32)).collect();
     let f_end: Vec<E> = (0..2).map(|k| inp((state_dim + nm + k) as u32)).collect();
-    let tau_load: Vec<E> = (0..dof).map(|k| inp((state_dim + nm + 2 + k) as u32)).collect();
+    let tau_load: Vec<E> = (0..dof)
+        .map(|k| inp((state_dim + nm + 2 + k) as u32))
+        .collect();
 
     let muscle_params: Vec<Params> = model
         .muscles
         .iter()
-        .map(|m| Params { kind: m.kind, values: m.params.iter().map(|s| lw.sym(s, &[])).collect() })
+        .map(|m| Params {
+            kind: m.kind,
+            values: m.params.iter().map(|s| lw.sym(s, &[])).collect(),
+        })
         .collect();
     let dt = lw.sym(&model.timestep, &[]);
     let h = dt / model.ministeps as f64;
     let bounds = lw.bounds();
-    let ctx = StepContext { lw: &lw, t: &t, kinds: kind, rows, muscle_params: &muscle_params, bounds: &bounds, f_end: &f_end, tau_load: &tau_load };
+    let ctx = StepContext {
+        lw: &lw,
+        t: &t,
+        kinds: kind,
+        rows,
+        muscle_params: &muscle_params,
+        bounds: &bounds,
+        f_end: &f_end,
+        tau_load: &tau_load,
+    };
 
     // Step: excitations are clipped once, then the integrator runs its ministeps.
-    let u: Vec<E> = u.iter().zip(&muscle_params).map(|(&x, p)| p.clip_activation(x)).collect();
+    let u: Vec<E> = u
+        .iter()
+        .zip(&muscle_params)
+        .map(|(&x, p)| p.clip_activation(x))
+        .collect();
     let mut s = ctx.unpack(&state);
     for _ in 0..model.ministeps {
         s = ctx.integrate(model.integrator, h, &u, &s);
@@ -60,32 +84,57 @@ pub fn lower(model: &Model) -> Program {
     let muscle0: Vec<Vec<E>> = (0..nm)
         .map(|m| {
             let (len, vel) = (geometry0[m][0], geometry0[m][1]);
-            model.muscles[m].kind.initial(&muscle_params[m], dt, len, vel)
+            model.muscles[m]
+                .kind
+                .initial(&muscle_params[m], dt, len, vel)
         })
         .collect();
-    let s0 = Stage { q: q0.to_vec(), qd: qd0.to_vec(), muscle: muscle0, geometry: geometry0 };
+    let s0 = Stage {
+        q: q0.to_vec(),
+        qd: qd0.to_vec(),
+        muscle: muscle0,
+        geometry: geometry0,
+    };
     let reset_out = ctx.pack(&s0);
 
     let constraints = model
         .constraints
         .iter()
-        .map(|c| ProgramConstraint { value: lw.sym(&c.value, &[]).id, strict: c.strict, message: c.message.clone() })
+        .map(|c| ProgramConstraint {
+            value: lw.sym(&c.value, &[]).id,
+            strict: c.strict,
+            message: c.message.clone(),
+        })
         .collect();
     let layout = Layout {
         coord_names: model.coords.iter().map(|c| c.name.clone()).collect(),
         muscle_names: model.muscles.iter().map(|m| m.name.clone()).collect(),
         muscle_model: kind.map(MuscleKind::name),
-        muscle_state_names: kind.map_or(Vec::new(), |k| k.state_names().iter().map(|s| s.to_string()).collect()),
-        geometry_state_names: ["musculotendon length".to_string(), "musculotendon velocity".to_string()]
-            .into_iter()
-            .chain((0..dof).map(|d| format!("moment arm dof{d}")))
-            .collect(),
+        muscle_state_names: kind.map_or(Vec::new(), |k| {
+            k.state_names().iter().map(|s| s.to_string()).collect()
+        }),
+        geometry_state_names: [
+            "musculotendon length".to_string(),
+            "musculotendon velocity".to_string(),
+        ]
+        .into_iter()
+        .chain((0..dof).map(|d| format!("moment arm dof{d}")))
+        .collect(),
         position_bounds: bounds.iter().map(|b| (b.lower.id, b.upper.id)).collect(),
-        velocity_bounds: bounds.iter().map(|b| (b.vel_lower.id, b.vel_upper.id)).collect(),
+        velocity_bounds: bounds
+            .iter()
+            .map(|b| (b.vel_lower.id, b.vel_upper.id))
+            .collect(),
     };
     let timestep = dt.id;
-    let reset = Function { inputs: reset_inputs, outputs: Builder::ids(&reset_out) };
-    let step = Function { inputs: step_inputs, outputs: Builder::ids(&step_out) };
+    let reset = Function {
+        inputs: reset_inputs,
+        outputs: Builder::ids(&reset_out),
+    };
+    let step = Function {
+        inputs: step_inputs,
+        outputs: Builder::ids(&step_out),
+    };
     drop(ctx);
     drop(lw);
     let program = Program {
@@ -145,12 +194,24 @@ struct Templates {
 }
 
 impl Templates {
-    fn vars(&self) -> (std::ops::Range<u32>, std::ops::Range<u32>, std::ops::Range<u32>, std::ops::Range<u32>) {
+    fn vars(
+        &self,
+    ) -> (
+        std::ops::Range<u32>,
+        std::ops::Range<u32>,
+        std::ops::Range<u32>,
+        std::ops::Range<u32>,
+    ) {
         let d = self.dof as u32;
         (0..d, d..2 * d, 2 * d..3 * d, 3 * d..3 * d + 2)
     }
 
-    fn instantiate<'b>(&self, b: &'b Builder, roots: &[NodeId], values: &[(std::ops::Range<u32>, &[E<'b>])]) -> Vec<E<'b>> {
+    fn instantiate<'b>(
+        &self,
+        b: &'b Builder,
+        roots: &[NodeId],
+        values: &[(std::ops::Range<u32>, &[E<'b>])],
+    ) -> Vec<E<'b>> {
         let mut map = HashMap::new();
         b.with(|g| {
             for (range, vals) in values {
@@ -167,7 +228,10 @@ impl Templates {
 
     fn geometry<'b>(&self, b: &'b Builder, q: &[E<'b>], qd: &[E<'b>]) -> Vec<Vec<E<'b>>> {
         let (vq, vqd, ..) = self.vars();
-        self.geometry.iter().map(|g| self.instantiate(b, g, &[(vq.clone(), q), (vqd.clone(), qd)])).collect()
+        self.geometry
+            .iter()
+            .map(|g| self.instantiate(b, g, &[(vq.clone(), q), (vqd.clone(), qd)]))
+            .collect()
     }
 
     fn cartesian<'b>(&self, b: &'b Builder, q: &[E<'b>], qd: &[E<'b>]) -> Vec<E<'b>> {
@@ -175,9 +239,20 @@ impl Templates {
         self.instantiate(b, &self.cartesian, &[(vq, q), (vqd, qd)])
     }
 
-    fn acceleration<'b>(&self, b: &'b Builder, q: &[E<'b>], qd: &[E<'b>], tau: &[E<'b>], f: &[E<'b>]) -> Vec<E<'b>> {
+    fn acceleration<'b>(
+        &self,
+        b: &'b Builder,
+        q: &[E<'b>],
+        qd: &[E<'b>],
+        tau: &[E<'b>],
+        f: &[E<'b>],
+    ) -> Vec<E<'b>> {
         let (vq, vqd, vtau, vf) = self.vars();
-        self.instantiate(b, &self.acceleration, &[(vq, q), (vqd, qd), (vtau, tau), (vf, f)])
+        self.instantiate(
+            b,
+            &self.acceleration,
+            &[(vq, q), (vqd, qd), (vtau, tau), (vf, f)],
+        )
     }
 }
 
@@ -244,7 +319,11 @@ impl<'m, 'b> Lowerer<'m, 'b> {
 
     /// Body poses as functions of the coordinates `q`, parents first.
     fn poses(&self, q: &[E<'b>]) -> Vec<Option<Pose<'b>>> {
-        let world = Pose { x: self.b.c(0.0), y: self.b.c(0.0), angle: self.b.c(0.0) };
+        let world = Pose {
+            x: self.b.c(0.0),
+            y: self.b.c(0.0),
+            angle: self.b.c(0.0),
+        };
         let mut poses: Vec<Option<Pose>> = vec![None; self.m.bodies.len()];
         for &j in &self.m.joint_order {
             let joint = &self.m.joints[j];
@@ -257,11 +336,19 @@ impl<'m, 'b> Lowerer<'m, 'b> {
             poses[joint.child] = Some(match joint.kind {
                 JointKind::Hinge => {
                     let [x, y] = parent.apply(at);
-                    Pose { x, y, angle: parent.angle + q[c] }
+                    Pose {
+                        x,
+                        y,
+                        angle: parent.angle + q[c],
+                    }
                 }
                 JointKind::Slide => {
                     let [x, y] = parent.apply([at[0] + q[c], at[1] + q[c + 1]]);
-                    Pose { x, y, angle: parent.angle }
+                    Pose {
+                        x,
+                        y,
+                        angle: parent.angle,
+                    }
                 }
             });
         }
@@ -271,7 +358,9 @@ impl<'m, 'b> Lowerer<'m, 'b> {
     fn point(&self, poses: &[Option<Pose<'b>>], body: BodyRef, at: [E<'b>; 2]) -> [E<'b>; 2] {
         match body {
             BodyRef::World => at,
-            BodyRef::Body(i) => poses[i].expect("every body is connected (checked)").apply(at),
+            BodyRef::Body(i) => poses[i]
+                .expect("every body is connected (checked)")
+                .apply(at),
         }
     }
 
@@ -279,7 +368,11 @@ impl<'m, 'b> Lowerer<'m, 'b> {
     fn along(&self, roots: &[E<'b>], q: &[E<'b>], dir: &[E<'b>]) -> Vec<E<'b>> {
         let seeds: HashMap<NodeId, NodeId> = q.iter().zip(dir).map(|(a, b)| (a.id, b.id)).collect();
         let ids = Builder::ids(roots);
-        self.b.with(|g| g.jvp(&ids, &seeds)).into_iter().map(|id| self.b.e(id)).collect()
+        self.b
+            .with(|g| g.jvp(&ids, &seeds))
+            .into_iter()
+            .map(|id| self.b.e(id))
+            .collect()
     }
 
     /// ∂roots/∂qₖ for every k: result[k][r].
@@ -288,7 +381,9 @@ impl<'m, 'b> Lowerer<'m, 'b> {
         let zero = self.b.c(0.0);
         (0..q.len())
             .map(|k| {
-                let dir: Vec<E> = (0..q.len()).map(|i| if i == k { one } else { zero }).collect();
+                let dir: Vec<E> = (0..q.len())
+                    .map(|i| if i == k { one } else { zero })
+                    .collect();
                 self.along(roots, q, &dir)
             })
             .collect()
@@ -307,7 +402,9 @@ impl<'m, 'b> Lowerer<'m, 'b> {
         // Endpoint position, its Jacobian and velocity.
         let end = self.point(&poses, self.m.endpoint.body, self.vec2(&self.m.endpoint.at));
         let end_jac = self.jacobian(&end, &q);
-        let end_vel: Vec<E> = (0..2).map(|r| b.sum((0..dof).map(|k| end_jac[k][r] * qd[k]))).collect();
+        let end_vel: Vec<E> = (0..2)
+            .map(|r| b.sum((0..dof).map(|k| end_jac[k][r] * qd[k])))
+            .collect();
         let cartesian = Builder::ids(&[end[0], end[1], end_vel[0], end_vel[1]]);
 
         // Mass matrix, velocity-product and gravity terms from every body's centre of mass.
@@ -335,7 +432,9 @@ impl<'m, 'b> Lowerer<'m, 'b> {
                 bias[j] = bias[j] + velocity_product - weight;
             }
         }
-        let rhs: Vec<E> = (0..dof).map(|j| tau[j] + end_jac[j][0] * force[0] + end_jac[j][1] * force[1] - bias[j]).collect();
+        let rhs: Vec<E> = (0..dof)
+            .map(|j| tau[j] + end_jac[j][0] * force[0] + end_jac[j][1] * force[1] - bias[j])
+            .collect();
         let acceleration = Builder::ids(&solve_symmetric(&mass_matrix, &rhs));
 
         // Muscle paths: length, lengthening velocity and moment arms dL/dq.
@@ -346,9 +445,16 @@ impl<'m, 'b> Lowerer<'m, 'b> {
             .map(|muscle| {
                 let (length, velocity_weights) = match &muscle.path {
                     Path::Lumped(s) => (self.sym(s, &q), None),
-                    Path::Via(elements) => (self.via_length(&poses, elements), Some(self.m.path_velocity)),
+                    Path::Via(elements) => (
+                        self.via_length(&poses, elements),
+                        Some(self.m.path_velocity),
+                    ),
                 };
-                let arms: Vec<E> = self.jacobian(&[length], &q).into_iter().map(|r| r[0]).collect();
+                let arms: Vec<E> = self
+                    .jacobian(&[length], &q)
+                    .into_iter()
+                    .map(|r| r[0])
+                    .collect();
                 let rate: Vec<E> = match velocity_weights {
                     Some(PathVelocity::Motornet) => self.motornet_path_rates(&qd),
                     _ => qd.clone(),
@@ -357,7 +463,12 @@ impl<'m, 'b> Lowerer<'m, 'b> {
                 Builder::ids(&[vec![length, velocity], arms].concat())
             })
             .collect();
-        Templates { dof, geometry, cartesian, acceleration }
+        Templates {
+            dof,
+            geometry,
+            cartesian,
+            acceleration,
+        }
     }
 
     fn via_length(&self, poses: &[Option<Pose<'b>>], elements: &[PathElementRef]) -> E<'b> {
@@ -389,7 +500,12 @@ impl<'m, 'b> Lowerer<'m, 'b> {
                 let mut rate = qd[k];
                 let mut parent = joint.parent;
                 while let BodyRef::Body(p) = parent {
-                    let pj = self.m.joints.iter().find(|j| j.child == p).expect("connected (checked)");
+                    let pj = self
+                        .m
+                        .joints
+                        .iter()
+                        .find(|j| j.child == p)
+                        .expect("connected (checked)");
                     if pj.kind == JointKind::Hinge {
                         rate = rate + qd[pj.coords.start];
                     }
@@ -484,8 +600,16 @@ impl<'b> StepContext<'_, '_, 'b> {
         Stage {
             q: state[..dof].to_vec(),
             qd: state[dof..2 * dof].to_vec(),
-            muscle: (0..nm).map(|m| (0..rows).map(|r| state[muscle_at + r * nm + m]).collect()).collect(),
-            geometry: (0..nm).map(|m| (0..2 + dof).map(|r| state[geometry_at + r * nm + m]).collect()).collect(),
+            muscle: (0..nm)
+                .map(|m| (0..rows).map(|r| state[muscle_at + r * nm + m]).collect())
+                .collect(),
+            geometry: (0..nm)
+                .map(|m| {
+                    (0..2 + dof)
+                        .map(|r| state[geometry_at + r * nm + m])
+                        .collect()
+                })
+                .collect(),
         }
     }
 
@@ -511,7 +635,12 @@ impl<'b> StepContext<'_, '_, 'b> {
         let force_row = self.kinds.map_or(0, MuscleKind::force_row);
         let tau: Vec<E> = (0..dof)
             .map(|j| {
-                let muscles = b.sum(s.muscle.iter().zip(&s.geometry).map(|(m, g)| m[force_row] * g[2 + j]));
+                let muscles = b.sum(
+                    s.muscle
+                        .iter()
+                        .zip(&s.geometry)
+                        .map(|(m, g)| m[force_row] * g[2 + j]),
+                );
                 let joint = &self.lw.m.joints[self.lw.m.coords[j].joint];
                 let damping = self.lw.sym(&joint.damping, &[]);
                 -muscles + self.tau_load[j] - damping * s.qd[j]
@@ -519,19 +648,40 @@ impl<'b> StepContext<'_, '_, 'b> {
             .collect();
         let ddq = self.t.acceleration(b, &s.q, &s.qd, &tau, self.f_end);
         let muscle = (0..s.muscle.len())
-            .map(|m| self.lw.m.muscles[m].kind.ode(&self.muscle_params[m], u[m], &s.muscle[m]))
+            .map(|m| {
+                self.lw.m.muscles[m]
+                    .kind
+                    .ode(&self.muscle_params[m], u[m], &s.muscle[m])
+            })
             .collect();
-        Derivative { dq: s.qd.clone(), ddq, muscle }
+        Derivative {
+            dq: s.qd.clone(),
+            ddq,
+            muscle,
+        }
     }
 
     /// Advances stage `s` by `h` along `k`. `motornet_positions`: positions move with `s`'s own velocity (as
     /// MotorNet's skeletons do) rather than with `k.dq`.
-    fn advance(&self, h: E<'b>, k: &Derivative<'b>, s: &Stage<'b>, motornet_positions: bool) -> Stage<'b> {
+    fn advance(
+        &self,
+        h: E<'b>,
+        k: &Derivative<'b>,
+        s: &Stage<'b>,
+        motornet_positions: bool,
+    ) -> Stage<'b> {
         let b = self.lw.b;
         let muscle = (0..s.muscle.len())
             .map(|m| {
                 let (len, vel) = (s.geometry[m][0], s.geometry[m][1]);
-                self.lw.m.muscles[m].kind.integrate(&self.muscle_params[m], h, &k.muscle[m], &s.muscle[m], len, vel)
+                self.lw.m.muscles[m].kind.integrate(
+                    &self.muscle_params[m],
+                    h,
+                    &k.muscle[m],
+                    &s.muscle[m],
+                    len,
+                    vel,
+                )
             })
             .collect();
         let mut q = Vec::new();
@@ -541,14 +691,21 @@ impl<'b> StepContext<'_, '_, 'b> {
             let new_q = s.q[j] + rate * h;
             // MotorNet's clipping: velocity to its bounds, zeroed where the position is at or past a bound and
             // the velocity points further out; then the position (torch.min/max semantics).
-            let mut v = (s.qd[j] + k.ddq[j] * h).max(bound.vel_lower).min(bound.vel_upper);
+            let mut v = (s.qd[j] + k.ddq[j] * h)
+                .max(bound.vel_lower)
+                .min(bound.vel_upper);
             v = v.lt(0.0).and(new_q.le(bound.lower)).select(0.0, v);
             v = v.gt(0.0).and(new_q.ge(bound.upper)).select(0.0, v);
             q.push(new_q.max(bound.lower).min(bound.upper));
             qd.push(v);
         }
         let geometry = self.t.geometry(b, &q, &qd);
-        Stage { q, qd, muscle, geometry }
+        Stage {
+            q,
+            qd,
+            muscle,
+            geometry,
+        }
     }
 
     fn integrate(&self, method: Integrator, h: E<'b>, u: &[E<'b>], s0: &Stage<'b>) -> Stage<'b> {
@@ -578,13 +735,22 @@ impl<'b> StepContext<'_, '_, 'b> {
 }
 
 /// (k1 + 2(k2 + k3) + k4) / 6, component-wise.
-fn combine<'b>(k1: &Derivative<'b>, k2: &Derivative<'b>, k3: &Derivative<'b>, k4: &Derivative<'b>) -> Derivative<'b> {
+fn combine<'b>(
+    k1: &Derivative<'b>,
+    k2: &Derivative<'b>,
+    k3: &Derivative<'b>,
+    k4: &Derivative<'b>,
+) -> Derivative<'b> {
     let mix = |a: &[E<'b>], b: &[E<'b>], c: &[E<'b>], d: &[E<'b>]| -> Vec<E<'b>> {
-        (0..a.len()).map(|i| (a[i] + 2.0 * (b[i] + c[i]) + d[i]) / 6.0).collect()
+        (0..a.len())
+            .map(|i| (a[i] + 2.0 * (b[i] + c[i]) + d[i]) / 6.0)
+            .collect()
     };
     Derivative {
         dq: mix(&k1.dq, &k2.dq, &k3.dq, &k4.dq),
         ddq: mix(&k1.ddq, &k2.ddq, &k3.ddq, &k4.ddq),
-        muscle: (0..k1.muscle.len()).map(|m| mix(&k1.muscle[m], &k2.muscle[m], &k3.muscle[m], &k4.muscle[m])).collect(),
+        muscle: (0..k1.muscle.len())
+            .map(|m| mix(&k1.muscle[m], &k2.muscle[m], &k3.muscle[m], &k4.muscle[m]))
+            .collect(),
     }
 }

@@ -45,14 +45,24 @@ impl Dim {
         let mut num = Vec::new();
         let mut den = Vec::new();
         for (n, &p) in names.iter().zip(&self.0) {
-            let part = |p: i8| if p == 1 { n.to_string() } else { format!("{n}^{p}") };
+            let part = |p: i8| {
+                if p == 1 {
+                    n.to_string()
+                } else {
+                    format!("{n}^{p}")
+                }
+            };
             match p {
                 0 => {}
                 p if p > 0 => num.push(part(p)),
                 p => den.push(part(-p)),
             }
         }
-        let num = if num.is_empty() { "1".to_string() } else { num.join(" ") };
+        let num = if num.is_empty() {
+            "1".to_string()
+        } else {
+            num.join(" ")
+        };
         if den.is_empty() {
             num
         } else {
@@ -114,7 +124,10 @@ impl Func {
     ];
 
     pub fn lookup(name: &str) -> Option<(Func, usize)> {
-        Func::ALL.iter().find(|(n, ..)| *n == name).map(|&(_, f, a)| (f, a))
+        Func::ALL
+            .iter()
+            .find(|(n, ..)| *n == name)
+            .map(|&(_, f, a)| (f, a))
     }
 
     pub fn eval(self, a: &[f64]) -> f64 {
@@ -257,8 +270,11 @@ pub enum Integrator {
 }
 
 impl Integrator {
-    pub const NAMES: [(&'static str, Integrator); 3] =
-        [("euler", Integrator::Euler), ("motornet_rk4", Integrator::MotornetRk4), ("rk4", Integrator::Rk4)];
+    pub const NAMES: [(&'static str, Integrator); 3] = [
+        ("euler", Integrator::Euler),
+        ("motornet_rk4", Integrator::MotornetRk4),
+        ("rk4", Integrator::Rk4),
+    ];
 }
 
 /// How a via-point path's lengthening velocity is computed.

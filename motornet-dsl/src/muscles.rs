@@ -32,10 +32,28 @@ pub struct ParamSpec {
 }
 
 const fn required(name: &'static str, dim: Dim, doc: &'static str) -> ParamSpec {
-    ParamSpec { name, dim, default: None, positive: true, doc }
+    ParamSpec {
+        name,
+        dim,
+        default: None,
+        positive: true,
+        doc,
+    }
 }
-const fn optional(name: &'static str, dim: Dim, default: f64, positive: bool, doc: &'static str) -> ParamSpec {
-    ParamSpec { name, dim, default: Some(default), positive, doc }
+const fn optional(
+    name: &'static str,
+    dim: Dim,
+    default: f64,
+    positive: bool,
+    doc: &'static str,
+) -> ParamSpec {
+    ParamSpec {
+        name,
+        dim,
+        default: Some(default),
+        positive,
+        doc,
+    }
 }
 
 const MAX_FORCE: ParamSpec = required("max_force", Dim::FORCE, "maximal isometric force");
@@ -44,9 +62,27 @@ const TENDON_LENGTH: ParamSpec = required("tendon_length", Dim::LENGTH, "tendon 
 
 const fn activation(min: f64, tau_act: f64, tau_deact: f64) -> [ParamSpec; 3] {
     [
-        optional("min_activation", Dim::NONE, min, false, "lower bound of excitation and activation"),
-        optional("tau_activation", Dim::TIME, tau_act, true, "activation time constant"),
-        optional("tau_deactivation", Dim::TIME, tau_deact, true, "deactivation time constant"),
+        optional(
+            "min_activation",
+            Dim::NONE,
+            min,
+            false,
+            "lower bound of excitation and activation",
+        ),
+        optional(
+            "tau_activation",
+            Dim::TIME,
+            tau_act,
+            true,
+            "activation time constant",
+        ),
+        optional(
+            "tau_deactivation",
+            Dim::TIME,
+            tau_deact,
+            true,
+            "deactivation time constant",
+        ),
     ]
 }
 
@@ -60,12 +96,48 @@ const MUJOCO_PARAMS: [ParamSpec; 12] = {
         MAX_FORCE,
         OPTIMAL_LENGTH,
         TENDON_LENGTH,
-        optional("normalized_slack_length", Dim::NONE, 1.3, true, "passive-force onset, in optimal lengths"),
-        optional("lmin", Dim::NONE, 0.5, true, "shortest normalized length producing active force"),
-        optional("lmax", Dim::NONE, 1.6, true, "longest normalized length producing active force"),
-        optional("vmax", Dim::SPEED, 1.5, true, "shortening velocity at which active force vanishes"),
-        optional("fvmax", Dim::NONE, 1.2, true, "force–velocity plateau when lengthening"),
-        optional("passive_forces", Dim::NONE, 1.0, false, "scale of the passive element (0 disables it)"),
+        optional(
+            "normalized_slack_length",
+            Dim::NONE,
+            1.3,
+            true,
+            "passive-force onset, in optimal lengths",
+        ),
+        optional(
+            "lmin",
+            Dim::NONE,
+            0.5,
+            true,
+            "shortest normalized length producing active force",
+        ),
+        optional(
+            "lmax",
+            Dim::NONE,
+            1.6,
+            true,
+            "longest normalized length producing active force",
+        ),
+        optional(
+            "vmax",
+            Dim::SPEED,
+            1.5,
+            true,
+            "shortening velocity at which active force vanishes",
+        ),
+        optional(
+            "fvmax",
+            Dim::NONE,
+            1.2,
+            true,
+            "force–velocity plateau when lengthening",
+        ),
+        optional(
+            "passive_forces",
+            Dim::NONE,
+            1.0,
+            false,
+            "scale of the passive element (0 disables it)",
+        ),
         a[0],
         a[1],
         a[2],
@@ -77,7 +149,13 @@ const fn hill_params(slack: f64, min_act: f64) -> [ParamSpec; 7] {
         MAX_FORCE,
         OPTIMAL_LENGTH,
         TENDON_LENGTH,
-        optional("normalized_slack_length", Dim::NONE, slack, true, "passive-force onset, in optimal lengths"),
+        optional(
+            "normalized_slack_length",
+            Dim::NONE,
+            slack,
+            true,
+            "passive-force onset, in optimal lengths",
+        ),
         a[0],
         a[1],
         a[2],
@@ -87,8 +165,15 @@ const KISTEMAKER_PARAMS: [ParamSpec; 7] = hill_params(1.4, 0.001);
 const THELEN_PARAMS: [ParamSpec; 7] = hill_params(1.0, 0.001);
 const COMPLIANT_PARAMS: [ParamSpec; 7] = hill_params(1.4, 0.01);
 
-const STATES_FORCE_TERMS: [&str; 7] =
-    ["activation", "muscle length", "muscle velocity", "force-length PE", "force-length CE", "force-velocity CE", "force"];
+const STATES_FORCE_TERMS: [&str; 7] = [
+    "activation",
+    "muscle length",
+    "muscle velocity",
+    "force-length PE",
+    "force-length CE",
+    "force-velocity CE",
+    "force",
+];
 
 impl MuscleKind {
     pub const ALL: [MuscleKind; 5] = [
@@ -128,9 +213,15 @@ impl MuscleKind {
     pub fn state_names(self) -> &'static [&'static str] {
         match self {
             MuscleKind::Relu => &["activation", "muscle length", "muscle velocity", "force"],
-            MuscleKind::CompliantTendonHill => {
-                &["activation", "muscle length", "muscle velocity", "force-length PE", "force-length SE", "active force", "force"]
-            }
+            MuscleKind::CompliantTendonHill => &[
+                "activation",
+                "muscle length",
+                "muscle velocity",
+                "force-length PE",
+                "force-length SE",
+                "active force",
+                "force",
+            ],
             _ => &STATES_FORCE_TERMS,
         }
     }
@@ -172,7 +263,10 @@ impl<'a> Params<'a> {
         let u = self.clip_activation(excitation);
         let a = self.clip_activation(activation);
         let f = 0.5 + 1.5 * a;
-        let tau = u.gt(a).select(self.get("tau_activation") * f, self.get("tau_deactivation") / f);
+        let tau = u.gt(a).select(
+            self.get("tau_activation") * f,
+            self.get("tau_deactivation") / f,
+        );
         (u - a) / tau
     }
 }
@@ -199,7 +293,15 @@ impl MuscleKind {
 
     /// Advances the muscle state by `h` with derivative `d`, using the musculotendon length and velocity of
     /// the geometry the step started from (MotorNet's order of updates).
-    pub fn integrate<'a>(self, p: &Params<'a>, h: E<'a>, d: &[E<'a>], state: &[E<'a>], len: E<'a>, vel: E<'a>) -> Vec<E<'a>> {
+    pub fn integrate<'a>(
+        self,
+        p: &Params<'a>,
+        h: E<'a>,
+        d: &[E<'a>],
+        state: &[E<'a>],
+        len: E<'a>,
+        vel: E<'a>,
+    ) -> Vec<E<'a>> {
         let act = p.clip_activation(state[0] + d[0] * h);
         let fmax = p.get("max_force");
         match self {
@@ -238,7 +340,10 @@ impl MuscleKind {
                     / (k_pe * l0_se * l0_se - k_se * l0_ce * l0_ce);
                 let lm = len.lt(0.0).select(
                     -1.0,
-                    len.lt(l0_se).select(0.001 * l0_ce, len.lt(l0_se + l0_pe).select(len - l0_se, equilibrium)),
+                    len.lt(l0_se).select(
+                        0.001 * l0_ce,
+                        len.lt(l0_se + l0_pe).select(len - l0_se, equilibrium),
+                    ),
                 );
                 let (_, _, active) = compliant_forces(p, lm, len, true);
                 let v = compliant_fibre_velocity(lm / l0_ce, amin, active);
@@ -250,7 +355,11 @@ impl MuscleKind {
 }
 
 fn mujoco_state<'a>(p: &Params<'a>, act: E<'a>, len: E<'a>, vel: E<'a>) -> Vec<E<'a>> {
-    let (l0_ce, l0_se, l0_pe) = (p.get("optimal_length"), p.get("tendon_length"), p.get("normalized_slack_length"));
+    let (l0_ce, l0_se, l0_pe) = (
+        p.get("optimal_length"),
+        p.get("tendon_length"),
+        p.get("normalized_slack_length"),
+    );
     let (lmin, lmax, vmax, fvmax) = (p.get("lmin"), p.get("lmax"), p.get("vmax"), p.get("fvmax"));
     let knee = 0.5 * (1.0 + lmax);
     let c = fvmax - 1.0;
@@ -259,13 +368,20 @@ fn mujoco_state<'a>(p: &Params<'a>, act: E<'a>, len: E<'a>, vel: E<'a>) -> Vec<E
     let mid = 0.5 * (lmin + 0.95);
     let l = (len - l0_se).clamp_min(0.001) / l0_ce;
     let v = vel / vmax;
-    let x = l.le(1.0).select(0.0, l.le(knee).select((l - 1.0) / p1, (l - knee) / p1));
-    let flpe = l.le(1.0).select(0.0, l.le(knee).select(p2 * x.powi(3), p2 * (1.0 + 3.0 * x)));
+    let x = l
+        .le(1.0)
+        .select(0.0, l.le(knee).select((l - 1.0) / p1, (l - knee) / p1));
+    let flpe = l
+        .le(1.0)
+        .select(0.0, l.le(knee).select(p2 * x.powi(3), p2 * (1.0 + 3.0 * x)));
     let b = l.builder();
     let flce = mujoco_bump(l, lmin, b.c(1.0), lmax) + 0.15 * mujoco_bump(l, lmin, mid, b.c(0.95));
     let fvce = v.le(-1.0).select(
         0.0,
-        v.le(0.0).select((v + 1.0) * (v + 1.0), v.le(c).select(fvmax - (c - v) * (c - v) / c, fvmax)),
+        v.le(0.0).select(
+            (v + 1.0) * (v + 1.0),
+            v.le(c).select(fvmax - (c - v) * (c - v) / c, fvmax),
+        ),
     );
     let force = (act * flce * fvce + p.get("passive_forces") * flpe) * p.get("max_force");
     vec![act, l * l0_ce, v * vmax, flpe, flce, fvce, force]
@@ -281,12 +397,21 @@ fn mujoco_bump<'a>(l: E<'a>, lmin: E<'a>, mid: E<'a>, lmax: E<'a>) -> E<'a> {
         0.0,
         below_left.select(
             (l - lmin) / (left - lmin),
-            below_mid.select((mid - l) / (mid - left), below_right.select((l - mid) / (right - mid), (lmax - l) / (lmax - right))),
+            below_mid.select(
+                (mid - l) / (mid - left),
+                below_right.select((l - mid) / (right - mid), (lmax - l) / (lmax - right)),
+            ),
         ),
     );
     let half_sq = 0.5 * x * x;
     let one_minus = 1.0 - half_sq;
-    outside.select(0.0, below_left.select(half_sq, below_mid.select(one_minus, below_right.select(one_minus, half_sq))))
+    outside.select(
+        0.0,
+        below_left.select(
+            half_sq,
+            below_mid.select(one_minus, below_right.select(one_minus, half_sq)),
+        ),
+    )
 }
 
 fn kistemaker_rigid_state<'a>(p: &Params<'a>, act: E<'a>, len: E<'a>, vel: E<'a>) -> Vec<E<'a>> {
@@ -302,7 +427,10 @@ fn kistemaker_rigid_state<'a>(p: &Params<'a>, act: E<'a>, len: E<'a>, vel: E<'a>
     let flpe = k_pe * strain.powi(2);
     let flce = (1.0 + (-lm_n.powi(2) + 2.0 * lm_n - 1.0) / F_ISO_N_DEN).clamp_min(MIN_FLCE);
     let a_rel = lm_n.gt(1.0).select(0.41 * flce, 0.41);
-    let b_rel = act.lt(Q_CRIT).select(5.2 * (1.0 - 0.9 * ((act - Q_CRIT) / (5e-3 - Q_CRIT))).powi(2), 5.2);
+    let b_rel = act.lt(Q_CRIT).select(
+        5.2 * (1.0 - 0.9 * ((act - Q_CRIT) / (5e-3 - Q_CRIT))).powi(2),
+        5.2,
+    );
     let dfdvcon0 = act * (flce + a_rel) / b_rel;
     let f_x_a = flce * act;
     let p_nom = f_x_a * 0.5;
@@ -339,7 +467,10 @@ fn thelen_state<'a>(p: &Params<'a>, act: E<'a>, len: E<'a>, vel: E<'a>) -> Vec<E
     let lm = (len - l0_se).clamp_min(0.001);
     let a3 = act * 3.0;
     let shortening = vel.le(0.0);
-    let nom = shortening.select(AF * (act * ce_0 + 4.0 * vel + vmax), ce_2 * act + ce_3 * vel + ce_4);
+    let nom = shortening.select(
+        AF * (act * ce_0 + 4.0 * vel + vmax),
+        ce_2 * act + ce_3 * vel + ce_4,
+    );
     let den = shortening.select(a3 * ce_1 + ce_1 - 4.0 * vel, ce_4 * a3 + ce_5 * vel + ce_4);
     let fvce = (nom / den).clamp_min(0.0);
     let flpe = (((PE_K / 0.6) * (lm - l0_pe) / l0_ce).exp() - 1.0) / (PE_K.exp() - 1.0);
@@ -356,7 +487,12 @@ fn compliant_k_pe<'a>(p: &Params<'a>) -> E<'a> {
 /// Tendon (series) and parallel element forces of the compliant muscle for fibre length `lm` within a
 /// musculotendon of length `len`; returns (f_PE, f_SE, active force = f_SE − f_PE ≥ 0).
 /// At reset MotorNet additionally caps f_PE at 1 (`cap_pe`).
-fn compliant_forces<'a>(p: &Params<'a>, lm: E<'a>, len: E<'a>, cap_pe: bool) -> (E<'a>, E<'a>, E<'a>) {
+fn compliant_forces<'a>(
+    p: &Params<'a>,
+    lm: E<'a>,
+    len: E<'a>,
+    cap_pe: bool,
+) -> (E<'a>, E<'a>, E<'a>) {
     let (l0_ce, l0_se) = (p.get("optimal_length"), p.get("tendon_length"));
     let l0_pe = p.get("normalized_slack_length") * l0_ce;
     let tendon_strain = ((len - lm - l0_se) / l0_se).clamp_min(0.0);
@@ -374,20 +510,29 @@ fn compliant_fibre_velocity<'a>(lm_n: E<'a>, act: E<'a>, active: E<'a>) -> E<'a>
     let flce = (1.0 + (-lm_n.powi(2) + 2.0 * lm_n - 1.0) / F_ISO_N_DEN).clamp_min(MIN_FLCE);
     // MotorNet 0.3.0 uses 0.41·f_lce *below* optimal length here (the rigid version: above). Kept for parity.
     let a_rel = lm_n.lt(1.0).select(0.41 * flce, 0.41);
-    let b_rel = act.lt(Q_CRIT).select(5.2 * (1.0 - 0.9 * ((act - Q_CRIT) / (5e-3 - Q_CRIT))).powi(2), 5.2);
+    let b_rel = act.lt(Q_CRIT).select(
+        5.2 * (1.0 - 0.9 * ((act - Q_CRIT) / (5e-3 - Q_CRIT))).powi(2),
+        5.2,
+    );
     let f_x_a = flce * act;
     let dfdvcon0 = (f_x_a + act * a_rel) / b_rel;
     let den0 = S_AS - dfdvcon0 * 2.0;
     let p1 = -f_x_a * 0.5 / den0;
     let p3 = -1.5 * f_x_a;
     let p2_term = (4.0 * (f_x_a * 0.5).powi(2) * -S_AS) / den0;
-    let disc = active.powi(2) + 2.0 * active * p1 * S_AS + 2.0 * active * p3 + p1.powi(2) * (S_AS * S_AS)
+    let disc = active.powi(2)
+        + 2.0 * active * p1 * S_AS
+        + 2.0 * active * p3
+        + p1.powi(2) * (S_AS * S_AS)
         + 2.0 * p1 * p3 * S_AS
         + p2_term
         + p3.powi(2);
     let disc = disc.clamp_min(0.0);
     let concentric = active.lt(f_x_a);
-    let nom = concentric.select(b_rel * (active - f_x_a), -active + p1 * S_AS - p3 - disc.sqrt());
+    let nom = concentric.select(
+        b_rel * (active - f_x_a),
+        -active + p1 * S_AS - p3 - disc.sqrt(),
+    );
     let den = concentric.select(active + act * a_rel, -2.0 * S_AS);
     nom / den
 }

@@ -22,8 +22,13 @@ pub fn parse(source: &str) -> (Option<Model>, Vec<Diagnostic>) {
         return (None, vec![d]);
     }
     if source.trim().is_empty() || only_comments(source) {
-        let d = Diagnostic::new("empty-file", "the file defines no model", Span::new(0, source.len()), "empty")
-            .with_help("a model file starts with `model NAME { … }`");
+        let d = Diagnostic::new(
+            "empty-file",
+            "the file defines no model",
+            Span::new(0, source.len()),
+            "empty",
+        )
+        .with_help("a model file starts with `model NAME { … }`");
         return (None, vec![d]);
     }
     if let Some(d) = too_deep(source) {
@@ -42,8 +47,13 @@ pub fn parse(source: &str) -> (Option<Model>, Vec<Diagnostic>) {
 fn reject_non_text(source: &str) -> Option<Diagnostic> {
     let nul = source.find('\0')?;
     Some(
-        Diagnostic::new("binary-file", "this is not a text file (it contains a NUL byte)", Span::new(nul, nul + 1), "NUL byte")
-            .with_help("model files are UTF-8 text"),
+        Diagnostic::new(
+            "binary-file",
+            "this is not a text file (it contains a NUL byte)",
+            Span::new(nul, nul + 1),
+            "NUL byte",
+        )
+        .with_help("model files are UTF-8 text"),
     )
 }
 
@@ -98,13 +108,19 @@ fn pest_error(e: pest::error::Error<Rule>, offset: usize, source: &str) -> Diagn
         InputLocation::Span((a, b)) => (a, b),
     };
     let (start, end) = (start + offset, end + offset);
-    let end = if end == start { next_char_end(source, start) } else { end };
+    let end = if end == start {
+        next_char_end(source, start)
+    } else {
+        end
+    };
     let message = match &e.variant {
         ErrorVariant::ParsingError { positives, .. } => {
             let mut expected: Vec<String> = positives.iter().filter_map(describe_rule).collect();
             expected.sort();
             expected.dedup();
-            let found = source.get(start..).and_then(|s| s.chars().find(|c| !c.is_whitespace()));
+            let found = source
+                .get(start..)
+                .and_then(|s| s.chars().find(|c| !c.is_whitespace()));
             let found = match found {
                 Some(c) => format!("found `{c}`"),
                 None => "found the end of the file".to_string(),
@@ -121,7 +137,10 @@ fn pest_error(e: pest::error::Error<Rule>, offset: usize, source: &str) -> Diagn
 }
 
 fn next_char_end(source: &str, start: usize) -> usize {
-    source.get(start..).and_then(|s| s.chars().next()).map_or(start, |c| start + c.len_utf8())
+    source
+        .get(start..)
+        .and_then(|s| s.chars().next())
+        .map_or(start, |c| start + c.len_utf8())
 }
 
 fn join_or(items: &[String]) -> String {
@@ -142,9 +161,12 @@ fn describe_rule(r: &Rule) -> Option<String> {
             Rule::unit | Rule::unit_term | Rule::unit_word => "a unit",
             Rule::add | Rule::sub | Rule::mul | Rule::div | Rule::pow => "an operator",
             Rule::block => "`{`",
-            Rule::const_item | Rule::body_item | Rule::joint_item | Rule::muscle_item | Rule::obstacle_item | Rule::setting => {
-                "a declaration"
-            }
+            Rule::const_item
+            | Rule::body_item
+            | Rule::joint_item
+            | Rule::muscle_item
+            | Rule::obstacle_item
+            | Rule::setting => "a declaration",
             Rule::plain_property | Rule::path_property => "a property",
             Rule::via_point | Rule::wrap_element => "a path point",
             Rule::lumped_path | Rule::via_path => "a path",
@@ -154,6 +176,20 @@ fn describe_rule(r: &Rule) -> Option<String> {
         }
         .to_string(),
     )
+}
+
+/// Parses a lone quantity such as `120 deg` or `0.5` (used for parameter overrides).
+pub fn parse_quantity(text: &str) -> Result<Quantity, String> {
+    match MnetParser::parse(Rule::quantity_only, text) {
+        Ok(mut pairs) => {
+            let q = pairs
+                .next()
+                .and_then(|p| p.into_inner().next())
+                .expect("grammar: quantity");
+            Ok(build_quantity(q))
+        }
+        Err(e) => Err(pest_error(e, 0, text).message),
+    }
 }
 
 /// A recovered statement: re-parse it alone to learn precisely what is wrong with it.
@@ -166,19 +202,32 @@ fn recovered(pair: &Pair<Rule>, rule: Rule, source: &str) -> Diagnostic {
             let end = span.start() + text.trim_end().len();
             if d.span.start >= end {
                 // The statement simply stops: the usual cause is a missing `;`.
-                Diagnostic::new("syntax", "syntax error: expected `;` at the end of this statement", Span::new(end, end), "expected `;`")
-                    .with_related(Span::new(span.start(), end), "this statement")
+                Diagnostic::new(
+                    "syntax",
+                    "syntax error: expected `;` at the end of this statement",
+                    Span::new(end, end),
+                    "expected `;`",
+                )
+                .with_related(Span::new(span.start(), end), "this statement")
             } else {
                 d
             }
         }
         // It parses alone but not in place: the statement is valid somewhere else (e.g. a property at model level).
-        Ok(_) => Diagnostic::new("misplaced", "this statement is not allowed here", span.into(), "misplaced"),
+        Ok(_) => Diagnostic::new(
+            "misplaced",
+            "this statement is not allowed here",
+            span.into(),
+            "misplaced",
+        ),
     }
 }
 
 fn ident(p: Pair<Rule>) -> Ident {
-    Ident { name: p.as_str().to_string(), span: p.as_span().into() }
+    Ident {
+        name: p.as_str().to_string(),
+        span: p.as_span().into(),
+    }
 }
 
 fn build_model(pair: Pair<Rule>, source: &str, diags: &mut Vec<Diagnostic>) -> Model {
@@ -217,7 +266,12 @@ fn build_item(p: Pair<Rule>, source: &str, diags: &mut Vec<Diagnostic>) -> Item 
             let parent = ident(inner.next().expect("grammar"));
             let child = ident(inner.next().expect("grammar"));
             let block = build_block(inner.next().expect("grammar"), source, diags);
-            Item::Joint { name, parent, child, block }
+            Item::Joint {
+                name,
+                parent,
+                child,
+                block,
+            }
         }
         Rule::muscle_item | Rule::obstacle_item => {
             inner.next();
@@ -232,7 +286,11 @@ fn build_item(p: Pair<Rule>, source: &str, diags: &mut Vec<Diagnostic>) -> Item 
         }
         Rule::setting => {
             let name = ident(inner.next().expect("grammar"));
-            Item::Setting(Property { name, values: inner.map(build_value).collect(), span })
+            Item::Setting(Property {
+                name,
+                values: inner.map(build_value).collect(),
+                span,
+            })
         }
         r => unreachable!("grammar: unexpected item {r:?}"),
     }
@@ -240,19 +298,29 @@ fn build_item(p: Pair<Rule>, source: &str, diags: &mut Vec<Diagnostic>) -> Item 
 
 fn build_block(p: Pair<Rule>, source: &str, diags: &mut Vec<Diagnostic>) -> Block {
     let span = p.as_span().into();
-    let mut block = Block { properties: Vec::new(), paths: Vec::new(), span };
+    let mut block = Block {
+        properties: Vec::new(),
+        paths: Vec::new(),
+        span,
+    };
     for q in p.into_inner() {
         let qspan: Span = q.as_span().into();
         match q.as_rule() {
             Rule::plain_property => {
                 let mut inner = q.into_inner();
                 let name = ident(inner.next().expect("grammar"));
-                block.properties.push(Property { name, values: inner.map(build_value).collect(), span: qspan });
+                block.properties.push(Property {
+                    name,
+                    values: inner.map(build_value).collect(),
+                    span: qspan,
+                });
             }
             Rule::path_property => {
                 let mut inner = q.into_inner();
                 inner.next(); // `path`
-                block.paths.push(build_path(inner.next().expect("grammar: path"), qspan));
+                block
+                    .paths
+                    .push(build_path(inner.next().expect("grammar: path"), qspan));
             }
             Rule::bad_property => diags.push(recovered(&q, Rule::property_only, source)),
             r => unreachable!("grammar: unexpected block entry {r:?}"),
@@ -266,7 +334,10 @@ fn build_path(p: Pair<Rule>, span: Span) -> PathDef {
         Rule::lumped_path => {
             let mut inner = p.into_inner();
             inner.next(); // `lumped`
-            PathDef::Lumped { expr: build_expr(inner.next().expect("grammar")), span }
+            PathDef::Lumped {
+                expr: build_expr(inner.next().expect("grammar")),
+                span,
+            }
         }
         Rule::via_path => {
             let elements = p
@@ -275,7 +346,10 @@ fn build_path(p: Pair<Rule>, span: Span) -> PathDef {
                     Rule::via_point => {
                         let mut inner = e.into_inner();
                         let body = ident(inner.next().expect("grammar"));
-                        PathElement::Point { body, position: build_value(inner.next().expect("grammar")) }
+                        PathElement::Point {
+                            body,
+                            position: build_value(inner.next().expect("grammar")),
+                        }
                     }
                     Rule::wrap_element => {
                         let espan = e.as_span().into();
@@ -284,10 +358,17 @@ fn build_path(p: Pair<Rule>, span: Span) -> PathDef {
                         let obstacle = ident(inner.next().expect("grammar"));
                         inner.next(); // `side`, if any
                         let side = inner.next().map(|s| match s.as_rule() {
-                            Rule::sign => WrapSide::Sign(if s.as_str() == "+" { 1.0 } else { -1.0 }, s.as_span().into()),
+                            Rule::sign => WrapSide::Sign(
+                                if s.as_str() == "+" { 1.0 } else { -1.0 },
+                                s.as_span().into(),
+                            ),
                             _ => WrapSide::Point(build_value(s)),
                         });
-                        PathElement::Wrap { obstacle, side, span: espan }
+                        PathElement::Wrap {
+                            obstacle,
+                            side,
+                            span: espan,
+                        }
                     }
                     r => unreachable!("grammar: unexpected path element {r:?}"),
                 })
@@ -318,7 +399,11 @@ fn build_value(p: Pair<Rule>) -> Value {
                     r => unreachable!("grammar: unexpected vector part {r:?}"),
                 }
             }
-            Value::Vector { components, unit, span }
+            Value::Vector {
+                components,
+                unit,
+                span,
+            }
         }
         r => unreachable!("grammar: unexpected value {r:?}"),
     }
@@ -342,7 +427,9 @@ fn build_unit(p: Pair<Rule>) -> Unit {
             Rule::unit_term => {
                 let mut inner = q.into_inner();
                 let word = ident(inner.next().expect("grammar"));
-                let power = inner.next().map_or(1, |p| p.as_str().parse::<i32>().unwrap_or(i32::MAX));
+                let power = inner
+                    .next()
+                    .map_or(1, |p| p.as_str().parse::<i32>().unwrap_or(i32::MAX));
                 factors.push((word, sign.saturating_mul(power)));
                 // `a/b c` means a/(b c): the quotient applies to the rest of the unit.
             }
@@ -372,14 +459,23 @@ fn build_expr(p: Pair<Rule>) -> Expr {
                     // The grammar only admits decimal literals, which always parse (huge ones become inf,
                     // which the checker reports as non-finite).
                     let v = q.as_str().parse::<f64>().unwrap_or(f64::NAN);
-                    Expr { kind: ExprKind::Number(v), span }
+                    Expr {
+                        kind: ExprKind::Number(v),
+                        span,
+                    }
                 }
-                Rule::reference => Expr { kind: ExprKind::Ref(q.into_inner().map(ident).collect()), span },
+                Rule::reference => Expr {
+                    kind: ExprKind::Ref(q.into_inner().map(ident).collect()),
+                    span,
+                },
                 Rule::call => {
                     let mut inner = q.into_inner();
                     let name_pair = inner.next().expect("grammar");
                     let name = ident(name_pair.into_inner().next().expect("grammar"));
-                    Expr { kind: ExprKind::Call(name, inner.map(build_expr).collect()), span }
+                    Expr {
+                        kind: ExprKind::Call(name, inner.map(build_expr).collect()),
+                        span,
+                    }
                 }
                 Rule::expr => build_expr(q),
                 r => unreachable!("grammar: unexpected primary {r:?}"),
@@ -387,7 +483,10 @@ fn build_expr(p: Pair<Rule>) -> Expr {
         })
         .map_prefix(|op, rhs| {
             let span = Span::from(op.as_span()).to(rhs.span);
-            Expr { kind: ExprKind::Neg(Box::new(rhs)), span }
+            Expr {
+                kind: ExprKind::Neg(Box::new(rhs)),
+                span,
+            }
         })
         .map_infix(|lhs, op, rhs| {
             let span = lhs.span.to(rhs.span);
@@ -399,7 +498,10 @@ fn build_expr(p: Pair<Rule>) -> Expr {
                 Rule::pow => BinOp::Pow,
                 r => unreachable!("grammar: unexpected operator {r:?}"),
             };
-            Expr { kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), span }
+            Expr {
+                kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+                span,
+            }
         })
         .parse(p.into_inner())
 }
@@ -423,19 +525,33 @@ mod tests {
         );
         assert_eq!(m.name.name, "m");
         assert_eq!(m.items.len(), 4);
-        let Item::Muscle { block, .. } = &m.items[3] else { panic!("muscle") };
-        let PathDef::Via { elements, .. } = &block.paths[0] else { panic!("via") };
+        let Item::Muscle { block, .. } = &m.items[3] else {
+            panic!("muscle")
+        };
+        let PathDef::Via { elements, .. } = &block.paths[0] else {
+            panic!("via")
+        };
         assert_eq!(elements.len(), 2);
-        let Item::Joint { block, .. } = &m.items[2] else { panic!("joint") };
+        let Item::Joint { block, .. } = &m.items[2] else {
+            panic!("joint")
+        };
         assert!(matches!(block.properties[0].values[0], Value::Range { .. }));
     }
 
     #[test]
     fn operator_precedence() {
         let m = parse_ok("model m { const c = -2 ^ 2 + 3 * 4 / 2; }");
-        let Item::Const { value: Value::Quantity(q), .. } = &m.items[0] else { panic!() };
+        let Item::Const {
+            value: Value::Quantity(q),
+            ..
+        } = &m.items[0]
+        else {
+            panic!()
+        };
         // (-(2^2)) + ((3*4)/2)
-        let ExprKind::Binary(BinOp::Add, l, r) = &q.expr.kind else { panic!("{:?}", q.expr) };
+        let ExprKind::Binary(BinOp::Add, l, r) = &q.expr.kind else {
+            panic!("{:?}", q.expr)
+        };
         assert!(matches!(l.kind, ExprKind::Neg(_)));
         assert!(matches!(r.kind, ExprKind::Binary(BinOp::Div, _, _)));
     }
@@ -443,10 +559,18 @@ mod tests {
     #[test]
     fn units_products_and_quotients() {
         let m = parse_ok("model m { damping 0.5 N m s/rad; inertia 0.05 kg m^2; }");
-        let Item::Setting(p) = &m.items[0] else { panic!() };
-        let Value::Quantity(q) = &p.values[0] else { panic!() };
+        let Item::Setting(p) = &m.items[0] else {
+            panic!()
+        };
+        let Value::Quantity(q) = &p.values[0] else {
+            panic!()
+        };
         let u = q.unit.as_ref().unwrap();
-        let f: Vec<(&str, i32)> = u.factors.iter().map(|(w, p)| (w.name.as_str(), *p)).collect();
+        let f: Vec<(&str, i32)> = u
+            .factors
+            .iter()
+            .map(|(w, p)| (w.name.as_str(), *p))
+            .collect();
         assert_eq!(f, [("N", 1), ("m", 1), ("s", 1), ("rad", -1)]);
     }
 
@@ -467,7 +591,11 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_refused() {
-        let src = format!("model m {{ const c = {}1{}; }}", "(".repeat(500), ")".repeat(500));
+        let src = format!(
+            "model m {{ const c = {}1{}; }}",
+            "(".repeat(500),
+            ")".repeat(500)
+        );
         assert_eq!(parse(&src).1[0].code, "too-deep");
     }
 }

@@ -48,13 +48,21 @@ impl Layout {
         let j = self.joint_dim();
         let m = self.muscle_dim();
         let g = self.geometry_dim();
-        [("joint", 0, j), ("muscle", j, m), ("geometry", j + m, g), ("cartesian", j + m + g, Self::CARTESIAN_DIM)]
+        [
+            ("joint", 0, j),
+            ("muscle", j, m),
+            ("geometry", j + m, g),
+            ("cartesian", j + m + g, Self::CARTESIAN_DIM),
+        ]
     }
     pub fn state_dim(&self) -> usize {
         self.joint_dim() + self.muscle_dim() + self.geometry_dim() + Self::CARTESIAN_DIM
     }
     pub fn part(&self, name: &str) -> Option<(usize, usize)> {
-        self.parts().into_iter().find(|p| p.0 == name).map(|p| (p.1, p.2))
+        self.parts()
+            .into_iter()
+            .find(|p| p.0 == name)
+            .map(|p| (p.1, p.2))
     }
 }
 
@@ -94,14 +102,26 @@ impl Program {
         let live = self.graph.reachable(&f.outputs);
         let stat = self.graph.static_nodes();
         let n = live.iter().filter(|&&l| l).count();
-        let dynamic = live.iter().enumerate().filter(|&(i, &l)| l && !stat[i]).count();
+        let dynamic = live
+            .iter()
+            .enumerate()
+            .filter(|&(i, &l)| l && !stat[i])
+            .count();
         (n, dynamic)
     }
 
     /// True when no placeholder survives in the functions (an internal invariant).
     pub fn is_closed(&self) -> bool {
-        let outputs: Vec<NodeId> = self.reset.outputs.iter().chain(&self.step.outputs).copied().collect();
+        let outputs: Vec<NodeId> = self
+            .reset
+            .outputs
+            .iter()
+            .chain(&self.step.outputs)
+            .copied()
+            .collect();
         let live = self.graph.reachable(&outputs);
-        live.iter().enumerate().all(|(i, &l)| !l || !matches!(self.graph.ops()[i], Op::Var(_)))
+        live.iter()
+            .enumerate()
+            .all(|(i, &l)| !l || !matches!(self.graph.ops()[i], Op::Var(_)))
     }
 }

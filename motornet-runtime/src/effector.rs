@@ -67,15 +67,29 @@ impl<P: Plant> Effector<P> {
                     let (value, lower, upper, name) = if bad_q {
                         (q, bound.lower, bound.upper, info.coord_names[k].clone())
                     } else {
-                        (v, bound.vel_lower, bound.vel_upper, format!("{} velocity", info.coord_names[k]))
+                        (
+                            v,
+                            bound.vel_lower,
+                            bound.vel_upper,
+                            format!("{} velocity", info.coord_names[k]),
+                        )
                     };
-                    return Err(Error::OutOfBounds { effector: b, coord: name, value, lower, upper });
+                    return Err(Error::OutOfBounds {
+                        effector: b,
+                        coord: name,
+                        value,
+                        lower,
+                        upper,
+                    });
                 }
             }
         }
         let dim = info.state_dim();
         for b in 0..self.batch {
-            let (row, state) = (&joint[b * jd..(b + 1) * jd], &mut self.states[b * dim..(b + 1) * dim]);
+            let (row, state) = (
+                &joint[b * jd..(b + 1) * jd],
+                &mut self.states[b * dim..(b + 1) * dim],
+            );
             self.plant.reset(&mut self.workspace, row, state);
         }
         self.steps = 0;
@@ -84,7 +98,12 @@ impl<P: Plant> Effector<P> {
 
     /// One step for every effector. `excitations` is `batch × n_muscles`; loads may be empty (zero), one
     /// row shared by all effectors, or one row per effector.
-    pub fn step(&mut self, excitations: &[f64], endpoint_load: &[f64], joint_load: &[f64]) -> Result<(), Error> {
+    pub fn step(
+        &mut self,
+        excitations: &[f64],
+        endpoint_load: &[f64],
+        joint_load: &[f64],
+    ) -> Result<(), Error> {
         let info = self.plant.info();
         let (m, dof, dim) = (info.n_muscles(), info.dof(), info.state_dim());
         expect_len("excitations", excitations, self.batch * m)?;
@@ -94,8 +113,12 @@ impl<P: Plant> Effector<P> {
             self.controls[..m].copy_from_slice(&excitations[b * m..(b + 1) * m]);
             endpoint.copy_row(b, &mut self.controls[m..m + 2]);
             joints.copy_row(b, &mut self.controls[m + 2..]);
-            let (state, next) = (&self.states[b * dim..(b + 1) * dim], &mut self.next[b * dim..(b + 1) * dim]);
-            self.plant.step(&mut self.workspace, state, &self.controls, next);
+            let (state, next) = (
+                &self.states[b * dim..(b + 1) * dim],
+                &mut self.next[b * dim..(b + 1) * dim],
+            );
+            self.plant
+                .step(&mut self.workspace, state, &self.controls, next);
         }
         std::mem::swap(&mut self.states, &mut self.next);
         self.steps += 1;
@@ -111,7 +134,13 @@ impl<P: Plant> Effector<P> {
         if let Some(i) = self.states.iter().position(|v| !v.is_finite()) {
             let (b, k) = (i / dim, i % dim);
             let (part, index) = describe_index(info, k);
-            return Err(Error::NonFinite { step, effector: b, part, index, value: self.states[i] });
+            return Err(Error::NonFinite {
+                step,
+                effector: b,
+                part,
+                index,
+                value: self.states[i],
+            });
         }
         Ok(())
     }
@@ -138,7 +167,11 @@ impl<P: Plant> Effector<P> {
     /// (rows × muscles) or `geometry` ((2 + dof) × muscles), each in MotorNet's order.
     pub fn part(&self, name: &str) -> Option<Vec<f64>> {
         let (at, len) = self.plant.info().part(name)?;
-        Some((0..self.batch).flat_map(|b| self.state(b)[at..at + len].iter().copied()).collect())
+        Some(
+            (0..self.batch)
+                .flat_map(|b| self.state(b)[at..at + len].iter().copied())
+                .collect(),
+        )
     }
 }
 
@@ -157,8 +190,16 @@ pub fn describe_index(info: &crate::plant::PlantInfo, k: usize) -> (String, Stri
                         format!("velocity of {}", info.coord_names[i - d])
                     }
                 }
-                "muscle" => format!("{} of {}", info.muscle_state_names[i / nm], info.muscle_names[i % nm]),
-                "geometry" => format!("{} of {}", info.geometry_state_names[i / nm], info.muscle_names[i % nm]),
+                "muscle" => format!(
+                    "{} of {}",
+                    info.muscle_state_names[i / nm],
+                    info.muscle_names[i % nm]
+                ),
+                "geometry" => format!(
+                    "{} of {}",
+                    info.geometry_state_names[i / nm],
+                    info.muscle_names[i % nm]
+                ),
                 _ => ["x", "y", "vx", "vy"][i].to_string(),
             };
             return (name.to_string(), index);
@@ -171,7 +212,11 @@ fn expect_len(what: &str, v: &[f64], n: usize) -> Result<(), Error> {
     if v.len() == n {
         Ok(())
     } else {
-        Err(Error::Shape { what: what.into(), expected: n, got: v.len() })
+        Err(Error::Shape {
+            what: what.into(),
+            expected: n,
+            got: v.len(),
+        })
     }
 }
 
@@ -186,7 +231,11 @@ impl<'a> Rows<'a> {
         if data.is_empty() || data.len() == width || data.len() == width * batch {
             Ok(Rows { data, width })
         } else {
-            Err(Error::Shape { what: format!("{what} (none, one row, or one per effector)"), expected: width * batch, got: data.len() })
+            Err(Error::Shape {
+                what: format!("{what} (none, one row, or one per effector)"),
+                expected: width * batch,
+                got: data.len(),
+            })
         }
     }
     fn copy_row(&self, b: usize, out: &mut [f64]) {

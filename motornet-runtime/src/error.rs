@@ -7,15 +7,34 @@ use std::fmt;
 pub enum Error {
     /// A model file did not compile; the text is the rendered diagnostics.
     Compile(String),
-    UnknownParam { name: String, suggestion: Option<String> },
+    UnknownParam {
+        name: String,
+        suggestion: Option<String>,
+    },
     /// A parameter override that breaks a constraint of the model.
     InvalidParams(Vec<String>),
     /// A value given to the runtime has the wrong size.
-    Shape { what: String, expected: usize, got: usize },
+    Shape {
+        what: String,
+        expected: usize,
+        got: usize,
+    },
     /// An initial joint state outside the joint limits.
-    OutOfBounds { effector: usize, coord: String, value: f64, lower: f64, upper: f64 },
+    OutOfBounds {
+        effector: usize,
+        coord: String,
+        value: f64,
+        lower: f64,
+        upper: f64,
+    },
     /// A NaN or infinity appeared in a simulation.
-    NonFinite { step: usize, effector: usize, part: String, index: String, value: f64 },
+    NonFinite {
+        step: usize,
+        effector: usize,
+        part: String,
+        index: String,
+        value: f64,
+    },
     /// Invalid input data (a malformed file, an unparsable override…).
     Input(String),
 }
@@ -23,7 +42,10 @@ pub enum Error {
 impl Error {
     pub fn unknown_param(name: &str, info: &PlantInfo) -> Error {
         let names = info.params.iter().map(|p| p.name.as_str());
-        Error::UnknownParam { name: name.to_string(), suggestion: motornet_dsl::diag::suggest(name, names).map(str::to_string) }
+        Error::UnknownParam {
+            name: name.to_string(),
+            suggestion: motornet_dsl::diag::suggest(name, names).map(str::to_string),
+        }
     }
 }
 

@@ -27,7 +27,14 @@ impl InterpretedPlant {
         let (model, diags) = motornet_dsl::check::compile_source(source);
         match model {
             Some(m) if diags.is_empty() => Ok(Self::from_program(motornet_dsl::lower::lower(&m))),
-            _ => Err(Error::Compile(Report { file_name, source, diagnostics: &diags }.render(Style::Plain))),
+            _ => Err(Error::Compile(
+                Report {
+                    file_name,
+                    source,
+                    diagnostics: &diags,
+                }
+                .render(Style::Plain),
+            )),
         }
     }
 
@@ -36,8 +43,19 @@ impl InterpretedPlant {
         let reset = Tape::new(&program.graph, &program.reset);
         let step = Tape::new(&program.graph, &program.step);
         let params: Vec<f64> = program.params.iter().map(|p| p.default).collect();
-        let mut plant = InterpretedPlant { program: Arc::new(program), info, reset, step, params: Vec::new(), statics: Vec::new(), bounds: Vec::new(), generation: 0 };
-        plant.set_params(&params).expect("the checker validated the file's own values");
+        let mut plant = InterpretedPlant {
+            program: Arc::new(program),
+            info,
+            reset,
+            step,
+            params: Vec::new(),
+            statics: Vec::new(),
+            bounds: Vec::new(),
+            generation: 0,
+        };
+        plant
+            .set_params(&params)
+            .expect("the checker validated the file's own values");
         plant
     }
 
@@ -66,7 +84,15 @@ pub fn info_of(p: &Program) -> PlantInfo {
         muscle_model: p.layout.muscle_model.map(str::to_string),
         muscle_state_names: p.layout.muscle_state_names.clone(),
         geometry_state_names: p.layout.geometry_state_names.clone(),
-        params: p.params.iter().map(|d| ParamInfo { name: d.name.clone(), default: d.default, unit: d.dim.si_unit() }).collect(),
+        params: p
+            .params
+            .iter()
+            .map(|d| ParamInfo {
+                name: d.name.clone(),
+                default: d.default,
+                dim: d.dim,
+            })
+            .collect(),
         integrator: format!("{:?}", p.integrator).to_lowercase(),
         ministeps: p.ministeps,
     }
@@ -96,7 +122,11 @@ impl Plant for InterpretedPlant {
 
     fn set_params(&mut self, values: &[f64]) -> Result<(), Error> {
         if values.len() != self.program.params.len() {
-            return Err(Error::Shape { what: "parameters".into(), expected: self.program.params.len(), got: values.len() });
+            return Err(Error::Shape {
+                what: "parameters".into(),
+                expected: self.program.params.len(),
+                got: values.len(),
+            });
         }
         let statics = static_values(&self.program.graph, values);
         let violations = constraint_violations(&self.program, &statics);
@@ -131,7 +161,10 @@ impl Plant for InterpretedPlant {
 
     fn workspace(&self) -> Workspace {
         Workspace {
-            buffers: vec![self.reset.registers(&self.statics), self.step.registers(&self.statics)],
+            buffers: vec![
+                self.reset.registers(&self.statics),
+                self.step.registers(&self.statics),
+            ],
             generation: self.generation,
         }
     }

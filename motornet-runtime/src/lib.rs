@@ -10,7 +10,7 @@ pub mod scalar;
 pub use effector::Effector;
 pub use error::Error;
 pub use interpreted::InterpretedPlant;
-pub use plant::{Bounds, ParamInfo, Plant, PlantInfo, Workspace};
+pub use plant::{Bounds, Dim, ParamInfo, Plant, PlantInfo, Workspace};
 pub use scalar::Scalar;
 
 impl<P: Plant + ?Sized> Plant for Box<P> {

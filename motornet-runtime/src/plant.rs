@@ -1,6 +1,7 @@
 //! The plant trait: what every effector model offers, whether compiled by `model!` or interpreted.
 
 use crate::error::Error;
+pub use motornet_dsl::model::Dim;
 
 /// Static description of a plant: names and layouts of its vectors (MotorNet's layout).
 #[derive(Clone, Debug, PartialEq)]
@@ -23,8 +24,8 @@ pub struct ParamInfo {
     pub name: String,
     /// The value written in the model file, in SI units.
     pub default: f64,
-    /// SI unit of the value.
-    pub unit: String,
+    /// Physical dimension (its SI unit is `dim.si_unit()`).
+    pub dim: Dim,
 }
 
 impl PlantInfo {
@@ -40,13 +41,21 @@ impl PlantInfo {
     }
     /// Offset and length of a named part of the state vector: `joint`, `muscle`, `geometry`, `cartesian`.
     pub fn part(&self, name: &str) -> Option<(usize, usize)> {
-        self.parts().into_iter().find(|p| p.0 == name).map(|p| (p.1, p.2))
+        self.parts()
+            .into_iter()
+            .find(|p| p.0 == name)
+            .map(|p| (p.1, p.2))
     }
     pub fn parts(&self) -> [(&'static str, usize, usize); 4] {
         let j = self.joint_dim();
         let m = self.muscle_state_names.len() * self.n_muscles();
         let g = self.geometry_state_names.len() * self.n_muscles();
-        [("joint", 0, j), ("muscle", j, m), ("geometry", j + m, g), ("cartesian", j + m + g, 4)]
+        [
+            ("joint", 0, j),
+            ("muscle", j, m),
+            ("geometry", j + m, g),
+            ("cartesian", j + m + g, 4),
+        ]
     }
     pub fn state_dim(&self) -> usize {
         let [.., (_, at, len)] = self.parts();
@@ -105,9 +114,30 @@ pub trait Plant: Send + Sync {
     /// One step: `controls` = excitations, endpoint force, joint loads (see [`PlantInfo::control_dim`]).
     fn step(&self, ws: &mut Workspace, state: &[f64], controls: &[f64], next: &mut [f64]);
 
+    /// Sets parameters from `name=value` overrides, values with optional units (`shoulder.range.max=120 deg`).
+    fn apply_overrides(&mut self, overrides: &[String]) -> Result<(), Error> {
+        let mut values = self.params().to_vec();
+        for o in overrides {
+            let (name, text) = o.split_once('=').ok_or_else(|| {
+                Error::Input(format!("`{o}` is not an override: write `name=value`"))
+            })?;
+            let name = name.trim();
+            let i = self
+                .info()
+                .param_index(name)
+                .ok_or_else(|| Error::unknown_param(name, self.info()))?;
+            values[i] = motornet_dsl::check::override_value(text, self.info().params[i].dim)
+                .map_err(|e| Error::Input(format!("`{o}`: {e}")))?;
+        }
+        self.set_params(&values)
+    }
+
     /// Sets one parameter by name.
     fn set_param(&mut self, name: &str, value: f64) -> Result<(), Error> {
-        let i = self.info().param_index(name).ok_or_else(|| Error::unknown_param(name, self.info()))?;
+        let i = self
+            .info()
+            .param_index(name)
+            .ok_or_else(|| Error::unknown_param(name, self.info()))?;
         let mut values = self.params().to_vec();
         values[i] = value;
         self.set_params(&values)

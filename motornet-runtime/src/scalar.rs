@@ -8,7 +8,12 @@ pub use motornet_dsl::ir::{maximum, minimum};
 
 /// Arithmetic and elementary functions with the semantics of the IR (see `motornet_dsl::ir`).
 pub trait Scalar:
-    Copy + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self> + Div<Output = Self> + Neg<Output = Self>
+    Copy
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
 {
     /// The result of a comparison.
     type Mask: Copy;

@@ -1,0 +1,124 @@
+use motornet::dsl::diag::{Report, Style};
+use motornet::Plant;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Model files.
+    #[arg(required = true)]
+    files: Vec<std::path::PathBuf>,
+    /// Plain output without colours (the default when not writing to a terminal).
+    #[arg(long)]
+    plain: bool,
+}
+
+pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
+    let style = if a.plain || !std::io::stderr().is_terminal() {
+        Style::Plain
+    } else {
+        Style::Fancy
+    };
+    let mut failed = 0;
+    for path in &a.files {
+        let name = path.display().to_string();
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("{name}: cannot read: {e}");
+                failed += 1;
+                continue;
+            }
+        };
+        let source = match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                eprintln!(
+                    "{name}: error[binary-file]: not UTF-8 text (invalid byte at offset {at})"
+                );
+                failed += 1;
+                continue;
+            }
+        };
+        let (model, diags) = motornet::dsl::check::compile_source(&source);
+        match model {
+            Some(m) if diags.is_empty() => {
+                let program = motornet::dsl::lower::lower(&m);
+                let (_, step_ops) = program.size(&program.step);
+                println!(
+                    "{name}: ok — model `{}`: {} coordinates, {} muscles, {} parameters, {step_ops} operations per step",
+                    m.name,
+                    m.dof(),
+                    m.muscles.len(),
+                    m.params.len()
+                );
+            }
+            _ => {
+                failed += 1;
+                eprint!(
+                    "{}",
+                    Report {
+                        file_name: &name,
+                        source: &source,
+                        diagnostics: &diags
+                    }
+                    .render(style)
+                );
+            }
+        }
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+#[derive(clap::Args)]
+pub struct ParamsArgs {
+    /// A model file or built-in model name.
+    model: String,
+}
+
+pub fn params(a: ParamsArgs) -> Result<ExitCode, motornet::Error> {
+    let (plant, _) = motornet::models::load(&a.model, true)?;
+    let info = plant.info();
+    let width = info.params.iter().map(|p| p.name.len()).max().unwrap_or(4);
+    println!("{:width$}  {:>14}  unit", "name", "value");
+    for p in &info.params {
+        println!(
+            "{:width$}  {:>14}  {}",
+            p.name,
+            format!("{}", p.default),
+            p.dim.si_unit()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args)]
+pub struct ExpandArgs {
+    /// A model file or built-in model name.
+    model: String,
+}
+
+pub fn expand(a: ExpandArgs) -> Result<ExitCode, motornet::Error> {
+    let source = match motornet::models::source(&a.model) {
+        Some(s) if !std::path::Path::new(&a.model).exists() => s.to_string(),
+        _ => std::fs::read_to_string(&a.model)
+            .map_err(|e| motornet::Error::Input(format!("cannot read {}: {e}", a.model)))?,
+    };
+    let tokens = motornet::dsl::expand(&source, &a.model, None, quote_pub(), quote_rt(), None)
+        .map_err(motornet::Error::Compile)?;
+    print!("{}", motornet::dsl::codegen::pretty(&tokens));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn quote_pub() -> motornet::dsl::TokenStream {
+    "pub".parse().expect("tokens")
+}
+
+fn quote_rt() -> motornet::dsl::TokenStream {
+    "::motornet::__private".parse().expect("tokens")
+}

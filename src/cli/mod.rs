@@ -1,0 +1,54 @@
+//! Subcommands of the `motornet` program. Each is a thin layer over the library.
+
+mod check;
+mod simulate;
+mod verify;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "motornet",
+    version,
+    about = "Compile, simulate and verify musculoskeletal effector models"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check model files and report every problem with its location.
+    Check(check::Args),
+    /// Rerun reference cases and compare against them.
+    Verify(verify::Args),
+    /// Simulate a model and write its states to CSV or JSON.
+    Simulate(simulate::Args),
+    /// List a model's parameters (the names `--set` accepts), with values and units.
+    Params(check::ParamsArgs),
+    /// Print the Rust code `model!` generates for a model file.
+    Expand(check::ExpandArgs),
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode, motornet::Error> {
+    match cli.command {
+        Command::Check(a) => check::run(a),
+        Command::Verify(a) => verify::run(a),
+        Command::Simulate(a) => simulate::run(a),
+        Command::Params(a) => check::params(a),
+        Command::Expand(a) => check::expand(a),
+    }
+}
+
+/// The model of a command: a built-in name or a file, with `--set` overrides applied.
+pub fn load_model(
+    spec: &str,
+    interpreted: bool,
+    overrides: &[String],
+) -> Result<Box<dyn motornet::Plant>, motornet::Error> {
+    let (mut plant, _) = motornet::models::load(spec, interpreted)?;
+    plant.apply_overrides(overrides)?;
+    Ok(plant)
+}
