@@ -218,6 +218,112 @@ pub fn verify_trajectory<P: Plant>(plant: P, reference: &Value) -> Result<Vec<Fi
     Ok(report)
 }
 
+/// Reruns a gradient reference: a rollout from `initial_joint_state` under `actions_t_b_m` (no loads), the
+/// loss `Σₜ Σ_b w_joint[t,b]·joint[t,b] + w_cart[t,b]·cartesian[t,b]` over the states after each step, and
+/// its gradient with respect to every excitation by the plant's adjoints. Compares the loss and
+/// `grad_actions_t_b_m`.
+pub fn verify_gradients<P: Plant>(plant: P, reference: &Value) -> Result<Vec<FieldError>, Error> {
+    let info = plant.info().clone();
+    let (steps, batch) = (
+        usize_field(reference, "steps")?,
+        usize_field(reference, "batch")?,
+    );
+    let (m, c, jd) = (info.n_muscles(), info.control_dim(), info.joint_dim());
+    let joint0 = flatten(field(reference, "initial_joint_state")?)?;
+    let actions = flatten(field(reference, "actions_t_b_m")?)?;
+    let w_joint = flatten(field(reference, "w_joint_t_b")?)?;
+    let w_cart = flatten(field(reference, "w_cart_t_b")?)?;
+    let expected = flatten(field(reference, "grad_actions_t_b_m")?)?;
+    for (name, v, n) in [
+        ("actions_t_b_m", &actions, m),
+        ("w_joint_t_b", &w_joint, jd),
+        ("w_cart_t_b", &w_cart, 4),
+        ("grad_actions_t_b_m", &expected, m),
+    ] {
+        if v.len() != steps * batch * n {
+            return Err(Error::Input(format!(
+                "`{name}` has {} values, expected steps·batch·{n} = {}",
+                v.len(),
+                steps * batch * n
+            )));
+        }
+    }
+    let mut controls = vec![0.0; steps * batch * c];
+    for tb in 0..steps * batch {
+        controls[tb * c..tb * c + m].copy_from_slice(&actions[tb * m..(tb + 1) * m]);
+    }
+    let rollout = motornet_runtime::Rollout::record(&plant, &joint0, &controls, batch)?;
+    let (cart_at, _) = info.part("cartesian").expect("cartesian");
+    let mut loss = 0.0;
+    for t in 1..=steps {
+        for b in 0..batch {
+            let x = rollout.state(t, b);
+            let tb = (t - 1) * batch + b;
+            loss += (0..jd).map(|k| w_joint[tb * jd + k] * x[k]).sum::<f64>();
+            loss += (0..4)
+                .map(|k| w_cart[tb * 4 + k] * x[cart_at + k])
+                .sum::<f64>();
+        }
+    }
+    let mut ws = plant.workspace();
+    let grads = rollout.backward(&plant, &mut ws, |t, b, _x, out| {
+        if t == 0 {
+            return;
+        }
+        let tb = (t - 1) * batch + b;
+        for k in 0..jd {
+            out[k] += w_joint[tb * jd + k];
+        }
+        for k in 0..4 {
+            out[cart_at + k] += w_cart[tb * 4 + k];
+        }
+    });
+    let mut report = Vec::new();
+    if let Some(ref_loss) = reference.get("loss").and_then(Value::as_f64) {
+        let abs = (loss - ref_loss).abs();
+        report.push(FieldError {
+            field: "loss".into(),
+            count: 1,
+            max_scaled: abs / (1.0 + ref_loss.abs()),
+            max_abs: abs,
+            worst_at: format!("ours {loss:.12}, reference {ref_loss:.12}"),
+            tolerance: TRAJECTORY_TOLERANCE,
+        });
+    }
+    let mut worst = FieldError {
+        field: "d loss/d excitation".into(),
+        count: expected.len(),
+        max_scaled: 0.0,
+        max_abs: 0.0,
+        worst_at: String::new(),
+        tolerance: TRAJECTORY_TOLERANCE,
+    };
+    for t in 0..steps {
+        for b in 0..batch {
+            for k in 0..m {
+                let r = expected[(t * batch + b) * m + k];
+                let o = grads.controls[(t * batch + b) * c + k];
+                let abs = (o - r).abs();
+                let scaled = if abs.is_nan() {
+                    f64::INFINITY
+                } else {
+                    abs / (1.0 + r.abs())
+                };
+                if scaled > worst.max_scaled || worst.worst_at.is_empty() {
+                    worst.max_scaled = scaled.max(worst.max_scaled);
+                    worst.worst_at = format!(
+                        "step {t}, batch {b}, excitation of {}",
+                        info.muscle_names[k]
+                    );
+                }
+                worst.max_abs = worst.max_abs.max(abs);
+            }
+        }
+    }
+    report.push(worst);
+    Ok(report)
+}
+
 /// Which model to run a reference on.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -225,6 +331,11 @@ pub struct Options {
     pub model: Option<String>,
     /// Run the interpreter even where a compiled model exists.
     pub interpreted: bool,
+}
+
+enum Kind {
+    Trajectory,
+    Gradient,
 }
 
 /// The case name of a reference: its `case` field, else the file name without `.seedN.json`.
@@ -250,9 +361,13 @@ pub fn verify_file(path: &std::path::Path, opts: &Options) -> Result<CaseReport,
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or(case.clone());
-    if reference.get("joint").is_none() {
-        return Err(Error::Input(format!("{file}: not a trajectory reference (no `joint` field); this kind of reference is not supported yet")));
-    }
+    let kind = if reference.get("grad_actions_t_b_m").is_some() {
+        Kind::Gradient
+    } else if reference.get("joint").is_some() {
+        Kind::Trajectory
+    } else {
+        return Err(Error::Input(format!("{file}: not a reference this version can run (no `joint` or `grad_actions_t_b_m` field)")));
+    };
     let spec = match &opts.model {
         Some(m) => m.clone(),
         None => crate::models::for_case(&case)
@@ -276,7 +391,10 @@ pub fn verify_file(path: &std::path::Path, opts: &Options) -> Result<CaseReport,
         }
         plant.set_params(&values)?;
     }
-    let fields = verify_trajectory(plant, &reference)?;
+    let fields = match kind {
+        Kind::Trajectory => verify_trajectory(plant, &reference)?,
+        Kind::Gradient => verify_gradients(plant, &reference)?,
+    };
     let backend = match backend {
         crate::models::Backend::Compiled => "compiled",
         crate::models::Backend::Interpreted => "interpreted",

@@ -35,7 +35,12 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
     // Static nodes the dynamic code reads, plus those the plant needs itself (bounds, timestep, checks).
     let stat = g.static_nodes();
     let mut needed: Vec<NodeId> = Vec::new();
-    for f in [&program.step, &program.reset] {
+    for f in [
+        &program.step,
+        &program.reset,
+        &program.step_vjp,
+        &program.step_jvp,
+    ] {
         let live = g.reachable(&f.outputs);
         let is_derived =
             |n: NodeId| stat[n.index()] && !matches!(g.op(n), Op::Const(_) | Op::Bool(_));
@@ -89,9 +94,36 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
     });
     let timestep = static_ident(program.timestep);
 
-    let step_body = function_code(g, &program.step, &needed);
-    let reset_body = function_code(g, &program.reset, &needed);
     let joint_dim = 2 * dof;
+    let (sd, cd) = (state_dim, control_dim);
+    let step_body = function_code(
+        g,
+        &program.step,
+        &needed,
+        &[("x", sd), ("u", cd)],
+        &[("out", sd)],
+    );
+    let reset_body = function_code(
+        g,
+        &program.reset,
+        &needed,
+        &[("x", joint_dim)],
+        &[("out", sd)],
+    );
+    let vjp_body = function_code(
+        g,
+        &program.step_vjp,
+        &needed,
+        &[("x", sd), ("u", cd), ("w", sd)],
+        &[("gx", sd), ("gu", cd)],
+    );
+    let jvp_body = function_code(
+        g,
+        &program.step_jvp,
+        &needed,
+        &[("x", sd), ("u", cd), ("tx", sd), ("tu", cd)],
+        &[("out", sd)],
+    );
 
     let info = info_code(program, rt);
     let defaults = program.params.iter().map(|p| lit(p.default));
@@ -166,6 +198,28 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
                     #step_body
                 }
 
+                /// Reverse mode: given the cotangent `w` of the next state, the cotangents of the state (`gx`)
+                /// and of the controls (`gu`) — a vector–Jacobian product of one step.
+                #[inline]
+                pub fn step_vjp_generic<T: #rt::Scalar>(
+                    &self, x: &[T; #state_dim], u: &[T; #control_dim], w: &[T; #state_dim],
+                    gx: &mut [T; #state_dim], gu: &mut [T; #control_dim],
+                ) {
+                    let d = &self.derived;
+                    #vjp_body
+                }
+
+                /// Forward mode: the tangent of the next state given tangents of the state (`tx`) and controls
+                /// (`tu`) — a Jacobian–vector product of one step.
+                #[inline]
+                pub fn step_jvp_generic<T: #rt::Scalar>(
+                    &self, x: &[T; #state_dim], u: &[T; #control_dim], tx: &[T; #state_dim], tu: &[T; #control_dim],
+                    out: &mut [T; #state_dim],
+                ) {
+                    let d = &self.derived;
+                    #jvp_body
+                }
+
                 /// The state right after reset from joint positions and velocities, generic over the scalar.
                 #[inline]
                 pub fn reset_generic<T: #rt::Scalar>(&self, x: &[T; #joint_dim], out: &mut [T; #state_dim]) {
@@ -208,6 +262,30 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
                     let controls: &[f64; #control_dim] = controls.try_into().expect("controls length");
                     let next: &mut [f64; #state_dim] = next.try_into().expect("state length");
                     self.step_generic(state, controls, next);
+                }
+                fn step_vjp(
+                    &self, _ws: &mut #rt::Workspace, state: &[f64], controls: &[f64], next_cotangent: &[f64],
+                    state_cotangent: &mut [f64], controls_cotangent: &mut [f64],
+                ) {
+                    self.step_vjp_generic(
+                        state.try_into().expect("state length"),
+                        controls.try_into().expect("controls length"),
+                        next_cotangent.try_into().expect("state length"),
+                        state_cotangent.try_into().expect("state length"),
+                        controls_cotangent.try_into().expect("controls length"),
+                    );
+                }
+                fn step_jvp(
+                    &self, _ws: &mut #rt::Workspace, state: &[f64], controls: &[f64], state_tangent: &[f64],
+                    controls_tangent: &[f64], next_tangent: &mut [f64],
+                ) {
+                    self.step_jvp_generic(
+                        state.try_into().expect("state length"),
+                        controls.try_into().expect("controls length"),
+                        state_tangent.try_into().expect("state length"),
+                        controls_tangent.try_into().expect("controls length"),
+                        next_tangent.try_into().expect("state length"),
+                    );
                 }
             }
         };
@@ -304,10 +382,19 @@ const BLOCK: usize = 256;
 
 /// The body of a generated function: inputs read from `x` (and `u` for the step's controls), statics from
 /// `d`, results written to `out`.
-fn function_code(g: &Graph, f: &Function, derived: &[NodeId]) -> TokenStream {
+/// Names and lengths of a generated function's argument arrays, in the order of the function's inputs (and
+/// likewise of its output arrays).
+type Groups<'a> = &'a [(&'a str, usize)];
+
+fn function_code(
+    g: &Graph,
+    f: &Function,
+    derived: &[NodeId],
+    args: Groups,
+    outs: Groups,
+) -> TokenStream {
     let live = g.reachable(&f.outputs);
     let stat = g.static_nodes();
-    let n_state = f.outputs.len();
     let dynamic: Vec<NodeId> = (0..live.len())
         .filter(|&i| live[i] && !stat[i])
         .map(|i| NodeId(i as u32))
@@ -385,7 +472,7 @@ fn function_code(g: &Graph, f: &Function, derived: &[NodeId]) -> TokenStream {
         let mut body = TokenStream::new();
         for &id in *nodes {
             let v = node_ident(id);
-            let e = node_code(g, f, n_state, id, |o| operand(o, b));
+            let e = node_code(g, f, args, id, |o| operand(o, b));
             body.extend(quote! { let #v = #e; });
         }
         let nums = exported[b]
@@ -399,35 +486,47 @@ fn function_code(g: &Graph, f: &Function, derived: &[NodeId]) -> TokenStream {
         let (arr, marr) = (format_ident!("b{}", b), format_ident!("m{}", b));
         out.extend(quote! { let (#arr, #marr): ([T; _], [T::Mask; _]) = { #body ([#(#nums),*], [#(#masks),*]) }; });
     }
-    for (k, o) in f.outputs.iter().enumerate() {
-        let e = operand(*o, usize::MAX);
-        out.extend(quote! { out[#k] = #e; });
+    let mut k = 0;
+    for (name, len) in outs {
+        let arr = format_ident!("{}", name);
+        for i in 0..*len {
+            let e = operand(f.outputs[k], usize::MAX);
+            out.extend(quote! { #arr[#i] = #e; });
+            k += 1;
+        }
     }
+    debug_assert_eq!(k, f.outputs.len());
     out
+}
+
+/// `name[offset]` of the argument array holding input position `pos`.
+fn argument(args: Groups, mut pos: usize) -> TokenStream {
+    for (name, len) in args {
+        if pos < *len {
+            let arr = format_ident!("{}", name);
+            return quote! { #arr[#pos] };
+        }
+        pos -= len;
+    }
+    panic!("input position beyond the function's arguments")
 }
 
 /// The expression computing one dynamic node.
 fn node_code(
     g: &Graph,
     f: &Function,
-    n_state: usize,
+    args: Groups,
     id: NodeId,
     operand: impl Fn(NodeId) -> TokenStream,
 ) -> TokenStream {
     match g.op(id) {
-        Op::Input(k) => {
-            let pos = f
-                .inputs
+        Op::Input(k) => argument(
+            args,
+            f.inputs
                 .iter()
                 .position(|&x| x == k)
-                .expect("declared input");
-            if f.inputs.len() > n_state && pos >= n_state {
-                let p = pos - n_state;
-                quote! { u[#p] }
-            } else {
-                quote! { x[#pos] }
-            }
-        }
+                .expect("declared input"),
+        ),
         Op::Unary(u, a) => {
             let a = operand(a);
             match u {

@@ -151,4 +151,16 @@ impl Tape {
             *o = regs[r as usize];
         }
     }
+
+    /// Like [`Tape::run`], with the results split over several output slices (in order).
+    pub fn run_into(&self, regs: &mut [f64], args: &[&[f64]], outs: &mut [&mut [f64]]) {
+        self.run(regs, args, &mut []);
+        let mut k = 0;
+        for out in outs.iter_mut() {
+            for o in out.iter_mut() {
+                *o = regs[self.outputs[k] as usize];
+                k += 1;
+            }
+        }
+    }
 }

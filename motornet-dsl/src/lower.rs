@@ -137,6 +137,8 @@ pub fn lower(model: &Model) -> Program {
     };
     drop(ctx);
     drop(lw);
+    let first_free_input = (step.inputs.len() + reset.inputs.len()) as u32;
+    let (step_vjp, step_jvp) = b.with(|g| derivative_functions(g, &step, first_free_input));
     let program = Program {
         name: model.name.clone(),
         graph: b.into_graph(),
@@ -147,10 +149,40 @@ pub fn lower(model: &Model) -> Program {
         timestep,
         reset,
         step,
+        step_vjp,
+        step_jvp,
         constraints,
     };
     debug_assert!(program.is_closed());
     program
+}
+
+/// The step's reverse-mode and forward-mode derivatives, as functions of the same graph. New inputs are
+/// numbered from `first_input`.
+fn derivative_functions(g: &mut Graph, step: &Function, first_input: u32) -> (Function, Function) {
+    let args: Vec<NodeId> = step.inputs.iter().map(|&i| g.input(i)).collect();
+    let n_out = step.outputs.len() as u32;
+    let n_in = step.inputs.len() as u32;
+    let cot_inputs: Vec<u32> = (first_input..first_input + n_out).collect();
+    let cotangents: Vec<NodeId> = cot_inputs.iter().map(|&i| g.input(i)).collect();
+    let grads = g.vjp(&step.outputs, &cotangents, &args);
+    let vjp = Function {
+        inputs: [step.inputs.clone(), cot_inputs].concat(),
+        outputs: grads,
+    };
+    let tan_first = first_input + n_out;
+    let tan_inputs: Vec<u32> = (tan_first..tan_first + n_in).collect();
+    let seeds: HashMap<NodeId, NodeId> = args
+        .iter()
+        .zip(&tan_inputs)
+        .map(|(&a, &t)| (a, g.input(t)))
+        .collect();
+    let tangents = g.jvp(&step.outputs, &seeds);
+    let jvp = Function {
+        inputs: [step.inputs.clone(), tan_inputs].concat(),
+        outputs: tangents,
+    };
+    (vjp, jvp)
 }
 
 struct Lowerer<'m, 'b> {

@@ -88,6 +88,12 @@ pub struct Program {
     pub reset: Function,
     /// state, excitations (n_muscles), endpoint load (2), joint load (dof) → next state.
     pub step: Function,
+    /// Reverse mode: (state, controls, cotangent of the next state) → (cotangent of the state, cotangent of
+    /// the controls). Recomputes the step's intermediates rather than storing them.
+    pub step_vjp: Function,
+    /// Forward mode: (state, controls, tangent of the state, tangent of the controls) → tangent of the next
+    /// state.
+    pub step_jvp: Function,
     pub constraints: Vec<ProgramConstraint>,
 }
 

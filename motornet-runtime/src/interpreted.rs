@@ -14,6 +14,8 @@ pub struct InterpretedPlant {
     info: PlantInfo,
     reset: Tape,
     step: Tape,
+    step_vjp: Tape,
+    step_jvp: Tape,
     params: Vec<f64>,
     statics: Vec<f64>,
     bounds: Vec<Bounds>,
@@ -42,12 +44,16 @@ impl InterpretedPlant {
         let info = info_of(&program);
         let reset = Tape::new(&program.graph, &program.reset);
         let step = Tape::new(&program.graph, &program.step);
+        let step_vjp = Tape::new(&program.graph, &program.step_vjp);
+        let step_jvp = Tape::new(&program.graph, &program.step_jvp);
         let params: Vec<f64> = program.params.iter().map(|p| p.default).collect();
         let mut plant = InterpretedPlant {
             program: Arc::new(program),
             info,
             reset,
             step,
+            step_vjp,
+            step_jvp,
             params: Vec::new(),
             statics: Vec::new(),
             bounds: Vec::new(),
@@ -60,7 +66,7 @@ impl InterpretedPlant {
     }
 
     fn refresh(&self, ws: &mut Workspace) {
-        if ws.generation != self.generation || ws.buffers.len() != 2 {
+        if ws.generation != self.generation || ws.buffers.len() != 4 {
             *ws = self.workspace();
         }
     }
@@ -161,10 +167,10 @@ impl Plant for InterpretedPlant {
 
     fn workspace(&self) -> Workspace {
         Workspace {
-            buffers: vec![
-                self.reset.registers(&self.statics),
-                self.step.registers(&self.statics),
-            ],
+            buffers: [&self.reset, &self.step, &self.step_vjp, &self.step_jvp]
+                .iter()
+                .map(|t| t.registers(&self.statics))
+                .collect(),
             generation: self.generation,
         }
     }
@@ -177,5 +183,33 @@ impl Plant for InterpretedPlant {
     fn step(&self, ws: &mut Workspace, state: &[f64], controls: &[f64], next: &mut [f64]) {
         self.refresh(ws);
         self.step.run(&mut ws.buffers[1], &[state, controls], next);
+    }
+
+    fn step_vjp(
+        &self,
+        ws: &mut Workspace,
+        x: &[f64],
+        u: &[f64],
+        w: &[f64],
+        gx: &mut [f64],
+        gu: &mut [f64],
+    ) {
+        self.refresh(ws);
+        let (s, regs) = (x.len(), &mut ws.buffers[2]);
+        self.step_vjp.run_into(regs, &[x, u, w], &mut [gx, gu]);
+        debug_assert_eq!(s, gx.len());
+    }
+
+    fn step_jvp(
+        &self,
+        ws: &mut Workspace,
+        x: &[f64],
+        u: &[f64],
+        tx: &[f64],
+        tu: &[f64],
+        out: &mut [f64],
+    ) {
+        self.refresh(ws);
+        self.step_jvp.run(&mut ws.buffers[3], &[x, u, tx, tu], out);
     }
 }

@@ -5,12 +5,14 @@ pub mod effector;
 pub mod error;
 pub mod interpreted;
 pub mod plant;
+pub mod rollout;
 pub mod scalar;
 
 pub use effector::Effector;
 pub use error::Error;
 pub use interpreted::InterpretedPlant;
 pub use plant::{Bounds, Dim, ParamInfo, Plant, PlantInfo, Workspace};
+pub use rollout::{Rollout, RolloutGradients};
 pub use scalar::Scalar;
 
 impl<P: Plant + ?Sized> Plant for Box<P> {
@@ -37,5 +39,27 @@ impl<P: Plant + ?Sized> Plant for Box<P> {
     }
     fn step(&self, ws: &mut Workspace, state: &[f64], controls: &[f64], next: &mut [f64]) {
         (**self).step(ws, state, controls, next)
+    }
+    fn step_vjp(
+        &self,
+        ws: &mut Workspace,
+        x: &[f64],
+        u: &[f64],
+        w: &[f64],
+        gx: &mut [f64],
+        gu: &mut [f64],
+    ) {
+        (**self).step_vjp(ws, x, u, w, gx, gu)
+    }
+    fn step_jvp(
+        &self,
+        ws: &mut Workspace,
+        x: &[f64],
+        u: &[f64],
+        tx: &[f64],
+        tu: &[f64],
+        out: &mut [f64],
+    ) {
+        (**self).step_jvp(ws, x, u, tx, tu, out)
     }
 }

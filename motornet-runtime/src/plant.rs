@@ -114,6 +114,54 @@ pub trait Plant: Send + Sync {
     /// One step: `controls` = excitations, endpoint force, joint loads (see [`PlantInfo::control_dim`]).
     fn step(&self, ws: &mut Workspace, state: &[f64], controls: &[f64], next: &mut [f64]);
 
+    /// Reverse mode (a vector–Jacobian product of one step): given the cotangent of the next state, write
+    /// the cotangents of `state` and `controls`. Non-smooth points follow PyTorch's conventions.
+    fn step_vjp(
+        &self,
+        ws: &mut Workspace,
+        state: &[f64],
+        controls: &[f64],
+        next_cotangent: &[f64],
+        state_cotangent: &mut [f64],
+        controls_cotangent: &mut [f64],
+    );
+
+    /// Forward mode (a Jacobian–vector product of one step): the tangent of the next state given tangents
+    /// of `state` and `controls`.
+    fn step_jvp(
+        &self,
+        ws: &mut Workspace,
+        state: &[f64],
+        controls: &[f64],
+        state_tangent: &[f64],
+        controls_tangent: &[f64],
+        next_tangent: &mut [f64],
+    );
+
+    /// The full Jacobian of one step, `state_dim × (state_dim + control_dim)`, row-major: column `k < S` is
+    /// ∂next/∂state[k], column `S + k` is ∂next/∂controls[k]. Built from forward-mode products.
+    fn step_jacobian(&self, ws: &mut Workspace, state: &[f64], controls: &[f64]) -> Vec<f64> {
+        let (s, c) = (state.len(), controls.len());
+        let mut jac = vec![0.0; s * (s + c)];
+        let mut ts = vec![0.0; s];
+        let mut tc = vec![0.0; c];
+        let mut col = vec![0.0; s];
+        for k in 0..s + c {
+            ts.fill(0.0);
+            tc.fill(0.0);
+            if k < s {
+                ts[k] = 1.0;
+            } else {
+                tc[k - s] = 1.0;
+            }
+            self.step_jvp(ws, state, controls, &ts, &tc, &mut col);
+            for (i, v) in col.iter().enumerate() {
+                jac[i * (s + c) + k] = *v;
+            }
+        }
+        jac
+    }
+
     /// Sets parameters from `name=value` overrides, values with optional units (`shoulder.range.max=120 deg`).
     fn apply_overrides(&mut self, overrides: &[String]) -> Result<(), Error> {
         let mut values = self.params().to_vec();
