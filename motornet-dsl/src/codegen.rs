@@ -58,6 +58,7 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
         .iter()
         .chain(&layout.velocity_bounds)
         .flat_map(|&(a, b)| [a, b])
+        .chain(layout.muscle_normalizers.iter().flat_map(|&(a, b)| [a, b]))
         .chain([program.timestep])
         .chain(program.constraints.iter().map(|c| c.value))
         .collect();
@@ -93,6 +94,11 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
         quote! { if !(#v.is_finite() && #ok) { violations.push(#msg.to_string()); } }
     });
     let timestep = static_ident(program.timestep);
+    let n_muscles = layout.n_muscles();
+    let normalizer_exprs = layout.muscle_normalizers.iter().map(|&(l, v)| {
+        let (l, v) = (static_ident(l), static_ident(v));
+        quote! { [#l, #v] }
+    });
 
     let joint_dim = 2 * dof;
     let (sd, cd) = (state_dim, control_dim);
@@ -147,6 +153,7 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
             params: [f64; #n_params],
             derived: [f64; #derived_len],
             bounds: [#rt::Bounds; #dof],
+            normalizers: [[f64; 2]; #n_muscles],
             timestep: f64,
         }
 
@@ -187,7 +194,7 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
                     }
                     let mut derived = [0.0f64; #derived_len];
                     #(#fill_derived)*
-                    Ok(Self { params: *params, derived, bounds: [#(#bound_exprs),*], timestep: #timestep })
+                    Ok(Self { params: *params, derived, bounds: [#(#bound_exprs),*], normalizers: [#(#normalizer_exprs),*], timestep: #timestep })
                 }
 
                 /// One step of one effector, generic over the scalar type (`f64`, or dual numbers for
@@ -248,6 +255,9 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
                 }
                 fn timestep(&self) -> f64 {
                     self.timestep
+                }
+                fn muscle_normalizers(&self) -> &[[f64; 2]] {
+                    &self.normalizers
                 }
                 fn workspace(&self) -> #rt::Workspace {
                     #rt::Workspace::default()

@@ -121,6 +121,15 @@ pub fn lower(model: &Model) -> Program {
         .chain((0..dof).map(|d| format!("moment arm dof{d}")))
         .collect(),
         position_bounds: bounds.iter().map(|b| (b.lower.id, b.upper.id)).collect(),
+        muscle_normalizers: model
+            .muscles
+            .iter()
+            .zip(&muscle_params)
+            .map(|(m, p)| {
+                let (l, v) = m.kind.normalizers(p);
+                (l.id, v.id)
+            })
+            .collect(),
         velocity_bounds: bounds
             .iter()
             .map(|b| (b.vel_lower.id, b.vel_upper.id))

@@ -231,6 +231,20 @@ impl MuscleKind {
         self.state_names().len() - 1
     }
 
+    /// MotorNet's normalizers of proprioception: (muscle length scale, muscle velocity scale) — its
+    /// `l0_ce` and `vmax` — so that observations are lengths in optimal lengths and velocities in units of
+    /// the maximal contraction velocity.
+    pub fn normalizers<'a>(self, p: &Params<'a>) -> (E<'a>, E<'a>) {
+        match self {
+            MuscleKind::Relu => {
+                let one = p.get("max_force").builder().c(1.0);
+                (one, one)
+            }
+            MuscleKind::MujocoHill => (p.get("optimal_length"), p.get("vmax")),
+            _ => (p.get("optimal_length"), 10.0 * p.get("optimal_length")),
+        }
+    }
+
     /// Number of rows of the state derivative (activation, plus fibre velocity for the compliant tendon).
     pub fn ode_rows(self) -> usize {
         if self == MuscleKind::CompliantTendonHill {

@@ -24,6 +24,8 @@ pub struct Layout {
     /// Lower and upper position bounds of each coordinate as parameter-only nodes (±∞ when unbounded).
     pub position_bounds: Vec<(NodeId, NodeId)>,
     pub velocity_bounds: Vec<(NodeId, NodeId)>,
+    /// Per muscle, parameter-only nodes of (length scale, velocity scale) for proprioception.
+    pub muscle_normalizers: Vec<(NodeId, NodeId)>,
 }
 
 impl Layout {

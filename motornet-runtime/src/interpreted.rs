@@ -19,6 +19,7 @@ pub struct InterpretedPlant {
     params: Vec<f64>,
     statics: Vec<f64>,
     bounds: Vec<Bounds>,
+    normalizers: Vec<[f64; 2]>,
     /// Bumped on every parameter change, so workspaces prepared for older values are refreshed.
     generation: u64,
 }
@@ -57,6 +58,7 @@ impl InterpretedPlant {
             params: Vec::new(),
             statics: Vec::new(),
             bounds: Vec::new(),
+            normalizers: Vec::new(),
             generation: 0,
         };
         plant
@@ -151,6 +153,11 @@ impl Plant for InterpretedPlant {
                 vel_upper: statics[v.1.index()],
             })
             .collect();
+        self.normalizers = l
+            .muscle_normalizers
+            .iter()
+            .map(|&(a, b)| [statics[a.index()], statics[b.index()]])
+            .collect();
         self.params = values.to_vec();
         self.statics = statics;
         self.generation += 1;
@@ -159,6 +166,10 @@ impl Plant for InterpretedPlant {
 
     fn bounds(&self) -> &[Bounds] {
         &self.bounds
+    }
+
+    fn muscle_normalizers(&self) -> &[[f64; 2]] {
+        &self.normalizers
     }
 
     fn timestep(&self) -> f64 {

@@ -31,6 +31,9 @@ impl<P: Plant + ?Sized> Plant for Box<P> {
     fn timestep(&self) -> f64 {
         (**self).timestep()
     }
+    fn muscle_normalizers(&self) -> &[[f64; 2]] {
+        (**self).muscle_normalizers()
+    }
     fn workspace(&self) -> Workspace {
         (**self).workspace()
     }

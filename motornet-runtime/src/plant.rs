@@ -106,6 +106,10 @@ pub trait Plant: Send + Sync {
     /// The integration time step in seconds at the current parameter values.
     fn timestep(&self) -> f64;
 
+    /// Per muscle, MotorNet's proprioception normalizers `[l0_ce, vmax]`: observed muscle lengths are
+    /// `length / l0_ce` and velocities `velocity / vmax`.
+    fn muscle_normalizers(&self) -> &[[f64; 2]];
+
     fn workspace(&self) -> Workspace;
 
     /// The full state right after reset from `joint` (positions then velocities).
