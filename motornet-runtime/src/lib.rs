@@ -1,8 +1,10 @@
 //! The motornet runtime: the [`Plant`] trait implemented by compiled and interpreted models, and batched
 //! simulation of effectors ([`Effector`]).
 
+pub mod adam;
 pub mod effector;
 pub mod error;
+pub mod gru;
 pub mod interpreted;
 pub mod plant;
 pub mod rollout;
