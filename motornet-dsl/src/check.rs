@@ -2,7 +2,7 @@
 //! topology, and reports every problem it finds (it keeps going after an error, using a placeholder value).
 
 use crate::ast::{self, BinOp, ExprKind, Ident, Item, PathElement, Property, Span, Value};
-use crate::diag::{did_you_mean, Diagnostic};
+use crate::diag::{did_you_mean, suggest, Diagnostic};
 use crate::model::*;
 use crate::muscles::MuscleKind;
 use std::collections::HashMap;
@@ -25,6 +25,8 @@ pub fn compile_source(source: &str) -> (Option<Model>, Vec<Diagnostic>) {
     let Some(ast) = ast else { return (None, diags) };
     let (model, more) = check(&ast);
     diags.extend(more);
+    // In reading order (the sort is stable: problems at one place keep the order they were found in).
+    diags.sort_by_key(|d| d.span.start);
     if diags.is_empty() {
         (model, diags)
     } else {
@@ -55,6 +57,16 @@ pub fn override_value(text: &str, dim: Dim) -> Result<f64, String> {
         );
     }
     Ok(sym.eval(&[]))
+}
+
+/// A statement the parser could not read (already reported) and replaced by a placeholder: a parsed statement
+/// never has an empty span. Placeholders keep the checker from reporting the syntax error's consequences.
+fn is_placeholder_property(p: &Property) -> bool {
+    p.span.is_empty()
+}
+
+fn is_placeholder_block(b: &ast::Block) -> bool {
+    b.span.is_empty()
 }
 
 /// Dimension of an expression while checking: `Free` for plain numbers, which take the dimension the context
@@ -102,6 +114,17 @@ struct Checker<'a> {
     coords_in_scope: Option<HashMap<String, usize>>,
     body_index: HashMap<String, usize>,
     model_span: Span,
+    /// Constants currently being resolved, innermost last (to describe a cycle).
+    resolving: Vec<String>,
+    /// Names of joints that did not parse: their coordinates are unknown but not missing.
+    broken_joints: Vec<String>,
+    /// Some joint did not parse, so topology problems (a body not attached…) may be its consequence.
+    skeleton_incomplete: bool,
+    /// Constants whose definition has a problem (reported there).
+    poisoned_consts: std::collections::HashSet<String>,
+    /// Uses of such constants: a value containing one is not checked against its constraints, since its
+    /// placeholder value would only add a misleading second report.
+    poisoned_spans: Vec<Span>,
 }
 
 /// Accepted MotorNet spellings, mapped to ours, for helpful messages.
@@ -123,6 +146,11 @@ impl<'a> Checker<'a> {
             consts: HashMap::new(),
             coords_in_scope: None,
             body_index: HashMap::new(),
+            resolving: Vec::new(),
+            broken_joints: Vec::new(),
+            skeleton_incomplete: false,
+            poisoned_consts: Default::default(),
+            poisoned_spans: Vec::new(),
         }
     }
 
@@ -138,8 +166,8 @@ impl<'a> Checker<'a> {
         let mut bodies = Vec::new();
         for item in &ast.items {
             if let Item::Body { name, block } = item {
-                if self.body_index.contains_key(&name.name) {
-                    continue; // duplicate, already reported
+                if self.body_index.contains_key(&name.name) || name.name == "world" {
+                    continue; // duplicate or reserved, already reported
                 }
                 self.body_index.insert(name.name.clone(), bodies.len());
                 bodies.push((name, block));
@@ -180,9 +208,21 @@ impl<'a> Checker<'a> {
         }
 
         if ast.items.iter().all(|i| !matches!(i, Item::Joint { .. })) {
+            let help = match bodies.first() {
+                Some(b) => format!(
+                    "add a joint attaching a body to `world`, e.g. `joint j: world -> {} {{ … }}`",
+                    b.name
+                ),
+                None => "add a body and a joint attaching it to `world`, e.g. `body arm { mass 1 kg; } joint shoulder: world -> arm { … }`".into(),
+            };
             self.error(
-                Diagnostic::new("no-skeleton", "the model has no joints, so nothing can move", ast.name.span, "this model")
-                    .with_help("add a body and a joint attaching it to `world`, e.g. `joint shoulder: world -> upper_arm { … }`"),
+                Diagnostic::new(
+                    "no-skeleton",
+                    "the model has no joints, so nothing can move",
+                    ast.name.span,
+                    "this model",
+                )
+                .with_help(help),
             );
         }
         self.validate_constraints();
@@ -223,6 +263,9 @@ impl<'a> Checker<'a> {
                 Item::Obstacle { name, .. } => (DeclKind::Obstacle, name),
                 Item::Setting(_) => continue,
             };
+            if name.name.is_empty() {
+                continue; // a declaration that did not parse
+            }
             if matches!(name.name.as_str(), "world" | "pi") {
                 self.error(Diagnostic::new(
                     "reserved-name",
@@ -400,11 +443,17 @@ impl<'a> Checker<'a> {
     fn check_dim(&mut self, got: DimT, want: Dim, span: Span, what: &str) {
         if let DimT::Known(d) = got {
             if d != want {
+                // Property names in backticks; descriptions ("path length") as they are.
+                let what = if what.contains(' ') {
+                    what.to_string()
+                } else {
+                    format!("`{what}`")
+                };
                 self.error(
                     Diagnostic::new(
                         "unit-mismatch",
                         format!(
-                            "unit mismatch: `{what}` is {}, but this value is {}",
+                            "unit mismatch: {what} is {}, but this value is {}",
                             want.describe(),
                             d.describe()
                         ),
@@ -593,7 +642,15 @@ impl<'a> Checker<'a> {
         }
         if path.len() == 1 && self.consts.contains_key(&full) {
             let (sym, dim) = self.resolve_const(&path[0]);
+            if self.poisoned_consts.contains(&full) {
+                self.poisoned_spans.push(span);
+            }
             return (sym, dim, false);
+        }
+        if path.len() == 1 && self.broken_joints.contains(&full) {
+            // The coordinate of a joint that did not parse (already reported).
+            self.poisoned_spans.push(span);
+            return (Sym::Num(0.0), DimT::Free, false);
         }
         if let Some(i) = self.params.iter().position(|p| p.name == full) {
             return (Sym::Param(i), DimT::Known(self.params[i].dim), false);
@@ -641,12 +698,44 @@ impl<'a> Checker<'a> {
                 (sym, dim)
             }
             Some(ConstState::InProgress) => {
-                self.error(Diagnostic::new(
-                    "const-cycle",
-                    format!("constant `{}` is defined in terms of itself", name.name),
-                    name.span,
-                    "used in its own definition",
-                ));
+                let from = self
+                    .resolving
+                    .iter()
+                    .position(|n| *n == name.name)
+                    .unwrap_or(0);
+                let cycle: Vec<String> = self.resolving[from..].to_vec();
+                let inside = self.resolving.last().cloned().unwrap_or_default();
+                let (message, label) = if cycle.len() <= 1 {
+                    (
+                        format!("constant `{}` is defined in terms of itself", name.name),
+                        "used in its own definition".to_string(),
+                    )
+                } else {
+                    let names: Vec<String> = cycle.iter().map(|n| format!("`{n}`")).collect();
+                    let path: Vec<&str> = cycle
+                        .iter()
+                        .map(String::as_str)
+                        .chain([name.name.as_str()])
+                        .collect();
+                    (
+                        format!(
+                            "constants {} are defined in terms of each other ({})",
+                            join_and(&names),
+                            path.join(" → ")
+                        ),
+                        format!("`{}` used in the definition of `{inside}`", name.name),
+                    )
+                };
+                for n in &cycle {
+                    self.poisoned_consts.insert(n.clone());
+                }
+                let mut d = Diagnostic::new("const-cycle", message, name.span, label);
+                if let Some((_, def)) = self.decls.get(&name.name) {
+                    if *def != name.span {
+                        d = d.with_related(*def, format!("`{}` is defined here", name.name));
+                    }
+                }
+                self.error(d);
                 self.consts.insert(
                     name.name.clone(),
                     ConstState::Done(Sym::Num(0.0), DimT::Free),
@@ -656,6 +745,8 @@ impl<'a> Checker<'a> {
             Some(ConstState::Pending(value)) => {
                 // Constants never see joint coordinates.
                 let saved = self.coords_in_scope.take();
+                self.resolving.push(name.name.clone());
+                let problems_before = self.diags.len();
                 let (sym, dim) = match value {
                     Value::Quantity(q) => {
                         let (s, d, literal) = self.expr(&q.expr);
@@ -679,6 +770,10 @@ impl<'a> Checker<'a> {
                     }
                 };
                 self.coords_in_scope = saved;
+                self.resolving.pop();
+                if self.diags.len() > problems_before {
+                    self.poisoned_consts.insert(name.name.clone());
+                }
                 self.consts
                     .insert(name.name.clone(), ConstState::Done(sym.clone(), dim));
                 (sym, dim)
@@ -698,9 +793,21 @@ impl<'a> Checker<'a> {
 
     fn validate_constraints(&mut self) {
         let defaults = self.param_defaults();
+        // A value with a problem inside (already reported) is not checked any further.
+        let flawed: Vec<Span> = self
+            .diags
+            .iter()
+            .map(|d| d.span)
+            .chain(self.poisoned_spans.iter().copied())
+            .collect();
         let failures: Vec<Diagnostic> = self
             .constraints
             .iter()
+            .filter(|c| {
+                !flawed
+                    .iter()
+                    .any(|f| c.span.start <= f.start && f.end <= c.span.end && !c.span.is_empty())
+            })
             .filter_map(|c| {
                 let v = c.value.eval(&defaults);
                 let ok = v.is_finite() && if c.strict { v > 0.0 } else { v >= 0.0 };
@@ -715,33 +822,48 @@ impl<'a> Checker<'a> {
     // ---- declarations ------------------------------------------------------------------------------------
 
     /// Splits a block's properties by name, reporting unknown and repeated ones.
-    fn properties<'p>(
+    fn properties(
         &mut self,
-        props: &'p [Property],
+        props: &[Property],
         allowed: &[&str],
         owner_kind: &str,
-    ) -> HashMap<&'p str, &'p Property> {
-        let mut out: HashMap<&str, &Property> = HashMap::new();
-        for p in props {
+    ) -> HashMap<String, Property> {
+        let split: Vec<Property> = props
+            .iter()
+            .flat_map(|p| self.split_missing_semicolons(p, allowed))
+            .collect();
+        let mut out: HashMap<String, Property> = HashMap::new();
+        // Misspelled properties, by the name they most likely meant.
+        let mut meant: Vec<(&str, &Property)> = Vec::new();
+        for p in &split {
             let name = p.name.name.as_str();
             if !allowed.contains(&name) {
-                let mut d = Diagnostic::new(
-                    "unknown-property",
-                    format!("unknown property `{name}` in {owner_kind}"),
-                    p.name.span,
-                    "unknown property",
-                );
+                if is_placeholder_property(p) {
+                    continue; // did not parse: already reported
+                }
+                let (message, list) = if owner_kind == "a model" {
+                    (format!("unknown setting `{name}`"), "settings".to_string())
+                } else {
+                    (
+                        format!("unknown property `{name}` in {owner_kind}"),
+                        format!("{owner_kind} properties"),
+                    )
+                };
+                let mut d = Diagnostic::new("unknown-property", message, p.name.span, "unknown");
                 let alias = ALIASES
                     .iter()
                     .find(|(a, _)| *a == name)
-                    .map(|(_, ours)| *ours);
-                d.help = Some(match (alias, did_you_mean(name, allowed.iter().copied())) {
-                    (Some(ours), _) if allowed.contains(&ours) => {
-                        format!("motornet calls this `{ours}`")
-                    }
-                    (_, Some(s)) => s,
-                    _ => format!("{owner_kind} properties: {}", allowed.join(", ")),
+                    .map(|(_, ours)| *ours)
+                    .filter(|ours| allowed.contains(ours));
+                let suggestion = suggest(name, allowed.iter().copied());
+                d.help = Some(match (alias, suggestion) {
+                    (Some(ours), _) => format!("motornet calls this `{ours}`"),
+                    (_, Some(s)) => format!("did you mean `{s}`?"),
+                    _ => format!("{list}: {}", allowed.join(", ")),
                 });
+                if let Some(m) = alias.or(suggestion) {
+                    meant.push((m, p));
+                }
                 self.error(d);
                 continue;
             }
@@ -756,13 +878,93 @@ impl<'a> Checker<'a> {
                 self.error(d);
                 continue;
             }
-            out.insert(name, p);
+            out.insert(name.to_string(), p.clone());
+        }
+        // A misspelled property was still written: do not also report it as missing.
+        for (m, p) in meant {
+            out.entry(m.to_string()).or_insert_with(|| Property {
+                name: p.name.clone(),
+                values: Vec::new(),
+                span: Span::new(p.span.start, p.span.start),
+            });
         }
         out
     }
 
+    /// `mass 1.8 kg length 0.3 m;` is two properties with the `;` between them missing: reports that and
+    /// returns the pieces. A word starts a new property when it names one (or nearly does) and a value follows.
+    fn split_missing_semicolons(&mut self, p: &Property, allowed: &[&str]) -> Vec<Property> {
+        if is_placeholder_property(p) {
+            return vec![p.clone()];
+        }
+        let n = p.values.len();
+        let cuts: Vec<usize> = (1..n.saturating_sub(1))
+            .filter(|&i| {
+                p.values[i].as_word().is_some_and(|w| {
+                    allowed.contains(&w.name.as_str())
+                        || (suggest(&w.name, allowed.iter().copied()).is_some()
+                            && !self.is_known_name(&w.name))
+                })
+            })
+            .collect();
+        if cuts.is_empty() {
+            return vec![p.clone()];
+        }
+        let mut out = Vec::new();
+        let mut name = p.name.clone();
+        let mut start = p.span.start;
+        let mut from = 0;
+        for &cut in cuts.iter().chain([&n]) {
+            let values = p.values[from..cut].to_vec();
+            if cut == n {
+                out.push(Property {
+                    name,
+                    values,
+                    span: Span::new(start, p.span.end),
+                });
+                break;
+            }
+            let end = p.values[cut - 1].span().end;
+            let Some(word) = p.values[cut].as_word().cloned() else {
+                break; // cuts are words
+            };
+            self.error(
+                Diagnostic::new(
+                    "syntax",
+                    format!("syntax error: expected `;` before `{}`", word.name),
+                    Span::new(end, end),
+                    "expected `;`",
+                )
+                .with_related(word.span, format!("`{}` starts a new property", word.name)),
+            );
+            let piece = Span::new(start, end);
+            start = word.span.start;
+            out.push(Property {
+                name: std::mem::replace(&mut name, word),
+                values,
+                span: piece,
+            });
+            from = cut + 1;
+        }
+        out
+    }
+
+    /// Whether `name` refers to something (so it is a value, not a misspelled unit or property).
+    fn is_known_name(&self, name: &str) -> bool {
+        name == "pi"
+            || self.consts.contains_key(name)
+            || self.decls.contains_key(name)
+            || self
+                .coords_in_scope
+                .as_ref()
+                .is_some_and(|c| c.contains_key(name))
+    }
+
     /// The one value of a property, or an error.
     fn single<'p>(&mut self, p: &'p Property) -> Option<&'p Value> {
+        if is_placeholder_property(p) {
+            return None; // did not parse: already reported
+        }
         match p.values.as_slice() {
             [v] => Some(v),
             [] => {
@@ -774,17 +976,35 @@ impl<'a> Checker<'a> {
                 ));
                 None
             }
-            [_, extra, ..] => {
-                self.error(Diagnostic::new(
-                    "wrong-value",
-                    format!(
-                        "`{}` takes one value, but {} were given",
-                        p.name.name,
-                        p.values.len()
-                    ),
-                    extra.span(),
-                    "unexpected value",
-                ));
+            [first, extra, ..] => {
+                match leading_word(extra) {
+                    // `mass 1.8 lb;`: a word right after a number without a unit is meant as a unit.
+                    Some(w) if !has_unit(first) && !self.is_known_name(&w.name) => {
+                        let mut d = Diagnostic::new(
+                            "unknown-unit",
+                            format!("unknown unit `{}`", w.name),
+                            w.span,
+                            "not a unit",
+                        );
+                        d.help = Some(did_you_mean(&w.name, UNIT_WORDS).unwrap_or_else(|| {
+                            format!(
+                                "units: {} (combined like `N m`, `rad/s` or `kg m^2`)",
+                                UNIT_WORDS.join(", ")
+                            )
+                        }));
+                        self.error(d);
+                    }
+                    _ => self.error(Diagnostic::new(
+                        "wrong-value",
+                        format!(
+                            "`{}` takes one value, but {} were given",
+                            p.name.name,
+                            p.values.len()
+                        ),
+                        extra.span(),
+                        "unexpected value",
+                    )),
+                }
                 None
             }
         }
@@ -923,7 +1143,7 @@ impl<'a> Checker<'a> {
         let mass = match props.get("mass").and_then(|p| self.single(p)) {
             Some(v) => self.scalar(v, Dim::MASS, &format!("{n}.mass"), "mass"),
             None => {
-                if !props.contains_key("mass") {
+                if !props.contains_key("mass") && !is_placeholder_block(block) {
                     self.error(Diagnostic::new(
                         "missing-property",
                         format!("body `{n}` has no `mass`"),
@@ -1036,13 +1256,13 @@ impl<'a> Checker<'a> {
             else {
                 continue;
             };
-            if self
-                .decls
-                .get(&name.name)
-                .is_some_and(|(k, s)| *k != DeclKind::Joint || *s != name.span)
-            {
-                continue; // duplicate name
+            if is_placeholder_block(block) {
+                // Did not parse (already reported): the skeleton is incomplete, but its coordinate is not unknown.
+                self.skeleton_incomplete = true;
+                self.broken_joints.push(name.name.clone());
+                continue;
             }
+            // A joint whose name is taken (reported) still holds its bodies together.
             self.no_paths(block, "a joint");
             let props = self.properties(
                 &block.properties,
@@ -1061,6 +1281,9 @@ impl<'a> Checker<'a> {
             } else {
                 self.body_ref(child)
             };
+            if parent_ref.is_none() || (child_ref.is_none() && child.name != "world") {
+                self.skeleton_incomplete = true;
+            }
             let kind = match props.get("type") {
                 Some(p) => match self.word(p, &["hinge", "slide"]) {
                     Some(w) if w.name == "slide" => JointKind::Slide,
@@ -1162,18 +1385,20 @@ impl<'a> Checker<'a> {
         // Every body hangs from a chain of joints that ends at the world.
         let mut order = Vec::new();
         let mut depth: Vec<Option<usize>> = vec![None; bodies.len()];
+        let mut in_reported_cycle = vec![false; bodies.len()];
+        let any_joint = ast.items.iter().any(|i| matches!(i, Item::Joint { .. }));
         for (b, body) in bodies.iter().enumerate() {
             let mut chain = vec![b];
             let mut cur = b;
             let verdict = loop {
                 let Some((j, _)) = parent_joint[cur] else {
-                    break Err("disconnected");
+                    break Err(None);
                 };
                 match joints[j].parent {
                     BodyRef::World => break Ok(chain.len()),
                     BodyRef::Body(p) => {
-                        if chain.contains(&p) {
-                            break Err("cycle");
+                        if let Some(at) = chain.iter().position(|&c| c == p) {
+                            break Err(Some(chain[at..].to_vec()));
                         }
                         chain.push(p);
                         cur = p;
@@ -1182,17 +1407,22 @@ impl<'a> Checker<'a> {
             };
             match verdict {
                 Ok(d) => depth[b] = Some(d),
-                Err("cycle") => self.error(
-                    Diagnostic::new(
-                        "skeleton-cycle",
-                        format!("the joints around body `{}` form a cycle", body.name),
-                        body.span,
-                        "part of a cycle",
-                    )
-                    .with_help("the skeleton must be a tree rooted at `world`"),
-                ),
-                Err(_) => {
-                    if parent_joint[b].is_none() {
+                // Each cycle is reported once; bodies hanging from a cycle are not attached either, as a
+                // consequence.
+                Err(Some(cycle)) => {
+                    if cycle.iter().any(|&c| in_reported_cycle[c]) {
+                        continue;
+                    }
+                    for &c in &cycle {
+                        in_reported_cycle[c] = true;
+                    }
+                    self.report_cycle(&cycle, bodies, &joints, &parent_joint);
+                }
+                Err(None) => {
+                    // A body hanging from a disconnected body is reported through that body. Without any
+                    // joint, `no-skeleton` says it all; with a joint that did not parse or that names an
+                    // unknown body (reported), this may be a consequence.
+                    if parent_joint[b].is_none() && any_joint && !self.skeleton_incomplete {
                         self.error(
                             Diagnostic::new(
                                 "disconnected-body",
@@ -1206,7 +1436,6 @@ impl<'a> Checker<'a> {
                             )),
                         );
                     }
-                    // A body hanging from a disconnected body is reported through that body.
                 }
             }
         }
@@ -1220,6 +1449,58 @@ impl<'a> Checker<'a> {
             }
         }
         (joints, coords, order)
+    }
+
+    /// Reports a cycle of bodies (each hanging from the next, by `parent_joint`).
+    fn report_cycle(
+        &mut self,
+        cycle: &[usize],
+        bodies: &[Body],
+        joints: &[Joint],
+        parent_joint: &[Option<(usize, Span)>],
+    ) {
+        // The joints of the cycle in the order they are written, each as `parent -> child`.
+        let mut js: Vec<usize> = cycle
+            .iter()
+            .filter_map(|&b| parent_joint[b].map(|p| p.0))
+            .collect();
+        js.sort_by_key(|&j| joints[j].span.start);
+        let Some(&first) = js.first() else { return };
+        let names: Vec<String> = js
+            .iter()
+            .map(|&j| format!("`{}`", joints[j].name))
+            .collect();
+        // Walk up the cycle from the first joint's parent, back to it; reversed, that reads `parent -> child`.
+        let BodyRef::Body(start) = joints[first].parent else {
+            return;
+        };
+        let mut walk = vec![bodies[start].name.clone()];
+        let mut cur = start;
+        for _ in 0..cycle.len() {
+            match joints[parent_joint[cur].map_or(first, |p| p.0)].parent {
+                BodyRef::Body(p) => {
+                    walk.push(bodies[p].name.clone());
+                    cur = p;
+                }
+                BodyRef::World => break,
+            }
+        }
+        walk.reverse();
+        let mut d = Diagnostic::new(
+            "skeleton-cycle",
+            format!(
+                "the joints {} form a cycle: {}",
+                join_and(&names),
+                walk.join(" -> ")
+            ),
+            joints[first].span,
+            "part of the cycle",
+        )
+        .with_help("the skeleton must be a tree rooted at `world`: each body hangs from one parent, ending at the world");
+        for &j in &js[1..] {
+            d = d.with_related(joints[j].span, "part of the cycle");
+        }
+        self.error(d);
     }
 
     fn obstacles(&mut self, ast: &ast::Model) -> Vec<Obstacle> {
@@ -1436,6 +1717,8 @@ impl<'a> Checker<'a> {
                 self.check_dim(dim, Dim::LENGTH, expr.span, "path length");
                 Some(Path::Lumped(sym))
             }
+            // A path that did not parse (already reported).
+            ast::PathDef::Via { elements, .. } if elements.is_empty() => None,
             ast::PathDef::Via { elements, span } => {
                 let mut out = Vec::new();
                 let mut n_points = 0;
@@ -1523,6 +1806,9 @@ impl<'a> Checker<'a> {
 
     fn endpoint(&mut self, s: &Settings, bodies: &[Body], joints: &[Joint]) -> Option<Endpoint> {
         if let Some(p) = &s.endpoint {
+            if is_placeholder_property(p) {
+                return None; // did not parse: already reported
+            }
             let (body, at) = match p.values.as_slice() {
                 [b] => (b, None),
                 [b, at] => (b, Some(at)),
@@ -1555,14 +1841,21 @@ impl<'a> Checker<'a> {
         }
         // Without `endpoint`, the tip of the only body that has no children.
         let leaves: Vec<usize> = (0..bodies.len())
-            .filter(|&b| !joints.iter().any(|j| j.parent == BodyRef::Body(b)))
+            .filter(|&b| {
+                !joints
+                    .iter()
+                    .any(|j| j.parent == BodyRef::Body(b) && j.child != usize::MAX)
+            })
             .collect();
         match leaves.as_slice() {
             [b] => Some(Endpoint {
                 body: BodyRef::Body(*b),
                 at: [bodies[*b].length.clone(), Sym::Num(0.0)],
             }),
-            [] if bodies.is_empty() => None, // reported as `no-skeleton`
+            // No body at all is reported as `no-skeleton`, no leaf at all as a `skeleton-cycle`; with a joint
+            // that did not parse, the leaves are not known.
+            [] => None,
+            _ if self.skeleton_incomplete => None,
             _ => {
                 let names: Vec<&str> = leaves.iter().map(|&b| bodies[b].name.as_str()).collect();
                 self.error(
@@ -1591,6 +1884,38 @@ struct Settings {
     path_velocity: PathVelocity,
     gravity: [Sym; 2],
     endpoint: Option<Property>,
+}
+
+/// The unit words of the language (see `unit_word` in the grammar).
+const UNIT_WORDS: [&str; 10] = ["kg", "g", "m", "cm", "mm", "s", "ms", "N", "rad", "deg"];
+
+/// The bare word a value starts with: `lb` in `lb`, `degrees` in `degrees .. 90`.
+fn leading_word(v: &Value) -> Option<&Ident> {
+    match v {
+        Value::Range { lower, .. } => match &lower.expr.kind {
+            ExprKind::Ref(path) if lower.unit.is_none() && path.len() == 1 => Some(&path[0]),
+            _ => None,
+        },
+        _ => v.as_word(),
+    }
+}
+
+/// Whether a value ends with a unit.
+fn has_unit(v: &Value) -> bool {
+    match v {
+        Value::Quantity(q) => q.unit.is_some(),
+        Value::Vector { unit, .. } => unit.is_some(),
+        Value::Range { upper, .. } => upper.unit.is_some(),
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn join_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [a] => a.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 fn combine_unit(d: DimT, unit: DimT) -> DimT {

@@ -87,10 +87,23 @@ impl Report<'_> {
             .with_width(110)
             .with_links(false);
         let mut out = String::new();
+        // Control characters (a NUL byte in a binary file…) would be printed raw; show them as blanks, which
+        // keeps every byte offset in place.
+        let shown: String = self
+            .source
+            .chars()
+            .map(|c| {
+                if c.is_control() && !matches!(c, '\n' | '\r' | '\t') {
+                    ' '.to_string().repeat(c.len_utf8())
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect();
         for d in self.diagnostics {
             let item = MietteItem {
                 d,
-                source: NamedSource::new(self.file_name, self.source.to_string()),
+                source: NamedSource::new(self.file_name, shown.clone()),
             };
             if handler.render_report(&mut out, &item).is_err() {
                 // Rendering only fails on formatter errors; fall back to the one-line form.

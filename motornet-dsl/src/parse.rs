@@ -15,6 +15,10 @@ struct MnetParser;
 /// Expressions nest at most this deep; deeper input is reported instead of risking the stack.
 const MAX_NESTING: usize = 64;
 
+/// A declaration holds at most this many operators. Expression trees are walked recursively (here, in the
+/// checker and in code generation), so an absurdly long one is reported instead of risking the stack.
+const MAX_OPERATORS: usize = 1000;
+
 /// Parses a whole file. Returns the model when the outer structure parsed, and every problem found.
 pub fn parse(source: &str) -> (Option<Model>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
@@ -78,29 +82,93 @@ fn only_comments(source: &str) -> bool {
 }
 
 /// pest's parser is recursive; refuse pathologically nested brackets before handing the text to it.
+/// Parentheses never span statements, so an unclosed `(` stops counting at the next `;`, `{` or `}`.
 fn too_deep(source: &str) -> Option<Diagnostic> {
-    let mut depth = 0usize;
-    for (i, c) in source.char_indices() {
+    let (mut parens, mut braces) = (0usize, 0usize);
+    for (i, c) in code_chars(source) {
         match c {
-            '(' | '{' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Some(Diagnostic::new(
-                        "too-deep",
-                        format!("brackets nest more than {MAX_NESTING} levels deep"),
-                        Span::new(i, i + 1),
-                        "too deep",
-                    ));
-                }
+            '(' => parens += 1,
+            '{' => {
+                parens = 0;
+                braces += 1;
             }
-            ')' | '}' => depth = depth.saturating_sub(1),
-            _ => {}
+            ')' => parens = parens.saturating_sub(1),
+            '}' => {
+                parens = 0;
+                braces = braces.saturating_sub(1);
+            }
+            ';' => parens = 0,
+            _ => continue,
+        }
+        if parens + braces > MAX_NESTING {
+            return Some(Diagnostic::new(
+                "too-deep",
+                format!("brackets nest more than {MAX_NESTING} levels deep"),
+                Span::new(i, i + 1),
+                "too deep",
+            ));
         }
     }
     None
 }
 
-/// Converts a pest error into a diagnostic, shifting its position by `offset` (for re-parsed fragments).
+/// The characters of `source` outside comments, with their byte offsets.
+fn code_chars(source: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+    let mut it = source.char_indices().peekable();
+    std::iter::from_fn(move || loop {
+        let (i, c) = it.next()?;
+        if c == '/' {
+            match it.peek().map(|&(_, n)| n) {
+                Some('/') => {
+                    for (_, n) in it.by_ref() {
+                        if n == '\n' {
+                            break;
+                        }
+                    }
+                    continue;
+                }
+                Some('*') => {
+                    it.next();
+                    let mut star = false;
+                    for (_, n) in it.by_ref() {
+                        if star && n == '/' {
+                            break;
+                        }
+                        star = n == '*';
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        return Some((i, c));
+    })
+}
+
+/// Byte offsets of the `{` that are never closed (outside comments), outermost first.
+fn unclosed_braces(source: &str) -> Vec<usize> {
+    let mut open = Vec::new();
+    for (i, c) in code_chars(source) {
+        match c {
+            '{' => open.push(i),
+            '}' => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    open
+}
+
+/// Whether a `/*` at `at` has no closing `*/`.
+fn unclosed_comment_at(source: &str, at: usize) -> bool {
+    source
+        .get(at..)
+        .is_some_and(|rest| rest.starts_with("/*") && !rest[2..].contains("*/"))
+}
+
+/// Converts a pest error into a diagnostic, shifting its position by `offset` (for fragments of `source`
+/// re-parsed on their own).
 fn pest_error(e: pest::error::Error<Rule>, offset: usize, source: &str) -> Diagnostic {
     use pest::error::{ErrorVariant, InputLocation};
     let (start, end) = match e.location {
@@ -108,8 +176,10 @@ fn pest_error(e: pest::error::Error<Rule>, offset: usize, source: &str) -> Diagn
         InputLocation::Span((a, b)) => (a, b),
     };
     let (start, end) = (start + offset, end + offset);
-    let end = if end == start {
-        next_char_end(source, start)
+    // Point at the next token rather than at the blank before it.
+    let start = skip_blank(source, start).max(start);
+    let end = if end <= start {
+        next_token_end(source, start)
     } else {
         end
     };
@@ -118,22 +188,86 @@ fn pest_error(e: pest::error::Error<Rule>, offset: usize, source: &str) -> Diagn
             let mut expected: Vec<String> = positives.iter().filter_map(describe_rule).collect();
             expected.sort();
             expected.dedup();
-            let found = source
-                .get(start..)
-                .and_then(|s| s.chars().find(|c| !c.is_whitespace()));
-            let found = match found {
-                Some(c) => format!("found `{c}`"),
-                None => "found the end of the file".to_string(),
-            };
-            if expected.is_empty() {
-                format!("syntax error: unexpected input ({found})")
+            let found = describe_found(source, start);
+            if unclosed_comment_at(source, start) {
+                (
+                    "syntax error: this comment is never closed (`/*` without `*/`)".to_string(),
+                    "comment starts here".to_string(),
+                )
+            } else if expected.is_empty() {
+                (
+                    format!("syntax error: unexpected {found}"),
+                    "unexpected".to_string(),
+                )
             } else {
-                format!("syntax error: expected {}; {found}", join_or(&expected))
+                let expected = join_or(&expected);
+                (
+                    format!("syntax error: expected {expected}; found {found}"),
+                    format!("expected {expected}"),
+                )
             }
         }
-        ErrorVariant::CustomError { message } => message.clone(),
+        ErrorVariant::CustomError { message } => (message.clone(), "here".to_string()),
     };
-    Diagnostic::new("syntax", message, Span::new(start, end), "here")
+    let (message, label) = message;
+    let mut d = Diagnostic::new("syntax", message, Span::new(start, end), label);
+    if source
+        .get(start..)
+        .and_then(|s| s.chars().next())
+        .is_some_and(|c| !c.is_ascii())
+    {
+        d = d.with_help(
+            "names are made of ASCII letters, digits and `_`; outside comments the text is ASCII",
+        );
+    }
+    d
+}
+
+fn skip_blank(source: &str, at: usize) -> usize {
+    source
+        .get(at..)
+        .map_or(at, |rest| at + rest.len() - rest.trim_start().len())
+}
+
+/// What the parser found at `at`: the next word, number or symbol.
+fn describe_found(source: &str, at: usize) -> String {
+    let rest = source.get(at..).unwrap_or("").trim_start();
+    let Some(c) = rest.chars().next() else {
+        return "the end of the file".to_string();
+    };
+    let token = token_len(rest);
+    let t = &rest[..token];
+    if c.is_control() {
+        format!("`{}`", c.escape_default())
+    } else {
+        format!("`{t}`")
+    }
+}
+
+/// Length in bytes of the token at the start of `s` (a word, a number, `->`, `..`, `/*` or one character).
+fn token_len(s: &str) -> usize {
+    let Some(c) = s.chars().next() else {
+        return 0;
+    };
+    if c.is_ascii_alphanumeric() || c == '_' {
+        let n = s
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+            .unwrap_or(s.len());
+        return n.min(40);
+    }
+    for two in ["->", "..", "/*", "//"] {
+        if s.starts_with(two) {
+            return 2;
+        }
+    }
+    c.len_utf8()
+}
+
+fn next_token_end(source: &str, start: usize) -> usize {
+    source
+        .get(start..)
+        .map_or(start, |s| start + token_len(s))
+        .max(next_char_end(source, start))
 }
 
 fn next_char_end(source: &str, start: usize) -> usize {
@@ -172,6 +306,16 @@ fn describe_rule(r: &Rule) -> Option<String> {
             Rule::lumped_path | Rule::via_path => "a path",
             Rule::sign => "`+` or `-`",
             Rule::EOI => "the end of the file",
+            Rule::semi => "`;`",
+            Rule::colon => "`:`",
+            Rule::arrow => "`->`",
+            Rule::equals => "`=`",
+            Rule::lbrace => "`{`",
+            Rule::rbrace | Rule::model_end => "`}`",
+            Rule::rparen => "`)`",
+            Rule::comma => "`,`",
+            Rule::dots => "`..`",
+            Rule::kw_model => "`model NAME { … }`",
             _ => return None,
         }
         .to_string(),
@@ -192,35 +336,232 @@ pub fn parse_quantity(text: &str) -> Result<Quantity, String> {
     }
 }
 
-/// A recovered statement: re-parse it alone to learn precisely what is wrong with it.
-fn recovered(pair: &Pair<Rule>, rule: Rule, source: &str) -> Diagnostic {
+/// What building the syntax tree produces besides the tree.
+#[derive(Default)]
+struct Sink {
+    diags: Vec<Diagnostic>,
+    /// Declarations found inside a block (whose `}` is probably missing), to be read at model level.
+    hoisted: Vec<Item>,
+    /// Whether any declaration was hoisted (the block around it took the model's `}`).
+    any_hoisted: bool,
+}
+
+/// What a statement that did not parse in place turned out to be.
+enum Recovery {
+    /// Reported (or, when the file ends inside it, left to the report of the unclosed `{`): nothing to keep.
+    Reported,
+    /// Only its final `;` was missing (reported): this is the statement with the `;` added, as `rule` (a
+    /// re-parse of a text that starts at byte `offset` of the source).
+    MissingSemicolon(String, usize),
+    /// A whole declaration inside a block (not reported yet): its text, as an `item_only` re-parse, and offset.
+    Declaration(String, usize),
+}
+
+/// A statement that did not parse in place: re-parse it alone to learn precisely what is wrong with it.
+fn recover(pair: &Pair<Rule>, rule: Rule, source: &str, diags: &mut Vec<Diagnostic>) -> Recovery {
     let span = pair.as_span();
     let text = span.as_str();
-    match MnetParser::parse(rule, text) {
-        Err(e) => {
-            let d = pest_error(e, span.start(), source);
-            let end = span.start() + text.trim_end().len();
-            if d.span.start >= end {
-                // The statement simply stops: the usual cause is a missing `;`.
-                Diagnostic::new(
-                    "syntax",
-                    "syntax error: expected `;` at the end of this statement",
-                    Span::new(end, end),
-                    "expected `;`",
-                )
-                .with_related(Span::new(span.start(), end), "this statement")
-            } else {
-                d
-            }
+    let start = span.start();
+    let trimmed = text.trim_end();
+    let end = start + trimmed.len();
+    let e = match MnetParser::parse(rule, text) {
+        Err(e) => e,
+        // It parses alone but not in place.
+        Ok(_) => {
+            diags.push(Diagnostic::new(
+                "misplaced",
+                "this statement is not allowed here",
+                span.into(),
+                "misplaced",
+            ));
+            return Recovery::Reported;
         }
-        // It parses alone but not in place: the statement is valid somewhere else (e.g. a property at model level).
-        Ok(_) => Diagnostic::new(
-            "misplaced",
-            "this statement is not allowed here",
-            span.into(),
-            "misplaced",
-        ),
+    };
+    let starts_with_keyword =
+        ["const", "body", "joint", "muscle", "obstacle"].contains(&&text[..token_len(text)]);
+    if rule == Rule::property_only && starts_with_keyword {
+        // A whole declaration inside a block: most likely the block's `}` is missing above it.
+        if let Some(t) = [text.to_string(), format!("{trimmed};")]
+            .into_iter()
+            .find(|t| MnetParser::parse(Rule::item_only, t).is_ok())
+        {
+            return Recovery::Declaration(t, start);
+        }
     }
+    let d = pest_error(e, start, source);
+    if d.span.start < end {
+        diags.push(d);
+        return Recovery::Reported;
+    }
+    // The statement simply stops: the usual cause is a missing `;`.
+    let fixed = format!("{trimmed};");
+    if MnetParser::parse(rule, &fixed).is_err() {
+        diags.push(d);
+        return Recovery::Reported;
+    }
+    diags.push(
+        Diagnostic::new(
+            "syntax",
+            "syntax error: expected `;` at the end of this statement",
+            Span::new(end, end),
+            "expected `;`",
+        )
+        .with_related(Span::new(start, end), "this statement"),
+    );
+    Recovery::MissingSemicolon(fixed, start)
+}
+
+// ---- placeholders ---------------------------------------------------------------------------------------
+//
+// A statement that does not parse is reported and replaced by a placeholder, so the checker does not report
+// its consequences as well (a property "missing" that was written, a body "not attached" by a joint that
+// did not parse). A placeholder has an empty span where a parsed statement never does; the checker skips it
+// (see `check::is_placeholder_*`).
+
+/// The name after a declaration keyword or the property name at the start of `text` (which starts at byte
+/// `start` of the source).
+fn leading_names(text: &str, start: usize) -> Vec<Ident> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while out.len() < 2 {
+        let rest = &text[at..];
+        let skipped = rest.len() - rest.trim_start().len();
+        at += skipped;
+        let rest = &text[at..];
+        let is_word = rest
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+        if !is_word {
+            break;
+        }
+        let n = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        out.push(Ident {
+            name: rest[..n].to_string(),
+            span: Span::new(start + at, start + at + n),
+        });
+        at += n;
+    }
+    out
+}
+
+fn placeholder_block(at: usize) -> Block {
+    Block {
+        properties: Vec::new(),
+        paths: Vec::new(),
+        span: Span::new(at, at),
+    }
+}
+
+/// A placeholder for a block entry that did not parse: a path, or a property named by its first word.
+fn placeholder_entry(text: &str, start: usize) -> Option<Entry> {
+    let names = leading_names(text, start);
+    let first = names.into_iter().next()?;
+    let span = Span::new(start, start + text.trim_end().len());
+    Some(if first.name == "path" {
+        Entry::Path(PathDef::Via {
+            elements: Vec::new(),
+            span,
+        })
+    } else {
+        Entry::Property(Property {
+            name: first,
+            values: Vec::new(),
+            span: Span::new(start, start),
+        })
+    })
+}
+
+/// A placeholder for a declaration that did not parse: a body or joint named after its keyword, or a setting.
+fn placeholder_item(text: &str, start: usize) -> Option<Item> {
+    let mut names = leading_names(text, start).into_iter();
+    let first = names.next()?;
+    let second = names.next();
+    let nameless = || Ident {
+        name: String::new(),
+        span: Span::new(start, start),
+    };
+    Some(match first.name.as_str() {
+        "body" => Item::Body {
+            name: second?,
+            block: placeholder_block(start),
+        },
+        "joint" => Item::Joint {
+            name: second.unwrap_or_else(nameless),
+            parent: nameless(),
+            child: nameless(),
+            block: placeholder_block(start),
+        },
+        "const" | "muscle" | "obstacle" => return None,
+        _ => Item::Setting(Property {
+            name: first,
+            values: Vec::new(),
+            span: Span::new(start, start),
+        }),
+    })
+}
+
+/// Re-parses a recovered statement (`text` starts at byte `offset` of the source) as `rule` and hands its
+/// pair to `build`, then moves every span of the result and of its diagnostics to the right place.
+fn rebuild<T>(
+    text: &str,
+    offset: usize,
+    rule: Rule,
+    sink: &mut Sink,
+    build: impl FnOnce(Pair<Rule>, &str, &mut Sink) -> Option<T>,
+    shift: impl FnOnce(&mut T, usize),
+) -> Option<T> {
+    let pair = MnetParser::parse(rule, text)
+        .ok()?
+        .next()?
+        .into_inner()
+        .next()?;
+    let mut local = Sink::default();
+    let mut out = build(pair, text, &mut local);
+    if let Some(out) = &mut out {
+        shift(out, offset);
+    }
+    for mut d in local.diags {
+        shift_span(&mut d.span, offset);
+        for (s, _) in &mut d.related {
+            shift_span(s, offset);
+        }
+        sink.diags.push(d);
+    }
+    for mut item in local.hoisted {
+        shift_item(&mut item, offset);
+        sink.hoisted.push(item);
+    }
+    sink.any_hoisted |= local.any_hoisted;
+    out
+}
+
+/// The children of a pair that carry meaning (punctuation pairs exist only for error messages).
+fn kids(p: Pair<Rule>) -> impl Iterator<Item = Pair<Rule>> {
+    p.into_inner().filter(|q| {
+        !matches!(
+            q.as_rule(),
+            Rule::semi
+                | Rule::colon
+                | Rule::arrow
+                | Rule::equals
+                | Rule::lbrace
+                | Rule::rbrace
+                | Rule::lparen
+                | Rule::rparen
+                | Rule::comma
+                | Rule::dots
+        )
+    })
+}
+
+/// The span of a pair without the blanks pest includes after a trailing optional part (`1.8 kg ` in
+/// `mass 1.8 kg length …`).
+fn span_of(p: &Pair<Rule>) -> Span {
+    let start = p.as_span().start();
+    Span::new(start, start + p.as_str().trim_end().len())
 }
 
 fn ident(p: Pair<Rule>) -> Ident {
@@ -231,22 +572,128 @@ fn ident(p: Pair<Rule>) -> Ident {
 }
 
 fn build_model(pair: Pair<Rule>, source: &str, diags: &mut Vec<Diagnostic>) -> Model {
-    let mut inner = pair.into_inner();
+    let mut sink = Sink::default();
+    let model = build_model_into(pair, source, &mut sink);
+    diags.append(&mut sink.diags);
+    model
+}
+
+fn build_model_into(pair: Pair<Rule>, source: &str, sink: &mut Sink) -> Model {
+    let mut inner = kids(pair);
+    inner.next(); // `model`
     let name = ident(inner.next().expect("grammar: model name"));
-    let mut items = Vec::new();
-    for p in inner {
-        match p.as_rule() {
-            Rule::bad_item => diags.push(recovered(&p, Rule::item_only, source)),
-            _ => items.push(build_item(p, source, diags)),
+    let mut entries: Vec<Pair<Rule>> = inner.collect();
+    let closed = entries.iter().any(|p| p.as_rule() == Rule::model_end);
+    let last_stray = entries
+        .iter()
+        .rposition(|p| p.as_rule() == Rule::stray_close);
+    // Without a final `}`, the last `}` that closed the model early is its real end: what follows is not
+    // part of the model.
+    if let (false, Some(k)) = (closed, last_stray) {
+        let rest = entries.split_off(k + 1);
+        entries.pop();
+        if let (Some(first), Some(last)) = (rest.first(), rest.last()) {
+            let end = last.as_span().start() + last.as_str().trim_end().len();
+            sink.diags.push(
+                Diagnostic::new(
+                    "syntax",
+                    "syntax error: unexpected text after the end of the model",
+                    Span::new(first.as_span().start(), end),
+                    "after the model's closing `}`",
+                )
+                .with_help("a file holds one `model NAME { … }`: delete this text or make it a comment (`// …`)"),
+            );
         }
+    }
+    let mut items = Vec::new();
+    for p in entries {
+        match p.as_rule() {
+            Rule::model_end => {}
+            Rule::bad_item => match recover(&p, Rule::item_only, source, &mut sink.diags) {
+                Recovery::MissingSemicolon(text, offset) | Recovery::Declaration(text, offset) => {
+                    items.extend(rebuild(
+                        &text,
+                        offset,
+                        Rule::item_only,
+                        sink,
+                        checked_item,
+                        shift_item,
+                    ))
+                }
+                Recovery::Reported => {
+                    let span = p.as_span();
+                    items.extend(placeholder_item(span.as_str(), span.start()));
+                }
+            },
+            Rule::stray_close => {
+                let at = p.as_span().start();
+                sink.diags.push(
+                    Diagnostic::new(
+                        "syntax",
+                        "syntax error: unexpected `}`: it closes the model, but the file goes on",
+                        Span::new(at, at + 1),
+                        "the model ends here",
+                    )
+                    .with_help("delete this `}` if it is one too many; what follows it is read as part of the model"),
+                );
+            }
+            _ => items.extend(checked_item(p, source, sink)),
+        }
+        items.append(&mut sink.hoisted);
+    }
+    if !closed && last_stray.is_none() && !sink.any_hoisted {
+        let open = unclosed_braces(source);
+        let eof = source.trim_end().len();
+        let mut d = Diagnostic::new(
+            "syntax",
+            "syntax error: the file ends before every `{` is closed",
+            Span::new(eof, eof),
+            "expected `}`",
+        );
+        for &o in open.iter().rev().take(4) {
+            d = d.with_related(Span::new(o, o + 1), "this `{` is never closed");
+        }
+        sink.diags.push(d);
     }
     Model { name, items }
 }
 
-fn build_item(p: Pair<Rule>, source: &str, diags: &mut Vec<Diagnostic>) -> Item {
+/// [`build_item`], unless the declaration is too long to handle safely.
+fn checked_item(p: Pair<Rule>, source: &str, sink: &mut Sink) -> Option<Item> {
+    let operators = p
+        .clone()
+        .into_inner()
+        .flatten()
+        .filter(|q| {
+            matches!(
+                q.as_rule(),
+                Rule::add | Rule::sub | Rule::mul | Rule::div | Rule::pow | Rule::neg
+            )
+        })
+        .count();
+    if operators > MAX_OPERATORS {
+        let span = p.as_span();
+        let first_line = span
+            .as_str()
+            .find('\n')
+            .map_or(span.end(), |n| span.start() + n);
+        sink.diags.push(Diagnostic::new(
+            "too-long",
+            format!(
+                "this declaration has {operators} operators; at most {MAX_OPERATORS} are supported"
+            ),
+            Span::new(span.start(), first_line),
+            "too long",
+        ));
+        return None;
+    }
+    Some(build_item(p, source, sink))
+}
+
+fn build_item(p: Pair<Rule>, source: &str, sink: &mut Sink) -> Item {
     let rule = p.as_rule();
-    let span: Span = p.as_span().into();
-    let mut inner = p.into_inner();
+    let span: Span = span_of(&p);
+    let mut inner = kids(p);
     match rule {
         Rule::const_item => {
             inner.next(); // keyword
@@ -257,7 +704,7 @@ fn build_item(p: Pair<Rule>, source: &str, diags: &mut Vec<Diagnostic>) -> Item 
         Rule::body_item => {
             inner.next();
             let name = ident(inner.next().expect("grammar"));
-            let block = build_block(inner.next().expect("grammar"), source, diags);
+            let block = build_block(inner.next().expect("grammar"), source, sink);
             Item::Body { name, block }
         }
         Rule::joint_item => {
@@ -265,7 +712,7 @@ fn build_item(p: Pair<Rule>, source: &str, diags: &mut Vec<Diagnostic>) -> Item 
             let name = ident(inner.next().expect("grammar"));
             let parent = ident(inner.next().expect("grammar"));
             let child = ident(inner.next().expect("grammar"));
-            let block = build_block(inner.next().expect("grammar"), source, diags);
+            let block = build_block(inner.next().expect("grammar"), source, sink);
             Item::Joint {
                 name,
                 parent,
@@ -277,7 +724,7 @@ fn build_item(p: Pair<Rule>, source: &str, diags: &mut Vec<Diagnostic>) -> Item 
             inner.next();
             let name = ident(inner.next().expect("grammar"));
             let kind = ident(inner.next().expect("grammar"));
-            let block = build_block(inner.next().expect("grammar"), source, diags);
+            let block = build_block(inner.next().expect("grammar"), source, sink);
             if rule == Rule::muscle_item {
                 Item::Muscle { name, kind, block }
             } else {
@@ -296,43 +743,243 @@ fn build_item(p: Pair<Rule>, source: &str, diags: &mut Vec<Diagnostic>) -> Item 
     }
 }
 
-fn build_block(p: Pair<Rule>, source: &str, diags: &mut Vec<Diagnostic>) -> Block {
-    let span = p.as_span().into();
+fn build_block(p: Pair<Rule>, source: &str, sink: &mut Sink) -> Block {
+    let span: Span = span_of(&p);
     let mut block = Block {
         properties: Vec::new(),
         paths: Vec::new(),
         span,
     };
-    for q in p.into_inner() {
-        let qspan: Span = q.as_span().into();
+    for q in kids(p) {
         match q.as_rule() {
-            Rule::plain_property => {
-                let mut inner = q.into_inner();
-                let name = ident(inner.next().expect("grammar"));
-                block.properties.push(Property {
-                    name,
-                    values: inner.map(build_value).collect(),
-                    span: qspan,
-                });
-            }
-            Rule::path_property => {
-                let mut inner = q.into_inner();
-                inner.next(); // `path`
-                block
-                    .paths
-                    .push(build_path(inner.next().expect("grammar: path"), qspan));
-            }
-            Rule::bad_property => diags.push(recovered(&q, Rule::property_only, source)),
-            r => unreachable!("grammar: unexpected block entry {r:?}"),
+            Rule::bad_property => match recover(&q, Rule::property_only, source, &mut sink.diags) {
+                Recovery::Declaration(text, offset) => {
+                    let keyword = Span::new(offset, offset + token_len(&text));
+                    sink.diags.push(
+                        Diagnostic::new(
+                            "syntax",
+                            "syntax error: a declaration cannot appear inside a `{ … }` block",
+                            keyword,
+                            "declaration inside a block",
+                        )
+                        .with_related(Span::new(span.start, span.start + 1), "this block is still open")
+                        .with_help("is the `}` that closes this block missing? The declaration is read as if it were there."),
+                    );
+                    sink.any_hoisted = true;
+                    let item = rebuild(
+                        &text,
+                        offset,
+                        Rule::item_only,
+                        sink,
+                        checked_item,
+                        shift_item,
+                    );
+                    sink.hoisted.extend(item);
+                }
+                Recovery::MissingSemicolon(text, offset) => {
+                    let entry = rebuild(
+                        &text,
+                        offset,
+                        Rule::property_only,
+                        sink,
+                        |p, _, _| Some(build_entry(p)),
+                        |e, o| match e {
+                            Entry::Property(p) => shift_property(p, o),
+                            Entry::Path(p) => shift_path(p, o),
+                        },
+                    );
+                    match entry {
+                        Some(Entry::Property(p)) => block.properties.push(p),
+                        Some(Entry::Path(p)) => block.paths.push(p),
+                        None => {}
+                    }
+                }
+                Recovery::Reported => {
+                    let span = q.as_span();
+                    match placeholder_entry(span.as_str(), span.start()) {
+                        Some(Entry::Property(p)) => block.properties.push(p),
+                        Some(Entry::Path(p)) => block.paths.push(p),
+                        None => {}
+                    }
+                }
+            },
+            _ => match build_entry(q) {
+                Entry::Property(p) => block.properties.push(p),
+                Entry::Path(p) => block.paths.push(p),
+            },
         }
     }
     block
 }
 
+enum Entry {
+    Property(Property),
+    Path(PathDef),
+}
+
+fn build_entry(q: Pair<Rule>) -> Entry {
+    let qspan: Span = span_of(&q);
+    match q.as_rule() {
+        Rule::plain_property => {
+            let mut inner = kids(q);
+            let name = ident(inner.next().expect("grammar"));
+            Entry::Property(Property {
+                name,
+                values: inner.map(build_value).collect(),
+                span: qspan,
+            })
+        }
+        Rule::path_property => {
+            let mut inner = kids(q);
+            inner.next(); // `path`
+            Entry::Path(build_path(inner.next().expect("grammar: path"), qspan))
+        }
+        r => unreachable!("grammar: unexpected block entry {r:?}"),
+    }
+}
+
+// ---- moving spans (for statements re-parsed on their own) ------------------------------------------------
+
+fn shift_span(s: &mut Span, o: usize) {
+    s.start += o;
+    s.end += o;
+}
+
+fn shift_ident(i: &mut Ident, o: usize) {
+    shift_span(&mut i.span, o);
+}
+
+fn shift_item(item: &mut Item, o: usize) {
+    match item {
+        Item::Const { name, value } => {
+            shift_ident(name, o);
+            shift_value(value, o);
+        }
+        Item::Body { name, block } => {
+            shift_ident(name, o);
+            shift_block(block, o);
+        }
+        Item::Joint {
+            name,
+            parent,
+            child,
+            block,
+        } => {
+            for i in [name, parent, child] {
+                shift_ident(i, o);
+            }
+            shift_block(block, o);
+        }
+        Item::Muscle { name, kind, block } | Item::Obstacle { name, kind, block } => {
+            shift_ident(name, o);
+            shift_ident(kind, o);
+            shift_block(block, o);
+        }
+        Item::Setting(p) => shift_property(p, o),
+    }
+}
+
+fn shift_block(b: &mut Block, o: usize) {
+    shift_span(&mut b.span, o);
+    b.properties.iter_mut().for_each(|p| shift_property(p, o));
+    b.paths.iter_mut().for_each(|p| shift_path(p, o));
+}
+
+fn shift_property(p: &mut Property, o: usize) {
+    shift_ident(&mut p.name, o);
+    shift_span(&mut p.span, o);
+    p.values.iter_mut().for_each(|v| shift_value(v, o));
+}
+
+fn shift_path(p: &mut PathDef, o: usize) {
+    match p {
+        PathDef::Lumped { expr, span } => {
+            shift_expr(expr, o);
+            shift_span(span, o);
+        }
+        PathDef::Via { elements, span } => {
+            shift_span(span, o);
+            for e in elements {
+                match e {
+                    PathElement::Point { body, position } => {
+                        shift_ident(body, o);
+                        shift_value(position, o);
+                    }
+                    PathElement::Wrap {
+                        obstacle,
+                        side,
+                        span,
+                    } => {
+                        shift_ident(obstacle, o);
+                        shift_span(span, o);
+                        match side {
+                            Some(WrapSide::Point(v)) => shift_value(v, o),
+                            Some(WrapSide::Sign(_, s)) => shift_span(s, o),
+                            None => {}
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn shift_value(v: &mut Value, o: usize) {
+    match v {
+        Value::Quantity(q) => shift_quantity(q, o),
+        Value::Vector {
+            components,
+            unit,
+            span,
+        } => {
+            components.iter_mut().for_each(|e| shift_expr(e, o));
+            if let Some(u) = unit {
+                shift_unit(u, o);
+            }
+            shift_span(span, o);
+        }
+        Value::Range { lower, upper, span } => {
+            shift_quantity(lower, o);
+            shift_quantity(upper, o);
+            shift_span(span, o);
+        }
+    }
+}
+
+fn shift_quantity(q: &mut Quantity, o: usize) {
+    shift_expr(&mut q.expr, o);
+    if let Some(u) = &mut q.unit {
+        shift_unit(u, o);
+    }
+    shift_span(&mut q.span, o);
+}
+
+fn shift_unit(u: &mut Unit, o: usize) {
+    shift_span(&mut u.span, o);
+    u.factors.iter_mut().for_each(|(w, _)| shift_ident(w, o));
+}
+
+fn shift_expr(e: &mut Expr, o: usize) {
+    shift_span(&mut e.span, o);
+    match &mut e.kind {
+        ExprKind::Number(_) => {}
+        ExprKind::Ref(path) => path.iter_mut().for_each(|i| shift_ident(i, o)),
+        ExprKind::Neg(a) => shift_expr(a, o),
+        ExprKind::Binary(_, a, b) => {
+            shift_expr(a, o);
+            shift_expr(b, o);
+        }
+        ExprKind::Call(name, args) => {
+            shift_ident(name, o);
+            args.iter_mut().for_each(|a| shift_expr(a, o));
+        }
+    }
+}
+
 fn build_path(p: Pair<Rule>, span: Span) -> PathDef {
     match p.as_rule() {
         Rule::lumped_path => {
-            let mut inner = p.into_inner();
+            let mut inner = kids(p);
             inner.next(); // `lumped`
             PathDef::Lumped {
                 expr: build_expr(inner.next().expect("grammar")),
@@ -340,11 +987,10 @@ fn build_path(p: Pair<Rule>, span: Span) -> PathDef {
             }
         }
         Rule::via_path => {
-            let elements = p
-                .into_inner()
+            let elements = kids(p)
                 .map(|e| match e.as_rule() {
                     Rule::via_point => {
-                        let mut inner = e.into_inner();
+                        let mut inner = kids(e);
                         let body = ident(inner.next().expect("grammar"));
                         PathElement::Point {
                             body,
@@ -352,15 +998,15 @@ fn build_path(p: Pair<Rule>, span: Span) -> PathDef {
                         }
                     }
                     Rule::wrap_element => {
-                        let espan = e.as_span().into();
-                        let mut inner = e.into_inner();
+                        let espan = span_of(&e);
+                        let mut inner = kids(e);
                         inner.next(); // `wrap`
                         let obstacle = ident(inner.next().expect("grammar"));
                         inner.next(); // `side`, if any
                         let side = inner.next().map(|s| match s.as_rule() {
                             Rule::sign => WrapSide::Sign(
                                 if s.as_str() == "+" { 1.0 } else { -1.0 },
-                                s.as_span().into(),
+                                span_of(&s),
                             ),
                             _ => WrapSide::Point(build_value(s)),
                         });
@@ -380,11 +1026,11 @@ fn build_path(p: Pair<Rule>, span: Span) -> PathDef {
 }
 
 fn build_value(p: Pair<Rule>) -> Value {
-    let span: Span = p.as_span().into();
+    let span: Span = span_of(&p);
     match p.as_rule() {
         Rule::quantity => Value::Quantity(build_quantity(p)),
         Rule::range => {
-            let mut inner = p.into_inner();
+            let mut inner = kids(p);
             let lower = build_quantity(inner.next().expect("grammar"));
             let upper = build_quantity(inner.next().expect("grammar"));
             Value::Range { lower, upper, span }
@@ -392,7 +1038,7 @@ fn build_value(p: Pair<Rule>) -> Value {
         Rule::vector => {
             let mut components = Vec::new();
             let mut unit = None;
-            for q in p.into_inner() {
+            for q in kids(p) {
                 match q.as_rule() {
                     Rule::expr => components.push(build_expr(q)),
                     Rule::unit => unit = Some(build_unit(q)),
@@ -410,22 +1056,22 @@ fn build_value(p: Pair<Rule>) -> Value {
 }
 
 fn build_quantity(p: Pair<Rule>) -> Quantity {
-    let span = p.as_span().into();
-    let mut inner = p.into_inner();
+    let span = span_of(&p);
+    let mut inner = kids(p);
     let expr = build_expr(inner.next().expect("grammar"));
     let unit = inner.next().map(build_unit);
     Quantity { expr, unit, span }
 }
 
 fn build_unit(p: Pair<Rule>) -> Unit {
-    let span = p.as_span().into();
+    let span = span_of(&p);
     let mut factors = Vec::new();
     let mut sign: i32 = 1;
-    for q in p.into_inner() {
+    for q in kids(p) {
         match q.as_rule() {
             Rule::unit_op => sign = if q.as_str() == "/" { -1 } else { 1 },
             Rule::unit_term => {
-                let mut inner = q.into_inner();
+                let mut inner = kids(q);
                 let word = ident(inner.next().expect("grammar"));
                 let power = inner
                     .next()
@@ -453,7 +1099,7 @@ fn pratt() -> &'static PrattParser<Rule> {
 fn build_expr(p: Pair<Rule>) -> Expr {
     pratt()
         .map_primary(|q| {
-            let span: Span = q.as_span().into();
+            let span: Span = span_of(&q);
             match q.as_rule() {
                 Rule::number => {
                     // The grammar only admits decimal literals, which always parse (huge ones become inf,
@@ -465,13 +1111,13 @@ fn build_expr(p: Pair<Rule>) -> Expr {
                     }
                 }
                 Rule::reference => Expr {
-                    kind: ExprKind::Ref(q.into_inner().map(ident).collect()),
+                    kind: ExprKind::Ref(kids(q).map(ident).collect()),
                     span,
                 },
                 Rule::call => {
-                    let mut inner = q.into_inner();
+                    let mut inner = kids(q);
                     let name_pair = inner.next().expect("grammar");
-                    let name = ident(name_pair.into_inner().next().expect("grammar"));
+                    let name = ident(kids(name_pair).next().expect("grammar"));
                     Expr {
                         kind: ExprKind::Call(name, inner.map(build_expr).collect()),
                         span,
@@ -503,7 +1149,7 @@ fn build_expr(p: Pair<Rule>) -> Expr {
                 span,
             }
         })
-        .parse(p.into_inner())
+        .parse(kids(p))
 }
 
 #[cfg(test)]
