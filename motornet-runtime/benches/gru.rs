@@ -43,9 +43,15 @@ fn episode(c: &mut Criterion) {
             grads.zero();
             for t in (0..T).rev() {
                 du.assign(&tape.u(t));
-                gru.backward(&mut tape, t, du.view(), dh.view_mut(), Some(dx.view_mut()));
+                gru.backward(
+                    &mut tape,
+                    t,
+                    du.view(),
+                    dh.view_mut(),
+                    &mut grads,
+                    Some(dx.view_mut()),
+                );
             }
-            gru.finish_backward(&tape, &mut grads);
         })
     });
 }

@@ -8,14 +8,15 @@
 //! Training interleaves the network with a plant simulation, so the forward pass runs one step at a time
 //! ([`Gru::step`]) and records what the backward pass needs on a preallocated [`GruTape`]; the backward
 //! pass then runs one step at a time too ([`Gru::backward`]), in strictly decreasing `t`, handing back
-//! `dL/dx_t` for each step so that the trainer can push it into the plant. Weight gradients are deferred:
-//! [`Gru::finish_backward`] computes them for all steps at once with three large GEMMs, which is much
-//! faster than a hundred small ones.
+//! `dL/dx_t` for each step so that the trainer can push it into the plant, and adding the step's
+//! parameter gradients to a [`GruGrads`] while the step's data is still in cache (measured faster than
+//! deferring them to a few large GEMMs over all steps, whose operands no longer fit in cache).
 
+mod gemm;
 mod kernels;
 
 use crate::error::Error;
-use ndarray::linalg::general_mat_mul;
+use gemm::gemm;
 use ndarray::{
     s, Array2, Array3, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, ShapeBuilder,
 };
@@ -299,8 +300,15 @@ impl Gru {
         let mut x_t = mat_mut(x_t, b, i);
         x_t.assign(&x);
         // Input projections of all three gates in one GEMM; biases are added in the gate loop.
+        if t == 0 {
+            // The products below read their right operand row-major: keep the transposed weights.
+            let (w_ih_t, w_hh_t, fc_t) = (&mut tape.w_ih_t, &mut tape.w_hh_t, &mut tape.fc_t);
+            mat_mut(w_ih_t, i, 3 * h).assign(&p.weight_ih.t());
+            mat_mut(w_hh_t, h, 3 * h).assign(&p.weight_hh.t());
+            mat_mut(fc_t, h, o).assign(&p.fc_weight.t());
+        }
         let mut gi = mat_mut(&mut tape.gi, b, 3 * h);
-        general_mat_mul(1.0, &x_t, &p.weight_ih.t(), 0.0, &mut gi);
+        gemm(&x_t.view(), &mat(&tape.w_ih_t, i, 3 * h), false, &mut gi);
         // Hidden projections of all three gates in one GEMM, written straight into the tape's gate rows
         // (laid out [r, z, hn, n] per batch row, so the first 3H columns take `h W_hhᵀ`).
         let (hs_prev, hs_next) = tape.hs.split_at_mut((t + 1) * b * h);
@@ -309,7 +317,7 @@ impl Gru {
         {
             let mut gh = ArrayViewMut2::from_shape((b, 3 * h).strides((4 * h, 1)), &mut gates[..])
                 .expect("gate layout");
-            general_mat_mul(1.0, &h_prev, &p.weight_hh.t(), 0.0, &mut gh);
+            gemm(&h_prev, &mat(&tape.w_hh_t, h, 3 * h), false, &mut gh);
         }
         let (b_ih, b_hh) = (p.bias_ih.as_slice().unwrap(), p.bias_hh.as_slice().unwrap());
         let h_prev = &hs_prev[t * b * h..];
@@ -326,7 +334,7 @@ impl Gru {
         // Readout.
         let h_new = mat(&hs_next[..b * h], b, h);
         let u = &mut tape.us[t * b * o..(t + 1) * b * o];
-        general_mat_mul(1.0, &h_new, &p.fc_weight.t(), 0.0, &mut mat_mut(u, b, o));
+        gemm(&h_new, &mat(&tape.fc_t, h, o), false, &mut mat_mut(u, b, o));
         let fc_bias = p.fc_bias.as_slice().unwrap();
         for u_row in u.chunks_exact_mut(o) {
             kernels::sigmoid_bias(u_row, fc_bias);
@@ -337,19 +345,20 @@ impl Gru {
     }
 
     /// Backward step `t`. `du` is `dL/du_t` (`B × O`, the loss's direct dependence on this step's readout)
-    /// and `dh` carries `dL/dh_{t+1}` (`B × H`, zero before the last step), which is updated in place to
-    /// `dL/dh_t`; after step 0 it holds the gradient with respect to `h_0`. If given, `dx` (`B × I`) is
-    /// overwritten with `dL/dx_t`.
+    /// and `dh` carries `dL/dh_{t+1}` (`B × H`, contiguous row-major, zero before the last step), which is
+    /// updated in place to `dL/dh_t`; after step 0 it holds the gradient with respect to `h_0`. The step's
+    /// contribution to every parameter gradient is added to `grads` (so gradients accumulate over steps,
+    /// and over batches unless `grads` is zeroed). If given, `dx` (`B × I`) is overwritten with `dL/dx_t`.
     ///
-    /// Steps must be processed in strictly decreasing order starting at `tape.len() - 1`. The weight
-    /// gradients are only recorded on the tape; [`Gru::finish_backward`] adds them to a [`GruGrads`].
-    /// Does not allocate.
+    /// Steps must be processed in strictly decreasing order starting at `tape.len() - 1` (panics
+    /// otherwise). Does not allocate.
     pub fn backward(
         &self,
         tape: &mut GruTape,
         t: usize,
         du: ArrayView2<f64>,
         mut dh: ArrayViewMut2<f64>,
+        grads: &mut GruGrads,
         dx: Option<ArrayViewMut2<f64>>,
     ) {
         self.check_tape(tape);
@@ -366,22 +375,28 @@ impl Gru {
         );
         assert_eq!(du.dim(), (b, o), "dL/du must be batch × output");
         assert_eq!(dh.dim(), (b, h), "dL/dh must be batch × hidden");
+        assert_eq!(
+            grads.dims, self.dims,
+            "gradient accumulator is for another network"
+        );
         let p = self.views();
+        let mut g = grads.views_mut();
+        let h_prev = &tape.hs[t * b * h..(t + 1) * b * h];
+        let h_next = &tape.hs[(t + 1) * b * h..(t + 2) * b * h];
 
-        // Through the sigmoid readout: dL/da = dL/du ⊙ u(1 − u), then into h_{t+1}.
+        // Through the sigmoid readout: dL/da = dL/du ⊙ u(1 − u), then into h_{t+1} and the readout weights.
         let u = &tape.us[t * b * o..(t + 1) * b * o];
-        let dau = &mut tape.dau[t * b * o..(t + 1) * b * o];
-        for ((d, &u), &g) in dau.iter_mut().zip(u).zip(du.iter()) {
-            *d = g * u * (1.0 - u);
+        for ((d, &u), &du) in tape.dau.iter_mut().zip(u).zip(du.iter()) {
+            *d = du * u * (1.0 - u);
         }
-        general_mat_mul(1.0, &mat(dau, b, o), &p.fc_weight, 1.0, &mut dh);
+        let dau = mat(&tape.dau, b, o);
+        gemm(&dau, &p.fc_weight, true, &mut dh);
+        gemm(&dau.t(), &mat(h_next, b, h), true, &mut g.fc_weight);
+        add_column_sums(&dau, g.fc_bias.as_slice_mut().unwrap());
 
         // Through the gates. dgi are the gradients of the input pre-activations, dgh of the hidden ones;
         // they differ only in the n block, where the hidden projection is scaled by r.
         let gates = &tape.gates[t * b * 4 * h..(t + 1) * b * 4 * h];
-        let h_prev = &tape.hs[t * b * h..(t + 1) * b * h];
-        let dgi = &mut tape.dgi[t * b * 3 * h..(t + 1) * b * 3 * h];
-        let dgh = &mut tape.dgh[t * b * 3 * h..(t + 1) * b * 3 * h];
         let dh_rows = dh
             .as_slice_mut()
             .expect("dL/dh must be a contiguous row-major B × H array");
@@ -390,49 +405,23 @@ impl Gru {
                 gates: &gates[row * 4 * h..(row + 1) * 4 * h],
                 h_prev: &h_prev[row * h..(row + 1) * h],
                 dh: &mut dh_rows[row * h..(row + 1) * h],
-                dgi: &mut dgi[row * 3 * h..(row + 1) * 3 * h],
-                dgh: &mut dgh[row * 3 * h..(row + 1) * 3 * h],
+                dgi: &mut tape.dgi[row * 3 * h..(row + 1) * 3 * h],
+                dgh: &mut tape.dgh[row * 3 * h..(row + 1) * 3 * h],
             });
         }
-        let dgh = mat(dgh, b, 3 * h);
-        general_mat_mul(1.0, &dgh, &p.weight_hh, 1.0, &mut dh);
+        let (dgi, dgh) = (mat(&tape.dgi, b, 3 * h), mat(&tape.dgh, b, 3 * h));
+        gemm(&dgh, &p.weight_hh, true, &mut dh);
         if let Some(mut dx) = dx {
             assert_eq!(dx.dim(), (b, i), "dL/dx must be batch × input");
-            general_mat_mul(1.0, &mat(dgi, b, 3 * h), &p.weight_ih, 0.0, &mut dx);
+            gemm(&dgi, &p.weight_ih, false, &mut dx);
         }
-        tape.back = t;
-    }
-
-    /// Adds the weight gradients of every step processed by [`Gru::backward`] since the tape was last
-    /// reset to `grads` (three GEMMs over all those steps). Call it once per backward pass; gradients of
-    /// several batches accumulate if `grads` is not zeroed in between.
-    pub fn finish_backward(&self, tape: &GruTape, grads: &mut GruGrads) {
-        self.check_tape(tape);
-        assert_eq!(
-            grads.dims, self.dims,
-            "gradient accumulator is for another network"
-        );
-        let (b, i, h, o) = (
-            tape.batch,
-            self.dims.input,
-            self.dims.hidden,
-            self.dims.output,
-        );
-        let (lo, hi) = (tape.back, tape.len);
-        let rows = (hi - lo) * b;
-        let dgi = mat(&tape.dgi[lo * b * 3 * h..hi * b * 3 * h], rows, 3 * h);
-        let dgh = mat(&tape.dgh[lo * b * 3 * h..hi * b * 3 * h], rows, 3 * h);
-        let dau = mat(&tape.dau[lo * b * o..hi * b * o], rows, o);
-        let xs = mat(&tape.xs[lo * b * i..hi * b * i], rows, i);
-        let h_prev = mat(&tape.hs[lo * b * h..hi * b * h], rows, h);
-        let h_next = mat(&tape.hs[(lo + 1) * b * h..(hi + 1) * b * h], rows, h);
-        let mut g = grads.views_mut();
-        general_mat_mul(1.0, &dgi.t(), &xs, 1.0, &mut g.weight_ih);
-        general_mat_mul(1.0, &dgh.t(), &h_prev, 1.0, &mut g.weight_hh);
-        general_mat_mul(1.0, &dau.t(), &h_next, 1.0, &mut g.fc_weight);
+        // Weight gradients of this step, accumulated while the step's data is still in cache.
+        let x_t = mat(&tape.xs[t * b * i..(t + 1) * b * i], b, i);
+        gemm(&dgi.t(), &x_t, true, &mut g.weight_ih);
+        gemm(&dgh.t(), &mat(h_prev, b, h), true, &mut g.weight_hh);
         add_column_sums(&dgi, g.bias_ih.as_slice_mut().unwrap());
         add_column_sums(&dgh, g.bias_hh.as_slice_mut().unwrap());
-        add_column_sums(&dau, g.fc_bias.as_slice_mut().unwrap());
+        tape.back = t;
     }
 
     fn check_tape(&self, tape: &GruTape) {
@@ -505,10 +494,14 @@ pub struct GruTape {
     us: Vec<f64>,
     /// `B × 3H` scratch: input projections of the current step.
     gi: Vec<f64>,
-    /// `T × B × 3H`: gradients of the input and hidden pre-activations of each gate.
+    /// The weights transposed (`I × 3H`, `H × 3H`, `H × O`), copied at step 0 of each episode.
+    w_ih_t: Vec<f64>,
+    w_hh_t: Vec<f64>,
+    fc_t: Vec<f64>,
+    /// `B × 3H` scratch: gradients of the input and hidden pre-activations of each gate.
     dgi: Vec<f64>,
     dgh: Vec<f64>,
-    /// `T × B × O`: gradients of the readout pre-activations.
+    /// `B × O` scratch: gradients of the readout pre-activations.
     dau: Vec<f64>,
 }
 
@@ -527,9 +520,12 @@ impl GruTape {
             gates: vec![0.0; steps * batch * 4 * h],
             us: vec![0.0; steps * batch * o],
             gi: vec![0.0; batch * 3 * h],
-            dgi: vec![0.0; steps * batch * 3 * h],
-            dgh: vec![0.0; steps * batch * 3 * h],
-            dau: vec![0.0; steps * batch * o],
+            w_ih_t: vec![0.0; i * 3 * h],
+            w_hh_t: vec![0.0; h * 3 * h],
+            fc_t: vec![0.0; h * o],
+            dgi: vec![0.0; batch * 3 * h],
+            dgh: vec![0.0; batch * 3 * h],
+            dau: vec![0.0; batch * o],
         }
     }
 
@@ -910,10 +906,10 @@ pub fn verify_reference(json: &serde_json::Value) -> Result<Vec<(String, f64)>, 
             t,
             du.view(),
             dh.view_mut(),
+            &mut grads,
             Some(dx.slice_mut(s![.., t, ..])),
         );
     }
-    gru.finish_backward(&tape, &mut grads);
 
     let mut report = vec![
         ("u".to_string(), max_err(&us, &u_ref)),

@@ -97,11 +97,16 @@ impl Problem {
                 // x_{t+1} depends on u_t: dL/du_t += dL/dx_{t+1} Mᵀ.
                 du += &dx.dot(&self.m.t());
             }
-            self.gru
-                .backward(&mut tape, t, du.view(), dh.view_mut(), Some(dx.view_mut()));
+            self.gru.backward(
+                &mut tape,
+                t,
+                du.view(),
+                dh.view_mut(),
+                &mut grads,
+                Some(dx.view_mut()),
+            );
             de.index_axis_mut(ndarray::Axis(0), t).assign(&dx);
         }
-        self.gru.finish_backward(&tape, &mut grads);
         (grads.as_slice().to_vec(), de, dh)
     }
 }
@@ -160,9 +165,9 @@ fn gradients_accumulate_across_batches() {
         let mut dh = Array2::zeros((B, p.gru.dims().hidden));
         for t in (0..T).rev() {
             let du = p.c.index_axis(ndarray::Axis(0), t);
-            p.gru.backward(&mut tape, t, du, dh.view_mut(), None);
+            p.gru
+                .backward(&mut tape, t, du, dh.view_mut(), &mut grads, None);
         }
-        p.gru.finish_backward(&tape, &mut grads);
     }
     // Same open-loop problem run once for reference.
     let mut once = p.gru.grads();
@@ -178,10 +183,10 @@ fn gradients_accumulate_across_batches() {
             t,
             p.c.index_axis(ndarray::Axis(0), t),
             dh.view_mut(),
+            &mut once,
             None,
         );
     }
-    p.gru.finish_backward(&tape, &mut once);
     for (a, b) in grads.as_slice().iter().zip(once.as_slice()) {
         assert!(
             (a - 2.0 * b).abs() <= 1e-15 * (1.0 + b.abs()),
@@ -227,11 +232,13 @@ fn backward_out_of_order_panics() {
             .step(&mut tape, t, p.e.index_axis(ndarray::Axis(0), t));
     }
     let mut dh = Array2::zeros((B, p.gru.dims().hidden));
+    let mut grads = p.gru.grads();
     p.gru.backward(
         &mut tape,
         T - 2,
         p.c.index_axis(ndarray::Axis(0), 0),
         dh.view_mut(),
+        &mut grads,
         None,
     );
 }
