@@ -265,7 +265,10 @@ impl Gru {
     /// readout `u_t` (`B × O`, a view into the tape).
     ///
     /// `t` must equal [`GruTape::len`] (steps are recorded in order); stepping again after a backward
-    /// pass requires a [`GruTape::reset`]. Does not allocate.
+    /// pass requires a [`GruTape::reset`]. Step 0 copies the (transposed) weights onto the tape, so the
+    /// parameters must not change between step 0 and the end of the backward pass — which correct
+    /// gradients require anyway. Does not allocate (with AVX-512; the generic GEMM fallback allocates
+    /// packing buffers internally).
     pub fn step<'t>(
         &self,
         tape: &'t mut GruTape,
@@ -351,7 +354,7 @@ impl Gru {
     /// and over batches unless `grads` is zeroed). If given, `dx` (`B × I`) is overwritten with `dL/dx_t`.
     ///
     /// Steps must be processed in strictly decreasing order starting at `tape.len() - 1` (panics
-    /// otherwise). Does not allocate.
+    /// otherwise). Does not allocate (with AVX-512, as [`Gru::step`]).
     pub fn backward(
         &self,
         tape: &mut GruTape,
