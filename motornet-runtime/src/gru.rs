@@ -302,7 +302,6 @@ impl Gru {
         let x_t = &mut tape.xs[t * b * i..(t + 1) * b * i];
         let mut x_t = mat_mut(x_t, b, i);
         x_t.assign(&x);
-        // Input projections of all three gates in one GEMM; biases are added in the gate loop.
         if t == 0 {
             // The products below read their right operand row-major: keep the transposed weights.
             let (w_ih_t, w_hh_t, fc_t) = (&mut tape.w_ih_t, &mut tape.w_hh_t, &mut tape.fc_t);
@@ -310,6 +309,7 @@ impl Gru {
             mat_mut(w_hh_t, h, 3 * h).assign(&p.weight_hh.t());
             mat_mut(fc_t, h, o).assign(&p.fc_weight.t());
         }
+        // Input projections of all three gates in one GEMM; biases are added in the gate loop.
         let mut gi = mat_mut(&mut tape.gi, b, 3 * h);
         gemm(&x_t.view(), &mat(&tape.w_ih_t, i, 3 * h), false, &mut gi);
         // Hidden projections of all three gates in one GEMM, written straight into the tape's gate rows

@@ -46,3 +46,23 @@ fn rejects_malformed_reference() {
     let err = verify_reference(&json).unwrap_err();
     assert!(err.contains("weight_hh"), "{err}");
 }
+
+#[test]
+fn detects_a_wrong_gradient() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/reference/gru/gru_small.seed1.json"
+    ))
+    .unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let g = json["grad"]["weight_hh"][3][2].as_f64().unwrap();
+    json["grad"]["weight_hh"][3][2] = serde_json::json!(g + 1e-6);
+    let report = verify_reference(&json).unwrap();
+    for (field, err) in report {
+        if field == "grad.weight_hh" {
+            assert!(err > 1e-7, "{field}: {err:e}");
+        } else {
+            assert!(err <= 1e-10, "{field}: {err:e}");
+        }
+    }
+}
