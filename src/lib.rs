@@ -7,7 +7,10 @@
 // Lets generated code name `::motornet` from inside this crate too (for the built-in models).
 extern crate self as motornet;
 
+pub mod bench;
 pub mod models;
+pub mod plots;
+pub mod training;
 pub mod trajectory;
 pub mod verify;
 
@@ -19,7 +22,7 @@ pub use motornet_runtime::{Effector, Error, InterpretedPlant, Plant, PlantInfo, 
 /// Items generated code refers to. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use motornet_runtime::scalar::{maximum, minimum};
+    pub use motornet_runtime::scalar::{f64x4, gather4, maximum, minimum, scatter4};
     pub use motornet_runtime::{
         Bounds, Dim, Error, ParamInfo, Plant, PlantInfo, Scalar, Workspace,
     };

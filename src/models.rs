@@ -9,9 +9,10 @@ crate::model!("models/arm26_compliant.mnet");
 crate::model!("models/pointmass24_relu.mnet");
 crate::model!("models/arm210_thelen_paths.mnet");
 crate::model!("models/chain3_torque_rk4.mnet");
+crate::model!("models/wrap_elbow.mnet");
 
 /// File names (without `.mnet`) of the built-in models, with a constructor of their compiled plant.
-pub const BUILTIN: [(&str, fn() -> Box<dyn Plant>); 7] = [
+pub const BUILTIN: [(&str, fn() -> Box<dyn Plant>); 8] = [
     ("arm26", || Box::new(Arm26::new())),
     ("arm26_rigid_thelen", || Box::new(Arm26RigidThelen::new())),
     ("arm26_rigid_mujoco", || Box::new(Arm26RigidMujoco::new())),
@@ -19,6 +20,7 @@ pub const BUILTIN: [(&str, fn() -> Box<dyn Plant>); 7] = [
     ("pointmass24_relu", || Box::new(Pointmass24Relu::new())),
     ("arm210_thelen_paths", || Box::new(Arm210ThelenPaths::new())),
     ("chain3_torque_rk4", || Box::new(Chain3TorqueRk4::new())),
+    ("wrap_elbow", || Box::new(WrapElbow::new())),
 ];
 
 /// The compiled plant of a built-in model, by file name.
@@ -39,6 +41,7 @@ pub fn source(name: &str) -> Option<&'static str> {
         "pointmass24_relu" => include_str!("../models/pointmass24_relu.mnet"),
         "arm210_thelen_paths" => include_str!("../models/arm210_thelen_paths.mnet"),
         "chain3_torque_rk4" => include_str!("../models/chain3_torque_rk4.mnet"),
+        "wrap_elbow" => include_str!("../models/wrap_elbow.mnet"),
         _ => return None,
     })
 }

@@ -324,6 +324,108 @@ pub fn verify_gradients<P: Plant>(plant: P, reference: &Value) -> Result<Vec<Fie
     Ok(report)
 }
 
+/// Tolerance of path-geometry comparisons (absolute, metres and metres per radian).
+pub const GEOMETRY_TOLERANCE: f64 = 1e-9;
+
+/// Reruns a path-geometry reference (MuJoCo's `wrap_elbow`): at every sampled posture, the musculotendon
+/// length and every moment arm dL/dq of each named muscle.
+pub fn verify_geometry<P: Plant>(plant: P, reference: &Value) -> Result<Vec<FieldError>, Error> {
+    let info = plant.info().clone();
+    let names: Vec<&str> = field(reference, "tendons")?
+        .as_array()
+        .ok_or_else(|| Error::Input("`tendons` is not a list".into()))?
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default())
+        .collect();
+    let index: Vec<usize> = names
+        .iter()
+        .map(|n| {
+            info.muscle_names
+                .iter()
+                .position(|m| m == n)
+                .ok_or_else(|| {
+                    Error::Input(format!(
+                        "the model has no muscle `{n}` (muscles: {})",
+                        info.muscle_names.join(", ")
+                    ))
+                })
+        })
+        .collect::<Result<_, _>>()?;
+    let samples = field(reference, "samples")?
+        .as_array()
+        .ok_or_else(|| Error::Input("`samples` is not a list".into()))?;
+    let (dof, nm, s) = (info.dof(), info.n_muscles(), info.state_dim());
+    let (geo, _) = info.part("geometry").expect("geometry");
+    let mut ws = plant.workspace();
+    let mut state = vec![0.0; s];
+    let mut worst: Vec<FieldError> = ["length", "moment arm"]
+        .iter()
+        .map(|f| FieldError {
+            field: f.to_string(),
+            count: 0,
+            max_scaled: 0.0,
+            max_abs: 0.0,
+            worst_at: String::new(),
+            tolerance: GEOMETRY_TOLERANCE,
+        })
+        .collect();
+    for (i, sample) in samples.iter().enumerate() {
+        let q = flatten(field(sample, "q")?)?;
+        if q.len() != dof {
+            return Err(Error::Input(format!(
+                "sample {i}: {} joint angles for a model with {dof}",
+                q.len()
+            )));
+        }
+        let joint: Vec<f64> = q
+            .iter()
+            .copied()
+            .chain(std::iter::repeat_n(0.0, dof))
+            .collect();
+        plant.reset(&mut ws, &joint, &mut state);
+        let lengths = flatten(field(sample, "length")?)?;
+        let arms = flatten(field(sample, "moment_arm")?)?;
+        for (k, &m) in index.iter().enumerate() {
+            let compare = |w: &mut FieldError, ours: f64, theirs: f64, what: String| {
+                let abs = (ours - theirs).abs();
+                let abs = if abs.is_nan() { f64::INFINITY } else { abs };
+                w.count += 1;
+                if abs > w.max_abs || w.worst_at.is_empty() {
+                    w.max_abs = abs;
+                    w.max_scaled = abs;
+                    w.worst_at = what;
+                }
+            };
+            compare(
+                &mut worst[0],
+                state[geo + m],
+                lengths[k],
+                format!("q = {q:?}, {}", names[k]),
+            );
+            for j in 0..dof {
+                let ours = state[geo + (2 + j) * nm + m];
+                compare(
+                    &mut worst[1],
+                    ours,
+                    arms[k * dof + j],
+                    format!("q = {q:?}, {} d/d{}", names[k], info.coord_names[j]),
+                );
+            }
+        }
+    }
+    Ok(worst)
+}
+
+/// Parameter overrides a geometry reference implies (its obstacle radius).
+fn geometry_overrides(reference: &Value) -> Vec<(String, f64)> {
+    reference
+        .get("elbow_cyl_radius")
+        .and_then(Value::as_f64)
+        .map(|r| ("elbow_cyl.radius".to_string(), r))
+        .into_iter()
+        .collect()
+}
+
 /// Which model to run a reference on.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -336,6 +438,32 @@ pub struct Options {
 enum Kind {
     Trajectory,
     Gradient,
+    Geometry,
+}
+
+/// Tolerance of the GRU reference (forward values and every gradient).
+pub const GRU_TOLERANCE: f64 = 1e-10;
+
+/// Runs a GRU reference (PyTorch `nn.GRU` + `nn.Linear` + sigmoid): forward values and every gradient.
+fn verify_gru(file: &str, reference: &Value) -> Result<CaseReport, Error> {
+    let fields = motornet_runtime::gru::verify_reference(reference)
+        .map_err(|e| Error::Input(format!("{file}: {e}")))?;
+    let fields = fields
+        .into_iter()
+        .map(|(field, err)| FieldError {
+            field,
+            count: 0,
+            max_scaled: err,
+            max_abs: err,
+            worst_at: String::new(),
+            tolerance: GRU_TOLERANCE,
+        })
+        .collect();
+    Ok(CaseReport {
+        case: file.to_string(),
+        model: "GRU policy".into(),
+        fields,
+    })
 }
 
 /// The case name of a reference: its `case` field, else the file name without `.seedN.json`.
@@ -361,12 +489,21 @@ pub fn verify_file(path: &std::path::Path, opts: &Options) -> Result<CaseReport,
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or(case.clone());
-    let kind = if reference.get("grad_actions_t_b_m").is_some() {
+    let kind = if reference.get("weight_ih").is_some() {
+        return verify_gru(&file, &reference);
+    } else if reference.get("samples").is_some() {
+        Kind::Geometry
+    } else if reference.get("grad_actions_t_b_m").is_some() {
         Kind::Gradient
     } else if reference.get("joint").is_some() {
         Kind::Trajectory
     } else {
         return Err(Error::Input(format!("{file}: not a reference this version can run (no `joint` or `grad_actions_t_b_m` field)")));
+    };
+    let case = match kind {
+        // Geometry references carry no case name; they are named after their file.
+        Kind::Geometry => file.split('.').next().unwrap_or_default().to_string(),
+        _ => case,
     };
     let spec = match &opts.model {
         Some(m) => m.clone(),
@@ -379,7 +516,10 @@ pub fn verify_file(path: &std::path::Path, opts: &Options) -> Result<CaseReport,
             .to_string(),
     };
     let (mut plant, backend) = crate::models::load(&spec, opts.interpreted)?;
-    let overrides = reference_overrides(&reference);
+    let overrides = match kind {
+        Kind::Geometry => geometry_overrides(&reference),
+        _ => reference_overrides(&reference),
+    };
     if !overrides.is_empty() {
         let mut values = plant.params().to_vec();
         for (name, v) in &overrides {
@@ -394,6 +534,7 @@ pub fn verify_file(path: &std::path::Path, opts: &Options) -> Result<CaseReport,
     let fields = match kind {
         Kind::Trajectory => verify_trajectory(plant, &reference)?,
         Kind::Gradient => verify_gradients(plant, &reference)?,
+        Kind::Geometry => verify_geometry(plant, &reference)?,
     };
     let backend = match backend {
         crate::models::Backend::Compiled => "compiled",

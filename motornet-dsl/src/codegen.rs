@@ -273,6 +273,26 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
                     let next: &mut [f64; #state_dim] = next.try_into().expect("state length");
                     self.step_generic(state, controls, next);
                 }
+                fn step_batch(&self, ws: &mut #rt::Workspace, states: &[f64], controls: &[f64], next: &mut [f64]) {
+                    // Four effectors per instruction, the remainder one by one.
+                    let n = states.len() / #state_dim;
+                    let lanes = n / 4 * 4;
+                    for e in (0..lanes).step_by(4) {
+                        let x = #rt::gather4::<#state_dim>(&states[e * #state_dim..(e + 4) * #state_dim]);
+                        let u = #rt::gather4::<#control_dim>(&controls[e * #control_dim..(e + 4) * #control_dim]);
+                        let mut out = [#rt::f64x4::splat(0.0); #state_dim];
+                        self.step_generic(&x, &u, &mut out);
+                        #rt::scatter4(&out, &mut next[e * #state_dim..(e + 4) * #state_dim]);
+                    }
+                    for e in lanes..n {
+                        #rt::Plant::step(
+                            self, ws,
+                            &states[e * #state_dim..(e + 1) * #state_dim],
+                            &controls[e * #control_dim..(e + 1) * #control_dim],
+                            &mut next[e * #state_dim..(e + 1) * #state_dim],
+                        );
+                    }
+                }
                 fn step_vjp(
                     &self, _ws: &mut #rt::Workspace, state: &[f64], controls: &[f64], next_cotangent: &[f64],
                     state_cotangent: &mut [f64], controls_cotangent: &mut [f64],

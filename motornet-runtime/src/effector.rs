@@ -10,26 +10,29 @@ pub struct Effector<P: Plant> {
     states: Vec<f64>,
     next: Vec<f64>,
     controls: Vec<f64>,
-    workspace: Workspace,
+    workspaces: Vec<Workspace>,
     steps: usize,
     /// Check every new state for NaN or infinity (on by default).
     pub check_finite: bool,
+    /// Threads used for large batches (default 1).
+    pub threads: usize,
 }
 
 impl<P: Plant> Effector<P> {
     pub fn new(plant: P, batch: usize) -> Self {
         let dim = plant.info().state_dim();
         let controls = plant.info().control_dim();
-        let workspace = plant.workspace();
+        let workspaces = vec![plant.workspace()];
         Effector {
             plant,
             batch,
             states: vec![0.0; batch * dim],
             next: vec![0.0; batch * dim],
-            controls: vec![0.0; controls],
-            workspace,
+            controls: vec![0.0; controls * batch],
+            workspaces,
             steps: 0,
             check_finite: true,
+            threads: 1,
         }
     }
 
@@ -90,7 +93,7 @@ impl<P: Plant> Effector<P> {
                 &joint[b * jd..(b + 1) * jd],
                 &mut self.states[b * dim..(b + 1) * dim],
             );
-            self.plant.reset(&mut self.workspace, row, state);
+            self.plant.reset(&mut self.workspaces[0], row, state);
         }
         self.steps = 0;
         self.check(0)
@@ -105,20 +108,38 @@ impl<P: Plant> Effector<P> {
         joint_load: &[f64],
     ) -> Result<(), Error> {
         let info = self.plant.info();
-        let (m, dof, dim) = (info.n_muscles(), info.dof(), info.state_dim());
+        let (m, dof, c) = (info.n_muscles(), info.dof(), info.control_dim());
         expect_len("excitations", excitations, self.batch * m)?;
         let endpoint = Rows::new("endpoint load", endpoint_load, 2, self.batch)?;
         let joints = Rows::new("joint load", joint_load, dof, self.batch)?;
         for b in 0..self.batch {
-            self.controls[..m].copy_from_slice(&excitations[b * m..(b + 1) * m]);
-            endpoint.copy_row(b, &mut self.controls[m..m + 2]);
-            joints.copy_row(b, &mut self.controls[m + 2..]);
-            let (state, next) = (
-                &self.states[b * dim..(b + 1) * dim],
-                &mut self.next[b * dim..(b + 1) * dim],
+            let row = &mut self.controls[b * c..(b + 1) * c];
+            row[..m].copy_from_slice(&excitations[b * m..(b + 1) * m]);
+            endpoint.copy_row(b, &mut row[m..m + 2]);
+            joints.copy_row(b, &mut row[m + 2..]);
+        }
+        let (s, threads) = (info.state_dim(), self.threads.max(1));
+        // Threads only pay off for large batches; each takes a contiguous slice of effectors.
+        let per = self.batch.div_ceil(threads).next_multiple_of(4).max(256);
+        if threads == 1 || self.batch <= per {
+            self.plant.step_batch(
+                &mut self.workspaces[0],
+                &self.states,
+                &self.controls,
+                &mut self.next,
             );
-            self.plant
-                .step(&mut self.workspace, state, &self.controls, next);
+        } else {
+            let plant = &self.plant;
+            std::thread::scope(|scope| {
+                let chunks = self
+                    .states
+                    .chunks(per * s)
+                    .zip(self.controls.chunks(per * c))
+                    .zip(self.next.chunks_mut(per * s));
+                for ((x, u), out) in chunks {
+                    scope.spawn(move || plant.step_batch(&mut plant.workspace(), x, u, out));
+                }
+            });
         }
         std::mem::swap(&mut self.states, &mut self.next);
         self.steps += 1;

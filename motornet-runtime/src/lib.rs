@@ -3,12 +3,15 @@
 
 pub mod adam;
 pub mod effector;
+pub mod env;
 pub mod error;
 pub mod gru;
 pub mod interpreted;
 pub mod plant;
 pub mod rollout;
 pub mod scalar;
+pub mod task;
+pub mod train;
 
 pub use effector::Effector;
 pub use error::Error;
@@ -44,6 +47,9 @@ impl<P: Plant + ?Sized> Plant for Box<P> {
     }
     fn step(&self, ws: &mut Workspace, state: &[f64], controls: &[f64], next: &mut [f64]) {
         (**self).step(ws, state, controls, next)
+    }
+    fn step_batch(&self, ws: &mut Workspace, states: &[f64], controls: &[f64], next: &mut [f64]) {
+        (**self).step_batch(ws, states, controls, next)
     }
     fn step_vjp(
         &self,

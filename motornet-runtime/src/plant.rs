@@ -118,6 +118,20 @@ pub trait Plant: Send + Sync {
     /// One step: `controls` = excitations, endpoint force, joint loads (see [`PlantInfo::control_dim`]).
     fn step(&self, ws: &mut Workspace, state: &[f64], controls: &[f64], next: &mut [f64]);
 
+    /// Steps many effectors: `states` and `next` are `n × state_dim`, `controls` is `n × control_dim`.
+    /// Compiled plants process four effectors per instruction (SIMD lanes).
+    fn step_batch(&self, ws: &mut Workspace, states: &[f64], controls: &[f64], next: &mut [f64]) {
+        let (s, c) = (self.info().state_dim(), self.info().control_dim());
+        for (k, out) in next.chunks_exact_mut(s).enumerate() {
+            self.step(
+                ws,
+                &states[k * s..(k + 1) * s],
+                &controls[k * c..(k + 1) * c],
+                out,
+            );
+        }
+    }
+
     /// Reverse mode (a vector–Jacobian product of one step): given the cotangent of the next state, write
     /// the cotangents of `state` and `controls`. Non-smooth points follow PyTorch's conventions.
     fn step_vjp(

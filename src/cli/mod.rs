@@ -1,7 +1,9 @@
 //! Subcommands of the `motornet` program. Each is a thin layer over the library.
 
+mod bench;
 mod check;
 mod simulate;
+mod train;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -30,6 +32,12 @@ enum Command {
     Params(check::ParamsArgs),
     /// Print the Rust code `model!` generates for a model file.
     Expand(check::ExpandArgs),
+    /// Measure simulation, adjoint and compilation speed.
+    Bench(bench::Args),
+    /// Train a recurrent controller on a task (defaults: arm26, random reaches).
+    Train(train::Args),
+    /// Rerun a training run's checkpoint deterministically and regenerate its plots.
+    Eval(train::EvalArgs),
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode, motornet::Error> {
@@ -39,6 +47,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, motornet::Error> {
         Command::Simulate(a) => simulate::run(a),
         Command::Params(a) => check::params(a),
         Command::Expand(a) => check::expand(a),
+        Command::Bench(a) => bench::run(a),
+        Command::Train(a) => train::run(a),
+        Command::Eval(a) => train::eval(a),
     }
 }
 

@@ -1,0 +1,426 @@
+//! The environment: an effector, a task, and MotorNet's observation model — the goal, delayed visual
+//! feedback of the endpoint, delayed proprioception (muscle lengths and velocities, normalized), optional
+//! stacked past actions — with Gaussian noise on actions and on each observation channel.
+//!
+//! **Delays.** MotorNet keeps a buffer of `delay / dt` past values, appends the newest value after every step
+//! and shows the oldest, so a delay of `d` steps shows the value captured `d − 1` steps ago (a delay of one
+//! `dt`, the default, shows the current value). We match this exactly: the observation at step `t` reads
+//! the state at step `max(0, t − d + 1)`. Delays must be positive whole multiples of `dt`.
+//!
+//! **Noise.** Proprioceptive and visual noise is drawn when a value is captured (each step's state gets
+//! its own sample), observation noise when the observation is formed, action noise on the network's output
+//! before the effector clips it to [min_activation, 1]. The goal is never noisy. `deterministic` disables all
+//! noise.
+
+use crate::error::Error;
+use crate::plant::{Plant, Workspace};
+use crate::task::{Episode, Task, TaskContext};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
+
+/// Observation and noise settings (MotorNet's `Environment` arguments).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EnvConfig {
+    /// Episode length in seconds.
+    pub episode_duration: f64,
+    /// Proprioceptive delay in seconds (a multiple of the time step, at least one step).
+    pub proprioception_delay: f64,
+    /// Visual delay in seconds.
+    pub vision_delay: f64,
+    /// Standard deviation of the noise added to each excitation.
+    pub action_noise: f64,
+    pub proprioception_noise: f64,
+    pub vision_noise: f64,
+    /// Noise on every observation entry except the goal (and go cue).
+    pub observation_noise: f64,
+    /// Number of past actions appended to the observation.
+    pub action_frame_stacking: usize,
+}
+
+impl Default for EnvConfig {
+    fn default() -> Self {
+        EnvConfig {
+            episode_duration: 1.0,
+            proprioception_delay: 0.01,
+            vision_delay: 0.01,
+            action_noise: 0.0,
+            proprioception_noise: 0.0,
+            vision_noise: 0.0,
+            observation_noise: 0.0,
+            action_frame_stacking: 0,
+        }
+    }
+}
+
+/// Where each observation entry comes from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Source {
+    Goal(usize),
+    GoCue,
+    /// `scale · state[index]` of the state `delay` steps back (MotorNet's buffer: `delay − 1` steps back).
+    State {
+        index: usize,
+        scale: f64,
+        delay: usize,
+        noise: Channel,
+    },
+    /// Component `muscle` of the action `lag` steps back.
+    Action {
+        muscle: usize,
+        lag: usize,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Channel {
+    Vision,
+    Proprioception,
+}
+
+/// A batch of simulated episodes with everything backpropagation needs.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    pub batch: usize,
+    pub steps: usize,
+    pub episodes: Vec<Episode>,
+    /// `(steps + 1) × batch × state_dim`.
+    pub states: Vec<f64>,
+    /// `steps × batch × control_dim`: noisy excitations, endpoint force, joint loads.
+    pub controls: Vec<f64>,
+    /// `steps × batch × n_muscles`: the policy's actions before noise.
+    pub actions: Vec<f64>,
+    /// `steps × batch × obs_dim`.
+    pub observations: Vec<f64>,
+    /// Capture noise of proprioception and vision: `(steps + 1) × batch × obs_dim` (zero elsewhere).
+    capture_noise: Vec<f64>,
+}
+
+pub struct Environment<P: Plant> {
+    pub plant: P,
+    pub task: Box<dyn Task>,
+    pub config: EnvConfig,
+    pub steps: usize,
+    sources: Vec<Source>,
+    ws: Workspace,
+}
+
+fn whole_steps(what: &str, seconds: f64, dt: f64) -> Result<usize, Error> {
+    let n = seconds / dt;
+    if !(n.is_finite() && n >= 1.0 - 1e-9 && (n - n.round()).abs() < 1e-6) {
+        return Err(Error::Input(format!(
+            "{what} = {seconds} s must be a positive whole multiple of the time step {dt} s"
+        )));
+    }
+    Ok(n.round() as usize)
+}
+
+impl<P: Plant> Environment<P> {
+    pub fn new(plant: P, task: Box<dyn Task>, config: EnvConfig) -> Result<Self, Error> {
+        let info = plant.info().clone();
+        let dt = plant.timestep();
+        let steps = whole_steps("episode_duration", config.episode_duration, dt)?;
+        let dp = whole_steps("proprioception_delay", config.proprioception_delay, dt)?;
+        let dv = whole_steps("vision_delay", config.vision_delay, dt)?;
+        for (what, v) in [
+            ("action_noise", config.action_noise),
+            ("proprioception_noise", config.proprioception_noise),
+            ("vision_noise", config.vision_noise),
+            ("observation_noise", config.observation_noise),
+        ] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return Err(Error::Input(format!(
+                    "{what} must be a non-negative number, not {v}"
+                )));
+            }
+        }
+        let (cart, _) = info.part("cartesian").expect("cartesian");
+        let (muscle, _) = info.part("muscle").expect("muscle");
+        let m = info.n_muscles();
+        let row = |name: &str| info.muscle_state_names.iter().position(|s| s == name);
+        let mut sources: Vec<Source> = vec![Source::Goal(0), Source::Goal(1)];
+        for k in 0..2 {
+            sources.push(Source::State {
+                index: cart + k,
+                scale: 1.0,
+                delay: dv,
+                noise: Channel::Vision,
+            });
+        }
+        // Proprioception: normalized muscle lengths, then velocities (MotorNet's order).
+        if m > 0 {
+            let (len_row, vel_row) = match (row("muscle length"), row("muscle velocity")) {
+                (Some(l), Some(v)) => (l, v),
+                _ => {
+                    return Err(Error::Input(
+                        "the muscle model has no length and velocity states to observe".into(),
+                    ))
+                }
+            };
+            let norms = plant.muscle_normalizers();
+            for (r, col) in [(len_row, 0), (vel_row, 1)] {
+                for (k, norm) in norms.iter().enumerate() {
+                    let index = muscle + r * m + k;
+                    sources.push(Source::State {
+                        index,
+                        scale: 1.0 / norm[col],
+                        delay: dp,
+                        noise: Channel::Proprioception,
+                    });
+                }
+            }
+        }
+        for lag in 1..=config.action_frame_stacking {
+            sources.extend((0..m).map(|muscle| Source::Action { muscle, lag }));
+        }
+        if task.has_go_cue() {
+            sources.push(Source::GoCue);
+        }
+        let ws = plant.workspace();
+        Ok(Environment {
+            plant,
+            task,
+            config,
+            steps,
+            sources,
+            ws,
+        })
+    }
+
+    pub fn obs_dim(&self) -> usize {
+        self.sources.len()
+    }
+
+    pub fn n_muscles(&self) -> usize {
+        self.plant.info().n_muscles()
+    }
+
+    /// Draws a batch of episodes from the task.
+    pub fn draw(&self, batch: usize, rng: &mut ChaCha8Rng) -> Vec<Episode> {
+        let ctx = TaskContext {
+            plant: &self.plant,
+            steps: self.steps,
+        };
+        self.task.draw(&ctx, batch, rng)
+    }
+
+    /// Simulates `episodes` with a policy in the loop: `policy(t, observations, actions)` maps the
+    /// `batch × obs_dim` observations of step `t` to `batch × n_muscles` actions (excitations). Episode `b`
+    /// draws its noise from `rngs[b]`.
+    pub fn run(
+        &mut self,
+        episodes: Vec<Episode>,
+        rngs: &mut [ChaCha8Rng],
+        deterministic: bool,
+        out: &mut Batch,
+        mut policy: impl FnMut(usize, &[f64], &mut [f64]),
+    ) -> Result<(), Error> {
+        let info = self.plant.info().clone();
+        let (s, c, m, o) = (
+            info.state_dim(),
+            info.control_dim(),
+            info.n_muscles(),
+            self.obs_dim(),
+        );
+        let (batch, steps) = (episodes.len(), self.steps);
+        assert_eq!(rngs.len(), batch, "one random stream per episode");
+        out.batch = batch;
+        out.steps = steps;
+        out.states.resize((steps + 1) * batch * s, 0.0);
+        out.controls.resize(steps * batch * c, 0.0);
+        out.actions.resize(steps * batch * m, 0.0);
+        out.observations.resize(steps * batch * o, 0.0);
+        out.capture_noise.resize((steps + 1) * batch * o, 0.0);
+        let noise = |rng: &mut ChaCha8Rng, sd: f64| -> f64 {
+            if deterministic || sd == 0.0 {
+                0.0
+            } else {
+                sd * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, rng)
+            }
+        };
+        for (b, e) in episodes.iter().enumerate() {
+            self.plant
+                .reset(&mut self.ws, &e.joint0, &mut out.states[b * s..(b + 1) * s]);
+        }
+        let mut obs = vec![0.0; batch * o];
+        let mut actions = vec![0.0; batch * m];
+        for t in 0..=steps {
+            // Capture this step's sensory values (with their noise).
+            for b in 0..batch {
+                for (k, src) in self.sources.iter().enumerate() {
+                    if let Source::State { noise: ch, .. } = src {
+                        let sd = match ch {
+                            Channel::Vision => self.config.vision_noise,
+                            Channel::Proprioception => self.config.proprioception_noise,
+                        };
+                        out.capture_noise[(t * batch + b) * o + k] = noise(&mut rngs[b], sd);
+                    }
+                }
+            }
+            if t == steps {
+                break;
+            }
+            for (b, e) in episodes.iter().enumerate() {
+                for (k, src) in self.sources.iter().enumerate() {
+                    let v = match *src {
+                        Source::Goal(i) => e.target[i],
+                        Source::GoCue => e.go_signal(t),
+                        Source::State {
+                            index,
+                            scale,
+                            delay,
+                            ..
+                        } => {
+                            let tc = t.saturating_sub(delay - 1);
+                            scale * out.states[(tc * batch + b) * s + index]
+                                + out.capture_noise[(tc * batch + b) * o + k]
+                        }
+                        Source::Action { muscle, lag } => {
+                            if t >= lag {
+                                out.controls[((t - lag) * batch + b) * c + muscle]
+                            } else {
+                                0.0
+                            }
+                        }
+                    };
+                    let noisy = !matches!(src, Source::Goal(_) | Source::GoCue);
+                    obs[b * o + k] = v + if noisy {
+                        noise(&mut rngs[b], self.config.observation_noise)
+                    } else {
+                        0.0
+                    };
+                }
+            }
+            out.observations[t * batch * o..(t + 1) * batch * o].copy_from_slice(&obs);
+            policy(t, &obs, &mut actions);
+            out.actions[t * batch * m..(t + 1) * batch * m].copy_from_slice(&actions);
+            let (done, rest) = out.states.split_at_mut((t + 1) * batch * s);
+            for (b, e) in episodes.iter().enumerate() {
+                let x = &done[(t * batch + b) * s..(t * batch + b + 1) * s];
+                let u = &mut out.controls[(t * batch + b) * c..(t * batch + b + 1) * c];
+                for k in 0..m {
+                    u[k] = actions[b * m + k] + noise(&mut rngs[b], self.config.action_noise);
+                }
+                let cart: [f64; 4] = x[info.part("cartesian").expect("cartesian").0..][..4]
+                    .try_into()
+                    .expect("4");
+                let (force, _) = self.task.endpoint_load(t, e, &cart);
+                u[m..m + 2].copy_from_slice(&force);
+                u[m + 2..].fill(0.0);
+                self.plant
+                    .step(&mut self.ws, x, u, &mut rest[b * s..(b + 1) * s]);
+            }
+            check_finite(&info, &rest[..batch * s], t + 1)?;
+        }
+        out.episodes = episodes;
+        Ok(())
+    }
+
+    /// Backpropagates through step `t` of a simulated batch: given `lambda_next` (`batch × state_dim`, the
+    /// cotangent of the states after the step), adds the cotangent of the states before it to
+    /// `lambda_now` and writes the cotangent of the policy's actions to `d_actions` (`batch × n_muscles`,
+    /// added). State-dependent endpoint loads are differentiated through.
+    pub fn backprop_step(
+        &mut self,
+        run: &Batch,
+        t: usize,
+        lambda_next: &[f64],
+        lambda_now: &mut [f64],
+        d_actions: &mut [f64],
+    ) {
+        let info = self.plant.info().clone();
+        let (s, c, m) = (info.state_dim(), info.control_dim(), info.n_muscles());
+        let (cart, _) = info.part("cartesian").expect("cartesian");
+        let batch = run.batch;
+        let mut gx = vec![0.0; s];
+        let mut gu = vec![0.0; c];
+        for b in 0..batch {
+            let x = &run.states[(t * batch + b) * s..(t * batch + b + 1) * s];
+            let u = &run.controls[(t * batch + b) * c..(t * batch + b + 1) * c];
+            self.plant.step_vjp(
+                &mut self.ws,
+                x,
+                u,
+                &lambda_next[b * s..(b + 1) * s],
+                &mut gx,
+                &mut gu,
+            );
+            for (l, g) in lambda_now[b * s..(b + 1) * s].iter_mut().zip(&gx) {
+                *l += g;
+            }
+            // The action noise is additive, so d(noisy action)/d(action) = 1.
+            for k in 0..m {
+                d_actions[b * m + k] += gu[k];
+            }
+            let state: [f64; 4] = x[cart..cart + 4].try_into().expect("4");
+            let (_, jac) = self.task.endpoint_load(t, &run.episodes[b], &state);
+            for (i, row) in jac.iter().enumerate() {
+                for (k, d) in row.iter().enumerate() {
+                    lambda_now[b * s + cart + k] += d * gu[m + i];
+                }
+            }
+        }
+    }
+
+    /// Maps the cotangent of step `t`'s observations (`batch × obs_dim`) onto the states it was read from
+    /// (`lambda`: `(steps + 1) × batch × state_dim`) and onto earlier actions (`d_actions`:
+    /// `steps × batch × n_muscles`).
+    pub fn backprop_observation(
+        &self,
+        run: &Batch,
+        t: usize,
+        d_obs: &[f64],
+        lambda: &mut [f64],
+        d_actions: &mut [f64],
+    ) {
+        let info = self.plant.info();
+        let (s, m, o) = (info.state_dim(), info.n_muscles(), self.obs_dim());
+        let batch = run.batch;
+        for b in 0..batch {
+            for (k, src) in self.sources.iter().enumerate() {
+                let g = d_obs[b * o + k];
+                match *src {
+                    Source::State {
+                        index,
+                        scale,
+                        delay,
+                        ..
+                    } => {
+                        let tc = t.saturating_sub(delay - 1);
+                        lambda[(tc * batch + b) * s + index] += scale * g;
+                    }
+                    Source::Action { muscle, lag } if t >= lag => {
+                        d_actions[((t - lag) * batch + b) * m + muscle] += g;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Endpoint [x, y, vx, vy] of effector `b` at step `t`.
+    pub fn cartesian(&self, run: &Batch, t: usize, b: usize) -> [f64; 4] {
+        let info = self.plant.info();
+        let s = info.state_dim();
+        let (at, _) = info.part("cartesian").expect("cartesian");
+        run.states[(t * run.batch + b) * s + at..][..4]
+            .try_into()
+            .expect("4")
+    }
+}
+
+fn check_finite(info: &crate::PlantInfo, states: &[f64], step: usize) -> Result<(), Error> {
+    if let Some(i) = states.iter().position(|v| !v.is_finite()) {
+        let s = info.state_dim();
+        let (part, index) = crate::effector::describe_index(info, i % s);
+        return Err(Error::NonFinite {
+            step,
+            effector: i / s,
+            part,
+            index,
+            value: states[i],
+        });
+    }
+    Ok(())
+}

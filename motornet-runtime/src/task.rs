@@ -1,0 +1,266 @@
+//! Tasks: what an episode asks of the effector. A task draws each episode's initial joint state, target
+//! and timing, says what the network is shown (goal and cues) and what the loss aims at, and may apply
+//! state-dependent endpoint forces (a velocity-dependent curl field, a force channel).
+//!
+//! Users define their own tasks by implementing [`Task`]; nothing else needs to change.
+
+use crate::plant::Plant;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use std::f64::consts::PI;
+
+/// One episode of one effector.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Episode {
+    /// Initial joint positions then velocities.
+    pub joint0: Vec<f64>,
+    /// Endpoint position right after reset.
+    pub start: [f64; 2],
+    /// Where the endpoint should go.
+    pub target: [f64; 2],
+    /// Step at which the go cue appears: before it the endpoint should stay at `start`. `None`: move at
+    /// once. A catch trial has a cue that never comes (`Some(usize::MAX)`).
+    pub go_step: Option<usize>,
+}
+
+impl Episode {
+    fn gone(&self, t: usize) -> bool {
+        self.go_step.is_none_or(|g| t >= g)
+    }
+    /// The position the loss aims at, at step `t`.
+    pub fn aim(&self, t: usize) -> [f64; 2] {
+        if self.gone(t) {
+            self.target
+        } else {
+            self.start
+        }
+    }
+    /// The go signal the network sees at step `t` (1 after the cue).
+    pub fn go_signal(&self, t: usize) -> f64 {
+        f64::from(u8::from(self.gone(t)))
+    }
+}
+
+/// What a task may ask of the plant while drawing episodes.
+pub struct TaskContext<'a> {
+    pub plant: &'a dyn Plant,
+    /// Steps per episode.
+    pub steps: usize,
+}
+
+impl TaskContext<'_> {
+    /// Endpoint position of a joint state (positions, velocities), by the plant's own kinematics.
+    pub fn endpoint(&self, joint: &[f64]) -> [f64; 2] {
+        let info = self.plant.info();
+        let mut state = vec![0.0; info.state_dim()];
+        self.plant
+            .reset(&mut self.plant.workspace(), joint, &mut state);
+        let (at, _) = info.part("cartesian").expect("cartesian");
+        [state[at], state[at + 1]]
+    }
+
+    /// A joint state drawn uniformly within the joint ranges, at rest (MotorNet's
+    /// `draw_random_uniform_states`). Unbounded coordinates are drawn in [-1, 1].
+    pub fn random_joint(&self, rng: &mut ChaCha8Rng) -> Vec<f64> {
+        let bounds = self.plant.bounds();
+        let mut j: Vec<f64> = bounds
+            .iter()
+            .map(|b| {
+                let u: f64 = rng.random();
+                if b.lower.is_finite() && b.upper.is_finite() {
+                    b.upper + (b.lower - b.upper) * u
+                } else {
+                    2.0 * u - 1.0
+                }
+            })
+            .collect();
+        j.extend(std::iter::repeat_n(0.0, bounds.len()));
+        j
+    }
+}
+
+/// An endpoint force and its derivative with respect to the endpoint state `[x, y, vx, vy]`.
+pub type Load = ([f64; 2], [[f64; 4]; 2]);
+
+pub trait Task: Send + Sync {
+    /// A short name for logs and run directories.
+    fn name(&self) -> String;
+
+    /// Draws `batch` episodes.
+    fn draw(&self, ctx: &TaskContext, batch: usize, rng: &mut ChaCha8Rng) -> Vec<Episode>;
+
+    /// Whether the network sees a go signal (an extra observation input).
+    fn has_go_cue(&self) -> bool {
+        false
+    }
+
+    /// The endpoint force at step `t` given the endpoint state, with its derivative (so gradients flow
+    /// through state-dependent loads). Default: none.
+    fn endpoint_load(&self, _t: usize, _episode: &Episode, _cartesian: &[f64; 4]) -> Load {
+        ([0.0; 2], [[0.0; 4]; 2])
+    }
+}
+
+/// A velocity-dependent curl field: F = k · (−vy, vx) (k > 0 turns the force counter-clockwise of the
+/// velocity), in N·s/m.
+pub fn curl_field(k: f64, cartesian: &[f64; 4]) -> Load {
+    let (vx, vy) = (cartesian[2], cartesian[3]);
+    ([-k * vy, k * vx], [[0.0, 0.0, 0.0, -k], [0.0, 0.0, k, 0.0]])
+}
+
+/// MotorNet's `RandomTargetReach`: start and target are endpoint positions of joint states drawn uniformly
+/// within the joint ranges.
+#[derive(Clone, Debug, Default)]
+pub struct RandomReach {
+    /// Optional curl field (N·s/m).
+    pub curl: f64,
+}
+
+impl Task for RandomReach {
+    fn name(&self) -> String {
+        "random_reach".into()
+    }
+    fn draw(&self, ctx: &TaskContext, batch: usize, rng: &mut ChaCha8Rng) -> Vec<Episode> {
+        (0..batch)
+            .map(|_| {
+                let joint0 = ctx.random_joint(rng);
+                let target = ctx.endpoint(&ctx.random_joint(rng));
+                Episode {
+                    start: ctx.endpoint(&joint0),
+                    joint0,
+                    target,
+                    go_step: None,
+                }
+            })
+            .collect()
+    }
+    fn endpoint_load(&self, _t: usize, _e: &Episode, c: &[f64; 4]) -> Load {
+        curl_field(self.curl, c)
+    }
+}
+
+/// Centre-out reaching: from one start posture to `n_targets` targets evenly spaced on a circle, with an
+/// optional curl field (the classic force-field adaptation paradigm).
+#[derive(Clone, Debug)]
+pub struct CentreOut {
+    /// Start joint positions (velocities are zero).
+    pub start_joint: Vec<f64>,
+    pub n_targets: usize,
+    /// Circle radius, m.
+    pub radius: f64,
+    pub curl: f64,
+}
+
+impl CentreOut {
+    fn targets(&self, start: [f64; 2]) -> Vec<[f64; 2]> {
+        (0..self.n_targets.max(1))
+            .map(|k| {
+                let a = 2.0 * PI * k as f64 / self.n_targets.max(1) as f64;
+                [
+                    start[0] + self.radius * a.cos(),
+                    start[1] + self.radius * a.sin(),
+                ]
+            })
+            .collect()
+    }
+}
+
+impl Task for CentreOut {
+    fn name(&self) -> String {
+        "centre_out".into()
+    }
+    /// Episode `i` of a batch reaches to target `i mod n_targets`, so a batch of `n_targets` covers all.
+    fn draw(&self, ctx: &TaskContext, batch: usize, _rng: &mut ChaCha8Rng) -> Vec<Episode> {
+        let mut joint0 = self.start_joint.clone();
+        joint0.extend(std::iter::repeat_n(0.0, self.start_joint.len()));
+        let start = ctx.endpoint(&joint0);
+        let targets = self.targets(start);
+        (0..batch)
+            .map(|i| Episode {
+                joint0: joint0.clone(),
+                start,
+                target: targets[i % targets.len()],
+                go_step: None,
+            })
+            .collect()
+    }
+    fn endpoint_load(&self, _t: usize, _e: &Episode, c: &[f64; 4]) -> Load {
+        curl_field(self.curl, c)
+    }
+}
+
+/// Delayed reaching: the target is shown from the start, but the endpoint must hold still until a go cue
+/// that comes after a random delay; in catch trials it never comes.
+#[derive(Clone, Debug)]
+pub struct DelayedReach {
+    /// Range of the go-cue time, in steps.
+    pub go_steps: (usize, usize),
+    /// Probability that an episode is a catch trial.
+    pub catch_probability: f64,
+}
+
+impl Task for DelayedReach {
+    fn name(&self) -> String {
+        "delayed_reach".into()
+    }
+    fn has_go_cue(&self) -> bool {
+        true
+    }
+    fn draw(&self, ctx: &TaskContext, batch: usize, rng: &mut ChaCha8Rng) -> Vec<Episode> {
+        (0..batch)
+            .map(|_| {
+                let joint0 = ctx.random_joint(rng);
+                let target = ctx.endpoint(&ctx.random_joint(rng));
+                let (lo, hi) = self.go_steps;
+                let go = if rng.random::<f64>() < self.catch_probability {
+                    usize::MAX
+                } else {
+                    rng.random_range(lo..=hi.max(lo))
+                };
+                Episode {
+                    start: ctx.endpoint(&joint0),
+                    joint0,
+                    target,
+                    go_step: Some(go),
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn curl_field_derivative_matches_its_value() {
+        let c = [0.1, 0.2, 0.3, -0.4];
+        let (f, d) = curl_field(2.0, &c);
+        assert_eq!(f, [0.8, 0.6]);
+        for i in 0..2 {
+            let linear: f64 = (0..4).map(|k| d[i][k] * c[k]).sum();
+            assert!(
+                (linear - f[i]).abs() < 1e-15,
+                "the field is linear in the state"
+            );
+        }
+    }
+
+    #[test]
+    fn episodes_aim_at_start_until_the_cue() {
+        let e = Episode {
+            joint0: vec![],
+            start: [0.0, 0.0],
+            target: [1.0, 1.0],
+            go_step: Some(5),
+        };
+        assert_eq!(e.aim(4), [0.0, 0.0]);
+        assert_eq!(e.aim(5), [1.0, 1.0]);
+        assert_eq!(e.go_signal(4), 0.0);
+        let catch = Episode {
+            go_step: Some(usize::MAX),
+            ..e
+        };
+        assert_eq!(catch.aim(1000), [0.0, 0.0]);
+    }
+}

@@ -1,0 +1,608 @@
+//! Training a GRU policy to control a plant by backpropagation through time through the network *and*
+//! the plant's adjoints.
+//!
+//! A batch is split into contiguous slices, one per thread; each worker simulates and backpropagates its
+//! slice independently (the network does not mix episodes), and the gradients are summed in a fixed order.
+//! Every episode draws its noise from its own random stream, derived from (seed, batch, episode), so the
+//! trajectories do not depend on the number of threads, and a run is bit-for-bit reproducible for a given
+//! seed, configuration and thread count — also across `--resume`, since nothing else carries state from
+//! one batch to the next except the weights and the optimizer.
+
+use crate::adam::{clip_grad_norm, Adam};
+use crate::env::{Batch, EnvConfig, Environment};
+use crate::error::Error;
+use crate::gru::{Gru, GruGrads, GruTape};
+use crate::plant::Plant;
+use crate::task::{Episode, Task};
+use ndarray::{ArrayView2, ArrayViewMut2};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// Weights of the loss terms. The loss is a weighted sum of means over the batch and time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LossConfig {
+    /// Endpoint-to-target error, Σ over x and y per step, averaged over steps (0..=T) and episodes.
+    pub position: f64,
+    /// `"l1"`: |error| (MotorNet's tutorial loss); `"l2"`: squared error.
+    pub position_norm: String,
+    /// Mean squared muscle activation.
+    pub activation: f64,
+    /// Mean squared muscle force (N²).
+    pub force: f64,
+    /// Mean squared hidden activity.
+    pub hidden: f64,
+    /// Mean squared change of hidden activity between steps.
+    pub hidden_derivative: f64,
+    /// Mean squared endpoint speed.
+    pub speed: f64,
+    /// Mean squared endpoint jerk (third difference of position over dt³).
+    pub jerk: f64,
+}
+
+impl Default for LossConfig {
+    fn default() -> Self {
+        LossConfig {
+            position: 1.0,
+            position_norm: "l1".into(),
+            activation: 0.0,
+            force: 0.0,
+            hidden: 0.0,
+            hidden_derivative: 0.0,
+            speed: 0.0,
+            jerk: 0.0,
+        }
+    }
+}
+
+/// Optimisation settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OptimConfig {
+    pub hidden: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    /// Maximal gradient norm (clip_grad_norm_); 0 disables clipping.
+    pub grad_clip: f64,
+    pub seed: u64,
+    pub threads: usize,
+}
+
+impl Default for OptimConfig {
+    fn default() -> Self {
+        OptimConfig {
+            hidden: 128,
+            batch_size: 32,
+            learning_rate: 1e-3,
+            grad_clip: 1.0,
+            seed: 0,
+            threads: 1,
+        }
+    }
+}
+
+/// What one training batch did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchStats {
+    pub loss: f64,
+    /// Loss terms by name (weighted).
+    pub terms: Vec<(&'static str, f64)>,
+    pub grad_norm: f64,
+}
+
+/// The random stream of episode `b` of batch `batch`.
+pub fn episode_rng(seed: u64, batch: u64, b: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(batch.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b);
+    rng
+}
+
+struct Worker<P: Plant> {
+    env: Environment<P>,
+    tape: GruTape,
+    grads: GruGrads,
+    run: Batch,
+    lambda: Vec<f64>,
+    d_actions: Vec<f64>,
+    d_hidden: Vec<f64>,
+    dh: Vec<f64>,
+    dx: Vec<f64>,
+}
+
+pub struct Trainer<P: Plant> {
+    pub gru: Gru,
+    pub adam: Adam,
+    pub loss: LossConfig,
+    pub optim: OptimConfig,
+    workers: Vec<Worker<P>>,
+    grads: Vec<f64>,
+}
+
+impl<P: Plant + 'static> Trainer<P> {
+    /// `make_plant` builds one plant per worker thread; `make_task` likewise.
+    pub fn new(
+        make_plant: impl Fn() -> P,
+        make_task: impl Fn() -> Box<dyn Task>,
+        env: EnvConfig,
+        loss: LossConfig,
+        optim: OptimConfig,
+    ) -> Result<Self, Error> {
+        if !matches!(loss.position_norm.as_str(), "l1" | "l2") {
+            return Err(Error::Input(format!(
+                "loss.position_norm must be \"l1\" or \"l2\", not {:?}",
+                loss.position_norm
+            )));
+        }
+        if optim.batch_size == 0 || optim.hidden == 0 {
+            return Err(Error::Input(
+                "batch_size and hidden must be at least 1".into(),
+            ));
+        }
+        if !(optim.learning_rate > 0.0 && optim.learning_rate.is_finite()) {
+            return Err(Error::Input(format!(
+                "learning_rate must be positive, not {}",
+                optim.learning_rate
+            )));
+        }
+        let threads = optim.threads.clamp(1, optim.batch_size);
+        let sizes: Vec<usize> = (0..threads)
+            .map(|k| optim.batch_size / threads + usize::from(k < optim.batch_size % threads))
+            .collect();
+        let mut workers = Vec::new();
+        let mut gru = None;
+        for size in sizes {
+            let env = Environment::new(make_plant(), make_task(), env.clone())?;
+            let m = env.n_muscles();
+            if m == 0 {
+                return Err(Error::Input(
+                    "the model has no muscles for a policy to drive".into(),
+                ));
+            }
+            let g = gru.get_or_insert_with(|| {
+                let mut rng = ChaCha8Rng::seed_from_u64(optim.seed);
+                Gru::new(env.obs_dim(), optim.hidden, m, &mut rng)
+            });
+            let steps = env.steps;
+            workers.push(Worker {
+                tape: g.tape(size, steps),
+                grads: g.grads(),
+                run: Batch::default(),
+                lambda: Vec::new(),
+                d_actions: Vec::new(),
+                d_hidden: Vec::new(),
+                dh: vec![0.0; size * optim.hidden],
+                dx: vec![0.0; size * env.obs_dim()],
+                env,
+            });
+        }
+        let gru = gru.expect("at least one worker");
+        let adam = Adam::new(gru.param_count(), optim.learning_rate);
+        let grads = vec![0.0; gru.param_count()];
+        Ok(Trainer {
+            gru,
+            adam,
+            loss,
+            optim,
+            workers,
+            grads,
+        })
+    }
+
+    pub fn obs_dim(&self) -> usize {
+        self.workers[0].env.obs_dim()
+    }
+
+    pub fn steps(&self) -> usize {
+        self.workers[0].env.steps
+    }
+
+    pub fn timestep(&self) -> f64 {
+        self.workers[0].env.plant.timestep()
+    }
+
+    pub fn muscle_names(&self) -> Vec<String> {
+        self.workers[0].env.plant.info().muscle_names.clone()
+    }
+
+    /// Draws the episodes of `batch` (the same for any thread count).
+    pub fn episodes(&self, batch_index: u64, n: usize) -> Vec<Episode> {
+        let mut rng = episode_rng(self.optim.seed, batch_index, u64::MAX);
+        self.workers[0].env.draw(n, &mut rng)
+    }
+
+    /// One optimisation step on batch `batch_index`. On a non-finite loss or gradient nothing is updated
+    /// and the error says where it appeared.
+    pub fn train_batch(&mut self, batch_index: u64) -> Result<BatchStats, Error> {
+        let episodes = self.episodes(batch_index, self.optim.batch_size);
+        let (stats, grads) = self.loss_and_gradient(&episodes, batch_index, false)?;
+        if let Some(i) = grads.iter().position(|g| !g.is_finite()) {
+            let name = self
+                .gru
+                .dims()
+                .tensors()
+                .into_iter()
+                .find(|t| t.range().contains(&i))
+                .map_or("?", |t| t.name);
+            return Err(Error::Input(format!(
+                "non-finite gradient ({}) in `{name}` at batch {batch_index}",
+                grads[i]
+            )));
+        }
+        self.grads.copy_from_slice(&grads);
+        let grad_norm = if self.optim.grad_clip > 0.0 {
+            clip_grad_norm(&mut self.grads, self.optim.grad_clip)
+        } else {
+            self.grads.iter().map(|g| g * g).sum::<f64>().sqrt()
+        };
+        self.adam.step(self.gru.params_mut(), &self.grads);
+        Ok(BatchStats { grad_norm, ..stats })
+    }
+
+    /// Simulates `episodes` (split over the workers) and returns the loss and its gradient with respect to
+    /// the network's parameters.
+    pub fn loss_and_gradient(
+        &mut self,
+        episodes: &[Episode],
+        batch_index: u64,
+        deterministic: bool,
+    ) -> Result<(BatchStats, Vec<f64>), Error> {
+        let total = episodes.len();
+        let (gru, loss_cfg, seed) = (&self.gru, &self.loss, self.optim.seed);
+        let mut results: Vec<Result<(Vec<(&'static str, f64)>, Vec<f64>), Error>> = Vec::new();
+        std::thread::scope(|scope| {
+            let mut start = 0;
+            let mut handles = Vec::new();
+            for w in self.workers.iter_mut() {
+                let n = w.tape.batch();
+                let slice = episodes[start..start + n].to_vec();
+                let first = start;
+                start += n;
+                let job = move || {
+                    w.run_and_backprop(
+                        gru,
+                        loss_cfg,
+                        slice,
+                        seed,
+                        batch_index,
+                        first,
+                        total,
+                        deterministic,
+                    )
+                };
+                handles.push(scope.spawn(job));
+            }
+            results = handles
+                .into_iter()
+                .map(|h| h.join().expect("worker thread panicked"))
+                .collect();
+        });
+        let mut terms: Vec<(&'static str, f64)> = Vec::new();
+        let mut grads = vec![0.0; self.gru.param_count()];
+        for r in results {
+            let (t, g) = r?;
+            for (name, v) in t {
+                match terms.iter_mut().find(|(n, _)| *n == name) {
+                    Some(e) => e.1 += v,
+                    None => terms.push((name, v)),
+                }
+            }
+            for (a, b) in grads.iter_mut().zip(&g) {
+                *a += b;
+            }
+        }
+        let loss: f64 = terms.iter().map(|t| t.1).sum();
+        if !loss.is_finite() {
+            let worst = terms
+                .iter()
+                .find(|t| !t.1.is_finite())
+                .map_or("loss", |t| t.0);
+            return Err(Error::Input(format!(
+                "non-finite loss ({loss}) in the `{worst}` term at batch {batch_index}"
+            )));
+        }
+        Ok((
+            BatchStats {
+                loss,
+                terms,
+                grad_norm: f64::NAN,
+            },
+            grads,
+        ))
+    }
+
+    /// Deterministic evaluation: endpoint paths (`[episode][step]` of [x, y, vx, vy]), activations
+    /// (`[episode][step][muscle]`) and the mean endpoint-to-aim distance over the last `last` steps.
+    pub fn evaluate(&mut self, episodes: &[Episode], last: usize) -> Result<Evaluation, Error> {
+        let w = &mut self.workers[0];
+        let gru = &self.gru;
+        let mut tape = gru.tape(episodes.len(), w.env.steps);
+        tape.reset_zero();
+        let mut run = Batch::default();
+        let mut rngs: Vec<ChaCha8Rng> = (0..episodes.len() as u64)
+            .map(|b| episode_rng(0, 0, b))
+            .collect();
+        w.env.run(
+            episodes.to_vec(),
+            &mut rngs,
+            true,
+            &mut run,
+            |t, obs, actions| {
+                let x = ArrayView2::from_shape((episodes.len(), obs.len() / episodes.len()), obs)
+                    .expect("obs");
+                let u = gru.step(&mut tape, t, x);
+                actions.copy_from_slice(u.as_slice().expect("contiguous"));
+            },
+        )?;
+        let info = w.env.plant.info().clone();
+        let (s, steps) = (info.state_dim(), run.steps);
+        let (musc, _) = info.part("muscle").expect("muscle");
+        let m = info.n_muscles();
+        let mut paths = Vec::new();
+        let mut activations = Vec::new();
+        let mut metric = 0.0;
+        let mut count = 0usize;
+        for (b, e) in episodes.iter().enumerate() {
+            let path: Vec<[f64; 4]> = (0..=steps).map(|t| w.env.cartesian(&run, t, b)).collect();
+            for t in steps.saturating_sub(last.saturating_sub(1))..=steps {
+                let aim = e.aim(t);
+                metric += ((path[t][0] - aim[0]).powi(2) + (path[t][1] - aim[1]).powi(2)).sqrt();
+                count += 1;
+            }
+            paths.push(path);
+            activations.push(
+                (0..=steps)
+                    .map(|t| run.states[(t * episodes.len() + b) * s + musc..][..m].to_vec())
+                    .collect(),
+            );
+        }
+        Ok(Evaluation {
+            paths,
+            activations,
+            metric: metric / count.max(1) as f64,
+        })
+    }
+}
+
+/// Result of a deterministic evaluation.
+#[derive(Clone, Debug)]
+pub struct Evaluation {
+    pub paths: Vec<Vec<[f64; 4]>>,
+    pub activations: Vec<Vec<Vec<f64>>>,
+    /// Mean endpoint-to-aim distance over the evaluated steps, in metres.
+    pub metric: f64,
+}
+
+impl<P: Plant> Worker<P> {
+    /// Forward and backward pass over this worker's episodes; returns the loss terms (already normalized by
+    /// the whole batch size `total`) and the parameter gradient.
+    #[allow(clippy::too_many_arguments)]
+    fn run_and_backprop(
+        &mut self,
+        gru: &Gru,
+        cfg: &LossConfig,
+        episodes: Vec<Episode>,
+        seed: u64,
+        batch_index: u64,
+        first: usize,
+        total: usize,
+        deterministic: bool,
+    ) -> Result<(Vec<(&'static str, f64)>, Vec<f64>), Error> {
+        let n = episodes.len();
+        let mut rngs: Vec<ChaCha8Rng> = (0..n)
+            .map(|b| episode_rng(seed, batch_index, (first + b) as u64))
+            .collect();
+        self.tape.reset_zero();
+        let tape = &mut self.tape;
+        self.env.run(
+            episodes,
+            &mut rngs,
+            deterministic,
+            &mut self.run,
+            |t, obs, actions| {
+                let x = ArrayView2::from_shape((n, obs.len() / n), obs).expect("obs");
+                let u = gru.step(tape, t, x);
+                actions.copy_from_slice(u.as_slice().expect("contiguous"));
+            },
+        )?;
+        let info = self.env.plant.info().clone();
+        let (s, m, steps, hsize) = (
+            info.state_dim(),
+            info.n_muscles(),
+            self.run.steps,
+            gru.dims().hidden,
+        );
+        let dt = self.env.plant.timestep();
+        self.lambda.clear();
+        self.lambda.resize((steps + 1) * n * s, 0.0);
+        self.d_actions.clear();
+        self.d_actions.resize(steps * n * m, 0.0);
+        self.d_hidden.clear();
+        self.d_hidden.resize((steps + 1) * n * hsize, 0.0);
+        let terms = loss_terms(
+            cfg,
+            &self.run,
+            &info,
+            &self.tape,
+            total,
+            dt,
+            &mut self.lambda,
+            &mut self.d_hidden,
+        );
+
+        self.dh.fill(0.0);
+        self.grads.zero();
+        let o = self.env.obs_dim();
+        let mut lambda_now = vec![0.0; n * s];
+        for t in (0..steps).rev() {
+            lambda_now.copy_from_slice(&self.lambda[t * n * s..(t + 1) * n * s]);
+            let next = self.lambda[(t + 1) * n * s..(t + 2) * n * s].to_vec();
+            self.env.backprop_step(
+                &self.run,
+                t,
+                &next,
+                &mut lambda_now,
+                &mut self.d_actions[t * n * m..(t + 1) * n * m],
+            );
+            self.lambda[t * n * s..(t + 1) * n * s].copy_from_slice(&lambda_now);
+            // dh carries dL/dh(t+1): add the loss's direct dependence on it.
+            for (a, b) in self
+                .dh
+                .iter_mut()
+                .zip(&self.d_hidden[(t + 1) * n * hsize..(t + 2) * n * hsize])
+            {
+                *a += b;
+            }
+            let du = ArrayView2::from_shape((n, m), &self.d_actions[t * n * m..(t + 1) * n * m])
+                .expect("du");
+            let dh = ArrayViewMut2::from_shape((n, hsize), &mut self.dh[..]).expect("dh");
+            let dx = ArrayViewMut2::from_shape((n, o), &mut self.dx[..]).expect("dx");
+            gru.backward(&mut self.tape, t, du, dh, &mut self.grads, Some(dx));
+            self.env.backprop_observation(
+                &self.run,
+                t,
+                &self.dx,
+                &mut self.lambda,
+                &mut self.d_actions,
+            );
+        }
+        Ok((terms, self.grads.as_slice().to_vec()))
+    }
+}
+
+/// Computes the loss terms and adds their cotangents to the states (`lambda`) and hidden states
+/// (`d_hidden`, index t = hidden state after t network steps).
+#[allow(clippy::too_many_arguments)]
+fn loss_terms(
+    cfg: &LossConfig,
+    run: &Batch,
+    info: &crate::PlantInfo,
+    tape: &GruTape,
+    total: usize,
+    dt: f64,
+    lambda: &mut [f64],
+    d_hidden: &mut [f64],
+) -> Vec<(&'static str, f64)> {
+    let (n, steps, s) = (run.batch, run.steps, info.state_dim());
+    let (cart, _) = info.part("cartesian").expect("cartesian");
+    let (musc, _) = info.part("muscle").expect("muscle");
+    let m = info.n_muscles();
+    let mut terms = Vec::new();
+    let at = |t: usize, b: usize| (t * n + b) * s;
+    let pts = (steps + 1) as f64 * total as f64;
+    if cfg.position != 0.0 {
+        let l1 = cfg.position_norm == "l1";
+        let mut sum = 0.0;
+        for t in 0..=steps {
+            for b in 0..n {
+                let aim = run.episodes[b].aim(t);
+                for k in 0..2 {
+                    let e = run.states[at(t, b) + cart + k] - aim[k];
+                    let (v, d) = if l1 {
+                        (e.abs(), sign(e))
+                    } else {
+                        (e * e, 2.0 * e)
+                    };
+                    sum += v;
+                    lambda[at(t, b) + cart + k] += cfg.position * d / pts;
+                }
+            }
+        }
+        terms.push(("position", cfg.position * sum / pts));
+    }
+    for (name, weight, row) in [
+        ("activation", cfg.activation, 0usize),
+        (
+            "force",
+            cfg.force,
+            info.muscle_state_names.len().saturating_sub(1),
+        ),
+    ] {
+        if weight == 0.0 || m == 0 {
+            continue;
+        }
+        let count = (steps * total * m) as f64;
+        let mut sum = 0.0;
+        for t in 1..=steps {
+            for b in 0..n {
+                for k in 0..m {
+                    let i = at(t, b) + musc + row * m + k;
+                    sum += run.states[i].powi(2);
+                    lambda[i] += weight * 2.0 * run.states[i] / count;
+                }
+            }
+        }
+        terms.push((name, weight * sum / count));
+    }
+    let h = tape.dims().hidden;
+    if cfg.hidden != 0.0 || cfg.hidden_derivative != 0.0 {
+        let count = (steps * total * h) as f64;
+        let (mut sum, mut dsum) = (0.0, 0.0);
+        for t in 1..=steps {
+            let (ht, hp) = (tape.h(t), tape.h(t - 1));
+            for b in 0..n {
+                for j in 0..h {
+                    let (v, dv) = (ht[[b, j]], ht[[b, j]] - hp[[b, j]]);
+                    sum += v * v;
+                    dsum += dv * dv;
+                    d_hidden[(t * n + b) * h + j] +=
+                        (cfg.hidden * 2.0 * v + cfg.hidden_derivative * 2.0 * dv) / count;
+                    d_hidden[((t - 1) * n + b) * h + j] -= cfg.hidden_derivative * 2.0 * dv / count;
+                }
+            }
+        }
+        if cfg.hidden != 0.0 {
+            terms.push(("hidden", cfg.hidden * sum / count));
+        }
+        if cfg.hidden_derivative != 0.0 {
+            terms.push(("hidden_derivative", cfg.hidden_derivative * dsum / count));
+        }
+    }
+    if cfg.speed != 0.0 {
+        let mut sum = 0.0;
+        for t in 0..=steps {
+            for b in 0..n {
+                for k in 2..4 {
+                    let v = run.states[at(t, b) + cart + k];
+                    sum += v * v;
+                    lambda[at(t, b) + cart + k] += cfg.speed * 2.0 * v / pts;
+                }
+            }
+        }
+        terms.push(("speed", cfg.speed * sum / pts));
+    }
+    if cfg.jerk != 0.0 && steps >= 3 {
+        // jerk ≈ (x[t+3] − 3x[t+2] + 3x[t+1] − x[t]) / dt³
+        let coef = [-1.0, 3.0, -3.0, 1.0];
+        let count = ((steps - 2) * total) as f64;
+        let mut sum = 0.0;
+        for t in 0..steps - 2 {
+            for b in 0..n {
+                for k in 0..2 {
+                    let j: f64 = (0..4)
+                        .map(|i| coef[i] * run.states[at(t + i, b) + cart + k])
+                        .sum::<f64>()
+                        / dt.powi(3);
+                    sum += j * j;
+                    for (i, c) in coef.iter().enumerate() {
+                        lambda[at(t + i, b) + cart + k] +=
+                            cfg.jerk * 2.0 * j * c / dt.powi(3) / count;
+                    }
+                }
+            }
+        }
+        terms.push(("jerk", cfg.jerk * sum / count));
+    }
+    terms
+}
+
+/// sign with sign(0) = 0, as torch.abs's gradient.
+fn sign(x: f64) -> f64 {
+    if x > 0.0 {
+        1.0
+    } else if x < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}

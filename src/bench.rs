@@ -1,0 +1,143 @@
+//! Measurements behind `motornet bench`: plant steps, adjoints, rollout gradients and macro expansion, timed
+//! in this process so that ratios are measured in one run. Each figure is the median of several repeats,
+//! each repeat running long enough (≥ 0.2 s) to swamp timer resolution.
+
+use crate::runtime::Rollout;
+use crate::{Effector, Plant};
+use serde::Serialize;
+use std::time::Instant;
+
+/// Median seconds per call of `f`, over 5 repeats of enough calls to last about 0.2 s each.
+pub fn time_per_call(mut f: impl FnMut()) -> f64 {
+    let start = Instant::now();
+    f();
+    let once = start.elapsed().as_secs_f64().max(1e-9);
+    let calls = ((0.2 / once).ceil() as usize).clamp(1, 10_000_000);
+    let mut samples: Vec<f64> = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..calls {
+                f();
+            }
+            t.elapsed().as_secs_f64() / calls as f64
+        })
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    samples[2]
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StepFigure {
+    pub batch: usize,
+    pub threads: usize,
+    pub ns_per_effector_step: f64,
+    pub effector_steps_per_s: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PlantFigures {
+    pub model: String,
+    pub steps: Vec<StepFigure>,
+    pub primal_step_ns: f64,
+    pub adjoint_step_ns: f64,
+    pub adjoint_over_primal: f64,
+    /// (batch, ms) for 100 steps forward and backward.
+    pub rollout_gradient_100_ms: Vec<(usize, f64)>,
+}
+
+fn mid_range_joint(plant: &dyn Plant) -> Vec<f64> {
+    let b = plant.bounds();
+    b.iter()
+        .map(|r| {
+            if r.lower.is_finite() && r.upper.is_finite() {
+                0.5 * (r.lower + r.upper)
+            } else {
+                0.0
+            }
+        })
+        .chain(std::iter::repeat_n(0.0, b.len()))
+        .collect()
+}
+
+/// Times the plant of `make` (a fresh plant per measurement).
+pub fn plant_figures(
+    name: &str,
+    make: &dyn Fn() -> Box<dyn Plant>,
+    batches: &[usize],
+) -> PlantFigures {
+    let probe = make();
+    let info = probe.info().clone();
+    let joint = mid_range_joint(probe.as_ref());
+    let m = info.n_muscles();
+    let mut steps = Vec::new();
+    for &batch in batches {
+        let mut e = Effector::new(make(), batch);
+        e.check_finite = false;
+        let joints = joint.repeat(batch);
+        e.reset(&joints).expect("mid-range reset");
+        let u = vec![0.2; m * batch];
+        let t = time_per_call(|| {
+            e.step(&u, &[], &[]).expect("step");
+            if e.steps() >= 100 {
+                e.reset(&joints).expect("reset");
+            }
+        });
+        let per = t / batch as f64;
+        steps.push(StepFigure {
+            batch,
+            threads: 1,
+            ns_per_effector_step: per * 1e9,
+            effector_steps_per_s: 1.0 / per,
+        });
+    }
+    // One effector, primal against adjoint, straight through the plant.
+    let plant = make();
+    let (s, c) = (info.state_dim(), info.control_dim());
+    let mut ws = plant.workspace();
+    let mut x = vec![0.0; s];
+    plant.reset(&mut ws, &joint, &mut x);
+    let mut u = vec![0.0; c];
+    u[..m].fill(0.2);
+    let w = vec![0.1; s];
+    let (mut next, mut gx, mut gu) = (vec![0.0; s], vec![0.0; s], vec![0.0; c]);
+    let primal = time_per_call(|| plant.step(&mut ws, &x, &u, &mut next));
+    let adjoint = time_per_call(|| plant.step_vjp(&mut ws, &x, &u, &w, &mut gx, &mut gu));
+    let mut rollout = Vec::new();
+    for &batch in &[1usize, 1024] {
+        let mut controls = vec![0.0; 100 * batch * c];
+        for row in controls.chunks_mut(c) {
+            row[..m].fill(0.2);
+        }
+        let joints = joint.repeat(batch);
+        let t = time_per_call(|| {
+            let r = Rollout::record(plant.as_ref(), &joints, &controls, batch).expect("rollout");
+            let g = r.backward(plant.as_ref(), &mut ws, |_, _, x, out| out[0] += x[0]);
+            std::hint::black_box(g);
+        });
+        rollout.push((batch, t * 1e3));
+    }
+    PlantFigures {
+        model: name.to_string(),
+        steps,
+        primal_step_ns: primal * 1e9,
+        adjoint_step_ns: adjoint * 1e9,
+        adjoint_over_primal: adjoint / primal,
+        rollout_gradient_100_ms: rollout,
+    }
+}
+
+/// Milliseconds `model!` spends compiling `source` into tokens (parse, check, lower, generate).
+pub fn expansion_ms(source: &str) -> f64 {
+    let rt: proc_macro2::TokenStream = "::motornet::__private".parse().expect("tokens");
+    time_per_call(|| {
+        let t = motornet_dsl::expand(
+            source,
+            "model.mnet",
+            None,
+            "pub".parse().expect("tokens"),
+            rt.clone(),
+            None,
+        );
+        std::hint::black_box(t.expect("built-in models compile"));
+    }) * 1e3
+}

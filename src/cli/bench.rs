@@ -1,0 +1,92 @@
+use motornet::bench::{expansion_ms, plant_figures};
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A model file or built-in model name.
+    #[arg(default_value = "arm26")]
+    model: String,
+    /// Use the interpreter even for a built-in model.
+    #[arg(long)]
+    interpreted: bool,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
+    motornet::models::load(&a.model, a.interpreted)?; // fail early on a bad model
+    let (model, interpreted) = (a.model.clone(), a.interpreted);
+    let make = move || {
+        motornet::models::load(&model, interpreted)
+            .expect("loaded above")
+            .0
+    };
+    let plant = plant_figures(&a.model, &make, &[1, 32, 1024]);
+    let expand = motornet::models::source("arm26")
+        .map(expansion_ms)
+        .unwrap_or(f64::NAN);
+    let step1 = plant.steps.iter().find(|s| s.batch == 1).expect("batch 1");
+    let step1024 = plant
+        .steps
+        .iter()
+        .find(|s| s.batch == 1024)
+        .expect("batch 1024");
+    if a.json {
+        let out = serde_json::json!({
+            "model": a.model,
+            "backend": if a.interpreted { "interpreted" } else { "compiled" },
+            "step_batch1_ns": step1.ns_per_effector_step,
+            "step_batch1_threads": step1.threads,
+            "step_batch1024_effector_steps_per_s": step1024.effector_steps_per_s,
+            "step_batch1024_threads": step1024.threads,
+            "adjoint_over_primal": plant.adjoint_over_primal,
+            "adjoint_threads": 1,
+            "plant": plant,
+            "macro_expansion_arm26_ms": expand,
+        });
+        println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "motornet bench: {} ({})",
+        a.model,
+        if a.interpreted {
+            "interpreted"
+        } else {
+            "compiled"
+        }
+    );
+    println!(
+        "{:<44} {:>14} {:>20}",
+        "workload", "ns/effector-step", "effector-steps/s"
+    );
+    for s in &plant.steps {
+        println!(
+            "{:<44} {:>14.1} {:>20.0}",
+            format!("plant step, batch {}, {} thread", s.batch, s.threads),
+            s.ns_per_effector_step,
+            s.effector_steps_per_s
+        );
+    }
+    println!(
+        "{:<44} {:>14.1}",
+        "primal step (one effector)", plant.primal_step_ns
+    );
+    println!(
+        "{:<44} {:>14.1}   adjoint/primal = {:.2}",
+        "adjoint step (one effector)", plant.adjoint_step_ns, plant.adjoint_over_primal
+    );
+    for (b, ms) in &plant.rollout_gradient_100_ms {
+        println!(
+            "{:<44} {:>11.3} ms",
+            format!("100-step rollout gradient, batch {b}"),
+            ms
+        );
+    }
+    println!(
+        "{:<44} {:>11.3} ms",
+        "model! expansion of models/arm26.mnet", expand
+    );
+    Ok(ExitCode::SUCCESS)
+}

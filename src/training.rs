@@ -1,0 +1,540 @@
+//! Training runs: the configuration file, the run directory, periodic evaluation, checkpoints, resuming,
+//! and the plots — everything `motornet train` and `motornet eval` do, usable from Rust as well.
+//!
+//! A run directory holds `config.toml` (the fully resolved configuration), `log.csv` (one row per batch),
+//! `checkpoint.safetensors` (the latest weights and optimizer state), `summary.json` (time per batch and
+//! the evaluation metric over training) and `plots/`. Every file is written atomically, so an interruption
+//! never leaves a half-written file and never loses what was saved before.
+
+use crate::runtime::env::EnvConfig;
+use crate::runtime::gru::{load_safetensors, save_safetensors};
+use crate::runtime::task::{CentreOut, DelayedReach, RandomReach, Task};
+use crate::runtime::train::{Evaluation, LossConfig, OptimConfig, Trainer};
+use crate::trajectory::write_atomic;
+use crate::{Error, Plant};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TaskConfig {
+    /// MotorNet's RandomTargetReach.
+    RandomReach {
+        #[serde(default)]
+        curl: f64,
+    },
+    /// Centre-out reaching from `start_joint` to `n_targets` targets on a circle.
+    CentreOut {
+        start_joint: Vec<f64>,
+        #[serde(default = "default_targets")]
+        n_targets: usize,
+        #[serde(default = "default_radius")]
+        radius: f64,
+        #[serde(default)]
+        curl: f64,
+    },
+    /// Reach after a go cue at a random step in `go_steps`; a fraction of catch trials never go.
+    DelayedReach {
+        go_steps: (usize, usize),
+        #[serde(default)]
+        catch_probability: f64,
+    },
+}
+
+fn default_targets() -> usize {
+    8
+}
+fn default_radius() -> f64 {
+    0.1
+}
+
+impl TaskConfig {
+    pub fn build(&self) -> Box<dyn Task> {
+        match self {
+            TaskConfig::RandomReach { curl } => Box::new(RandomReach { curl: *curl }),
+            TaskConfig::CentreOut {
+                start_joint,
+                n_targets,
+                radius,
+                curl,
+            } => Box::new(CentreOut {
+                start_joint: start_joint.clone(),
+                n_targets: *n_targets,
+                radius: *radius,
+                curl: *curl,
+            }),
+            TaskConfig::DelayedReach {
+                go_steps,
+                catch_probability,
+            } => Box::new(DelayedReach {
+                go_steps: *go_steps,
+                catch_probability: *catch_probability,
+            }),
+        }
+    }
+}
+
+/// How long to train and how often to evaluate and save.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunConfig {
+    pub batches: u64,
+    /// Evaluate every this many batches (and at the end).
+    pub eval_every: u64,
+    /// Number of fixed, noise-free evaluation episodes.
+    pub eval_episodes: usize,
+    /// The metric averages the endpoint-to-target distance over this many final steps.
+    pub eval_last_steps: usize,
+    pub checkpoint_every: u64,
+    /// Stop early once the evaluation metric (metres) is at or below this value (0: never).
+    pub target_metric: f64,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            batches: 3000,
+            eval_every: 100,
+            eval_episodes: 256,
+            eval_last_steps: 20,
+            checkpoint_every: 100,
+            target_metric: 0.0,
+        }
+    }
+}
+
+/// Everything that defines a training run (`config.toml`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// A built-in model name or a path to a `.mnet` file.
+    pub model: String,
+    /// Parameter overrides, `name=value`.
+    pub overrides: Vec<String>,
+    /// Run the model with the interpreter even if a compiled one exists.
+    pub interpreted: bool,
+    pub task: TaskConfig,
+    pub env: EnvConfig,
+    pub loss: LossConfig,
+    pub optim: OptimConfig,
+    pub run: RunConfig,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            model: "arm26".into(),
+            overrides: Vec::new(),
+            interpreted: false,
+            task: TaskConfig::RandomReach { curl: 0.0 },
+            env: EnvConfig::default(),
+            loss: LossConfig::default(),
+            optim: OptimConfig::default(),
+            run: RunConfig::default(),
+        }
+    }
+}
+
+impl TrainConfig {
+    pub fn from_toml(text: &str) -> Result<Self, Error> {
+        toml::from_str(text).map_err(|e| Error::Input(format!("configuration: {e}")))
+    }
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("the configuration serializes")
+    }
+
+    /// A plant for this configuration (overrides applied).
+    pub fn plant(&self) -> Result<Box<dyn Plant>, Error> {
+        let (mut plant, _) = crate::models::load(&self.model, self.interpreted)?;
+        plant.apply_overrides(&self.overrides)?;
+        Ok(plant)
+    }
+
+    pub fn trainer(&self) -> Result<Trainer<Box<dyn Plant>>, Error> {
+        self.plant()?; // report model problems once, before starting workers
+        let cfg = self.clone();
+        let task = self.task.clone();
+        Trainer::new(
+            move || cfg.plant().expect("built once already"),
+            move || task.build(),
+            self.env.clone(),
+            self.loss.clone(),
+            self.optim.clone(),
+        )
+    }
+}
+
+/// One evaluation during training.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvalPoint {
+    pub batch: u64,
+    /// Wall-clock seconds of training so far (excluding evaluations).
+    pub wall_seconds: f64,
+    /// Mean endpoint-to-target distance over the final steps, metres.
+    pub metric: f64,
+}
+
+/// `summary.json`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub model: String,
+    pub task: String,
+    pub threads: usize,
+    pub batch_size: usize,
+    pub hidden: usize,
+    pub batches_done: u64,
+    /// Mean wall-clock milliseconds per training batch (excluding evaluations and I/O).
+    pub ms_per_batch: f64,
+    pub train_seconds: f64,
+    pub evaluations: Vec<EvalPoint>,
+    /// Training seconds until the metric first reached 0.7 cm, if it did.
+    pub seconds_to_0_7cm: Option<f64>,
+    pub final_metric: Option<f64>,
+}
+
+/// A row of `log.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogRow {
+    pub batch: u64,
+    pub loss: f64,
+    pub grad_norm: f64,
+    pub wall_seconds: f64,
+}
+
+/// Paths of a run directory.
+pub struct RunDir(pub PathBuf);
+
+impl RunDir {
+    pub fn config(&self) -> PathBuf {
+        self.0.join("config.toml")
+    }
+    pub fn log(&self) -> PathBuf {
+        self.0.join("log.csv")
+    }
+    pub fn checkpoint(&self) -> PathBuf {
+        self.0.join("checkpoint.safetensors")
+    }
+    pub fn summary(&self) -> PathBuf {
+        self.0.join("summary.json")
+    }
+    pub fn plots(&self) -> PathBuf {
+        self.0.join("plots")
+    }
+}
+
+fn io(path: &Path, e: std::io::Error) -> Error {
+    Error::Input(format!("{}: {e}", path.display()))
+}
+
+fn write_text(path: &Path, text: &str) -> Result<(), Error> {
+    write_atomic(path, text.as_bytes()).map_err(|e| io(path, e))
+}
+
+fn log_csv(rows: &[LogRow]) -> String {
+    let mut s = String::from("batch,loss,grad_norm,wall_seconds\n");
+    for r in rows {
+        s.push_str(&format!(
+            "{},{},{},{}\n",
+            r.batch, r.loss, r.grad_norm, r.wall_seconds
+        ));
+    }
+    s
+}
+
+fn read_log(path: &Path) -> Result<Vec<LogRow>, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| io(path, e))?;
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            let num = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok());
+            match (num(0), num(1), num(2), num(3)) {
+                (Some(b), Some(loss), Some(g), Some(w)) => Ok(LogRow {
+                    batch: b as u64,
+                    loss,
+                    grad_norm: g,
+                    wall_seconds: w,
+                }),
+                _ => Err(Error::Input(format!(
+                    "{}: malformed row `{l}`",
+                    path.display()
+                ))),
+            }
+        })
+        .collect()
+}
+
+/// Callbacks for progress reporting and interruption.
+pub struct Hooks<'a> {
+    /// Called after every batch with (batch, batches, loss, latest metric).
+    pub progress: &'a mut dyn FnMut(u64, u64, f64, Option<f64>),
+    /// Returns true when the run should save and stop (e.g. after Ctrl-C).
+    pub interrupted: &'a dyn Fn() -> bool,
+}
+
+/// How a call to [`train`] ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Finished,
+    /// Stopped early: the target metric was reached.
+    ReachedTarget,
+    /// Interrupted after saving a checkpoint at this batch.
+    Interrupted(u64),
+}
+
+/// The fixed evaluation episodes of a configuration (the same in every run with this seed).
+pub fn eval_episodes(
+    trainer: &Trainer<Box<dyn Plant>>,
+    cfg: &TrainConfig,
+) -> Vec<crate::runtime::task::Episode> {
+    // Evaluation episodes come from a batch index no training batch uses.
+    trainer.episodes(u64::MAX, cfg.run.eval_episodes)
+}
+
+/// Trains in `dir` (created, or resumed from its checkpoint when `resume`). Evaluates, logs, checkpoints
+/// and plots as configured.
+pub fn train(
+    dir: &Path,
+    cfg: &TrainConfig,
+    resume: bool,
+    hooks: Hooks,
+) -> Result<(Outcome, Summary), Error> {
+    let run = RunDir(dir.to_path_buf());
+    std::fs::create_dir_all(&run.0).map_err(|e| io(&run.0, e))?;
+    let mut trainer = cfg.trainer()?;
+    let eval = eval_episodes(&trainer, cfg);
+    let mut log: Vec<LogRow> = Vec::new();
+    let mut summary = Summary {
+        model: cfg.model.clone(),
+        task: cfg.task.build().name(),
+        threads: cfg.optim.threads,
+        batch_size: cfg.optim.batch_size,
+        hidden: cfg.optim.hidden,
+        ..Summary::default()
+    };
+    let mut start = 0u64;
+    if resume {
+        let (gru, adam, meta) = load_safetensors(&run.checkpoint())?;
+        let done: u64 = meta
+            .iter()
+            .find(|(k, _)| k == "batches_done")
+            .and_then(|(_, v)| v.parse().ok())
+            .ok_or_else(|| {
+                Error::Input(format!(
+                    "{}: no `batches_done` in the checkpoint",
+                    run.checkpoint().display()
+                ))
+            })?;
+        if gru.dims() != trainer.gru.dims() {
+            return Err(Error::Input(
+                "the checkpoint's network does not match the configuration".into(),
+            ));
+        }
+        trainer.gru = gru;
+        let adam = adam.ok_or_else(|| {
+            Error::Input("the checkpoint has no optimizer state to resume from".into())
+        })?;
+        trainer.adam = crate::runtime::adam::Adam::with_state(cfg.optim.learning_rate, adam);
+        log = read_log(&run.log())?
+            .into_iter()
+            .filter(|r| r.batch < done)
+            .collect();
+        let text = std::fs::read_to_string(run.summary()).map_err(|e| io(&run.summary(), e))?;
+        let saved: Summary =
+            serde_json::from_str(&text).map_err(|e| Error::Input(format!("summary.json: {e}")))?;
+        summary.evaluations = saved
+            .evaluations
+            .into_iter()
+            .filter(|e| e.batch <= done)
+            .collect();
+        summary.train_seconds = log.last().map_or(0.0, |r| r.wall_seconds);
+        start = done;
+    } else {
+        write_text(&run.config(), &cfg.to_toml())?;
+    }
+    let save = |trainer: &Trainer<Box<dyn Plant>>,
+                summary: &Summary,
+                log: &[LogRow],
+                done: u64|
+     -> Result<(), Error> {
+        let meta = vec![
+            ("batches_done".to_string(), done.to_string()),
+            ("model".to_string(), cfg.model.clone()),
+            (
+                "format".to_string(),
+                "motornet GRU policy; PyTorch nn.GRU + nn.Linear state_dict names".to_string(),
+            ),
+        ];
+        save_safetensors(
+            &run.checkpoint(),
+            &trainer.gru,
+            Some(&trainer.adam.state),
+            &meta,
+        )?;
+        write_text(&run.log(), &log_csv(log))?;
+        write_text(
+            &run.summary(),
+            &serde_json::to_string_pretty(summary).expect("json"),
+        )
+    };
+    let mut clock = summary.train_seconds;
+    let mut outcome = Outcome::Finished;
+    let mut latest = summary.evaluations.last().map(|e| e.metric);
+    let evaluate = |trainer: &mut Trainer<Box<dyn Plant>>,
+                    summary: &mut Summary,
+                    batch: u64,
+                    clock: f64|
+     -> Result<f64, Error> {
+        let ev = trainer.evaluate(&eval, cfg.run.eval_last_steps)?;
+        summary.evaluations.push(EvalPoint {
+            batch,
+            wall_seconds: clock,
+            metric: ev.metric,
+        });
+        if ev.metric <= 0.007 && summary.seconds_to_0_7cm.is_none() {
+            summary.seconds_to_0_7cm = Some(clock);
+        }
+        Ok(ev.metric)
+    };
+    if start == 0 && summary.evaluations.is_empty() {
+        latest = Some(evaluate(&mut trainer, &mut summary, 0, 0.0)?);
+    }
+    for batch in start..cfg.run.batches {
+        let t = Instant::now();
+        let stats = match trainer.train_batch(batch) {
+            Ok(s) => s,
+            Err(e) => {
+                // The last good checkpoint stays as it is.
+                return Err(Error::Input(format!(
+                    "training stopped at batch {batch}: {e}; the last checkpoint is intact"
+                )));
+            }
+        };
+        clock += t.elapsed().as_secs_f64();
+        log.push(LogRow {
+            batch,
+            loss: stats.loss,
+            grad_norm: stats.grad_norm,
+            wall_seconds: clock,
+        });
+        let done = batch + 1;
+        summary.batches_done = done;
+        summary.train_seconds = clock;
+        summary.ms_per_batch = 1e3 * clock / done as f64;
+        let eval_now = done % cfg.run.eval_every.max(1) == 0 || done == cfg.run.batches;
+        if eval_now {
+            let m = evaluate(&mut trainer, &mut summary, done, clock)?;
+            latest = Some(m);
+            if cfg.run.target_metric > 0.0 && m <= cfg.run.target_metric {
+                outcome = Outcome::ReachedTarget;
+            }
+        }
+        (hooks.progress)(done, cfg.run.batches, stats.loss, latest);
+        let interrupted = (hooks.interrupted)();
+        if interrupted {
+            outcome = Outcome::Interrupted(done);
+        }
+        if done % cfg.run.checkpoint_every.max(1) == 0
+            || done == cfg.run.batches
+            || outcome != Outcome::Finished
+        {
+            summary.final_metric = latest;
+            save(&trainer, &summary, &log, done)?;
+        }
+        if outcome != Outcome::Finished {
+            break;
+        }
+    }
+    summary.final_metric = latest;
+    save(&trainer, &summary, &log, summary.batches_done.max(start))?;
+    let ev = trainer.evaluate(&eval, cfg.run.eval_last_steps)?;
+    write_plots(&run, &trainer, &ev, &summary, &log)?;
+    Ok((outcome, summary))
+}
+
+/// Reruns a run's latest checkpoint deterministically on the evaluation episodes and regenerates its plots.
+pub fn evaluate_run(dir: &Path) -> Result<(f64, Summary), Error> {
+    let run = RunDir(dir.to_path_buf());
+    let text = std::fs::read_to_string(run.config()).map_err(|e| io(&run.config(), e))?;
+    let cfg = TrainConfig::from_toml(&text)?;
+    let mut trainer = cfg.trainer()?;
+    let (gru, _, _) = load_safetensors(&run.checkpoint())?;
+    if gru.dims() != trainer.gru.dims() {
+        return Err(Error::Input(
+            "the checkpoint's network does not match the configuration".into(),
+        ));
+    }
+    trainer.gru = gru;
+    let eval = eval_episodes(&trainer, &cfg);
+    let ev = trainer.evaluate(&eval, cfg.run.eval_last_steps)?;
+    let summary: Summary = std::fs::read_to_string(run.summary())
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let log = read_log(&run.log()).unwrap_or_default();
+    write_plots(&run, &trainer, &ev, &summary, &log)?;
+    Ok((ev.metric, summary))
+}
+
+fn write_plots(
+    run: &RunDir,
+    trainer: &Trainer<Box<dyn Plant>>,
+    ev: &Evaluation,
+    summary: &Summary,
+    log: &[LogRow],
+) -> Result<(), Error> {
+    let dir = run.plots();
+    std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+    let err = |e: crate::plots::PlotError| Error::Input(format!("plotting: {e}"));
+    let loss: Vec<(f64, f64)> = log.iter().map(|r| (r.batch as f64 + 1.0, r.loss)).collect();
+    let metric: Vec<(f64, f64)> = summary
+        .evaluations
+        .iter()
+        .map(|e| (e.batch as f64, e.metric))
+        .collect();
+    crate::plots::plot_loss(
+        &dir,
+        "loss",
+        "Training",
+        &[("loss", &loss), ("evaluation metric (m)", &metric)],
+        true,
+    )
+    .map_err(err)?;
+    let shown = ev.paths.len().min(16);
+    let paths: Vec<Vec<[f64; 2]>> = ev.paths[..shown]
+        .iter()
+        .map(|p| p.iter().map(|s| [s[0], s[1]]).collect())
+        .collect();
+    let eps = trainer.episodes(u64::MAX, shown);
+    let targets: Vec<[f64; 2]> = eps.iter().map(|e| e.target).collect();
+    let starts: Vec<[f64; 2]> = paths.iter().map(|p| p[0]).collect();
+    crate::plots::plot_reaches(
+        &dir,
+        "reaches",
+        "Evaluation reaches",
+        &paths,
+        &targets,
+        &starts,
+    )
+    .map_err(err)?;
+    let speeds: Vec<Vec<f64>> = ev.paths[..shown]
+        .iter()
+        .map(|p| p.iter().map(|s| s[2].hypot(s[3])).collect())
+        .collect();
+    let dt = trainer.timestep();
+    crate::plots::plot_speed(&dir, "speed", "Endpoint speed", dt, &speeds).map_err(err)?;
+    let names = trainer.muscle_names();
+    crate::plots::plot_activations(
+        &dir,
+        "activations",
+        "Muscle activations",
+        dt,
+        &names,
+        &ev.activations,
+        8,
+    )
+    .map_err(err)?;
+    Ok(())
+}
