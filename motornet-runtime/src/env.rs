@@ -104,6 +104,9 @@ pub struct Environment<P: Plant> {
     pub steps: usize,
     sources: Vec<Source>,
     ws: Workspace,
+    /// Scratch for the step adjoint (allocated once).
+    gx: Vec<f64>,
+    gu: Vec<f64>,
 }
 
 fn whole_steps(what: &str, seconds: f64, dt: f64) -> Result<usize, Error> {
@@ -178,6 +181,7 @@ impl<P: Plant> Environment<P> {
             sources.push(Source::GoCue);
         }
         let ws = plant.workspace();
+        let (gx, gu) = (vec![0.0; info.state_dim()], vec![0.0; info.control_dim()]);
         Ok(Environment {
             plant,
             task,
@@ -185,6 +189,8 @@ impl<P: Plant> Environment<P> {
             steps,
             sources,
             ws,
+            gx,
+            gu,
         })
     }
 
@@ -329,24 +335,17 @@ impl<P: Plant> Environment<P> {
         lambda_now: &mut [f64],
         d_actions: &mut [f64],
     ) {
-        let info = self.plant.info().clone();
+        let info = self.plant.info();
         let (s, c, m) = (info.state_dim(), info.control_dim(), info.n_muscles());
         let (cart, _) = info.part("cartesian").expect("cartesian");
         let batch = run.batch;
-        let mut gx = vec![0.0; s];
-        let mut gu = vec![0.0; c];
+        let (gx, gu) = (&mut self.gx, &mut self.gu);
         for b in 0..batch {
             let x = &run.states[(t * batch + b) * s..(t * batch + b + 1) * s];
             let u = &run.controls[(t * batch + b) * c..(t * batch + b + 1) * c];
-            self.plant.step_vjp(
-                &mut self.ws,
-                x,
-                u,
-                &lambda_next[b * s..(b + 1) * s],
-                &mut gx,
-                &mut gu,
-            );
-            for (l, g) in lambda_now[b * s..(b + 1) * s].iter_mut().zip(&gx) {
+            self.plant
+                .step_vjp(&mut self.ws, x, u, &lambda_next[b * s..(b + 1) * s], gx, gu);
+            for (l, g) in lambda_now[b * s..(b + 1) * s].iter_mut().zip(gx.iter()) {
                 *l += g;
             }
             // The action noise is additive, so d(noisy action)/d(action) = 1.

@@ -433,18 +433,15 @@ impl<P: Plant> Worker<P> {
         self.dh.fill(0.0);
         self.grads.zero();
         let o = self.env.obs_dim();
-        let mut lambda_now = vec![0.0; n * s];
         for t in (0..steps).rev() {
-            lambda_now.copy_from_slice(&self.lambda[t * n * s..(t + 1) * n * s]);
-            let next = self.lambda[(t + 1) * n * s..(t + 2) * n * s].to_vec();
+            let (now, next) = self.lambda.split_at_mut((t + 1) * n * s);
             self.env.backprop_step(
                 &self.run,
                 t,
-                &next,
-                &mut lambda_now,
+                &next[..n * s],
+                &mut now[t * n * s..],
                 &mut self.d_actions[t * n * m..(t + 1) * n * m],
             );
-            self.lambda[t * n * s..(t + 1) * n * s].copy_from_slice(&lambda_now);
             // dh carries dL/dh(t+1): add the loss's direct dependence on it.
             for (a, b) in self
                 .dh
