@@ -31,7 +31,11 @@ fn operating_point(plant: &dyn Plant, rng: &mut Rng) -> (Vec<f64>, Vec<f64>) {
     let mut joint = Vec::new();
     for b in plant.bounds() {
         let f = rng.range(0.3, 0.7);
-        joint.push(if b.lower.is_finite() { b.lower + f * (b.upper - b.lower) } else { f - 0.5 });
+        joint.push(if b.lower.is_finite() {
+            b.lower + f * (b.upper - b.lower)
+        } else {
+            f - 0.5
+        });
     }
     for _ in 0..info.dof() {
         joint.push(rng.range(-0.2, 0.2));
@@ -39,11 +43,17 @@ fn operating_point(plant: &dyn Plant, rng: &mut Rng) -> (Vec<f64>, Vec<f64>) {
     let mut x = vec![0.0; info.state_dim()];
     plant.reset(&mut ws, &joint, &mut x);
     let controls = |rng: &mut Rng| -> Vec<f64> {
-        let mut u: Vec<f64> = (0..info.n_muscles()).map(|_| rng.range(0.05, 0.6)).collect();
+        let mut u: Vec<f64> = (0..info.n_muscles())
+            .map(|_| rng.range(0.05, 0.6))
+            .collect();
         u.extend((0..2 + info.dof()).map(|_| rng.range(-0.3, 0.3)));
         u
     };
-    let warmup = if info.name == "arm26_compliant" { 40 } else { 4 };
+    let warmup = if info.name == "arm26_compliant" {
+        40
+    } else {
+        4
+    };
     for _ in 0..warmup {
         let u = controls(rng);
         let mut next = vec![0.0; x.len()];
@@ -77,7 +87,8 @@ fn dot_product_test_and_finite_differences_for_every_model() {
             plant.step_vjp(&mut ws, &x, &u, &w, &mut gx, &mut gu);
             let lhs = dot(&jv, &w);
             let rhs = dot(&vx, &gx) + dot(&vu, &gu);
-            let scale = jv.iter().map(|v| v.abs()).sum::<f64>() * w.iter().map(|v| v.abs()).fold(0.0, f64::max);
+            let scale = jv.iter().map(|v| v.abs()).sum::<f64>()
+                * w.iter().map(|v| v.abs()).fold(0.0, f64::max);
             assert!(
                 (lhs - rhs).abs() <= 1e-10 * scale.max(1.0),
                 "{name} trial {trial}: <Jv, w> = {lhs:e} but <v, J^T w> = {rhs:e}"
@@ -98,7 +109,10 @@ fn dot_product_test_and_finite_differences_for_every_model() {
                 let fd = (plus[i] - minus[i]) / (2.0 * h);
                 worst = worst.max((fd - jv[i]).abs() / (1.0 + jv[i].abs()));
             }
-            assert!(worst < 1e-4, "{name} trial {trial}: finite differences differ from the JVP by {worst:e}");
+            assert!(
+                worst < 1e-4,
+                "{name} trial {trial}: finite differences differ from the JVP by {worst:e}"
+            );
         }
     }
 }
@@ -113,15 +127,24 @@ fn compiled_and_interpreted_derivatives_agree() {
         let (mut wa, mut wb) = (compiled.workspace(), interp.workspace());
         let (x, u) = operating_point(compiled.as_ref(), &mut rng);
         let w = rng.vec(s);
-        let (mut gxa, mut gua, mut gxb, mut gub) = (vec![0.0; s], vec![0.0; c], vec![0.0; s], vec![0.0; c]);
+        let (mut gxa, mut gua, mut gxb, mut gub) =
+            (vec![0.0; s], vec![0.0; c], vec![0.0; s], vec![0.0; c]);
         compiled.step_vjp(&mut wa, &x, &u, &w, &mut gxa, &mut gua);
         interp.step_vjp(&mut wb, &x, &u, &w, &mut gxb, &mut gub);
         let (vx, vu) = (rng.vec(s), rng.vec(c));
         let (mut ja, mut jb) = (vec![0.0; s], vec![0.0; s]);
         compiled.step_jvp(&mut wa, &x, &u, &vx, &vu, &mut ja);
         interp.step_jvp(&mut wb, &x, &u, &vx, &vu, &mut jb);
-        for (a, b) in gxa.iter().chain(&gua).chain(&ja).zip(gxb.iter().chain(&gub).chain(&jb)) {
-            assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{name}: compiled {a:e} vs interpreted {b:e}");
+        for (a, b) in gxa
+            .iter()
+            .chain(&gua)
+            .chain(&ja)
+            .zip(gxb.iter().chain(&gub).chain(&jb))
+        {
+            assert!(
+                (a - b).abs() <= 1e-12 * (1.0 + b.abs()),
+                "{name}: compiled {a:e} vs interpreted {b:e}"
+            );
         }
     }
 }
@@ -144,7 +167,12 @@ fn dual_matches_symbolic<const S: usize, const C: usize>(
     plant.step(&mut plant.workspace(), &x, &u, &mut next);
     for i in 0..S {
         assert!((out[i].re - next[i]).abs() <= 1e-14 * (1.0 + next[i].abs()));
-        assert!((out[i].eps - jv[i]).abs() <= 1e-11 * (1.0 + jv[i].abs()), "component {i}: dual {} vs symbolic {}", out[i].eps, jv[i]);
+        assert!(
+            (out[i].eps - jv[i]).abs() <= 1e-11 * (1.0 + jv[i].abs()),
+            "component {i}: dual {} vs symbolic {}",
+            out[i].eps,
+            jv[i]
+        );
     }
 }
 
@@ -152,7 +180,11 @@ fn dual_matches_symbolic<const S: usize, const C: usize>(
 fn dual_numbers_through_generated_code_equal_symbolic_forward_mode() {
     let mut rng = Rng(7);
     let arm = Arm26::new();
-    dual_matches_symbolic::<{ Arm26::STATE_DIM }, { Arm26::CONTROL_DIM }>(&arm, |x, u, o| arm.step_generic(x, u, o), &mut rng);
+    dual_matches_symbolic::<{ Arm26::STATE_DIM }, { Arm26::CONTROL_DIM }>(
+        &arm,
+        |x, u, o| arm.step_generic(x, u, o),
+        &mut rng,
+    );
     let pm = Pointmass24Relu::new();
     dual_matches_symbolic::<{ Pointmass24Relu::STATE_DIM }, { Pointmass24Relu::CONTROL_DIM }>(
         &pm,
