@@ -15,9 +15,12 @@ struct MnetParser;
 /// Expressions nest at most this deep; deeper input is reported instead of risking the stack.
 const MAX_NESTING: usize = 64;
 
-/// A declaration holds at most this many operators. Expression trees are walked recursively (here, in the
-/// checker and in code generation), so an absurdly long one is reported instead of risking the stack.
+/// A declaration holds at most this many operators, and its expression trees are at most `MAX_DEPTH` deep
+/// (a sum of n terms is n deep). Expression trees are walked recursively (here, in the checker, in lowering
+/// and code generation), so an absurdly long expression is reported instead of risking the stack; the
+/// limits leave room on a 2 MiB thread stack in a debug build.
 const MAX_OPERATORS: usize = 1000;
+const MAX_DEPTH: usize = 200;
 
 /// Parses a whole file. Returns the model when the outer structure parsed, and every problem found.
 pub fn parse(source: &str) -> (Option<Model>, Vec<Diagnostic>) {
@@ -177,13 +180,13 @@ fn pest_error(e: pest::error::Error<Rule>, offset: usize, source: &str) -> Diagn
     };
     let (start, end) = (start + offset, end + offset);
     // Point at the next token rather than at the blank before it.
-    let start = skip_blank(source, start).max(start);
+    let start = skip_blank(source, start);
     let end = if end <= start {
         next_token_end(source, start)
     } else {
         end
     };
-    let message = match &e.variant {
+    let (message, label) = match &e.variant {
         ErrorVariant::ParsingError { positives, .. } => {
             let mut expected: Vec<String> = positives.iter().filter_map(describe_rule).collect();
             expected.sort();
@@ -209,7 +212,6 @@ fn pest_error(e: pest::error::Error<Rule>, offset: usize, source: &str) -> Diagn
         }
         ErrorVariant::CustomError { message } => (message.clone(), "here".to_string()),
     };
-    let (message, label) = message;
     let mut d = Diagnostic::new("syntax", message, Span::new(start, end), label);
     if source
         .get(start..)
@@ -348,13 +350,14 @@ struct Sink {
 
 /// What a statement that did not parse in place turned out to be.
 enum Recovery {
-    /// Reported (or, when the file ends inside it, left to the report of the unclosed `{`): nothing to keep.
+    /// Reported: nothing to keep (but a placeholder).
     Reported,
-    /// Only its final `;` was missing (reported): this is the statement with the `;` added, as `rule` (a
-    /// re-parse of a text that starts at byte `offset` of the source).
-    MissingSemicolon(String, usize),
-    /// A whole declaration inside a block (not reported yet): its text, as an `item_only` re-parse, and offset.
-    Declaration(String, usize),
+    /// Only its final `;` was missing (reported): the statement with the `;` added, to re-parse with the same
+    /// rule, and where it sits in the file.
+    MissingSemicolon(String, Shift),
+    /// A whole declaration inside a block (not reported yet): its text, to re-parse as `item_only`, and where
+    /// it sits in the file.
+    Declaration(String, Shift),
 }
 
 /// A statement that did not parse in place: re-parse it alone to learn precisely what is wrong with it.
@@ -371,7 +374,7 @@ fn recover(pair: &Pair<Rule>, rule: Rule, source: &str, diags: &mut Vec<Diagnost
             diags.push(Diagnostic::new(
                 "misplaced",
                 "this statement is not allowed here",
-                span.into(),
+                Span::new(start, end),
                 "misplaced",
             ));
             return Recovery::Reported;
@@ -385,7 +388,8 @@ fn recover(pair: &Pair<Rule>, rule: Rule, source: &str, diags: &mut Vec<Diagnost
             .into_iter()
             .find(|t| MnetParser::parse(Rule::item_only, t).is_ok())
         {
-            return Recovery::Declaration(t, start);
+            let limit = trimmed.len();
+            return Recovery::Declaration(t, Shift { by: start, limit });
         }
     }
     let d = pest_error(e, start, source);
@@ -408,7 +412,13 @@ fn recover(pair: &Pair<Rule>, rule: Rule, source: &str, diags: &mut Vec<Diagnost
         )
         .with_related(Span::new(start, end), "this statement"),
     );
-    Recovery::MissingSemicolon(fixed, start)
+    Recovery::MissingSemicolon(
+        fixed,
+        Shift {
+            by: start,
+            limit: trimmed.len(),
+        },
+    )
 }
 
 // ---- placeholders ---------------------------------------------------------------------------------------
@@ -507,11 +517,11 @@ fn placeholder_item(text: &str, start: usize) -> Option<Item> {
 /// pair to `build`, then moves every span of the result and of its diagnostics to the right place.
 fn rebuild<T>(
     text: &str,
-    offset: usize,
+    offset: Shift,
     rule: Rule,
     sink: &mut Sink,
     build: impl FnOnce(Pair<Rule>, &str, &mut Sink) -> Option<T>,
-    shift: impl FnOnce(&mut T, usize),
+    shift: impl FnOnce(&mut T, Shift),
 ) -> Option<T> {
     let pair = MnetParser::parse(rule, text)
         .ok()?
@@ -658,7 +668,7 @@ fn build_model_into(pair: Pair<Rule>, source: &str, sink: &mut Sink) -> Model {
     Model { name, items }
 }
 
-/// [`build_item`], unless the declaration is too long to handle safely.
+/// [`build_item`], unless the declaration is too long to handle safely (then a placeholder).
 fn checked_item(p: Pair<Rule>, source: &str, sink: &mut Sink) -> Option<Item> {
     let operators = p
         .clone()
@@ -685,9 +695,78 @@ fn checked_item(p: Pair<Rule>, source: &str, sink: &mut Sink) -> Option<Item> {
             Span::new(span.start(), first_line),
             "too long",
         ));
-        return None;
+        return placeholder_item(span.as_str(), span.start());
     }
-    Some(build_item(p, source, sink))
+    let span = p.as_span();
+    let item = build_item(p, source, sink);
+    let depth = item_depth(&item);
+    if depth > MAX_DEPTH {
+        let first_line = span
+            .as_str()
+            .find('\n')
+            .map_or(span.end(), |n| span.start() + n);
+        sink.diags.push(
+            Diagnostic::new(
+                "too-long",
+                format!(
+                    "an expression in this declaration is too long: its operations chain {depth} deep; at most {MAX_DEPTH} are supported"
+                ),
+                Span::new(span.start(), first_line),
+                "too long",
+            )
+            .with_help("a sum of n terms chains n deep: group terms in parentheses, e.g. `(a + b) + (c + d)`"),
+        );
+        return placeholder_item(span.as_str(), span.start());
+    }
+    Some(item)
+}
+
+/// The depth of the deepest expression tree in a declaration.
+fn item_depth(item: &Item) -> usize {
+    let block_depth = |b: &Block| {
+        let props = b.properties.iter().flat_map(|p| &p.values).map(value_depth);
+        let paths = b.paths.iter().map(|p| match p {
+            PathDef::Lumped { expr, .. } => expr_depth(expr),
+            PathDef::Via { elements, .. } => elements
+                .iter()
+                .map(|e| match e {
+                    PathElement::Point { position, .. } => value_depth(position),
+                    PathElement::Wrap {
+                        side: Some(WrapSide::Point(v)),
+                        ..
+                    } => value_depth(v),
+                    PathElement::Wrap { .. } => 0,
+                })
+                .max()
+                .unwrap_or(0),
+        });
+        props.chain(paths).max().unwrap_or(0)
+    };
+    match item {
+        Item::Const { value, .. } => value_depth(value),
+        Item::Body { block, .. }
+        | Item::Joint { block, .. }
+        | Item::Muscle { block, .. }
+        | Item::Obstacle { block, .. } => block_depth(block),
+        Item::Setting(p) => p.values.iter().map(value_depth).max().unwrap_or(0),
+    }
+}
+
+fn value_depth(v: &Value) -> usize {
+    match v {
+        Value::Quantity(q) => expr_depth(&q.expr),
+        Value::Vector { components, .. } => components.iter().map(expr_depth).max().unwrap_or(0),
+        Value::Range { lower, upper, .. } => expr_depth(&lower.expr).max(expr_depth(&upper.expr)),
+    }
+}
+
+fn expr_depth(e: &Expr) -> usize {
+    1 + match &e.kind {
+        ExprKind::Number(_) | ExprKind::Ref(_) => 0,
+        ExprKind::Neg(a) => expr_depth(a),
+        ExprKind::Binary(_, a, b) => expr_depth(a).max(expr_depth(b)),
+        ExprKind::Call(_, args) => args.iter().map(expr_depth).max().unwrap_or(0),
+    }
 }
 
 fn build_item(p: Pair<Rule>, source: &str, sink: &mut Sink) -> Item {
@@ -754,7 +833,7 @@ fn build_block(p: Pair<Rule>, source: &str, sink: &mut Sink) -> Block {
         match q.as_rule() {
             Rule::bad_property => match recover(&q, Rule::property_only, source, &mut sink.diags) {
                 Recovery::Declaration(text, offset) => {
-                    let keyword = Span::new(offset, offset + token_len(&text));
+                    let keyword = Span::new(offset.by, offset.by + token_len(&text));
                     sink.diags.push(
                         Diagnostic::new(
                             "syntax",
@@ -840,16 +919,24 @@ fn build_entry(q: Pair<Rule>) -> Entry {
 
 // ---- moving spans (for statements re-parsed on their own) ------------------------------------------------
 
-fn shift_span(s: &mut Span, o: usize) {
-    s.start += o;
-    s.end += o;
+/// Moves spans of a re-parsed statement into the file: by `by` bytes, after clamping them to the first
+/// `limit` bytes of the re-parsed text (which may end with a `;` the file does not have).
+#[derive(Clone, Copy)]
+struct Shift {
+    by: usize,
+    limit: usize,
 }
 
-fn shift_ident(i: &mut Ident, o: usize) {
+fn shift_span(s: &mut Span, o: Shift) {
+    s.start = s.start.min(o.limit) + o.by;
+    s.end = s.end.min(o.limit) + o.by;
+}
+
+fn shift_ident(i: &mut Ident, o: Shift) {
     shift_span(&mut i.span, o);
 }
 
-fn shift_item(item: &mut Item, o: usize) {
+fn shift_item(item: &mut Item, o: Shift) {
     match item {
         Item::Const { name, value } => {
             shift_ident(name, o);
@@ -879,19 +966,19 @@ fn shift_item(item: &mut Item, o: usize) {
     }
 }
 
-fn shift_block(b: &mut Block, o: usize) {
+fn shift_block(b: &mut Block, o: Shift) {
     shift_span(&mut b.span, o);
     b.properties.iter_mut().for_each(|p| shift_property(p, o));
     b.paths.iter_mut().for_each(|p| shift_path(p, o));
 }
 
-fn shift_property(p: &mut Property, o: usize) {
+fn shift_property(p: &mut Property, o: Shift) {
     shift_ident(&mut p.name, o);
     shift_span(&mut p.span, o);
     p.values.iter_mut().for_each(|v| shift_value(v, o));
 }
 
-fn shift_path(p: &mut PathDef, o: usize) {
+fn shift_path(p: &mut PathDef, o: Shift) {
     match p {
         PathDef::Lumped { expr, span } => {
             shift_expr(expr, o);
@@ -924,7 +1011,7 @@ fn shift_path(p: &mut PathDef, o: usize) {
     }
 }
 
-fn shift_value(v: &mut Value, o: usize) {
+fn shift_value(v: &mut Value, o: Shift) {
     match v {
         Value::Quantity(q) => shift_quantity(q, o),
         Value::Vector {
@@ -946,7 +1033,7 @@ fn shift_value(v: &mut Value, o: usize) {
     }
 }
 
-fn shift_quantity(q: &mut Quantity, o: usize) {
+fn shift_quantity(q: &mut Quantity, o: Shift) {
     shift_expr(&mut q.expr, o);
     if let Some(u) = &mut q.unit {
         shift_unit(u, o);
@@ -954,12 +1041,12 @@ fn shift_quantity(q: &mut Quantity, o: usize) {
     shift_span(&mut q.span, o);
 }
 
-fn shift_unit(u: &mut Unit, o: usize) {
+fn shift_unit(u: &mut Unit, o: Shift) {
     shift_span(&mut u.span, o);
     u.factors.iter_mut().for_each(|(w, _)| shift_ident(w, o));
 }
 
-fn shift_expr(e: &mut Expr, o: usize) {
+fn shift_expr(e: &mut Expr, o: Shift) {
     shift_span(&mut e.span, o);
     match &mut e.kind {
         ExprKind::Number(_) => {}
