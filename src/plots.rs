@@ -432,7 +432,11 @@ fn reach_color(i: usize) -> RGBColor {
         Some(&c) => c,
         None => {
             let hue = (0.07 + (i - TAB10.len()) as f64 * 0.618_034).fract();
-            let lightness = if (i / 5) % 2 == 0 { 0.42 } else { 0.55 };
+            let lightness = if (i / 5).is_multiple_of(2) {
+                0.42
+            } else {
+                0.55
+            };
             let (r, g, b) = HSLColor(hue, 0.8, lightness).to_backend_color().rgb;
             RGBColor(r, g, b)
         }
