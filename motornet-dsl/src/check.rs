@@ -69,6 +69,11 @@ fn is_placeholder_block(b: &ast::Block) -> bool {
     b.span.is_empty()
 }
 
+/// A path that did not parse: a parsed via path has at least one element.
+fn is_placeholder_path(p: &ast::PathDef) -> bool {
+    matches!(p, ast::PathDef::Via { elements, .. } if elements.is_empty())
+}
+
 /// Dimension of an expression while checking: `Free` for plain numbers, which take the dimension the context
 /// gives them (so `mass 1.8;` means kilograms, and `0.03 * shoulder` is whatever the path needs).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -125,6 +130,8 @@ struct Checker<'a> {
     /// Uses of such constants: a value containing one is not checked against its constraints, since its
     /// placeholder value would only add a misleading second report.
     poisoned_spans: Vec<Span>,
+    /// Unknown names already reported (by code and name), with the index of their diagnostic.
+    unknown_seen: HashMap<(&'static str, String), usize>,
 }
 
 /// Accepted MotorNet spellings, mapped to ours, for helpful messages.
@@ -151,6 +158,7 @@ impl<'a> Checker<'a> {
             skeleton_incomplete: false,
             poisoned_consts: Default::default(),
             poisoned_spans: Vec::new(),
+            unknown_seen: HashMap::new(),
         }
     }
 
@@ -675,16 +683,37 @@ impl<'a> Checker<'a> {
                     kind.noun()
                 ));
             }
+            _ if UNIT_WORDS.contains(&full.as_str()) => {
+                d.help = Some(format!(
+                    "`{full}` is a unit: write a number before it, e.g. `1 {full}`"
+                ));
+            }
             _ => {
                 let mut names: Vec<&str> = self.consts.keys().map(String::as_str).collect();
                 if let Some(c) = &self.coords_in_scope {
                     names.extend(c.keys().map(String::as_str));
                 }
+                names.sort_unstable();
                 d.help = did_you_mean(&full, names);
             }
         }
-        self.error(d);
+        self.unknown(d, &full);
         (Sym::Num(0.0), DimT::Free, false)
+    }
+
+    /// Reports an unknown name once: later uses of the same name are added to the first report.
+    fn unknown(&mut self, d: Diagnostic, name: &str) {
+        let key = (d.code, name.to_string());
+        if let Some(&i) = self.unknown_seen.get(&key) {
+            self.poisoned_spans.push(d.span);
+            let first = &mut self.diags[i];
+            if first.related.len() < 3 {
+                first.related.push((d.span, "also used here".into()));
+            }
+            return;
+        }
+        self.unknown_seen.insert(key, self.diags.len());
+        self.error(d);
     }
 
     fn resolve_const(&mut self, name: &Ident) -> (Sym, DimT) {
@@ -846,7 +875,7 @@ impl<'a> Checker<'a> {
                 } else {
                     (
                         format!("unknown property `{name}` in {owner_kind}"),
-                        format!("{owner_kind} properties"),
+                        format!("properties of {owner_kind}"),
                     )
                 };
                 let mut d = Diagnostic::new("unknown-property", message, p.name.span, "unknown");
@@ -1229,11 +1258,12 @@ impl<'a> Checker<'a> {
             Some((kind, _)) => Some(format!("`{}` is a {}, not a body", name.name, kind.noun())),
             None => {
                 let mut names: Vec<&str> = self.body_index.keys().map(String::as_str).collect();
+                names.sort_unstable();
                 names.push("world");
                 did_you_mean(&name.name, names)
             }
         };
-        self.error(d);
+        self.unknown(d, &name.name);
         None
     }
 
@@ -1666,7 +1696,15 @@ impl<'a> Checker<'a> {
                     .with_help(format!("e.g. `{} …;`", missing[0])),
                 );
             }
-            let path = match block.paths.as_slice() {
+            // Paths that did not parse were reported; the others are checked.
+            let paths: Vec<&ast::PathDef> = block
+                .paths
+                .iter()
+                .filter(|p| !is_placeholder_path(p))
+                .collect();
+            let broken_path = paths.len() < block.paths.len();
+            let path = match paths.as_slice() {
+                [] if broken_path => None,
                 [] => {
                     self.error(
                         Diagnostic::new("missing-path", format!("muscle `{n}` has no path"), name.span, "no path")
@@ -1718,7 +1756,7 @@ impl<'a> Checker<'a> {
                 Some(Path::Lumped(sym))
             }
             // A path that did not parse (already reported).
-            ast::PathDef::Via { elements, .. } if elements.is_empty() => None,
+            p if is_placeholder_path(p) => None,
             ast::PathDef::Via { elements, span } => {
                 let mut out = Vec::new();
                 let mut n_points = 0;
@@ -1755,7 +1793,7 @@ impl<'a> Checker<'a> {
                                     &obstacle.name,
                                     obstacles.iter().map(|o| o.name.as_str()),
                                 );
-                                self.error(d);
+                                self.unknown(d, &obstacle.name);
                                 continue;
                             };
                             let bracketed = k > 0

@@ -358,6 +358,8 @@ enum Recovery {
     /// A whole declaration inside a block (not reported yet): its text, to re-parse as `item_only`, and where
     /// it sits in the file.
     Declaration(String, Shift),
+    /// A `{ … }` inside a block (reported): its text, to re-parse as `block_only`, and where it sits.
+    NestedBlock(String, Shift),
 }
 
 /// A statement that did not parse in place: re-parse it alone to learn precisely what is wrong with it.
@@ -380,6 +382,24 @@ fn recover(pair: &Pair<Rule>, rule: Rule, source: &str, diags: &mut Vec<Diagnost
             return Recovery::Reported;
         }
     };
+    if rule == Rule::property_only && text.starts_with('{') {
+        diags.push(
+            Diagnostic::new(
+                "syntax",
+                "syntax error: unexpected `{` inside a block",
+                Span::new(start, start + 1),
+                "unexpected `{`",
+            )
+            .with_help("a block holds `name value;` properties; what is inside these braces is read as if they were not there"),
+        );
+        return Recovery::NestedBlock(
+            trimmed.to_string(),
+            Shift {
+                by: start,
+                limit: trimmed.len(),
+            },
+        );
+    }
     let starts_with_keyword =
         ["const", "body", "joint", "muscle", "obstacle"].contains(&&text[..token_len(text)]);
     if rule == Rule::property_only && starts_with_keyword {
@@ -465,23 +485,32 @@ fn placeholder_block(at: usize) -> Block {
     }
 }
 
-/// A placeholder for a block entry that did not parse: a path, or a property named by its first word.
-fn placeholder_entry(text: &str, start: usize) -> Option<Entry> {
-    let names = leading_names(text, start);
-    let first = names.into_iter().next()?;
+/// Placeholders for a block entry that did not parse: a property named by its first word, and a path if
+/// the word `path` appears (a statement that lost its `;` may run into the next one).
+fn placeholder_entries(text: &str, start: usize) -> Vec<Entry> {
+    let mut out = Vec::new();
     let span = Span::new(start, start + text.trim_end().len());
-    Some(if first.name == "path" {
-        Entry::Path(PathDef::Via {
-            elements: Vec::new(),
-            span,
-        })
-    } else {
-        Entry::Property(Property {
+    let Some(first) = leading_names(text, start).into_iter().next() else {
+        return out;
+    };
+    let has_path = first.name == "path"
+        || text
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .any(|w| w == "path");
+    if first.name != "path" {
+        out.push(Entry::Property(Property {
             name: first,
             values: Vec::new(),
             span: Span::new(start, start),
-        })
-    })
+        }));
+    }
+    if has_path {
+        out.push(Entry::Path(PathDef::Via {
+            elements: Vec::new(),
+            span,
+        }));
+    }
+    out
 }
 
 /// A placeholder for a declaration that did not parse: a body or joint named after its keyword, or a setting.
@@ -630,7 +659,7 @@ fn build_model_into(pair: Pair<Rule>, source: &str, sink: &mut Sink) -> Model {
                         shift_item,
                     ))
                 }
-                Recovery::Reported => {
+                Recovery::Reported | Recovery::NestedBlock(..) => {
                     let span = p.as_span();
                     items.extend(placeholder_item(span.as_str(), span.start()));
                 }
@@ -829,21 +858,26 @@ fn build_block(p: Pair<Rule>, source: &str, sink: &mut Sink) -> Block {
         paths: Vec::new(),
         span,
     };
+    let mut hoisted_here = false;
     for q in kids(p) {
         match q.as_rule() {
             Rule::bad_property => match recover(&q, Rule::property_only, source, &mut sink.diags) {
                 Recovery::Declaration(text, offset) => {
-                    let keyword = Span::new(offset.by, offset.by + token_len(&text));
-                    sink.diags.push(
-                        Diagnostic::new(
-                            "syntax",
-                            "syntax error: a declaration cannot appear inside a `{ … }` block",
-                            keyword,
-                            "declaration inside a block",
-                        )
-                        .with_related(Span::new(span.start, span.start + 1), "this block is still open")
-                        .with_help("is the `}` that closes this block missing? The declaration is read as if it were there."),
-                    );
+                    // Reported once per block: the declarations after the first follow from the same `}`.
+                    if !hoisted_here {
+                        let keyword = Span::new(offset.by, offset.by + token_len(&text));
+                        sink.diags.push(
+                            Diagnostic::new(
+                                "syntax",
+                                "syntax error: a declaration cannot appear inside a `{ … }` block",
+                                keyword,
+                                "declaration inside a block",
+                            )
+                            .with_related(Span::new(span.start, span.start + 1), "this block is still open")
+                            .with_help("is the `}` that closes this block missing? Declarations from here on are read as if it were there."),
+                        );
+                    }
+                    hoisted_here = true;
                     sink.any_hoisted = true;
                     let item = rebuild(
                         &text,
@@ -867,28 +901,45 @@ fn build_block(p: Pair<Rule>, source: &str, sink: &mut Sink) -> Block {
                             Entry::Path(p) => shift_path(p, o),
                         },
                     );
-                    match entry {
-                        Some(Entry::Property(p)) => block.properties.push(p),
-                        Some(Entry::Path(p)) => block.paths.push(p),
-                        None => {}
+                    if let Some(entry) = entry {
+                        add_entry(&mut block, entry, hoisted_here, sink);
+                    }
+                }
+                Recovery::NestedBlock(text, offset) => {
+                    let inner = rebuild(
+                        &text,
+                        offset,
+                        Rule::block_only,
+                        sink,
+                        |p, src, sink| Some(build_block(p, src, sink)),
+                        shift_block,
+                    );
+                    if let Some(inner) = inner {
+                        block.properties.extend(inner.properties);
+                        block.paths.extend(inner.paths);
                     }
                 }
                 Recovery::Reported => {
                     let span = q.as_span();
-                    match placeholder_entry(span.as_str(), span.start()) {
-                        Some(Entry::Property(p)) => block.properties.push(p),
-                        Some(Entry::Path(p)) => block.paths.push(p),
-                        None => {}
+                    for entry in placeholder_entries(span.as_str(), span.start()) {
+                        add_entry(&mut block, entry, hoisted_here, sink);
                     }
                 }
             },
-            _ => match build_entry(q) {
-                Entry::Property(p) => block.properties.push(p),
-                Entry::Path(p) => block.paths.push(p),
-            },
+            _ => add_entry(&mut block, build_entry(q), hoisted_here, sink),
         }
     }
     block
+}
+
+/// Adds an entry to a block, or, once a declaration was found inside the block (whose `}` is then probably
+/// missing), reads a property as a model setting.
+fn add_entry(block: &mut Block, entry: Entry, hoisting: bool, sink: &mut Sink) {
+    match entry {
+        Entry::Property(p) if hoisting => sink.hoisted.push(Item::Setting(p)),
+        Entry::Property(p) => block.properties.push(p),
+        Entry::Path(p) => block.paths.push(p),
+    }
 }
 
 enum Entry {
