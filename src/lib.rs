@@ -22,7 +22,7 @@ pub use motornet_runtime::{Effector, Error, InterpretedPlant, Plant, PlantInfo, 
 /// Items generated code refers to. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use motornet_runtime::scalar::{f64x4, gather4, maximum, minimum, scatter4};
+    pub use motornet_runtime::scalar::{gather, has_avx2, maximum, minimum, scatter, F64x4};
     pub use motornet_runtime::{
         Bounds, Dim, Error, ParamInfo, Plant, PlantInfo, Scalar, Workspace,
     };

@@ -91,11 +91,12 @@ fn backend_difference(name: &str, steps: usize) -> f64 {
     let interpreted =
         motornet::InterpretedPlant::from_source(motornet::models::source(name).unwrap(), name)
             .unwrap();
-    let batch = 3;
+    // Nine effectors: two groups of four vector lanes and one on the scalar path.
+    let batch = 9;
     let info = compiled.info().clone();
     let joint: Vec<f64> = (0..batch)
         .flat_map(|b| {
-            let frac = 0.3 + 0.2 * b as f64;
+            let frac = 0.3 + 0.05 * b as f64;
             compiled
                 .bounds()
                 .iter()

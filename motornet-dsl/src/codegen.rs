@@ -199,10 +199,38 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
 
                 /// One step of one effector, generic over the scalar type (`f64`, or dual numbers for
                 /// forward-mode derivatives): `x` state, `u` controls, result in `out`.
-                #[inline]
+                #[inline(always)]
                 pub fn step_generic<T: #rt::Scalar>(&self, x: &[T; #state_dim], u: &[T; #control_dim], out: &mut [T; #state_dim]) {
                     let d = &self.derived;
                     #step_body
+                }
+
+                /// Steps effectors four at a time (their number must be a multiple of four).
+                #[inline(always)]
+                fn step_lanes(&self, states: &[f64], controls: &[f64], next: &mut [f64]) {
+                    for ((x, u), out) in states
+                        .chunks_exact(4 * #state_dim)
+                        .zip(controls.chunks_exact(4 * #control_dim))
+                        .zip(next.chunks_exact_mut(4 * #state_dim))
+                    {
+                        let x = #rt::gather::<4, #state_dim>(x);
+                        let u = #rt::gather::<4, #control_dim>(u);
+                        let mut y = [<#rt::F64x4 as #rt::Scalar>::cst(0.0); #state_dim];
+                        self.step_generic(&x, &u, &mut y);
+                        #rt::scatter(&y, out);
+                    }
+                }
+
+                /// [`Self::step_lanes`] compiled for AVX2.
+                #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+                #[target_feature(enable = "avx2")]
+                unsafe fn step_lanes_avx2(&self, states: &[f64], controls: &[f64], next: &mut [f64]) {
+                    self.step_lanes(states, controls, next)
+                }
+
+                #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+                unsafe fn step_lanes_avx2(&self, states: &[f64], controls: &[f64], next: &mut [f64]) {
+                    self.step_lanes(states, controls, next)
                 }
 
                 /// Reverse mode: given the cotangent `w` of the next state, the cotangents of the state (`gx`)
@@ -274,15 +302,14 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
                     self.step_generic(state, controls, next);
                 }
                 fn step_batch(&self, ws: &mut #rt::Workspace, states: &[f64], controls: &[f64], next: &mut [f64]) {
-                    // Four effectors per instruction, the remainder one by one.
                     let n = states.len() / #state_dim;
                     let lanes = n / 4 * 4;
-                    for e in (0..lanes).step_by(4) {
-                        let x = #rt::gather4::<#state_dim>(&states[e * #state_dim..(e + 4) * #state_dim]);
-                        let u = #rt::gather4::<#control_dim>(&controls[e * #control_dim..(e + 4) * #control_dim]);
-                        let mut out = [#rt::f64x4::splat(0.0); #state_dim];
-                        self.step_generic(&x, &u, &mut out);
-                        #rt::scatter4(&out, &mut next[e * #state_dim..(e + 4) * #state_dim]);
+                    let (x, u, y) = (&states[..lanes * #state_dim], &controls[..lanes * #control_dim], &mut next[..lanes * #state_dim]);
+                    if #rt::has_avx2() {
+                        // SAFETY: the CPU supports AVX2 (detected at run time).
+                        unsafe { self.step_lanes_avx2(x, u, y) }
+                    } else {
+                        self.step_lanes(x, u, y)
                     }
                     for e in lanes..n {
                         #rt::Plant::step(

@@ -227,6 +227,8 @@ pub fn clamp_max(x: f64, hi: f64) -> f64 {
 pub struct Graph {
     ops: Vec<Op>,
     index: HashMap<Op, NodeId>,
+    /// Per node: depends only on constants and parameters.
+    fixed: Vec<bool>,
 }
 
 impl Graph {
@@ -268,7 +270,13 @@ impl Graph {
             return id;
         }
         let id = NodeId(u32::try_from(self.ops.len()).expect("graph larger than 2^32 nodes"));
+        let fixed = match op {
+            Op::Const(_) | Op::Bool(_) | Op::Param(_) => true,
+            Op::Input(_) | Op::Var(_) => false,
+            _ => op.operands().all(|o| self.fixed[o.index()]),
+        };
         self.ops.push(op);
+        self.fixed.push(fixed);
         self.index.insert(op, id);
         id
     }
@@ -407,6 +415,15 @@ impl Graph {
                     Binary::Mul if cy == Some(-1.0) => Node(self.neg(x)),
                     Binary::Div if cy == Some(1.0) => Node(x),
                     Binary::Div if cx == Some(0.0) => O(Op::constant(0.0)),
+                    // Dividing by a parameter-only value: multiply by its reciprocal, which is computed once
+                    // per parameter set (divisions are the slowest arithmetic in a step).
+                    Binary::Div
+                        if self.fixed[y.index()] && !self.fixed[x.index()] && cx != Some(1.0) =>
+                    {
+                        let one = self.constant(1.0);
+                        let inv = self.div(one, y);
+                        O(canonical(Binary::Mul, x, inv))
+                    }
                     _ => O(canonical(bin, x, y)),
                 }
             }
@@ -693,15 +710,7 @@ impl Graph {
     /// Marks nodes whose value depends only on constants and parameters (not on inputs): these are computed
     /// once per parameter set instead of once per step.
     pub fn static_nodes(&self) -> Vec<bool> {
-        let mut stat = vec![false; self.ops.len()];
-        for (i, op) in self.ops.iter().enumerate() {
-            stat[i] = match op {
-                Op::Const(_) | Op::Bool(_) | Op::Param(_) => true,
-                Op::Input(_) | Op::Var(_) => false,
-                _ => op.operands().all(|o| stat[o.index()]),
-            };
-        }
-        stat
+        self.fixed.clone()
     }
 }
 

@@ -277,11 +277,12 @@ impl<'a> Params<'a> {
         let u = self.clip_activation(excitation);
         let a = self.clip_activation(activation);
         let f = 0.5 + 1.5 * a;
-        let tau = u.gt(a).select(
-            self.get("tau_activation") * f,
-            self.get("tau_deactivation") / f,
-        );
-        (u - a) / tau
+        // Written so that the falling branch needs no division (τ_deact is a parameter).
+        let rising = u.gt(a);
+        rising.select(
+            (u - a) / (self.get("tau_activation") * f),
+            (u - a) * f / self.get("tau_deactivation"),
+        )
     }
 }
 
@@ -448,9 +449,9 @@ fn kistemaker_rigid_state<'a>(p: &Params<'a>, act: E<'a>, len: E<'a>, vel: E<'a>
     let dfdvcon0 = act * (flce + a_rel) / b_rel;
     let f_x_a = flce * act;
     let p_nom = f_x_a * 0.5;
-    let p_den = S_AS - dfdvcon0 * 2.0;
-    let p1 = -p_nom / p_den;
-    let p2 = p_nom.powi(2) / p_den;
+    let inv_p_den = 1.0 / (S_AS - dfdvcon0 * 2.0);
+    let p1 = -p_nom * inv_p_den;
+    let p2 = p_nom.powi(2) * inv_p_den;
     let p3 = -1.5 * f_x_a;
     let shortening = v_n.lt(0.0);
     let nom = shortening.select(
