@@ -70,25 +70,22 @@ pub fn plant_figures(
     let joint = mid_range_joint(probe.as_ref());
     let m = info.n_muscles();
     let mut steps = Vec::new();
+    let all = std::thread::available_parallelism().map_or(1, |n| n.get());
     for &batch in batches {
-        let mut e = Effector::new(make(), batch);
-        e.check_finite = false;
-        let joints = joint.repeat(batch);
-        e.reset(&joints).expect("mid-range reset");
-        let u = vec![0.2; m * batch];
-        let t = time_per_call(|| {
-            e.step(&u, &[], &[]).expect("step");
-            if e.steps() >= 100 {
-                e.reset(&joints).expect("reset");
-            }
-        });
-        let per = t / batch as f64;
-        steps.push(StepFigure {
-            batch,
-            threads: 1,
-            ns_per_effector_step: per * 1e9,
-            effector_steps_per_s: 1.0 / per,
-        });
+        let counts: Vec<usize> = if batch >= 512 && all > 1 {
+            vec![1, all]
+        } else {
+            vec![1]
+        };
+        for threads in counts {
+            let rate = step_throughput(make, batch, threads);
+            steps.push(StepFigure {
+                batch,
+                threads,
+                ns_per_effector_step: 1e9 / rate,
+                effector_steps_per_s: rate,
+            });
+        }
     }
     // One effector, primal against adjoint, straight through the plant.
     let plant = make();
@@ -124,6 +121,48 @@ pub fn plant_figures(
         adjoint_over_primal: adjoint / primal,
         rollout_gradient_100_ms: rollout,
     }
+}
+
+/// Milliseconds per training batch of the reference workload (random reaches on `model`, GRU 128, batch
+/// 32, 100 steps, Adam, clipping, L1 loss) with `threads` workers: the median of `batches` batches after
+/// two warm-up batches.
+pub fn train_batch_ms(model: &str, threads: usize, batches: usize) -> Result<f64, crate::Error> {
+    let mut cfg = crate::training::TrainConfig {
+        model: model.to_string(),
+        ..Default::default()
+    };
+    cfg.optim.threads = threads;
+    let mut trainer = cfg.trainer()?;
+    let mut times = Vec::new();
+    for b in 0..batches + 2 {
+        let t = Instant::now();
+        trainer.train_batch(b as u64)?;
+        if b >= 2 {
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
+
+/// Effector-steps per second of `make`'s plant at `batch` with `threads` threads.
+pub fn step_throughput(make: &dyn Fn() -> Box<dyn Plant>, batch: usize, threads: usize) -> f64 {
+    let plant = make();
+    let joint = mid_range_joint(plant.as_ref());
+    let m = plant.info().n_muscles();
+    let mut e = Effector::new(plant, batch);
+    e.check_finite = false;
+    e.set_threads(threads).expect("thread pool");
+    let joints = joint.repeat(batch);
+    e.reset(&joints).expect("mid-range reset");
+    let u = vec![0.2; m * batch];
+    let t = time_per_call(|| {
+        e.step(&u, &[], &[]).expect("step");
+        if e.steps() >= 100 {
+            e.reset(&joints).expect("reset");
+        }
+    });
+    batch as f64 / t
 }
 
 /// Milliseconds `model!` spends compiling `source` into tokens (parse, check, lower, generate).

@@ -14,9 +14,12 @@ pub struct Effector<P: Plant> {
     steps: usize,
     /// Check every new state for NaN or infinity (on by default).
     pub check_finite: bool,
-    /// Threads used for large batches (default 1).
-    pub threads: usize,
+    /// Worker threads for large batches (see [`Effector::set_threads`]).
+    pool: Option<rayon::ThreadPool>,
 }
+
+/// Below this many effectors per thread, splitting a step costs more than it saves.
+const MIN_PER_THREAD: usize = 256;
 
 impl<P: Plant> Effector<P> {
     pub fn new(plant: P, batch: usize) -> Self {
@@ -32,8 +35,25 @@ impl<P: Plant> Effector<P> {
             workspaces,
             steps: 0,
             check_finite: true,
-            threads: 1,
+            pool: None,
         }
+    }
+
+    /// Steps large batches on `threads` threads (1: in the calling thread).
+    pub fn set_threads(&mut self, threads: usize) -> Result<(), Error> {
+        self.pool = if threads <= 1 {
+            None
+        } else {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|e| Error::Input(format!("cannot start {threads} threads: {e}")))?;
+            Some(pool)
+        };
+        self.workspaces = (0..threads.max(1))
+            .map(|_| self.plant.workspace())
+            .collect();
+        Ok(())
     }
 
     pub fn plant(&self) -> &P {
@@ -118,28 +138,34 @@ impl<P: Plant> Effector<P> {
             endpoint.copy_row(b, &mut row[m..m + 2]);
             joints.copy_row(b, &mut row[m + 2..]);
         }
-        let (s, threads) = (info.state_dim(), self.threads.max(1));
-        // Threads only pay off for large batches; each takes a contiguous slice of effectors.
-        let per = self.batch.div_ceil(threads).next_multiple_of(4).max(256);
-        if threads == 1 || self.batch <= per {
-            self.plant.step_batch(
-                &mut self.workspaces[0],
-                &self.states,
-                &self.controls,
-                &mut self.next,
-            );
-        } else {
-            let plant = &self.plant;
-            std::thread::scope(|scope| {
+        let s = info.state_dim();
+        match &self.pool {
+            // Threads only pay off for large batches; each takes a contiguous slice of effectors.
+            Some(pool) if self.batch >= 2 * MIN_PER_THREAD => {
+                let per = self
+                    .batch
+                    .div_ceil(pool.current_num_threads())
+                    .next_multiple_of(4)
+                    .max(MIN_PER_THREAD);
+                let plant = &self.plant;
                 let chunks = self
                     .states
                     .chunks(per * s)
                     .zip(self.controls.chunks(per * c))
                     .zip(self.next.chunks_mut(per * s));
-                for ((x, u), out) in chunks {
-                    scope.spawn(move || plant.step_batch(&mut plant.workspace(), x, u, out));
-                }
-            });
+                let workspaces = self.workspaces.iter_mut();
+                pool.scope(|scope| {
+                    for (((x, u), out), ws) in chunks.zip(workspaces) {
+                        scope.spawn(move |_| plant.step_batch(ws, x, u, out));
+                    }
+                });
+            }
+            _ => self.plant.step_batch(
+                &mut self.workspaces[0],
+                &self.states,
+                &self.controls,
+                &mut self.next,
+            ),
         }
         std::mem::swap(&mut self.states, &mut self.next);
         self.steps += 1;
