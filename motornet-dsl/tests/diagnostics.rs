@@ -65,6 +65,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("not_a_number", &["non-finite"]),
     ("path_in_body", &["misplaced"]),
     ("path_one_point", &["path-too-short"]),
+    ("point_inside_obstacle", &["point-inside-obstacle"]),
     ("range_not_range", &["wrong-value"]),
     ("repeated_unknown_body", &["unknown-body"]),
     ("reserved_name", &["reserved-name"]),
