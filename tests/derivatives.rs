@@ -212,3 +212,64 @@ fn step_jacobian_columns_match_adjoint_rows() {
         }
     }
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A state from joint fractions of the range and excitations, stepped a few times.
+    fn state(plant: &dyn Plant, fractions: &[f64], excitation: f64) -> (Vec<f64>, Vec<f64>) {
+        let info = plant.info();
+        let mut ws = plant.workspace();
+        let mut joint: Vec<f64> = plant
+            .bounds()
+            .iter()
+            .zip(fractions)
+            .map(|(b, f)| {
+                if b.lower.is_finite() {
+                    b.lower + f * (b.upper - b.lower)
+                } else {
+                    f - 0.5
+                }
+            })
+            .collect();
+        joint.extend(std::iter::repeat_n(0.0, info.dof()));
+        let mut x = vec![0.0; info.state_dim()];
+        plant.reset(&mut ws, &joint, &mut x);
+        let mut u = vec![excitation; info.n_muscles()];
+        u.extend([0.1, -0.1]);
+        u.extend(std::iter::repeat_n(0.05, info.dof()));
+        for _ in 0..3 {
+            let mut next = vec![0.0; x.len()];
+            plant.step(&mut ws, &x, &u, &mut next);
+            x = next;
+        }
+        (x, u)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// ⟨J v, w⟩ = ⟨v, Jᵀ w⟩ over physiological states of the via-point, lumped and wrapped arms.
+        #[test]
+        fn adjoint_is_the_transpose_of_forward_mode(
+            model in prop::sample::select(vec!["arm26", "arm210_thelen_paths", "wrap_elbow", "arm26_rigid_mujoco"]),
+            f0 in 0.1f64..0.9, f1 in 0.1f64..0.9, excitation in 0.02f64..0.9, seed in 1u64..u64::MAX,
+        ) {
+            let plant = models::compiled(model).unwrap();
+            let (x, u) = state(plant.as_ref(), &[f0, f1], excitation);
+            let mut rng = Rng(seed);
+            let (s, c) = (x.len(), u.len());
+            let (vx, vu, w) = (rng.vec(s), rng.vec(c), rng.vec(s));
+            let mut ws = plant.workspace();
+            let mut jv = vec![0.0; s];
+            plant.step_jvp(&mut ws, &x, &u, &vx, &vu, &mut jv);
+            let (mut gx, mut gu) = (vec![0.0; s], vec![0.0; c]);
+            plant.step_vjp(&mut ws, &x, &u, &w, &mut gx, &mut gu);
+            let lhs = dot(&jv, &w);
+            let rhs = dot(&vx, &gx) + dot(&vu, &gu);
+            let scale = jv.iter().map(|v| v.abs()).sum::<f64>().max(1.0);
+            prop_assert!((lhs - rhs).abs() <= 1e-10 * scale, "{model}: {lhs:e} vs {rhs:e}");
+        }
+    }
+}
