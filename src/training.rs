@@ -350,6 +350,13 @@ pub fn train(
             .filter(|e| e.batch <= done)
             .collect();
         summary.train_seconds = log.last().map_or(0.0, |r| r.wall_seconds);
+        summary.batches_done = done;
+        summary.ms_per_batch = 1e3 * summary.train_seconds / done.max(1) as f64;
+        summary.seconds_to_0_7cm = summary
+            .evaluations
+            .iter()
+            .find(|e| e.metric <= 0.007)
+            .map(|e| e.wall_seconds);
         start = done;
     } else {
         write_text(&run.config(), &cfg.to_toml())?;
@@ -379,6 +386,12 @@ pub fn train(
             &serde_json::to_string_pretty(summary).expect("json"),
         )
     };
+    // Batches done at the last checkpoint written (or found, when resuming).
+    let mut saved = resume.then_some(start);
+    let intact = |saved: Option<u64>| match saved {
+        Some(n) => format!("the checkpoint saved after {n} batches is left as it was"),
+        None => "no checkpoint had been saved yet".to_string(),
+    };
     let mut clock = summary.train_seconds;
     let mut outcome = Outcome::Finished;
     let mut latest = summary.evaluations.last().map(|e| e.metric);
@@ -399,16 +412,19 @@ pub fn train(
         Ok(ev.metric)
     };
     if start == 0 && summary.evaluations.is_empty() {
-        latest = Some(evaluate(&mut trainer, &mut summary, 0, 0.0)?);
+        let m = evaluate(&mut trainer, &mut summary, 0, 0.0)
+            .map_err(|e| Error::Input(format!("evaluation before training: {e}")))?;
+        latest = Some(m);
     }
     for batch in start..cfg.run.batches {
         let t = Instant::now();
         let stats = match trainer.train_batch(batch) {
             Ok(s) => s,
             Err(e) => {
-                // The last good checkpoint stays as it is.
+                // The last good checkpoint stays as it is (`e` names the batch).
                 return Err(Error::Input(format!(
-                    "training stopped at batch {batch}: {e}; the last checkpoint is intact"
+                    "training stopped: {e}; {}",
+                    intact(saved)
                 )));
             }
         };
@@ -425,7 +441,12 @@ pub fn train(
         summary.ms_per_batch = 1e3 * clock / done as f64;
         let eval_now = done % cfg.run.eval_every.max(1) == 0 || done == cfg.run.batches;
         if eval_now {
-            let m = evaluate(&mut trainer, &mut summary, done, clock)?;
+            let m = evaluate(&mut trainer, &mut summary, done, clock).map_err(|e| {
+                Error::Input(format!(
+                    "evaluation after {done} batches: {e}; {}",
+                    intact(saved)
+                ))
+            })?;
             latest = Some(m);
             if cfg.run.target_metric > 0.0 && m <= cfg.run.target_metric {
                 outcome = Outcome::ReachedTarget;
@@ -442,6 +463,7 @@ pub fn train(
         {
             summary.final_metric = latest;
             save(&trainer, &summary, &log, done)?;
+            saved = Some(done);
         }
         if outcome != Outcome::Finished {
             break;

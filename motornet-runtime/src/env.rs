@@ -11,6 +11,10 @@
 //! its own sample), observation noise when the observation is formed, action noise on the network's output
 //! before the effector clips it to [min_activation, 1]. The goal is never noisy. `deterministic` disables all
 //! noise.
+//!
+//! **Non-finite values.** [`Environment::run`] stops at the first NaN or infinity and says where it came
+//! from: an excitation of the policy, an endpoint load of the task (force or derivative), or else the
+//! plant's state (which part and component, after which step).
 
 use crate::error::Error;
 use crate::plant::{Plant, Workspace};
@@ -107,6 +111,9 @@ pub struct Environment<P: Plant> {
     /// Scratch for the step adjoint (allocated once).
     gx: Vec<f64>,
     gu: Vec<f64>,
+    /// Index of this environment's first episode in the whole batch (a trainer splits a batch over
+    /// environments), so that errors name episodes as the caller numbers them.
+    pub(crate) episode_offset: usize,
 }
 
 fn whole_steps(what: &str, seconds: f64, dt: f64) -> Result<usize, Error> {
@@ -191,6 +198,7 @@ impl<P: Plant> Environment<P> {
             ws,
             gx,
             gu,
+            episode_offset: 0,
         })
     }
 
@@ -249,6 +257,7 @@ impl<P: Plant> Environment<P> {
             self.plant
                 .reset(&mut self.ws, &e.joint0, &mut out.states[b * s..(b + 1) * s]);
         }
+        check_finite(&info, &out.states[..batch * s], 0, self.episode_offset)?;
         let mut obs = vec![0.0; batch * o];
         let mut actions = vec![0.0; batch * m];
         for t in 0..=steps {
@@ -305,19 +314,38 @@ impl<P: Plant> Environment<P> {
             for (b, e) in episodes.iter().enumerate() {
                 let x = &done[(t * batch + b) * s..(t * batch + b + 1) * s];
                 let u = &mut out.controls[(t * batch + b) * c..(t * batch + b + 1) * c];
+                let episode = b + self.episode_offset;
                 for k in 0..m {
-                    u[k] = actions[b * m + k] + noise(&mut rngs[b], self.config.action_noise);
+                    let a = actions[b * m + k];
+                    if !a.is_finite() {
+                        return Err(Error::Input(format!(
+                            "the policy's excitation of muscle `{}` is {a} in step {t} of episode {episode}",
+                            info.muscle_names[k]
+                        )));
+                    }
+                    u[k] = a + noise(&mut rngs[b], self.config.action_noise);
                 }
                 let cart: [f64; 4] = x[info.part("cartesian").expect("cartesian").0..][..4]
                     .try_into()
                     .expect("4");
-                let (force, _) = self.task.endpoint_load(t, e, &cart);
+                let (force, jac) = self.task.endpoint_load(t, e, &cart);
+                if !force
+                    .iter()
+                    .chain(jac.iter().flatten())
+                    .all(|v| v.is_finite())
+                {
+                    return Err(Error::Input(format!(
+                        "the task `{}` returned a non-finite endpoint load in step {t} of episode \
+                         {episode}: force {force:?}, derivative {jac:?}, at endpoint state {cart:?}",
+                        self.task.name()
+                    )));
+                }
                 u[m..m + 2].copy_from_slice(&force);
                 u[m + 2..].fill(0.0);
                 self.plant
                     .step(&mut self.ws, x, u, &mut rest[b * s..(b + 1) * s]);
             }
-            check_finite(&info, &rest[..batch * s], t + 1)?;
+            check_finite(&info, &rest[..batch * s], t + 1, self.episode_offset)?;
         }
         out.episodes = episodes;
         Ok(())
@@ -409,13 +437,18 @@ impl<P: Plant> Environment<P> {
     }
 }
 
-fn check_finite(info: &crate::PlantInfo, states: &[f64], step: usize) -> Result<(), Error> {
+fn check_finite(
+    info: &crate::PlantInfo,
+    states: &[f64],
+    step: usize,
+    first_episode: usize,
+) -> Result<(), Error> {
     if let Some(i) = states.iter().position(|v| !v.is_finite()) {
         let s = info.state_dim();
         let (part, index) = crate::effector::describe_index(info, i % s);
         return Err(Error::NonFinite {
             step,
-            effector: i / s,
+            effector: first_episode + i / s,
             part,
             index,
             value: states[i],

@@ -211,8 +211,9 @@ impl<P: Plant + 'static> Trainer<P> {
         self.workers[0].env.draw(n, &mut rng)
     }
 
-    /// One optimisation step on batch `batch_index`. On a non-finite loss or gradient nothing is updated
-    /// and the error says where it appeared.
+    /// One optimisation step on batch `batch_index`. On a non-finite value in the simulation, the loss or
+    /// the gradient nothing is updated, and the error names the batch and where the value appeared (see
+    /// [`Trainer::loss_and_gradient`]).
     pub fn train_batch(&mut self, batch_index: u64) -> Result<BatchStats, Error> {
         let episodes = self.episodes(batch_index, self.optim.batch_size);
         let (stats, grads) = self.loss_and_gradient(&episodes, batch_index, false)?;
@@ -225,7 +226,7 @@ impl<P: Plant + 'static> Trainer<P> {
                 .find(|t| t.range().contains(&i))
                 .map_or("?", |t| t.name);
             return Err(Error::Input(format!(
-                "non-finite gradient ({}) in `{name}` at batch {batch_index}",
+                "batch {batch_index}: non-finite gradient ({}) of `{name}`",
                 grads[i]
             )));
         }
@@ -241,6 +242,10 @@ impl<P: Plant + 'static> Trainer<P> {
 
     /// Simulates `episodes` (split over the workers) and returns the loss and its gradient with respect to
     /// the network's parameters.
+    ///
+    /// Errors start with `batch <batch_index>: ` and then say what was not finite: a state (its part,
+    /// component, episode — numbered within `episodes` — and step), a policy excitation, a task's endpoint
+    /// load, or a loss term.
     pub fn loss_and_gradient(
         &mut self,
         episodes: &[Episode],
@@ -280,7 +285,7 @@ impl<P: Plant + 'static> Trainer<P> {
         let mut terms: Vec<(&'static str, f64)> = Vec::new();
         let mut grads = vec![0.0; self.gru.param_count()];
         for r in results {
-            let (t, g) = r?;
+            let (t, g) = r.map_err(|e| Error::Input(format!("batch {batch_index}: {e}")))?;
             for (name, v) in t {
                 match terms.iter_mut().find(|(n, _)| *n == name) {
                     Some(e) => e.1 += v,
@@ -298,7 +303,7 @@ impl<P: Plant + 'static> Trainer<P> {
                 .find(|t| !t.1.is_finite())
                 .map_or("loss", |t| t.0);
             return Err(Error::Input(format!(
-                "non-finite loss ({loss}) in the `{worst}` term at batch {batch_index}"
+                "batch {batch_index}: non-finite loss ({loss}) in the `{worst}` term"
             )));
         }
         Ok((
@@ -315,6 +320,7 @@ impl<P: Plant + 'static> Trainer<P> {
     /// (`[episode][step][muscle]`) and the mean endpoint-to-aim distance over the last `last` steps.
     pub fn evaluate(&mut self, episodes: &[Episode], last: usize) -> Result<Evaluation, Error> {
         let w = &mut self.workers[0];
+        w.env.episode_offset = 0;
         let gru = &self.gru;
         let mut tape = gru.tape(episodes.len(), w.env.steps);
         tape.reset_zero();
@@ -394,6 +400,7 @@ impl<P: Plant> Worker<P> {
             .collect();
         self.tape.reset_zero();
         let tape = &mut self.tape;
+        self.env.episode_offset = first;
         self.env.run(
             episodes,
             &mut rngs,
