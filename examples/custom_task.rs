@@ -18,10 +18,10 @@
 
 use motornet::models::Arm26;
 use motornet::runtime::env::EnvConfig;
+use motornet::runtime::task::ChaCha8Rng;
+use motornet::runtime::task::RandomSource;
 use motornet::runtime::task::{Episode, Load, Task, TaskContext};
 use motornet::runtime::train::{LossConfig, OptimConfig, Trainer};
-use rand::Rng;
-use rand_chacha::ChaCha8Rng;
 use std::path::PathBuf;
 
 fn flag<T: std::str::FromStr>(name: &str, default: T) -> T {

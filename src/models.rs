@@ -11,8 +11,11 @@ crate::model!("models/arm210_thelen_paths.mnet");
 crate::model!("models/chain3_torque_rk4.mnet");
 crate::model!("models/wrap_elbow.mnet");
 
+/// A constructor of a compiled plant.
+pub type MakePlant = fn() -> Box<dyn Plant>;
+
 /// File names (without `.mnet`) of the built-in models, with a constructor of their compiled plant.
-pub const BUILTIN: [(&str, fn() -> Box<dyn Plant>); 8] = [
+pub const BUILTIN: [(&str, MakePlant); 8] = [
     ("arm26", || Box::new(Arm26::new())),
     ("arm26_rigid_thelen", || Box::new(Arm26RigidThelen::new())),
     ("arm26_rigid_mujoco", || Box::new(Arm26RigidMujoco::new())),

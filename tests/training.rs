@@ -7,6 +7,7 @@
 use motornet::models;
 use motornet::runtime::env::{Batch, EnvConfig, Environment};
 use motornet::runtime::gru::load_safetensors;
+use motornet::runtime::task::ChaCha8Rng;
 use motornet::runtime::task::{
     curl_field, DelayedReach, Episode, Load, RandomReach, Task, TaskContext,
 };
@@ -15,7 +16,6 @@ use motornet::training::{
     evaluate_run, train, Hooks, Outcome, RunConfig, Summary, TaskConfig, TrainConfig,
 };
 use motornet::Plant;
-use rand_chacha::ChaCha8Rng;
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -182,6 +182,7 @@ impl PathDef {
 }
 
 #[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)] // syntax-tree nodes: few, short-lived
 pub enum PathElement {
     Point {
         body: Ident,
@@ -197,7 +198,7 @@ pub enum PathElement {
 #[derive(Clone, Debug, PartialEq)]
 pub enum WrapSide {
     /// A point in the obstacle's body frame: the path wraps on the side of this point.
-    Point(Value),
+    Point(Box<Value>),
     /// `+` (counter-clockwise about the obstacle axis) or `-`.
     Sign(f64, Span),
 }

@@ -157,9 +157,6 @@ impl<'a> E<'a> {
     pub fn or(self, other: E<'a>) -> E<'a> {
         self.bin(Binary::Or, other)
     }
-    pub fn not(self) -> E<'a> {
-        self.un(Unary::Not)
-    }
     /// `if self { a } else { b }` for a boolean `self`.
     pub fn select(self, a: impl Into<Operand<'a>>, b: impl Into<Operand<'a>>) -> E<'a> {
         let a = a.into().resolve(self);

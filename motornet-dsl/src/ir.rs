@@ -580,9 +580,10 @@ impl Graph {
         };
         let live = self.reachable(roots);
         let mut tangent: HashMap<NodeId, NodeId> = seeds.clone();
-        for i in 0..=max.index() {
+        debug_assert_eq!(live.len(), max.index() + 1);
+        for (i, &alive) in live.iter().enumerate() {
             let id = NodeId(i as u32);
-            if !live[i] || tangent.contains_key(&id) {
+            if !alive || tangent.contains_key(&id) {
                 continue;
             }
             let operands: Vec<NodeId> = self.op(id).operands().collect();
@@ -677,9 +678,10 @@ impl Graph {
         };
         let live = self.reachable(roots);
         let mut new: HashMap<NodeId, NodeId> = map.clone();
-        for i in 0..=max.index() {
+        debug_assert_eq!(live.len(), max.index() + 1);
+        for (i, &alive) in live.iter().enumerate() {
             let id = NodeId(i as u32);
-            if !live[i] || new.contains_key(&id) {
+            if !alive || new.contains_key(&id) {
                 continue;
             }
             let op = self.op(id);

@@ -144,8 +144,6 @@ pub fn lower(model: &Model) -> Program {
         inputs: step_inputs,
         outputs: Builder::ids(&step_out),
     };
-    drop(ctx);
-    drop(lw);
     let first_free_input = (step.inputs.len() + reset.inputs.len()) as u32;
     let (step_vjp, step_jvp) = b.with(|g| derivative_functions(g, &step, first_free_input));
     let program = Program {

@@ -1146,7 +1146,7 @@ fn build_path(p: Pair<Rule>, span: Span) -> PathDef {
                                 if s.as_str() == "+" { 1.0 } else { -1.0 },
                                 span_of(&s),
                             ),
-                            _ => WrapSide::Point(build_value(s)),
+                            _ => WrapSide::Point(Box::new(build_value(s))),
                         });
                         PathElement::Wrap {
                             obstacle,

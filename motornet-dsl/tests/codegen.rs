@@ -15,19 +15,27 @@ fn expand(path: &Path) -> String {
         None,
     )
     .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    syn::parse2::<syn::File>(tokens.clone()).unwrap_or_else(|e| panic!("{}: not valid Rust: {e}", path.display()));
+    syn::parse2::<syn::File>(tokens.clone())
+        .unwrap_or_else(|e| panic!("{}: not valid Rust: {e}", path.display()));
     motornet_dsl::codegen::pretty(&tokens)
 }
 
 #[test]
 fn generated_code_of_every_shipped_model() {
-    let mut models: Vec<_> = std::fs::read_dir("../models").unwrap().map(|e| e.unwrap().path()).collect();
+    let mut models: Vec<_> = std::fs::read_dir("../models")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     models.sort();
     assert!(models.len() >= 8);
     for path in models {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let code = expand(&path);
-        assert_eq!(code, expand(&path), "{name}: expansion is not deterministic");
+        assert_eq!(
+            code,
+            expand(&path),
+            "{name}: expansion is not deterministic"
+        );
         insta::assert_snapshot!(format!("expand_{name}"), code);
     }
 }

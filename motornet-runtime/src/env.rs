@@ -262,14 +262,14 @@ impl<P: Plant> Environment<P> {
         let mut actions = vec![0.0; batch * m];
         for t in 0..=steps {
             // Capture this step's sensory values (with their noise).
-            for b in 0..batch {
+            for (b, rng) in rngs.iter_mut().enumerate() {
                 for (k, src) in self.sources.iter().enumerate() {
                     if let Source::State { noise: ch, .. } = src {
                         let sd = match ch {
                             Channel::Vision => self.config.vision_noise,
                             Channel::Proprioception => self.config.proprioception_noise,
                         };
-                        out.capture_noise[(t * batch + b) * o + k] = noise(&mut rngs[b], sd);
+                        out.capture_noise[(t * batch + b) * o + k] = noise(rng, sd);
                     }
                 }
             }

@@ -43,18 +43,14 @@ impl Rollout {
                 got: joint.len(),
             });
         }
-        if controls.len() % (batch * c).max(1) != 0 {
+        if !controls.len().is_multiple_of((batch * c).max(1)) {
             return Err(Error::Shape {
                 what: "controls (steps × batch × controls)".into(),
                 expected: batch * c,
                 got: controls.len(),
             });
         }
-        let steps = if batch * c == 0 {
-            0
-        } else {
-            controls.len() / (batch * c)
-        };
+        let steps = controls.len().checked_div(batch * c).unwrap_or(0);
         let mut ws = plant.workspace();
         let mut states = vec![0.0; (steps + 1) * batch * s];
         for b in 0..batch {

@@ -373,8 +373,12 @@ const SINCOS_REDUCTION_LIMIT: f64 = 1e5;
 /// minimax polynomials of Cephes on [−π/4, π/4], and pick sine or cosine and sign by quadrant — no
 /// branches, so the four lanes run as vector instructions.
 #[inline(always)]
+#[allow(clippy::excessive_precision)] // Cephes' coefficients, as published
 fn lanes_sin_cos<const L: usize>(x: Lanes<L>, want_cos: bool) -> Lanes<L> {
-    if x.0.iter().any(|v| !(v.abs() < SINCOS_REDUCTION_LIMIT)) {
+    if x.0
+        .iter()
+        .any(|v| v.is_nan() || v.abs() >= SINCOS_REDUCTION_LIMIT)
+    {
         return x.map(if want_cos { f64::cos } else { f64::sin });
     }
     const PIO2_1: f64 = 1.570_796_326_734_125_614_17;

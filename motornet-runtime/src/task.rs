@@ -6,7 +6,10 @@
 
 use crate::plant::Plant;
 use rand::Rng;
-use rand_chacha::ChaCha8Rng;
+/// Sampling methods (`random`, `random_range`) for custom tasks.
+pub use rand::Rng as RandomSource;
+/// The random stream tasks draw episodes from (re-exported so custom tasks need no extra dependency).
+pub use rand_chacha::ChaCha8Rng;
 use std::f64::consts::PI;
 
 /// One episode of one effector.

@@ -98,6 +98,9 @@ pub fn episode_rng(seed: u64, batch: u64, b: u64) -> ChaCha8Rng {
     rng
 }
 
+/// A worker's loss terms (normalized by the whole batch) and parameter gradient.
+type WorkerResult = Result<(Vec<(&'static str, f64)>, Vec<f64>), Error>;
+
 struct Worker<P: Plant> {
     env: Environment<P>,
     tape: GruTape,
@@ -254,7 +257,7 @@ impl<P: Plant + 'static> Trainer<P> {
     ) -> Result<(BatchStats, Vec<f64>), Error> {
         let total = episodes.len();
         let (gru, loss_cfg, seed) = (&self.gru, &self.loss, self.optim.seed);
-        let mut results: Vec<Result<(Vec<(&'static str, f64)>, Vec<f64>), Error>> = Vec::new();
+        let mut results: Vec<WorkerResult> = Vec::new();
         std::thread::scope(|scope| {
             let mut start = 0;
             let mut handles = Vec::new();
@@ -350,9 +353,10 @@ impl<P: Plant + 'static> Trainer<P> {
         let mut count = 0usize;
         for (b, e) in episodes.iter().enumerate() {
             let path: Vec<[f64; 4]> = (0..=steps).map(|t| w.env.cartesian(&run, t, b)).collect();
-            for t in steps.saturating_sub(last.saturating_sub(1))..=steps {
+            let first = steps.saturating_sub(last.saturating_sub(1));
+            for (t, p) in path.iter().enumerate().skip(first) {
                 let aim = e.aim(t);
-                metric += ((path[t][0] - aim[0]).powi(2) + (path[t][1] - aim[1]).powi(2)).sqrt();
+                metric += ((p[0] - aim[0]).powi(2) + (p[1] - aim[1]).powi(2)).sqrt();
                 count += 1;
             }
             paths.push(path);
@@ -393,7 +397,7 @@ impl<P: Plant> Worker<P> {
         first: usize,
         total: usize,
         deterministic: bool,
-    ) -> Result<(Vec<(&'static str, f64)>, Vec<f64>), Error> {
+    ) -> WorkerResult {
         let n = episodes.len();
         let mut rngs: Vec<ChaCha8Rng> = (0..n)
             .map(|b| episode_rng(seed, batch_index, (first + b) as u64))

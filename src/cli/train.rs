@@ -99,8 +99,17 @@ pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
-        // A second Ctrl-C while saving falls through to the default handler only after the first saved.
-        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
+        // The first Ctrl-C asks the run to save a checkpoint after the current batch and stop; a second one
+        // quits at once (files are written atomically, so nothing saved before is damaged).
+        let _ = ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                eprintln!("\ninterrupted again: quitting without saving");
+                std::process::exit(130);
+            }
+            eprintln!(
+                "\ninterrupted: saving a checkpoint after this batch (Ctrl-C again to quit now)"
+            );
+        });
     }
     let bar = if a.quiet {
         indicatif::ProgressBar::hidden()
