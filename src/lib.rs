@@ -3,6 +3,19 @@
 //! Models are written in `.mnet` files (see `docs/language.md`). [`model!`] compiles one into a plant type
 //! at build time; [`InterpretedPlant`] loads one at run time. Both implement [`Plant`], which
 //! [`Effector`] simulates in batches.
+//!
+//! ```
+//! motornet::model!("models/arm26.mnet"); // defines `pub struct Arm26`, implementing `motornet::Plant`
+//!
+//! # fn main() -> Result<(), motornet::Error> {
+//! let mut arm = motornet::Effector::new(Arm26::new(), 32); // 32 effectors side by side
+//! arm.reset(&[0.8, 1.2, 0.0, 0.0].repeat(32))?; // joint positions and velocities
+//! arm.step(&[0.1; 6 * 32], &[], &[])?; // excitations, endpoint and joint loads
+//! let fingertip = arm.part("cartesian").unwrap(); // [x, y, vx, vy] per effector
+//! assert_eq!(fingertip.len(), 4 * 32);
+//! # Ok(())
+//! # }
+//! ```
 
 // Lets generated code name `::motornet` from inside this crate too (for the built-in models).
 extern crate self as motornet;
