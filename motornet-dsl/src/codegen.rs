@@ -304,8 +304,11 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
                 fn step_batch(&self, ws: &mut #rt::Workspace, states: &[f64], controls: &[f64], next: &mut [f64]) {
                     let n = states.len() / #state_dim;
                     let lanes = n / 4 * 4;
+
                     let (x, u, y) = (&states[..lanes * #state_dim], &controls[..lanes * #control_dim], &mut next[..lanes * #state_dim]);
-                    if #rt::has_avx2() {
+                    if lanes == 0 {
+                        // A small batch goes straight to the scalar path.
+                    } else if #rt::has_avx2() {
                         // SAFETY: the CPU supports AVX2 (detected at run time).
                         unsafe { self.step_lanes_avx2(x, u, y) }
                     } else {
@@ -392,8 +395,8 @@ fn static_code(g: &Graph, rt: &TokenStream, roots: &[NodeId]) -> TokenStream {
                 let a = s(a);
                 match u {
                     Unary::Neg => quote! { -#a },
-                    Unary::Sin => quote! { #a.sin() },
-                    Unary::Cos => quote! { #a.cos() },
+                    Unary::Sin => quote! { #rt::sin(#a) },
+                    Unary::Cos => quote! { #rt::cos(#a) },
                     Unary::Exp => quote! { #a.exp() },
                     Unary::Ln => quote! { #a.ln() },
                     Unary::Sqrt => quote! { #a.sqrt() },

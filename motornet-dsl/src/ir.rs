@@ -154,8 +154,8 @@ impl Op {
 pub fn eval_unary(u: Unary, a: f64) -> f64 {
     match u {
         Unary::Neg => -a,
-        Unary::Sin => a.sin(),
-        Unary::Cos => a.cos(),
+        Unary::Sin => sin(a),
+        Unary::Cos => cos(a),
         Unary::Exp => a.exp(),
         Unary::Ln => a.ln(),
         Unary::Sqrt => a.sqrt(),
@@ -182,6 +182,79 @@ pub fn eval_binary(b: Binary, x: f64, y: f64) -> f64 {
         Binary::Le => f64::from(x <= y),
         Binary::And => f64::from(x != 0.0 && y != 0.0),
         Binary::Or => f64::from(x != 0.0 || y != 0.0),
+    }
+}
+
+/// Beyond this magnitude the three-part reduction by π/2 loses accuracy and libm takes over.
+pub const SIN_COS_REDUCTION_LIMIT: f64 = 1e5;
+
+/// sin or cos of `v` for |v| < [`SIN_COS_REDUCTION_LIMIT`]: reduce by multiples of π/2 (three-part
+/// Cody–Waite constants), evaluate the minimax polynomials of Cephes on [−π/4, π/4], and pick sine or cosine
+/// and sign by quadrant. Float arithmetic only, no branches, so that it vectorizes across lanes; within one
+/// ulp of libm.
+#[inline(always)]
+#[allow(clippy::excessive_precision)] // Cephes' coefficients, as published
+pub fn sin_cos_reduced(v: f64, want_cos: bool) -> f64 {
+    const PIO2_1: f64 = 1.570_796_326_734_125_614_17;
+    const PIO2_2: f64 = 6.077_100_506_303_965_976_60e-11;
+    const PIO2_3: f64 = 2.022_266_248_795_950_631_54e-21;
+    const SIN: [f64; 6] = [
+        1.589_623_015_765_465_680_60e-10,
+        -2.505_074_776_285_780_728_66e-8,
+        2.755_731_362_138_572_452_13e-6,
+        -1.984_126_982_958_953_859_96e-4,
+        8.333_333_333_322_118_588_78e-3,
+        -1.666_666_666_666_663_072_95e-1,
+    ];
+    const COS: [f64; 6] = [
+        -1.135_853_652_138_768_173_00e-11,
+        2.087_570_084_197_473_167_78e-9,
+        -2.755_731_417_929_673_881_12e-7,
+        2.480_158_728_885_170_453_48e-5,
+        -1.388_888_888_887_305_641_16e-3,
+        4.166_666_666_666_659_292_18e-2,
+    ];
+    let poly =
+        |z: f64, c: &[f64; 6]| ((((c[0] * z + c[1]) * z + c[2]) * z + c[3]) * z + c[4]) * z + c[5];
+    // Round to the nearest integer by adding and subtracting 1.5·2⁵²: exact for |x| < 2⁵¹, and a plain
+    // addition on every target (`f64::round` is a library call without SSE4.1).
+    const ROUNDER: f64 = 6_755_399_441_055_744.0;
+    let n = (v * std::f64::consts::FRAC_2_PI + ROUNDER) - ROUNDER;
+    let r = ((v - n * PIO2_1) - n * PIO2_2) - n * PIO2_3;
+    let z = r * r;
+    let s = r + r * z * poly(z, &SIN);
+    let c = 1.0 - 0.5 * z + z * z * poly(z, &COS);
+    // Quadrant q = n mod 4 (cos(x) = sin(x + π/2): one quadrant further); odd quadrants take the
+    // cosine kernel, the upper two flip the sign.
+    let m = if want_cos { n + 1.0 } else { n };
+    // m mod 4 for an integer m: ⌊m/4⌋ = round(m/4 − 3/8), since m/4 − ⌊m/4⌋ ∈ {0, ¼, ½, ¾}.
+    let q = m - 4.0 * ((m * 0.25 - 0.375 + ROUNDER) - ROUNDER);
+    let base = if q == 1.0 || q == 3.0 { c } else { s };
+    if q >= 2.0 {
+        -base
+    } else {
+        base
+    }
+}
+
+/// The sine used everywhere in the project — interpreter, constant folding and generated code — so that
+/// every backend computes the same bits: the polynomial kernel, or libm for huge or non-finite arguments.
+#[inline(always)]
+pub fn sin(x: f64) -> f64 {
+    if x.abs() < SIN_COS_REDUCTION_LIMIT {
+        sin_cos_reduced(x, false)
+    } else {
+        x.sin()
+    }
+}
+
+/// The cosine counterpart of [`sin`].
+#[inline(always)]
+pub fn cos(x: f64) -> f64 {
+    if x.abs() < SIN_COS_REDUCTION_LIMIT {
+        sin_cos_reduced(x, true)
+    } else {
+        x.cos()
     }
 }
 
@@ -415,11 +488,11 @@ impl Graph {
                     Binary::Mul if cy == Some(-1.0) => Node(self.neg(x)),
                     Binary::Div if cy == Some(1.0) => Node(x),
                     Binary::Div if cx == Some(0.0) => O(Op::constant(0.0)),
-                    // Dividing by a parameter-only value: multiply by its reciprocal, which is computed once
-                    // per parameter set (divisions are the slowest arithmetic in a step).
-                    Binary::Div
-                        if self.fixed[y.index()] && !self.fixed[x.index()] && cx != Some(1.0) =>
-                    {
+                    // x/y becomes x·(1/y): by a parameter-only y, the reciprocal is computed once per
+                    // parameter set; otherwise it is shared by every division by y and by the derivative
+                    // rules (d(1/y) = −(1/y)²·dy needs no further division). Divisions are the slowest
+                    // arithmetic in a step.
+                    Binary::Div if !self.fixed[x.index()] && cx != Some(1.0) => {
                         let one = self.constant(1.0);
                         let inv = self.div(one, y);
                         O(canonical(Binary::Mul, x, inv))
@@ -498,9 +571,11 @@ impl Graph {
                 (Binary::Mul, _) => self.mul(x, t),
                 (Binary::Div, 0) => self.div(t, y),
                 (Binary::Div, _) => {
-                    // -t·x/y² = -(t·node)/y
+                    // −t·x/y² = −(t·node)·(1/y); for a reciprocal (x = 1) that is −t·node², with no division.
+                    let one = self.constant(1.0);
+                    let inv = self.div(one, y);
                     let tn = self.mul(t, node);
-                    let q = self.div(tn, y);
+                    let q = self.mul(tn, inv);
                     self.neg(q)
                 }
                 (Binary::Atan2, _) => {

@@ -2,6 +2,7 @@
 
 use crate::error::Error;
 use crate::plant::{Plant, Workspace};
+use crate::team::Team;
 
 /// `batch` effectors of one plant, with their current states.
 pub struct Effector<P: Plant> {
@@ -11,11 +12,32 @@ pub struct Effector<P: Plant> {
     next: Vec<f64>,
     controls: Vec<f64>,
     workspaces: Vec<Workspace>,
+    /// [n_muscles, dof, control_dim, state_dim], read once.
+    dims: [usize; 4],
     steps: usize,
     /// Check every new state for NaN or infinity (on by default).
     pub check_finite: bool,
     /// Worker threads for large batches (see [`Effector::set_threads`]).
-    pool: Option<rayon::ThreadPool>,
+    team: Option<Team>,
+}
+
+/// A pointer into a buffer whose disjoint parts are written by different threads.
+#[derive(Clone, Copy)]
+struct Disjoint<T>(*mut T);
+// SAFETY: users only hand out non-overlapping parts (see `Effector::step`).
+unsafe impl<T> Sync for Disjoint<T> {}
+unsafe impl<T> Send for Disjoint<T> {}
+
+impl<T> Disjoint<T> {
+    /// SAFETY: `at..at + len` must lie within the buffer and not overlap any part used concurrently.
+    unsafe fn slice<'a>(&self, at: usize, len: usize) -> &'a mut [T] {
+        std::slice::from_raw_parts_mut(self.0.add(at), len)
+    }
+
+    /// SAFETY: as for [`Disjoint::slice`], for the single element `k`.
+    unsafe fn item<'a>(&self, k: usize) -> &'a mut T {
+        &mut *self.0.add(k)
+    }
 }
 
 /// Below this many effectors per thread, splitting a step costs more than it saves.
@@ -23,8 +45,9 @@ const MIN_PER_THREAD: usize = 256;
 
 impl<P: Plant> Effector<P> {
     pub fn new(plant: P, batch: usize) -> Self {
-        let dim = plant.info().state_dim();
-        let controls = plant.info().control_dim();
+        let info = plant.info();
+        let (dim, controls) = (info.state_dim(), info.control_dim());
+        let dims = [info.n_muscles(), info.dof(), controls, dim];
         let workspaces = vec![plant.workspace()];
         Effector {
             plant,
@@ -33,22 +56,22 @@ impl<P: Plant> Effector<P> {
             next: vec![0.0; batch * dim],
             controls: vec![0.0; controls * batch],
             workspaces,
+            dims,
             steps: 0,
             check_finite: true,
-            pool: None,
+            team: None,
         }
     }
 
-    /// Steps large batches on `threads` threads (1: in the calling thread).
+    /// Steps large batches on `threads` threads: the calling thread and `threads − 1` workers.
     pub fn set_threads(&mut self, threads: usize) -> Result<(), Error> {
-        self.pool = if threads <= 1 {
+        self.team = if threads <= 1 {
             None
         } else {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .map_err(|e| Error::Input(format!("cannot start {threads} threads: {e}")))?;
-            Some(pool)
+            Some(
+                Team::new(threads)
+                    .map_err(|e| Error::Input(format!("cannot start {threads} threads: {e}")))?,
+            )
         };
         self.workspaces = (0..threads.max(1))
             .map(|_| self.plant.workspace())
@@ -127,8 +150,7 @@ impl<P: Plant> Effector<P> {
         endpoint_load: &[f64],
         joint_load: &[f64],
     ) -> Result<(), Error> {
-        let info = self.plant.info();
-        let (m, dof, c) = (info.n_muscles(), info.dof(), info.control_dim());
+        let [m, dof, c, s] = self.dims;
         expect_len("excitations", excitations, self.batch * m)?;
         let endpoint = Rows::new("endpoint load", endpoint_load, 2, self.batch)?;
         let joints = Rows::new("joint load", joint_load, dof, self.batch)?;
@@ -138,26 +160,29 @@ impl<P: Plant> Effector<P> {
             endpoint.copy_row(b, &mut row[m..m + 2]);
             joints.copy_row(b, &mut row[m + 2..]);
         }
-        let s = info.state_dim();
-        match &self.pool {
+        match &self.team {
             // Threads only pay off for large batches; each takes a contiguous slice of effectors.
-            Some(pool) if self.batch >= 2 * MIN_PER_THREAD => {
+            Some(team) if self.batch >= 2 * MIN_PER_THREAD => {
+                // Each thread takes a contiguous slice of effectors (the caller the first).
                 let per = self
                     .batch
-                    .div_ceil(pool.current_num_threads())
+                    .div_ceil(team.threads())
                     .next_multiple_of(4)
                     .max(MIN_PER_THREAD);
-                let plant = &self.plant;
-                let chunks = self
-                    .states
-                    .chunks(per * s)
-                    .zip(self.controls.chunks(per * c))
-                    .zip(self.next.chunks_mut(per * s));
-                let workspaces = self.workspaces.iter_mut();
-                pool.scope(|scope| {
-                    for (((x, u), out), ws) in chunks.zip(workspaces) {
-                        scope.spawn(move |_| plant.step_batch(ws, x, u, out));
+                let (batch, plant, states, controls) =
+                    (self.batch, &self.plant, &self.states, &self.controls);
+                let next = Disjoint(self.next.as_mut_ptr());
+                let workspaces = Disjoint(self.workspaces.as_mut_ptr());
+                team.run(&|k| {
+                    let (lo, hi) = ((k * per).min(batch), ((k + 1) * per).min(batch));
+                    if lo == hi {
+                        return;
                     }
+                    // SAFETY: thread k writes only effectors lo..hi of `next` and workspace k; the slices
+                    // of different threads do not overlap, and `run` returns only when all are done.
+                    let (out, ws) =
+                        unsafe { (next.slice(lo * s, (hi - lo) * s), workspaces.item(k)) };
+                    plant.step_batch(ws, &states[lo * s..hi * s], &controls[lo * c..hi * c], out);
                 });
             }
             _ => self.plant.step_batch(
@@ -255,6 +280,7 @@ pub fn describe_index(info: &crate::plant::PlantInfo, k: usize) -> (String, Stri
     ("state".into(), format!("index {k}"))
 }
 
+#[inline]
 fn expect_len(what: &str, v: &[f64], n: usize) -> Result<(), Error> {
     if v.len() == n {
         Ok(())
@@ -274,6 +300,7 @@ struct Rows<'a> {
 }
 
 impl<'a> Rows<'a> {
+    #[inline]
     fn new(what: &str, data: &'a [f64], width: usize, batch: usize) -> Result<Self, Error> {
         if data.is_empty() || data.len() == width || data.len() == width * batch {
             Ok(Rows { data, width })
@@ -285,9 +312,10 @@ impl<'a> Rows<'a> {
             })
         }
     }
+    #[inline]
     fn copy_row(&self, b: usize, out: &mut [f64]) {
         match self.data.len() {
-            0 => out.fill(0.0),
+            0 => out.iter_mut().for_each(|v| *v = 0.0),
             n if n == self.width => out.copy_from_slice(self.data),
             _ => out.copy_from_slice(&self.data[b * self.width..(b + 1) * self.width]),
         }

@@ -104,11 +104,11 @@ impl Scalar for f64 {
     }
     #[inline(always)]
     fn sin(self) -> Self {
-        f64::sin(self)
+        motornet_dsl::ir::sin(self)
     }
     #[inline(always)]
     fn cos(self) -> Self {
-        f64::cos(self)
+        motornet_dsl::ir::cos(self)
     }
     #[inline(always)]
     fn exp(self) -> Self {
@@ -366,62 +366,21 @@ impl<const L: usize> Scalar for Lanes<L> {
     }
 }
 
-/// Beyond this magnitude the three-part reduction by π/2 loses accuracy and libm takes over.
-const SINCOS_REDUCTION_LIMIT: f64 = 1e5;
-
-/// sin (or cos) of four lanes: reduce by multiples of π/2 (three-part Cody–Waite constants), evaluate the
-/// minimax polynomials of Cephes on [−π/4, π/4], and pick sine or cosine and sign by quadrant — no
-/// branches, so the four lanes run as vector instructions.
+/// sin (or cos) of every lane with the project's kernel (see `motornet_dsl::ir::sin_cos_reduced`); the
+/// kernel is branch-free, so the lanes run as vector instructions.
 #[inline(always)]
-#[allow(clippy::excessive_precision)] // Cephes' coefficients, as published
 fn lanes_sin_cos<const L: usize>(x: Lanes<L>, want_cos: bool) -> Lanes<L> {
     if x.0
         .iter()
-        .any(|v| v.is_nan() || v.abs() >= SINCOS_REDUCTION_LIMIT)
+        .any(|v| v.is_nan() || v.abs() >= motornet_dsl::ir::SIN_COS_REDUCTION_LIMIT)
     {
-        return x.map(if want_cos { f64::cos } else { f64::sin });
-    }
-    const PIO2_1: f64 = 1.570_796_326_734_125_614_17;
-    const PIO2_2: f64 = 6.077_100_506_303_965_976_60e-11;
-    const PIO2_3: f64 = 2.022_266_248_795_950_631_54e-21;
-    const SIN: [f64; 6] = [
-        1.589_623_015_765_465_680_60e-10,
-        -2.505_074_776_285_780_728_66e-8,
-        2.755_731_362_138_572_452_13e-6,
-        -1.984_126_982_958_953_859_96e-4,
-        8.333_333_333_322_118_588_78e-3,
-        -1.666_666_666_666_663_072_95e-1,
-    ];
-    const COS: [f64; 6] = [
-        -1.135_853_652_138_768_173_00e-11,
-        2.087_570_084_197_473_167_78e-9,
-        -2.755_731_417_929_673_881_12e-7,
-        2.480_158_728_885_170_453_48e-5,
-        -1.388_888_888_887_305_641_16e-3,
-        4.166_666_666_666_659_292_18e-2,
-    ];
-    let poly =
-        |z: f64, c: &[f64; 6]| ((((c[0] * z + c[1]) * z + c[2]) * z + c[3]) * z + c[4]) * z + c[5];
-    // Float arithmetic only (no integer conversions or branches), so that each line is one vector
-    // instruction across the lanes.
-    let lane = |v: f64| -> f64 {
-        let n = (v * std::f64::consts::FRAC_2_PI).round();
-        let r = ((v - n * PIO2_1) - n * PIO2_2) - n * PIO2_3;
-        let z = r * r;
-        let s = r + r * z * poly(z, &SIN);
-        let c = 1.0 - 0.5 * z + z * z * poly(z, &COS);
-        // Quadrant q = n mod 4 (cos(x) = sin(x + π/2): one quadrant further); odd quadrants take the
-        // cosine kernel, the upper two flip the sign.
-        let m = if want_cos { n + 1.0 } else { n };
-        let q = m - 4.0 * (m * 0.25).floor();
-        let base = if q == 1.0 || q == 3.0 { c } else { s };
-        if q >= 2.0 {
-            -base
+        return x.map(if want_cos {
+            motornet_dsl::ir::cos
         } else {
-            base
-        }
-    };
-    x.map(lane)
+            motornet_dsl::ir::sin
+        });
+    }
+    x.map(|v| motornet_dsl::ir::sin_cos_reduced(v, want_cos))
 }
 
 /// Loads `L` effectors' vectors (each `N` long, stored one after another) as lanes.
