@@ -277,7 +277,9 @@ impl<'a> Checker<'a> {
             if name.name.is_empty() {
                 continue; // a declaration that did not parse
             }
-            if matches!(name.name.as_str(), "world" | "pi") {
+            if matches!(name.name.as_str(), "world" | "pi" | "timestep" | "gravity") {
+                // `world` and `pi` mean something in expressions; `timestep` and `gravity` are parameter
+                // names of the model itself.
                 self.error(Diagnostic::new(
                     "reserved-name",
                     format!("`{}` is a reserved name", name.name),
@@ -573,9 +575,9 @@ impl<'a> Checker<'a> {
                             _ => DimT::Free,
                         }
                     }
-                    BinOp::Pow => match (da, &sb) {
-                        (DimT::Known(x), Sym::Num(n)) if n.fract() == 0.0 && n.abs() <= 8.0 => {
-                            DimT::Known(Dim::NONE.mul(x, *n as i32))
+                    BinOp::Pow => match (da, sb.constant_value()) {
+                        (DimT::Known(x), Some(n)) if n.fract() == 0.0 && n.abs() <= 8.0 => {
+                            DimT::Known(Dim::NONE.mul(x, n as i32))
                         }
                         (DimT::Free, _) => DimT::Free,
                         _ => {
@@ -1771,6 +1773,25 @@ impl<'a> Checker<'a> {
                         &below_one,
                         true,
                         format!("`min_activation` of `{n}` must be below 1"),
+                        span,
+                    );
+                }
+                // MuJoCo's curves need lmin < 0.95 and 1 < lmax (the bumps' breakpoints) and fvmax > 1 (the
+                // force–velocity curve divides by fvmax − 1).
+                let bound = match (mk, spec.name) {
+                    (MuscleKind::MujocoHill, "lmin") => Some((0.95, -1.0, "below 0.95")),
+                    (MuscleKind::MujocoHill, "lmax") => Some((1.0, 1.0, "above 1")),
+                    (MuscleKind::MujocoHill, "fvmax") => Some((1.0, 1.0, "above 1")),
+                    _ => None,
+                };
+                if let Some((at, sign, what)) = bound {
+                    // sign·(value − at) > 0
+                    let diff = Sym::Bin(BinOp::Sub, Box::new(sym.clone()), Box::new(Sym::Num(at)));
+                    let value = Sym::Bin(BinOp::Mul, Box::new(Sym::Num(sign)), Box::new(diff));
+                    self.positive(
+                        &value,
+                        true,
+                        format!("`{}` of `{n}` must be {what}", spec.name),
                         span,
                     );
                 }

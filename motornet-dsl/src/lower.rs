@@ -311,8 +311,8 @@ impl<'m, 'b> Lowerer<'m, 'b> {
                     Sub => x - y,
                     Mul => x * y,
                     Div => x / y,
-                    Pow => match &**bb {
-                        Sym::Num(n) if n.fract() == 0.0 && n.abs() <= 64.0 => x.powi(*n as i32),
+                    Pow => match bb.constant_value() {
+                        Some(n) if n.fract() == 0.0 && n.abs() <= 64.0 => x.powi(n as i32),
                         _ => (y * x.ln()).exp(),
                     },
                 }

@@ -182,6 +182,26 @@ impl Sym {
         }
     }
 
+    /// The value, when it depends on no parameter or coordinate (e.g. the `-2` of `x^-2`).
+    pub fn constant_value(&self) -> Option<f64> {
+        match self {
+            Sym::Num(v) => Some(*v),
+            Sym::Param(_) | Sym::Coord(_) => None,
+            Sym::Neg(a) => a.constant_value().map(|v| -v),
+            Sym::Bin(_, a, b) => {
+                a.constant_value()?;
+                b.constant_value()?;
+                Some(self.eval(&[]))
+            }
+            Sym::Call(_, args) => {
+                for a in args {
+                    a.constant_value()?;
+                }
+                Some(self.eval(&[]))
+            }
+        }
+    }
+
     pub fn scaled(self, k: f64) -> Sym {
         if k == 1.0 {
             return self;

@@ -101,7 +101,7 @@ const MUJOCO_PARAMS: [ParamSpec; 12] = {
             Dim::NONE,
             1.3,
             true,
-            "passive-force onset, in optimal lengths",
+            "scale of the passive force (MuJoCo's fpmax); the passive force starts at the optimal length",
         ),
         optional(
             "lmin",

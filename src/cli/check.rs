@@ -111,7 +111,7 @@ pub fn expand(a: ExpandArgs) -> Result<ExitCode, motornet::Error> {
     };
     let tokens = motornet::dsl::expand(&source, &a.model, None, quote_pub(), quote_rt(), None)
         .map_err(motornet::Error::Compile)?;
-    print!("{}", motornet::dsl::codegen::pretty(&tokens));
+    super::print_stdout(&motornet::dsl::codegen::pretty(&tokens));
     Ok(ExitCode::SUCCESS)
 }
 

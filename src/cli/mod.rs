@@ -63,3 +63,17 @@ pub fn load_model(
     plant.apply_overrides(overrides)?;
     Ok(plant)
 }
+
+/// Writes a command's output to standard output; a closed pipe (`motornet expand … | head`) ends the
+/// program quietly instead of panicking.
+pub fn print_stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: writing the output: {e}");
+        std::process::exit(2);
+    }
+}

@@ -211,7 +211,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
         &joint_load,
     )?;
     match &a.output {
-        None => print!("{}", traj.to_csv()),
+        None => super::print_stdout(&traj.to_csv()),
         Some(path) => {
             let text = if path.extension().is_some_and(|e| e == "json") {
                 traj.to_json().to_string()

@@ -87,7 +87,7 @@ pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
         }
     };
     if a.print_config {
-        print!("{}", cfg.to_toml());
+        super::print_stdout(&cfg.to_toml());
         return Ok(ExitCode::SUCCESS);
     }
     if !resume && dir.join("checkpoint.safetensors").exists() {
