@@ -94,7 +94,7 @@ fn worker(s: &Shared, k: usize) {
                 return;
             }
             spins = spins.wrapping_add(1);
-            if spins % 64 == 0 && start.elapsed() > SPIN {
+            if spins.is_multiple_of(64) && start.elapsed() > SPIN {
                 std::thread::park_timeout(Duration::from_millis(10));
             } else {
                 std::hint::spin_loop();
