@@ -376,6 +376,7 @@ fn node_ident(n: NodeId) -> Ident {
 /// Straight-line `f64` code computing the given static nodes (and what they depend on) from `p`.
 fn static_code(g: &Graph, rt: &TokenStream, roots: &[NodeId]) -> TokenStream {
     let live = g.reachable(roots);
+    let scalar = quote! { <f64 as #rt::Scalar> };
     let mut out = TokenStream::new();
     for (i, &l) in live.iter().enumerate() {
         if !l {
@@ -391,44 +392,14 @@ fn static_code(g: &Graph, rt: &TokenStream, roots: &[NodeId]) -> TokenStream {
                 let k = k as usize;
                 quote! { p[#k] }
             }
-            Op::Unary(u, a) => {
-                let a = s(a);
-                match u {
-                    Unary::Neg => quote! { -#a },
-                    Unary::Sin => quote! { #rt::sin(#a) },
-                    Unary::Cos => quote! { #rt::cos(#a) },
-                    Unary::Exp => quote! { #a.exp() },
-                    Unary::Ln => quote! { #a.ln() },
-                    Unary::Sqrt => quote! { #a.sqrt() },
-                    Unary::Tanh => quote! { #a.tanh() },
-                    Unary::Abs => quote! { #a.abs() },
-                    Unary::Powi(n) => quote! { #a.powi(#n) },
-                    Unary::Not => quote! { !#a },
-                }
-            }
-            Op::Binary(b, x, y) => {
-                let (x, y) = (s(x), s(y));
-                match b {
-                    Binary::Add => quote! { #x + #y },
-                    Binary::Sub => quote! { #x - #y },
-                    Binary::Mul => quote! { #x * #y },
-                    Binary::Div => quote! { #x / #y },
-                    Binary::Atan2 => quote! { #x.atan2(#y) },
-                    Binary::Max => quote! { #rt::maximum(#x, #y) },
-                    Binary::Min => quote! { #rt::minimum(#x, #y) },
-                    Binary::ClampMin => quote! { if #x < #y { #y } else { #x } },
-                    Binary::ClampMax => quote! { if #x > #y { #y } else { #x } },
-                    Binary::Lt => quote! { #x < #y },
-                    Binary::Le => quote! { #x <= #y },
-                    Binary::And => quote! { #x && #y },
-                    Binary::Or => quote! { #x || #y },
-                }
-            }
-            Op::Select(c, a, b) => {
-                let (c, a, b) = (s(c), s(a), s(b));
-                quote! { if #c { #a } else { #b } }
-            }
-            Op::Input(_) | Op::Var(_) => unreachable!("not static"),
+            op => op_code(
+                op,
+                &|n| {
+                    let v = s(n);
+                    quote! { #v }
+                },
+                &scalar,
+            ),
         };
         out.extend(quote! { let #v = #e; });
     }
@@ -440,12 +411,12 @@ fn static_code(g: &Graph, rt: &TokenStream, roots: &[NodeId]) -> TokenStream {
 /// overflows its stack.
 const BLOCK: usize = 256;
 
-/// The body of a generated function: inputs read from `x` (and `u` for the step's controls), statics from
-/// `d`, results written to `out`.
 /// Names and lengths of a generated function's argument arrays, in the order of the function's inputs (and
 /// likewise of its output arrays).
 type Groups<'a> = &'a [(&'a str, usize)];
 
+/// The body of a generated function: inputs read from the argument arrays `args`, parameter-only values
+/// from `d`, results written to the arrays `outs`.
 fn function_code(
     g: &Graph,
     f: &Function,
@@ -587,19 +558,29 @@ fn node_code(
                 .position(|&x| x == k)
                 .expect("declared input"),
         ),
+        op => op_code(op, &operand, &quote! { T }),
+    }
+}
+
+/// The expression of an operation given its operands' expressions, through the `Scalar` trait of `scalar`
+/// (`T` in generic code, `<f64 as Scalar>` for parameter-only values), so that every path of the generated
+/// code has the semantics of the IR.
+fn op_code(op: Op, operand: &dyn Fn(NodeId) -> TokenStream, scalar: &TokenStream) -> TokenStream {
+    let t = scalar;
+    match op {
         Op::Unary(u, a) => {
             let a = operand(a);
             match u {
                 Unary::Neg => quote! { -#a },
-                Unary::Sin => quote! { #a.sin() },
-                Unary::Cos => quote! { #a.cos() },
-                Unary::Exp => quote! { #a.exp() },
-                Unary::Ln => quote! { #a.ln() },
-                Unary::Sqrt => quote! { #a.sqrt() },
-                Unary::Tanh => quote! { #a.tanh() },
-                Unary::Abs => quote! { #a.abs() },
-                Unary::Powi(n) => quote! { #a.powi(#n) },
-                Unary::Not => quote! { T::not(#a) },
+                Unary::Sin => quote! { #t::sin(#a) },
+                Unary::Cos => quote! { #t::cos(#a) },
+                Unary::Exp => quote! { #t::exp(#a) },
+                Unary::Ln => quote! { #t::ln(#a) },
+                Unary::Sqrt => quote! { #t::sqrt(#a) },
+                Unary::Tanh => quote! { #t::tanh(#a) },
+                Unary::Abs => quote! { #t::abs(#a) },
+                Unary::Powi(n) => quote! { #t::powi(#a, #n) },
+                Unary::Not => quote! { #t::not(#a) },
             }
         }
         Op::Binary(b, x, y) => {
@@ -609,22 +590,24 @@ fn node_code(
                 Binary::Sub => quote! { #x - #y },
                 Binary::Mul => quote! { #x * #y },
                 Binary::Div => quote! { #x / #y },
-                Binary::Atan2 => quote! { #x.atan2(#y) },
-                Binary::Max => quote! { T::maximum(#x, #y) },
-                Binary::Min => quote! { T::minimum(#x, #y) },
-                Binary::ClampMin => quote! { T::clamp_min(#x, #y) },
-                Binary::ClampMax => quote! { T::clamp_max(#x, #y) },
-                Binary::Lt => quote! { T::lt(#x, #y) },
-                Binary::Le => quote! { T::le(#x, #y) },
-                Binary::And => quote! { T::and(#x, #y) },
-                Binary::Or => quote! { T::or(#x, #y) },
+                Binary::Atan2 => quote! { #t::atan2(#x, #y) },
+                Binary::Max => quote! { #t::maximum(#x, #y) },
+                Binary::Min => quote! { #t::minimum(#x, #y) },
+                Binary::ClampMin => quote! { #t::clamp_min(#x, #y) },
+                Binary::ClampMax => quote! { #t::clamp_max(#x, #y) },
+                Binary::Lt => quote! { #t::lt(#x, #y) },
+                Binary::Le => quote! { #t::le(#x, #y) },
+                Binary::And => quote! { #t::and(#x, #y) },
+                Binary::Or => quote! { #t::or(#x, #y) },
             }
         }
         Op::Select(c, a, b) => {
             let (c, a, b) = (operand(c), operand(a), operand(b));
-            quote! { T::select(#c, #a, #b) }
+            quote! { #t::select(#c, #a, #b) }
         }
-        Op::Const(_) | Op::Bool(_) | Op::Param(_) => unreachable!("static"),
+        Op::Const(_) | Op::Bool(_) | Op::Param(_) | Op::Input(_) => {
+            unreachable!("leaves are handled by the caller")
+        }
         Op::Var(_) => panic!("unsubstituted placeholder"),
     }
 }
