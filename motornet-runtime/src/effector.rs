@@ -161,9 +161,9 @@ impl<P: Plant> Effector<P> {
             joints.copy_row(b, &mut row[m + 2..]);
         }
         match &self.team {
-            // Threads only pay off for large batches; each takes a contiguous slice of effectors.
+            // Threads only pay off for large batches; each takes a contiguous slice of effectors (the
+            // caller the first).
             Some(team) if self.batch >= 2 * MIN_PER_THREAD => {
-                // Each thread takes a contiguous slice of effectors (the caller the first).
                 let per = self
                     .batch
                     .div_ceil(team.threads())
