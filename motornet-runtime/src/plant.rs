@@ -157,7 +157,7 @@ pub trait Plant: Send + Sync {
     );
 
     /// The full Jacobian of one step, `state_dim × (state_dim + control_dim)`, row-major: column `k < S` is
-    /// ∂next/∂state[k], column `S + k` is ∂next/∂controls[k]. Built from forward-mode products.
+    /// `∂next/∂state[k]`, column `S + k` is `∂next/∂controls[k]`. Built from forward-mode products.
     fn step_jacobian(&self, ws: &mut Workspace, state: &[f64], controls: &[f64]) -> Vec<f64> {
         let (s, c) = (state.len(), controls.len());
         let mut jac = vec![0.0; s * (s + c)];
