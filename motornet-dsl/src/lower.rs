@@ -448,7 +448,8 @@ impl<'m, 'b> Lowerer<'m, 'b> {
 
         // Mass matrix, velocity-product and gravity terms from every body's centre of mass.
         let mut mass_matrix = vec![vec![b.c(0.0); dof]; dof];
-        let mut bias = vec![b.c(0.0); dof];
+        let mut velocity_products = vec![b.c(0.0); dof];
+        let mut weights = vec![b.c(0.0); dof];
         let gravity = self.vec2(&self.m.gravity);
         for (i, body) in self.m.bodies.iter().enumerate() {
             let Some(pose) = poses[i] else { continue };
@@ -466,13 +467,37 @@ impl<'m, 'b> Lowerer<'m, 'b> {
                     mass_matrix[j][k] = mass_matrix[j][k] + translational + rotational;
                 }
                 // Orientation is linear in q for hinge and slide joints, so only translation has J̇ q̇ terms.
-                let velocity_product = mass * (jac[j][0] * conv[0] + jac[j][1] * conv[1]);
-                let weight = mass * (jac[j][0] * gravity[0] + jac[j][1] * gravity[1]);
-                bias[j] = bias[j] + velocity_product - weight;
+                velocity_products[j] =
+                    velocity_products[j] + mass * (jac[j][0] * conv[0] + jac[j][1] * conv[1]);
+                weights[j] = weights[j] + mass * (jac[j][0] * gravity[0] + jac[j][1] * gravity[1]);
             }
         }
+        // Moving the whole skeleton about a joint fixed to the world changes no kinetic energy, so the mass
+        // matrix and the velocity products do not depend on those joints' coordinates: evaluate them at 0,
+        // which folds their sines and cosines away and leaves relative angles only.
+        let zero = b.c(0.0);
+        let fixed: HashMap<NodeId, NodeId> = self
+            .m
+            .joints
+            .iter()
+            .filter(|j| j.parent == BodyRef::World)
+            .flat_map(|j| j.coords.clone())
+            .map(|c| (q[c].id, zero.id))
+            .collect();
+        let relative = |es: Vec<E<'b>>| -> Vec<E<'b>> {
+            let ids = Builder::ids(&es);
+            b.with(|g| g.substitute(&ids, &fixed))
+                .into_iter()
+                .map(|id| b.e(id))
+                .collect()
+        };
+        let mass_matrix: Vec<Vec<E>> = mass_matrix.into_iter().map(relative).collect();
+        let velocity_products = relative(velocity_products);
         let rhs: Vec<E> = (0..dof)
-            .map(|j| tau[j] + end_jac[j][0] * force[0] + end_jac[j][1] * force[1] - bias[j])
+            .map(|j| {
+                tau[j] + end_jac[j][0] * force[0] + end_jac[j][1] * force[1] - velocity_products[j]
+                    + weights[j]
+            })
             .collect();
         let acceleration = Builder::ids(&solve_symmetric(&mass_matrix, &rhs));
 
