@@ -30,6 +30,8 @@ pub fn time_per_call(mut f: impl FnMut()) -> f64 {
 pub struct StepFigure {
     pub batch: usize,
     pub threads: usize,
+    /// Whether every new state was checked for NaN and infinity ([`Effector::check_finite`]).
+    pub check_finite: bool,
     pub ns_per_effector_step: f64,
     pub effector_steps_per_s: f64,
 }
@@ -77,11 +79,18 @@ pub fn plant_figures(
         } else {
             vec![1]
         };
-        for threads in counts {
-            let rate = step_throughput(make, batch, threads);
+        let most = *counts.last().expect("a thread count");
+        let mut runs: Vec<(usize, bool)> = counts.into_iter().map(|t| (t, false)).collect();
+        if batch >= 512 {
+            // What the NaN check, on by default, costs.
+            runs.push((most, true));
+        }
+        for (threads, check_finite) in runs {
+            let rate = step_throughput(make, batch, threads, check_finite);
             steps.push(StepFigure {
                 batch,
                 threads,
+                check_finite,
                 ns_per_effector_step: 1e9 / rate,
                 effector_steps_per_s: rate,
             });
@@ -146,12 +155,17 @@ pub fn train_batch_ms(model: &str, threads: usize, batches: usize) -> Result<f64
 }
 
 /// Effector-steps per second of `make`'s plant at `batch` with `threads` threads.
-pub fn step_throughput(make: &dyn Fn() -> Box<dyn Plant>, batch: usize, threads: usize) -> f64 {
+pub fn step_throughput(
+    make: &dyn Fn() -> Box<dyn Plant>,
+    batch: usize,
+    threads: usize,
+    check_finite: bool,
+) -> f64 {
     let plant = make();
     let joint = mid_range_joint(plant.as_ref());
     let m = plant.info().n_muscles();
     let mut e = Effector::new(plant, batch);
-    e.check_finite = false;
+    e.check_finite = check_finite;
     e.set_threads(threads).expect("thread pool");
     let joints = joint.repeat(batch);
     e.reset(&joints).expect("mid-range reset");

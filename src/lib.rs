@@ -36,7 +36,7 @@ pub use motornet_runtime::{Effector, Error, InterpretedPlant, Plant, PlantInfo, 
 #[doc(hidden)]
 pub mod __private {
     pub use motornet_dsl::ir::{cos, sin};
-    pub use motornet_runtime::scalar::{gather, has_avx2, maximum, minimum, scatter, F64x4};
+    pub use motornet_runtime::scalar::{has_avx2, lanes, lanes_mut, maximum, minimum, F64x4};
     pub use motornet_runtime::{
         Bounds, Dim, Error, ParamInfo, Plant, PlantInfo, Scalar, Workspace,
     };

@@ -33,13 +33,13 @@ pub fn simulate<P: Plant>(
     let dt = plant.timestep();
     let mut e = Effector::new(plant, batch);
     e.reset(joint0)?;
-    let mut states = vec![e.states().to_vec()];
+    let mut states = vec![e.states()];
     let mut actions = Vec::with_capacity(steps);
     for t in 0..steps {
         let u = excitation(t);
         e.step(&u, endpoint_load, joint_load)?;
         actions.push(u);
-        states.push(e.states().to_vec());
+        states.push(e.states());
     }
     Ok(Trajectory {
         info,

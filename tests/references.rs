@@ -124,7 +124,7 @@ fn backend_difference(name: &str, steps: usize) -> f64 {
         let load: Vec<f64> = (0..info.dof()).map(|k| 0.1 * (k as f64 + 1.0)).collect();
         a.step(&u, &[1.0, -0.5], &load).unwrap();
         b.step(&u, &[1.0, -0.5], &load).unwrap();
-        for (x, y) in a.states().iter().zip(b.states()) {
+        for (x, y) in a.states().iter().zip(&b.states()) {
             worst = worst.max((x - y).abs() / (1.0 + y.abs()));
         }
     }

@@ -205,7 +205,7 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
                     #step_body
                 }
 
-                /// Steps effectors four at a time (their number must be a multiple of four).
+                /// Steps blocks of four effectors (the batch layout without its rows).
                 #[inline(always)]
                 fn step_lanes(&self, states: &[f64], controls: &[f64], next: &mut [f64]) {
                     for ((x, u), out) in states
@@ -213,11 +213,11 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
                         .zip(controls.chunks_exact(4 * #control_dim))
                         .zip(next.chunks_exact_mut(4 * #state_dim))
                     {
-                        let x = #rt::gather::<4, #state_dim>(x);
-                        let u = #rt::gather::<4, #control_dim>(u);
-                        let mut y = [<#rt::F64x4 as #rt::Scalar>::cst(0.0); #state_dim];
-                        self.step_generic(&x, &u, &mut y);
-                        #rt::scatter(&y, out);
+                        self.step_generic(
+                            #rt::lanes::<4, #state_dim>(x),
+                            #rt::lanes::<4, #control_dim>(u),
+                            #rt::lanes_mut::<4, #state_dim>(out),
+                        );
                     }
                 }
 

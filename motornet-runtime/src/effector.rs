@@ -1,13 +1,16 @@
 //! A batch of independent effectors sharing one plant: reset, step, and read states in MotorNet's layout.
 
+use crate::batch;
 use crate::error::Error;
 use crate::plant::{Plant, Workspace};
 use crate::team::Team;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// `batch` effectors of one plant, with their current states.
 pub struct Effector<P: Plant> {
     plant: P,
     batch: usize,
+    /// States, next states and controls in the [batch layout](crate::batch) the plant steps in.
     states: Vec<f64>,
     next: Vec<f64>,
     controls: Vec<f64>,
@@ -130,13 +133,10 @@ impl<P: Plant> Effector<P> {
                 }
             }
         }
-        let dim = info.state_dim();
-        for b in 0..self.batch {
-            let (row, state) = (
-                &joint[b * jd..(b + 1) * jd],
-                &mut self.states[b * dim..(b + 1) * dim],
-            );
-            self.plant.reset(&mut self.workspaces[0], row, state);
+        let mut state = vec![0.0; info.state_dim()];
+        for (b, row) in joint.chunks_exact(jd).enumerate() {
+            self.plant.reset(&mut self.workspaces[0], row, &mut state);
+            batch::write_row(&mut self.states, self.batch, b, &state);
         }
         self.steps = 0;
         self.check(0)
@@ -154,47 +154,72 @@ impl<P: Plant> Effector<P> {
         expect_len("excitations", excitations, self.batch * m)?;
         let endpoint = Rows::new("endpoint load", endpoint_load, 2, self.batch)?;
         let joints = Rows::new("joint load", joint_load, dof, self.batch)?;
-        for b in 0..self.batch {
-            let row = &mut self.controls[b * c..(b + 1) * c];
-            row[..m].copy_from_slice(&excitations[b * m..(b + 1) * m]);
-            endpoint.copy_row(b, &mut row[m..m + 2]);
-            joints.copy_row(b, &mut row[m + 2..]);
-        }
+        let inputs = Inputs {
+            excitations,
+            endpoint,
+            joints,
+            m,
+        };
+        // Each thread scans the states it wrote; only when one finds a non-finite value does `check`
+        // look for the first one to report.
+        let check = self.check_finite;
+        let bad = AtomicBool::new(false);
+        let scan = |out: &[f64]| {
+            if check && !all_finite(out) {
+                bad.store(true, Ordering::Relaxed);
+            }
+        };
         match &self.team {
             // Threads only pay off for large batches; each takes a contiguous slice of effectors (the
-            // caller the first).
+            // caller the first), starting at a block boundary so that the slice is a batch of its own.
             Some(team) if self.batch >= 2 * MIN_PER_THREAD => {
                 let per = self
                     .batch
                     .div_ceil(team.threads())
-                    .next_multiple_of(4)
+                    .next_multiple_of(batch::LANES)
                     .max(MIN_PER_THREAD);
-                let (batch, plant, states, controls) =
-                    (self.batch, &self.plant, &self.states, &self.controls);
+                let (n, plant, states) = (self.batch, &self.plant, &self.states);
                 let next = Disjoint(self.next.as_mut_ptr());
+                let controls = Disjoint(self.controls.as_mut_ptr());
                 let workspaces = Disjoint(self.workspaces.as_mut_ptr());
                 team.run(&|k| {
-                    let (lo, hi) = ((k * per).min(batch), ((k + 1) * per).min(batch));
+                    let (lo, hi) = ((k * per).min(n), ((k + 1) * per).min(n));
                     if lo == hi {
                         return;
                     }
-                    // SAFETY: thread k writes only effectors lo..hi of `next` and workspace k; the slices
-                    // of different threads do not overlap, and `run` returns only when all are done.
-                    let (out, ws) =
-                        unsafe { (next.slice(lo * s, (hi - lo) * s), workspaces.item(k)) };
-                    plant.step_batch(ws, &states[lo * s..hi * s], &controls[lo * c..hi * c], out);
+                    // SAFETY: thread k writes only effectors lo..hi of `next` and `controls`, and
+                    // workspace k; the parts of different threads do not overlap, and `run` returns only
+                    // when all are done.
+                    let (out, u, ws) = unsafe {
+                        (
+                            next.slice(lo * s, (hi - lo) * s),
+                            controls.slice(lo * c, (hi - lo) * c),
+                            workspaces.item(k),
+                        )
+                    };
+                    inputs.fill(lo, u);
+                    plant.step_batch(ws, &states[lo * s..hi * s], u, out);
+                    scan(out);
                 });
             }
-            _ => self.plant.step_batch(
-                &mut self.workspaces[0],
-                &self.states,
-                &self.controls,
-                &mut self.next,
-            ),
+            _ => {
+                inputs.fill(0, &mut self.controls);
+                self.plant.step_batch(
+                    &mut self.workspaces[0],
+                    &self.states,
+                    &self.controls,
+                    &mut self.next,
+                );
+                scan(&self.next);
+            }
         }
         std::mem::swap(&mut self.states, &mut self.next);
         self.steps += 1;
-        self.check(self.steps)
+        if bad.into_inner() {
+            self.check(self.steps)
+        } else {
+            Ok(())
+        }
     }
 
     fn check(&self, step: usize) -> Result<(), Error> {
@@ -204,7 +229,7 @@ impl<P: Plant> Effector<P> {
         let info = self.plant.info();
         let dim = info.state_dim();
         if let Some(i) = self.states.iter().position(|v| !v.is_finite()) {
-            let (b, k) = (i / dim, i % dim);
+            let (b, k) = batch::locate(self.batch, dim, i);
             let (part, index) = describe_index(info, k);
             return Err(Error::NonFinite {
                 step,
@@ -217,34 +242,46 @@ impl<P: Plant> Effector<P> {
         Ok(())
     }
 
-    /// The full state of effector `b`.
-    pub fn state(&self, b: usize) -> &[f64] {
-        let dim = self.plant.info().state_dim();
-        &self.states[b * dim..(b + 1) * dim]
+    /// The full state of effector `b` (MotorNet's layout, [`PlantInfo::parts`](crate::PlantInfo::parts)).
+    pub fn state(&self, b: usize) -> Vec<f64> {
+        let mut row = vec![0.0; self.plant.info().state_dim()];
+        batch::read_row(&self.states, self.batch, b, &mut row);
+        row
     }
 
-    /// All states, `batch × state_dim`.
-    pub fn states(&self) -> &[f64] {
-        &self.states
+    /// All states, `batch × state_dim`, one effector after another.
+    pub fn states(&self) -> Vec<f64> {
+        batch::to_rows(&self.states, self.batch, self.plant.info().state_dim())
     }
 
-    /// Replaces all states (e.g. to restore a saved trajectory point).
+    /// Replaces all states (`batch × state_dim`, e.g. to restore a saved trajectory point).
     pub fn set_states(&mut self, states: &[f64]) -> Result<(), Error> {
         expect_len("states", states, self.states.len())?;
-        self.states.copy_from_slice(states);
+        let dim = self.plant.info().state_dim();
+        batch::from_rows(states, self.batch, dim, &mut self.states);
         Ok(())
     }
 
     /// A named part of every effector's state, `batch × len`: `joint` (2·dof), `cartesian` (4), `muscle`
     /// (rows × muscles) or `geometry` ((2 + dof) × muscles), each in MotorNet's order.
     pub fn part(&self, name: &str) -> Option<Vec<f64>> {
-        let (at, len) = self.plant.info().part(name)?;
+        let info = self.plant.info();
+        let (at, len) = info.part(name)?;
+        let dim = info.state_dim();
         Some(
             (0..self.batch)
-                .flat_map(|b| self.state(b)[at..at + len].iter().copied())
+                .flat_map(|b| {
+                    let (start, stride) = batch::slot(self.batch, dim, b);
+                    (at..at + len).map(move |k| self.states[start + k * stride])
+                })
                 .collect(),
         )
     }
+}
+
+/// Whether every value is finite; written as a reduction without early exit, so that it vectorizes.
+fn all_finite(values: &[f64]) -> bool {
+    values.iter().fold(true, |ok, v| ok & v.is_finite())
 }
 
 /// Names a state-vector index: (part, e.g. "activation of biceps").
@@ -293,6 +330,37 @@ fn expect_len(what: &str, v: &[f64], n: usize) -> Result<(), Error> {
     }
 }
 
+/// A step's inputs as the caller gave them, to be laid out as the plant's controls.
+struct Inputs<'a> {
+    excitations: &'a [f64],
+    endpoint: Rows<'a>,
+    joints: Rows<'a>,
+    m: usize,
+}
+
+impl Inputs<'_> {
+    /// Writes the controls of effectors `lo..lo + n` into `controls`, a batch of `n` (`lo` starts a block).
+    fn fill(&self, lo: usize, controls: &mut [f64]) {
+        let (m, e, j) = (self.m, self.endpoint.width, self.joints.width);
+        let c = m + e + j;
+        let n = controls.len() / c;
+        for i in 0..n {
+            let b = lo + i;
+            let (start, stride) = batch::slot(n, c, i);
+            let mut put = |k: usize, v: f64| controls[start + k * stride] = v;
+            for k in 0..m {
+                put(k, self.excitations[b * m + k]);
+            }
+            for k in 0..e {
+                put(m + k, self.endpoint.value(b, k));
+            }
+            for k in 0..j {
+                put(m + e + k, self.joints.value(b, k));
+            }
+        }
+    }
+}
+
 /// A per-effector input given as nothing (zeros), one shared row, or one row per effector.
 struct Rows<'a> {
     data: &'a [f64],
@@ -312,12 +380,14 @@ impl<'a> Rows<'a> {
             })
         }
     }
+
+    /// Component `k` of effector `b`'s row.
     #[inline]
-    fn copy_row(&self, b: usize, out: &mut [f64]) {
+    fn value(&self, b: usize, k: usize) -> f64 {
         match self.data.len() {
-            0 => out.iter_mut().for_each(|v| *v = 0.0),
-            n if n == self.width => out.copy_from_slice(self.data),
-            _ => out.copy_from_slice(&self.data[b * self.width..(b + 1) * self.width]),
+            0 => 0.0,
+            n if n == self.width => self.data[k],
+            _ => self.data[b * self.width + k],
         }
     }
 }

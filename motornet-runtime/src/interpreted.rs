@@ -183,6 +183,7 @@ impl Plant for InterpretedPlant {
                 .map(|t| t.registers(&self.statics))
                 .collect(),
             generation: self.generation,
+            ..Workspace::default()
         }
     }
 

@@ -2,6 +2,7 @@
 //! simulation of effectors ([`Effector`]).
 
 pub mod adam;
+pub mod batch;
 pub mod effector;
 pub mod env;
 pub mod error;

@@ -1,5 +1,6 @@
 //! The plant trait: what every effector model offers, whether compiled by `model!` or interpreted.
 
+use crate::batch;
 use crate::error::Error;
 pub use motornet_dsl::model::Dim;
 
@@ -86,6 +87,9 @@ pub struct Workspace {
     pub buffers: Vec<Vec<f64>>,
     /// Which parameter set the buffers were prepared for (plants refresh stale workspaces).
     pub generation: u64,
+    /// One effector's state, controls and next state, unpacked from a block by the default
+    /// [`Plant::step_batch`].
+    pub rows: Vec<f64>,
 }
 
 /// An effector model: reset and step one effector at a time, on flat `f64` vectors laid out as
@@ -118,18 +122,23 @@ pub trait Plant: Send + Sync {
     /// One step: `controls` = excitations, endpoint force, joint loads (see [`PlantInfo::control_dim`]).
     fn step(&self, ws: &mut Workspace, state: &[f64], controls: &[f64], next: &mut [f64]);
 
-    /// Steps many effectors: `states` and `next` are `n × state_dim`, `controls` is `n × control_dim`.
-    /// Compiled plants process four effectors per instruction (SIMD lanes).
+    /// Steps `n` effectors whose states (`n × state_dim`) and controls (`n × control_dim`) are in the
+    /// [batch layout](crate::batch): blocks of four effectors interleaved component by component, then
+    /// the remaining effectors as rows. Compiled plants step a block per SIMD instruction.
     fn step_batch(&self, ws: &mut Workspace, states: &[f64], controls: &[f64], next: &mut [f64]) {
         let (s, c) = (self.info().state_dim(), self.info().control_dim());
-        for (k, out) in next.chunks_exact_mut(s).enumerate() {
-            self.step(
-                ws,
-                &states[k * s..(k + 1) * s],
-                &controls[k * c..(k + 1) * c],
-                out,
-            );
+        let n = states.len() / s;
+        let mut rows = std::mem::take(&mut ws.rows);
+        rows.resize(2 * s + c, 0.0);
+        let (x, rest) = rows.split_at_mut(s);
+        let (u, y) = rest.split_at_mut(c);
+        for b in 0..n {
+            batch::read_row(states, n, b, x);
+            batch::read_row(controls, n, b, u);
+            self.step(ws, x, u, y);
+            batch::write_row(next, n, b, y);
         }
+        ws.rows = rows;
     }
 
     /// Reverse mode (a vector–Jacobian product of one step): given the cotangent of the next state, write

@@ -366,39 +366,42 @@ impl<const L: usize> Scalar for Lanes<L> {
     }
 }
 
-/// sin (or cos) of every lane with the project's kernel (see `motornet_dsl::ir::sin_cos_reduced`); the
-/// kernel is branch-free, so the lanes run as vector instructions.
+/// sin (or cos) of every lane with the project's kernel (see `motornet_dsl::ir::sin_cos_reduced`). The
+/// kernel runs on every lane first, without branches: it vectorizes, and the sine and cosine of one angle
+/// share its work once inlined side by side. Lanes beyond the kernel's range (rare) are then redone by libm.
 #[inline(always)]
 fn lanes_sin_cos<const L: usize>(x: Lanes<L>, want_cos: bool) -> Lanes<L> {
-    if x.0
-        .iter()
-        .any(|v| v.is_nan() || v.abs() >= motornet_dsl::ir::SIN_COS_REDUCTION_LIMIT)
-    {
-        return x.map(if want_cos {
+    let fast = x.map(|v| motornet_dsl::ir::sin_cos_reduced(v, want_cos));
+    let in_range = x.0.iter().fold(true, |ok, v| {
+        ok & (v.abs() < motornet_dsl::ir::SIN_COS_REDUCTION_LIMIT)
+    });
+    if in_range {
+        fast
+    } else {
+        x.map(if want_cos {
             motornet_dsl::ir::cos
         } else {
             motornet_dsl::ir::sin
-        });
+        })
     }
-    x.map(|v| motornet_dsl::ir::sin_cos_reduced(v, want_cos))
 }
 
-/// Loads `L` effectors' vectors (each `N` long, stored one after another) as lanes.
+/// A block of the [batch layout](crate::batch) — `N` components of `L` effectors, component by
+/// component — seen as `N` lanes, without copying.
 #[inline(always)]
-pub fn gather<const L: usize, const N: usize>(data: &[f64]) -> [Lanes<L>; N] {
-    let data = &data[..L * N];
-    std::array::from_fn(|i| Lanes(std::array::from_fn(|l| data[l * N + i])))
+pub fn lanes<const L: usize, const N: usize>(block: &[f64]) -> &[Lanes<L>; N] {
+    assert_eq!(block.len(), L * N, "block length");
+    // SAFETY: `Lanes<L>` is a transparent `[f64; L]`, so `[Lanes<L>; N]` is `L·N` consecutive `f64`
+    // with `f64`'s alignment — exactly the checked slice.
+    unsafe { &*block.as_ptr().cast::<[Lanes<L>; N]>() }
 }
 
-/// The inverse of [`gather`].
+/// [`lanes`] for writing.
 #[inline(always)]
-pub fn scatter<const L: usize, const N: usize>(lanes: &[Lanes<L>; N], data: &mut [f64]) {
-    let data = &mut data[..L * N];
-    for (i, v) in lanes.iter().enumerate() {
-        for l in 0..L {
-            data[l * N + i] = v.0[l];
-        }
-    }
+pub fn lanes_mut<const L: usize, const N: usize>(block: &mut [f64]) -> &mut [Lanes<L>; N] {
+    assert_eq!(block.len(), L * N, "block length");
+    // SAFETY: as in `lanes`; the exclusive borrow of the slice is carried over.
+    unsafe { &mut *block.as_mut_ptr().cast::<[Lanes<L>; N]>() }
 }
 
 /// Whether this CPU runs the AVX2 build of generated batch code (detected once per process).
@@ -474,12 +477,10 @@ mod tests {
     }
 
     #[test]
-    fn gather_and_scatter_are_inverse() {
-        let data: Vec<f64> = (0..12).map(f64::from).collect();
-        let lanes = gather::<4, 3>(&data);
-        assert_eq!(lanes[1].0, [1.0, 4.0, 7.0, 10.0]);
-        let mut back = vec![0.0; 12];
-        scatter(&lanes, &mut back);
-        assert_eq!(back, data);
+    fn a_block_is_seen_component_by_component() {
+        let mut data: Vec<f64> = (0..12).map(f64::from).collect();
+        assert_eq!(lanes::<4, 3>(&data)[1].0, [4.0, 5.0, 6.0, 7.0]);
+        lanes_mut::<4, 3>(&mut data)[2] = Lanes([0.5; 4]);
+        assert_eq!(&data[8..], &[0.5; 4]);
     }
 }
