@@ -221,6 +221,18 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
                     }
                 }
 
+                /// One effector's step compiled for AVX2, where LLVM pairs independent operations.
+                #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+                #[target_feature(enable = "avx2")]
+                unsafe fn step_one_avx2(&self, x: &[f64; #state_dim], u: &[f64; #control_dim], out: &mut [f64; #state_dim]) {
+                    self.step_generic(x, u, out)
+                }
+
+                #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+                unsafe fn step_one_avx2(&self, x: &[f64; #state_dim], u: &[f64; #control_dim], out: &mut [f64; #state_dim]) {
+                    self.step_generic(x, u, out)
+                }
+
                 /// [`Self::step_lanes`] compiled for AVX2.
                 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
                 #[target_feature(enable = "avx2")]
@@ -299,7 +311,12 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
                     let state: &[f64; #state_dim] = state.try_into().expect("state length");
                     let controls: &[f64; #control_dim] = controls.try_into().expect("controls length");
                     let next: &mut [f64; #state_dim] = next.try_into().expect("state length");
-                    self.step_generic(state, controls, next);
+                    if #rt::has_avx2() {
+                        // SAFETY: the CPU supports AVX2 (detected at run time).
+                        unsafe { self.step_one_avx2(state, controls, next) }
+                    } else {
+                        self.step_generic(state, controls, next);
+                    }
                 }
                 fn step_batch(&self, ws: &mut #rt::Workspace, states: &[f64], controls: &[f64], next: &mut [f64]) {
                     let n = states.len() / #state_dim;
