@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Model files.
+    /// Model files or built-in model names.
     #[arg(required = true)]
     files: Vec<std::path::PathBuf>,
     /// Plain output without colours (the default when not writing to a terminal).
@@ -21,9 +21,29 @@ pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
     };
     let mut failed = 0;
     for path in &a.files {
-        let name = path.display().to_string();
-        let bytes = match std::fs::read(path) {
+        let mut name = path.display().to_string();
+        let builtin = path
+            .to_str()
+            .filter(|_| !path.exists())
+            .and_then(motornet::models::source);
+        if builtin.is_some() {
+            name = format!("models/{name}.mnet (built-in)");
+        }
+        let read = match builtin {
+            Some(text) => Ok(text.as_bytes().to_vec()),
+            None => std::fs::read(path),
+        };
+        let bytes = match read {
             Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let names: Vec<&str> = motornet::models::BUILTIN.iter().map(|b| b.0).collect();
+                eprintln!(
+                    "{name}: no such file, and no built-in model of that name (built-in: {})",
+                    names.join(", ")
+                );
+                failed += 1;
+                continue;
+            }
             Err(e) => {
                 eprintln!("{name}: cannot read: {e}");
                 failed += 1;
