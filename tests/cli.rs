@@ -40,7 +40,10 @@ fn check_accepts_the_shipped_models_and_locates_every_problem() {
     // A built-in model by name; an unknown name lists the built-in ones.
     let (code, out, _) = motornet(&["check", "wrap_elbow"]);
     assert_eq!(code, 0);
-    assert!(out.contains("models/wrap_elbow.mnet (built-in): ok"), "{out}");
+    assert!(
+        out.contains("models/wrap_elbow.mnet (built-in): ok"),
+        "{out}"
+    );
     let (code, _, err) = motornet(&["check", "no_such_model"]);
     assert_eq!(code, 1);
     assert!(err.contains("built-in: arm26"), "{err}");

@@ -91,6 +91,33 @@ fn batches_of_every_shape_match_stepping_one_effector_at_a_time() {
 }
 
 #[test]
+fn a_sine_argument_beyond_the_vector_kernel_redoes_only_its_block_exactly() {
+    // Effector 5 of 9 (second block) starts with an elbow angle of 10¹² rad: the vector kernel of sin is
+    // not exact there, so that block is stepped one effector at a time, with libm — as `Plant::step` does.
+    let plant = motornet::models::compiled("arm26").unwrap();
+    let info = plant.info();
+    let (s, m, c) = (info.state_dim(), info.n_muscles(), info.control_dim());
+    let batch = 9;
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let joint = joints(plant.as_ref(), batch, &mut rng);
+    let mut e = Effector::new(motornet::models::compiled("arm26").unwrap(), batch);
+    e.reset(&joint).unwrap();
+    let mut rows = e.states();
+    rows[5 * s + 1] = 1e12;
+    e.set_states(&rows).unwrap();
+    let u: Vec<f64> = (0..batch * m).map(|_| rng.random()).collect();
+    e.step(&u, &[], &[]).unwrap();
+    let mut ws = plant.workspace();
+    let mut next = vec![0.0; s];
+    for (b, row) in rows.chunks_exact_mut(s).enumerate() {
+        let controls = [&u[b * m..(b + 1) * m], &vec![0.0; c - m]].concat();
+        plant.step(&mut ws, row, &controls, &mut next);
+        row.copy_from_slice(&next);
+    }
+    assert_eq!(e.states(), rows);
+}
+
+#[test]
 fn set_states_round_trips_and_a_nan_is_reported_where_it_is() {
     let plant = motornet::models::compiled("arm26").unwrap();
     let s = plant.info().state_dim();

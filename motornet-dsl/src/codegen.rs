@@ -108,6 +108,7 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
         &needed,
         &[("x", sd), ("u", cd)],
         &[("out", sd)],
+        true,
     );
     let reset_body = function_code(
         g,
@@ -115,6 +116,7 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
         &needed,
         &[("x", joint_dim)],
         &[("out", sd)],
+        false,
     );
     let vjp_body = function_code(
         g,
@@ -122,6 +124,7 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
         &needed,
         &[("x", sd), ("u", cd), ("w", sd)],
         &[("gx", sd), ("gu", cd)],
+        false,
     );
     let jvp_body = function_code(
         g,
@@ -129,6 +132,7 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
         &needed,
         &[("x", sd), ("u", cd), ("tx", sd), ("tu", cd)],
         &[("out", sd)],
+        false,
     );
 
     let info = info_code(program, rt);
@@ -157,7 +161,7 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
             timestep: f64,
         }
 
-        #[allow(clippy::all, clippy::pedantic, unused_variables, unused_parens, non_snake_case)]
+        #[allow(clippy::all, clippy::pedantic, unused_variables, unused_mut, unused_parens, non_snake_case)]
         const _: () = {
             #tracked
             use #rt::Scalar as _;
@@ -197,12 +201,17 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
                     Ok(Self { params: *params, derived, bounds: [#(#bound_exprs),*], normalizers: [#(#normalizer_exprs),*], timestep: #timestep })
                 }
 
-                /// One step of one effector, generic over the scalar type (`f64`, or dual numbers for
-                /// forward-mode derivatives): `x` state, `u` controls, result in `out`.
+                /// One step of one effector, generic over the scalar type (`f64`, dual numbers for
+                /// forward-mode derivatives, or lanes of effectors): `x` state, `u` controls, result in
+                /// `out`. Returns false only for lanes, when a sine or cosine argument lay beyond the
+                /// vector kernel's range (`Scalar::kernel_range`): `out` is then not the step's result and
+                /// the lanes must be stepped one by one.
                 #[inline(always)]
-                pub fn step_generic<T: #rt::Scalar>(&self, x: &[T; #state_dim], u: &[T; #control_dim], out: &mut [T; #state_dim]) {
+                pub fn step_generic<T: #rt::Scalar>(&self, x: &[T; #state_dim], u: &[T; #control_dim], out: &mut [T; #state_dim]) -> bool {
                     let d = &self.derived;
+                    let mut exact = true;
                     #step_body
+                    exact
                 }
 
                 /// Steps blocks of four effectors (the batch layout without its rows).
@@ -213,11 +222,30 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
                         .zip(controls.chunks_exact(4 * #control_dim))
                         .zip(next.chunks_exact_mut(4 * #state_dim))
                     {
-                        self.step_generic(
+                        let (x, u, out) = (
                             #rt::lanes::<4, #state_dim>(x),
                             #rt::lanes::<4, #control_dim>(u),
                             #rt::lanes_mut::<4, #state_dim>(out),
                         );
+                        if !self.step_generic(x, u, out) {
+                            self.step_lanes_one_by_one(x, u, out);
+                        }
+                    }
+                }
+
+                /// Steps four effectors one at a time, as `Plant::step` does (with libm for sines and
+                /// cosines of huge or non-finite arguments).
+                #[cold]
+                #[inline(never)]
+                fn step_lanes_one_by_one(&self, x: &[#rt::F64x4; #state_dim], u: &[#rt::F64x4; #control_dim], out: &mut [#rt::F64x4; #state_dim]) {
+                    for lane in 0..4 {
+                        let xs: [f64; #state_dim] = ::core::array::from_fn(|k| x[k].0[lane]);
+                        let us: [f64; #control_dim] = ::core::array::from_fn(|k| u[k].0[lane]);
+                        let mut ys = [0.0; #state_dim];
+                        self.step_generic(&xs, &us, &mut ys);
+                        for (o, y) in out.iter_mut().zip(ys) {
+                            o.0[lane] = y;
+                        }
                     }
                 }
 
@@ -225,12 +253,12 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
                 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
                 #[target_feature(enable = "avx2")]
                 unsafe fn step_one_avx2(&self, x: &[f64; #state_dim], u: &[f64; #control_dim], out: &mut [f64; #state_dim]) {
-                    self.step_generic(x, u, out)
+                    self.step_generic(x, u, out);
                 }
 
                 #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
                 unsafe fn step_one_avx2(&self, x: &[f64; #state_dim], u: &[f64; #control_dim], out: &mut [f64; #state_dim]) {
-                    self.step_generic(x, u, out)
+                    self.step_generic(x, u, out);
                 }
 
                 /// [`Self::step_lanes`] compiled for AVX2.
@@ -434,12 +462,15 @@ type Groups<'a> = &'a [(&'a str, usize)];
 
 /// The body of a generated function: inputs read from the argument arrays `args`, parameter-only values
 /// from `d`, results written to the arrays `outs`.
+/// Straight-line code computing `f`. With `kernel_sin_cos`, sines and cosines use the vector kernel
+/// alone and clear `exact` when an argument lies beyond its range (see `Scalar::kernel_range`).
 fn function_code(
     g: &Graph,
     f: &Function,
     derived: &[NodeId],
     args: Groups,
     outs: Groups,
+    kernel_sin_cos: bool,
 ) -> TokenStream {
     let live = g.reachable(&f.outputs);
     let stat = g.static_nodes();
@@ -520,7 +551,18 @@ fn function_code(
         let mut body = TokenStream::new();
         for &id in *nodes {
             let v = node_ident(id);
-            let e = node_code(g, f, args, id, |o| operand(o, b));
+            let e = match g.op(id) {
+                Op::Unary(u @ (Unary::Sin | Unary::Cos), a) if kernel_sin_cos => {
+                    let a = operand(a, b);
+                    let kernel = if u == Unary::Sin {
+                        quote! { T::sin_kernel(#a) }
+                    } else {
+                        quote! { T::cos_kernel(#a) }
+                    };
+                    quote! { { exact &= T::kernel_range(#a); #kernel } }
+                }
+                _ => node_code(g, f, args, id, |o| operand(o, b)),
+            };
             body.extend(quote! { let #v = #e; });
         }
         let nums = exported[b]

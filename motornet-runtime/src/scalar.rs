@@ -31,6 +31,24 @@ pub trait Scalar:
 
     fn sin(self) -> Self;
     fn cos(self) -> Self;
+    /// `sin` by the polynomial kernel alone, without the libm fallback beyond the kernel's range: equal
+    /// to `sin` wherever [`Scalar::kernel_range`] holds. Generated steps use it so that lanes run without
+    /// branches (which cost more than the kernel), and redo a block of lanes one by one when an argument
+    /// was out of range. Scalars keep their fallback.
+    #[inline(always)]
+    fn sin_kernel(self) -> Self {
+        self.sin()
+    }
+    /// The cosine counterpart of [`Scalar::sin_kernel`].
+    #[inline(always)]
+    fn cos_kernel(self) -> Self {
+        self.cos()
+    }
+    /// Whether `sin_kernel` and `cos_kernel` of this value equal `sin` and `cos` (always, for scalars).
+    #[inline(always)]
+    fn kernel_range(self) -> bool {
+        true
+    }
     fn exp(self) -> Self;
     fn ln(self) -> Self;
     fn sqrt(self) -> Self;
@@ -329,6 +347,21 @@ impl<const L: usize> Scalar for Lanes<L> {
         lanes_sin_cos(self, true)
     }
     #[inline(always)]
+    fn sin_kernel(self) -> Self {
+        self.map(|v| motornet_dsl::ir::sin_cos_reduced(v, false))
+    }
+    #[inline(always)]
+    fn cos_kernel(self) -> Self {
+        self.map(|v| motornet_dsl::ir::sin_cos_reduced(v, true))
+    }
+    /// Every lane below the kernel's limit (so not NaN), tested without branches.
+    #[inline(always)]
+    fn kernel_range(self) -> bool {
+        self.0.iter().fold(true, |ok, v| {
+            ok & (v.abs() < motornet_dsl::ir::SIN_COS_REDUCTION_LIMIT)
+        })
+    }
+    #[inline(always)]
     fn exp(self) -> Self {
         self.map(f64::exp)
     }
@@ -366,17 +399,12 @@ impl<const L: usize> Scalar for Lanes<L> {
     }
 }
 
-/// sin (or cos) of every lane with the project's kernel (see `motornet_dsl::ir::sin_cos_reduced`). The
-/// kernel runs on every lane first, without branches: it vectorizes, and the sine and cosine of one angle
-/// share its work once inlined side by side. Lanes beyond the kernel's range (rare) are then redone by libm.
+/// sin (or cos) of every lane, as `motornet_dsl::ir::sin` computes it: the kernel, or libm for lanes
+/// beyond its range (rare).
 #[inline(always)]
 fn lanes_sin_cos<const L: usize>(x: Lanes<L>, want_cos: bool) -> Lanes<L> {
-    let fast = x.map(|v| motornet_dsl::ir::sin_cos_reduced(v, want_cos));
-    let in_range = x.0.iter().fold(true, |ok, v| {
-        ok & (v.abs() < motornet_dsl::ir::SIN_COS_REDUCTION_LIMIT)
-    });
-    if in_range {
-        fast
+    if x.kernel_range() {
+        x.map(|v| motornet_dsl::ir::sin_cos_reduced(v, want_cos))
     } else {
         x.map(if want_cos {
             motornet_dsl::ir::cos
@@ -474,6 +502,20 @@ mod tests {
         // Out of the reduction's range, libm.
         let big = Lanes([1e7, 3.0, 0.0, -1e9]);
         assert_eq!(Scalar::sin(big).0[0], 1e7f64.sin());
+    }
+
+    #[test]
+    fn the_kernel_alone_is_exact_exactly_where_its_range_says() {
+        let inside = Lanes([0.3, -2.0, 9.9e4, 0.0]);
+        assert!(inside.kernel_range());
+        assert_eq!(inside.sin_kernel(), Scalar::sin(inside));
+        assert_eq!(inside.cos_kernel(), Scalar::cos(inside));
+        for bad in [1e5, -3e7, f64::NAN, f64::INFINITY] {
+            assert!(!Lanes([0.3, bad, 1.0, 2.0]).kernel_range(), "{bad}");
+        }
+        // Scalars carry their own fallback.
+        assert!(Scalar::kernel_range(1e9f64));
+        assert_eq!(Scalar::sin_kernel(1e9f64), 1e9f64.sin());
     }
 
     #[test]
