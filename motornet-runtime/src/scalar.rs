@@ -130,7 +130,7 @@ impl Scalar for f64 {
     }
     #[inline(always)]
     fn exp(self) -> Self {
-        f64::exp(self)
+        motornet_dsl::ir::exp(self)
     }
     #[inline(always)]
     fn ln(self) -> Self {
@@ -255,8 +255,10 @@ dual_scalar!(DualSVec64<N>, const N: usize);
 
 /// `L` effectors side by side. Every operation is a loop over the lanes, written so that LLVM turns it
 /// into vector instructions when the calling function is compiled for AVX2 (the generated `step_batch`
-/// dispatches to such a function at run time); comparisons give per-lane masks and selects blend. `sin` and `cos` use a branch-free polynomial kernel that vectorizes (within 1 ulp of libm for
-/// |x| < 10⁵, libm beyond); the other transcendental functions call libm per lane.
+/// dispatches to such a function at run time); comparisons give per-lane masks and selects blend. `sin`,
+/// `cos` and `exp` use the project's branch-free kernels, which vectorize (`sin` and `cos` within 1 ulp of
+/// libm for |x| < 10⁵, libm beyond; `exp` within 1 ulp); the other transcendental functions call libm per
+/// lane.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[repr(transparent)]
 pub struct Lanes<const L: usize>(pub [f64; L]);
@@ -363,7 +365,7 @@ impl<const L: usize> Scalar for Lanes<L> {
     }
     #[inline(always)]
     fn exp(self) -> Self {
-        self.map(f64::exp)
+        self.map(motornet_dsl::ir::exp)
     }
     #[inline(always)]
     fn ln(self) -> Self {
@@ -479,6 +481,11 @@ mod tests {
         ));
         assert!(same(a * b + a / b, &|x, y| x * y + x / y));
         assert!(same(Scalar::atan2(a, b), &f64::atan2));
+        let e = Lanes([800.0, -800.0, f64::NAN, 0.37]);
+        assert!((0..4).all(|i| {
+            let (v, w) = (Scalar::exp(e).0[i], <f64 as Scalar>::exp(e.0[i]));
+            v.to_bits() == w.to_bits() || (v.is_nan() && w.is_nan())
+        }));
         let m = <F64x4 as Scalar>::lt(a, b);
         assert_eq!(m, [true, false, false, false]);
         assert_eq!(<F64x4 as Scalar>::select(m, a, b).0[..2], [1.0, -3.0]);
