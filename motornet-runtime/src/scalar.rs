@@ -154,7 +154,7 @@ impl Scalar for f64 {
     }
     #[inline(always)]
     fn atan2(self, x: Self) -> Self {
-        f64::atan2(self, x)
+        motornet_dsl::ir::atan2(self, x)
     }
     #[inline(always)]
     fn maximum(a: Self, b: Self) -> Self {
@@ -256,9 +256,9 @@ dual_scalar!(DualSVec64<N>, const N: usize);
 /// `L` effectors side by side. Every operation is a loop over the lanes, written so that LLVM turns it
 /// into vector instructions when the calling function is compiled for AVX2 (the generated `step_batch`
 /// dispatches to such a function at run time); comparisons give per-lane masks and selects blend. `sin`,
-/// `cos` and `exp` use the project's branch-free kernels, which vectorize (`sin` and `cos` within 1 ulp of
-/// libm for |x| < 10⁵, libm beyond; `exp` within 1 ulp); the other transcendental functions call libm per
-/// lane.
+/// `cos`, `exp` and `atan2` use the project's branch-free kernels, which vectorize (`sin` and `cos` within
+/// 1 ulp of libm for |x| < 10⁵, libm beyond; `exp` within 1 ulp, `atan2` within 2); `ln`, `tanh` and
+/// `powi` call libm (or LLVM's expansion) per lane.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[repr(transparent)]
 pub struct Lanes<const L: usize>(pub [f64; L]);
@@ -389,7 +389,7 @@ impl<const L: usize> Scalar for Lanes<L> {
     }
     #[inline(always)]
     fn atan2(self, x: Self) -> Self {
-        self.zip(x, f64::atan2)
+        self.zip(x, motornet_dsl::ir::atan2)
     }
     #[inline(always)]
     fn maximum(a: Self, b: Self) -> Self {
@@ -480,7 +480,7 @@ mod tests {
             &<f64 as Scalar>::clamp_max
         ));
         assert!(same(a * b + a / b, &|x, y| x * y + x / y));
-        assert!(same(Scalar::atan2(a, b), &f64::atan2));
+        assert!(same(Scalar::atan2(a, b), &<f64 as Scalar>::atan2));
         let e = Lanes([800.0, -800.0, f64::NAN, 0.37]);
         assert!((0..4).all(|i| {
             let (v, w) = (Scalar::exp(e).0[i], <f64 as Scalar>::exp(e.0[i]));
