@@ -18,17 +18,6 @@ pub fn slot(n: usize, dim: usize, b: usize) -> (usize, usize) {
     }
 }
 
-/// The effector and component stored at `index` of a batch of `n` effectors (each `dim` long).
-pub fn locate(n: usize, dim: usize, index: usize) -> (usize, usize) {
-    let blocked = n / LANES * LANES * dim;
-    if index < blocked {
-        let (block, within) = (index / (LANES * dim), index % (LANES * dim));
-        (block * LANES + within % LANES, within / LANES)
-    } else {
-        (index / dim, index % dim)
-    }
-}
-
 /// Copies effector `b`'s components out of `batch` into `row`.
 #[inline]
 pub fn read_row(batch: &[f64], n: usize, b: usize, row: &mut [f64]) {
@@ -68,7 +57,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_component_has_one_place_and_locate_inverts_slot() {
+    fn every_component_has_one_place() {
         for n in [1, 3, 4, 5, 8, 11] {
             let dim = 3;
             let mut seen = vec![false; n * dim];
@@ -78,7 +67,6 @@ mod tests {
                     let i = start + k * stride;
                     assert!(!seen[i], "n={n}: index {i} used twice");
                     seen[i] = true;
-                    assert_eq!(locate(n, dim, i), (b, k));
                 }
             }
             assert!(seen.iter().all(|&s| s));

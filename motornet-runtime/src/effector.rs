@@ -231,15 +231,21 @@ impl<P: Plant> Effector<P> {
         }
         let info = self.plant.info();
         let dim = info.state_dim();
-        if let Some(i) = self.states.iter().position(|v| !v.is_finite()) {
-            let (b, k) = batch::locate(self.batch, dim, i);
+        // The first effector with a non-finite value, and its first such component.
+        let first = (0..self.batch).find_map(|b| {
+            let (start, stride) = batch::slot(self.batch, dim, b);
+            (0..dim)
+                .find(|&k| !self.states[start + k * stride].is_finite())
+                .map(|k| (b, k, self.states[start + k * stride]))
+        });
+        if let Some((b, k, value)) = first {
             let (part, index) = describe_index(info, k);
             return Err(Error::NonFinite {
                 step,
                 effector: b,
                 part,
                 index,
-                value: self.states[i],
+                value,
             });
         }
         Ok(())
