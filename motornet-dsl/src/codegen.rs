@@ -461,9 +461,8 @@ const BLOCK: usize = 256;
 type Groups<'a> = &'a [(&'a str, usize)];
 
 /// The body of a generated function: inputs read from the argument arrays `args`, parameter-only values
-/// from `d`, results written to the arrays `outs`.
-/// Straight-line code computing `f`. With `kernel_sin_cos`, sines and cosines use the vector kernel
-/// alone and clear `exact` when an argument lies beyond its range (see `Scalar::kernel_range`).
+/// from `d`, results written to the arrays `outs`. With `kernel_sin_cos`, sines and cosines use the
+/// vector kernel alone and clear `exact` when an argument lies beyond its range (`Scalar::kernel_range`).
 fn function_code(
     g: &Graph,
     f: &Function,
