@@ -367,6 +367,7 @@ fn bptt_gradient_of_each_loss_term_and_with_noise() {
             proprioception_noise: 1e-3,
             vision_noise: 1e-3,
             observation_noise: 1e-3,
+            hidden_noise: 1e-2,
             ..delayed_env()
         },
         loss: all_terms(),
@@ -1200,4 +1201,45 @@ fn the_go_cue_is_the_last_observation() {
             assert_eq!(e.aim(t), if t >= go { e.target } else { e.start });
         }
     }
+}
+
+#[test]
+fn hidden_noise_perturbs_training_reproducibly_and_never_evaluation() {
+    let make = |hidden_noise| {
+        trainer(
+            "arm26",
+            || -> Box<dyn Task> { Box::new(RandomReach { curl: 0.0 }) },
+            EnvConfig {
+                hidden_noise,
+                ..EnvConfig::default()
+            },
+            LossConfig::default(),
+            OptimConfig {
+                hidden: 8,
+                batch_size: 2,
+                seed: 1,
+                ..OptimConfig::default()
+            },
+        )
+    };
+    let eps = episodes(
+        &*plant("arm26"),
+        &[[0.8, 1.2, 0.0, 0.0], [0.5, 1.6, 0.0, 0.0]],
+        &[[0.0, 0.45], [-0.1, 0.3]],
+    );
+    let loss = |sd, deterministic| {
+        make(sd)
+            .loss_and_gradient(&eps, 3, deterministic)
+            .unwrap()
+            .0
+            .loss
+    };
+    let (quiet, noisy) = (loss(0.0, false), loss(0.05, false));
+    assert_ne!(quiet, noisy, "hidden noise changes the trajectory");
+    assert_eq!(noisy, loss(0.05, false), "and does so reproducibly");
+    assert_eq!(
+        loss(0.05, true),
+        loss(0.0, true),
+        "deterministic runs have none"
+    );
 }

@@ -39,6 +39,8 @@ pub struct EnvConfig {
     pub vision_noise: f64,
     /// Noise on every observation entry except the goal (and go cue).
     pub observation_noise: f64,
+    /// Noise added to the policy's hidden state at every step (by the trainer, which owns the policy).
+    pub hidden_noise: f64,
     /// Number of past actions appended to the observation.
     pub action_frame_stacking: usize,
 }
@@ -53,6 +55,7 @@ impl Default for EnvConfig {
             proprioception_noise: 0.0,
             vision_noise: 0.0,
             observation_noise: 0.0,
+            hidden_noise: 0.0,
             action_frame_stacking: 0,
         }
     }
@@ -138,6 +141,7 @@ impl<P: Plant> Environment<P> {
             ("proprioception_noise", config.proprioception_noise),
             ("vision_noise", config.vision_noise),
             ("observation_noise", config.observation_noise),
+            ("hidden_noise", config.hidden_noise),
         ] {
             if !(v >= 0.0 && v.is_finite()) {
                 return Err(Error::Input(format!(

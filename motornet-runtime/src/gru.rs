@@ -275,6 +275,19 @@ impl Gru {
         t: usize,
         x: ArrayView2<f64>,
     ) -> ArrayView2<'t, f64> {
+        self.step_with_hidden_noise(tape, t, x, None)
+    }
+
+    /// [`Gru::step`] with `noise` (`B × H`) added to the new hidden state before the readout reads it. The
+    /// tape keeps the noisy state, which is what the next step and the readout used, so
+    /// [`Gru::backward`] stays exact (additive noise passes the gradient through unchanged).
+    pub fn step_with_hidden_noise<'t>(
+        &self,
+        tape: &'t mut GruTape,
+        t: usize,
+        x: ArrayView2<f64>,
+        noise: Option<ArrayView2<f64>>,
+    ) -> ArrayView2<'t, f64> {
         self.check_tape(tape);
         assert_eq!(
             t, tape.len,
@@ -333,6 +346,12 @@ impl Gru {
                 h_prev: &h_prev[row * h..(row + 1) * h],
                 h_next: &mut hs_next[row * h..(row + 1) * h],
             });
+        }
+        if let Some(noise) = noise {
+            assert_eq!(noise.dim(), (b, h), "hidden noise must be batch × hidden");
+            for (v, n) in hs_next[..b * h].iter_mut().zip(noise.iter()) {
+                *v += n;
+            }
         }
         // Readout.
         let h_new = mat(&hs_next[..b * h], b, h);

@@ -17,6 +17,7 @@ use crate::task::{Episode, Task};
 use ndarray::{ArrayView2, ArrayViewMut2};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 /// Weights of the loss terms. The loss is a weighted sum of means over the batch and time.
@@ -98,6 +99,13 @@ pub fn episode_rng(seed: u64, batch: u64, b: u64) -> ChaCha8Rng {
     rng
 }
 
+/// The stream of the hidden-state noise of episode `b` of batch `batch`: another key than the episode's
+/// own stream, so that switching hidden noise on leaves the environment's noise as it was.
+fn hidden_noise_rng(seed: u64, batch: u64, b: u64) -> ChaCha8Rng {
+    const KEY: u64 = 0x6869_6464_656e; // "hidden"
+    episode_rng(seed ^ KEY, batch, b)
+}
+
 /// A worker's loss terms (normalized by the whole batch) and parameter gradient.
 type WorkerResult = Result<(Vec<(&'static str, f64)>, Vec<f64>), Error>;
 
@@ -111,6 +119,8 @@ struct Worker<P: Plant> {
     d_hidden: Vec<f64>,
     dh: Vec<f64>,
     dx: Vec<f64>,
+    /// This step's hidden-state noise, `episodes × hidden`.
+    hidden_noise: Vec<f64>,
 }
 
 pub struct Trainer<P: Plant> {
@@ -176,6 +186,7 @@ impl<P: Plant + 'static> Trainer<P> {
                 d_hidden: Vec::new(),
                 dh: vec![0.0; size * optim.hidden],
                 dx: vec![0.0; size * env.obs_dim()],
+                hidden_noise: vec![0.0; size * optim.hidden],
                 env,
             });
         }
@@ -402,8 +413,22 @@ impl<P: Plant> Worker<P> {
         let mut rngs: Vec<ChaCha8Rng> = (0..n)
             .map(|b| episode_rng(seed, batch_index, (first + b) as u64))
             .collect();
+        let hidden = gru.dims().hidden;
+        let sd = if deterministic {
+            0.0
+        } else {
+            self.env.config.hidden_noise
+        };
+        let mut hidden_rngs: Vec<ChaCha8Rng> = if sd > 0.0 {
+            (0..n)
+                .map(|b| hidden_noise_rng(seed, batch_index, (first + b) as u64))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        self.hidden_noise.resize(n * hidden, 0.0);
         self.tape.reset_zero();
-        let tape = &mut self.tape;
+        let (tape, noise) = (&mut self.tape, &mut self.hidden_noise);
         self.env.episode_offset = first;
         self.env.run(
             episodes,
@@ -412,7 +437,19 @@ impl<P: Plant> Worker<P> {
             &mut self.run,
             |t, obs, actions| {
                 let x = ArrayView2::from_shape((n, obs.len() / n), obs).expect("obs");
-                let u = gru.step(tape, t, x);
+                let noise = (sd > 0.0).then(|| {
+                    for (row, rng) in noise.chunks_exact_mut(hidden).zip(&mut hidden_rngs) {
+                        for v in row {
+                            *v = sd
+                                * <StandardNormal as Distribution<f64>>::sample(
+                                    &StandardNormal,
+                                    rng,
+                                );
+                        }
+                    }
+                    ArrayView2::from_shape((n, hidden), &noise[..n * hidden]).expect("noise")
+                });
+                let u = gru.step_with_hidden_noise(tape, t, x, noise);
                 actions.copy_from_slice(u.as_slice().expect("contiguous"));
             },
         )?;
