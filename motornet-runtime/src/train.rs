@@ -440,11 +440,8 @@ impl<P: Plant> Worker<P> {
                 let noise = (sd > 0.0).then(|| {
                     for (row, rng) in noise.chunks_exact_mut(hidden).zip(&mut hidden_rngs) {
                         for v in row {
-                            *v = sd
-                                * <StandardNormal as Distribution<f64>>::sample(
-                                    &StandardNormal,
-                                    rng,
-                                );
+                            let z: f64 = StandardNormal.sample(rng);
+                            *v = sd * z;
                         }
                     }
                     ArrayView2::from_shape((n, hidden), &noise[..n * hidden]).expect("noise")
