@@ -24,16 +24,8 @@ use motornet::runtime::task::{Episode, Load, Task, TaskContext};
 use motornet::runtime::train::{LossConfig, OptimConfig, Trainer};
 use std::path::PathBuf;
 
-fn flag<T: std::str::FromStr>(name: &str, default: T) -> T {
-    let args: Vec<String> = std::env::args().collect();
-    match args.iter().position(|a| a == &format!("--{name}")) {
-        Some(i) => args
-            .get(i + 1)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("--{name} needs a value")),
-        None => default,
-    }
-}
+mod common;
+use common::flag;
 
 /// Reaches along a horizontal line through the start, inside a force channel.
 struct ChannelReach {

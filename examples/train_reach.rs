@@ -15,17 +15,8 @@ use motornet::training::{evaluate_run, train, Hooks, TaskConfig, TrainConfig};
 use std::path::PathBuf;
 use std::time::Instant;
 
-/// The value of `--name VALUE` on the command line, or `default`.
-fn flag<T: std::str::FromStr>(name: &str, default: T) -> T {
-    let args: Vec<String> = std::env::args().collect();
-    match args.iter().position(|a| a == &format!("--{name}")) {
-        Some(i) => args
-            .get(i + 1)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("--{name} needs a value")),
-        None => default,
-    }
-}
+mod common;
+use common::flag;
 
 fn main() -> Result<(), motornet::Error> {
     // arm26, 1 s episodes, hidden 128, batches of 32 (the defaults), random reaches without a field.

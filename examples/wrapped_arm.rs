@@ -17,16 +17,8 @@ use motornet::training::{train, Hooks, TrainConfig};
 use motornet::Plant;
 use std::path::PathBuf;
 
-fn flag<T: std::str::FromStr>(name: &str, default: T) -> T {
-    let args: Vec<String> = std::env::args().collect();
-    match args.iter().position(|a| a == &format!("--{name}")) {
-        Some(i) => args
-            .get(i + 1)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("--{name} needs a value")),
-        None => default,
-    }
-}
+mod common;
+use common::flag;
 
 fn main() -> Result<(), motornet::Error> {
     let full_shoulder = std::env::args().any(|a| a == "--full-shoulder");
