@@ -49,6 +49,16 @@ pub fn source(name: &str) -> Option<&'static str> {
     })
 }
 
+/// The source of the built-in model `spec` names, unless a file of that name exists (a file wins, as in
+/// [`load`]).
+pub fn builtin_source(spec: &str) -> Option<&'static str> {
+    if std::path::Path::new(spec).exists() {
+        None
+    } else {
+        source(spec)
+    }
+}
+
 /// How a model was obtained.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {

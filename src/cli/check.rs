@@ -22,10 +22,7 @@ pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
     let mut failed = 0;
     for path in &a.files {
         let mut name = path.display().to_string();
-        let builtin = path
-            .to_str()
-            .filter(|_| !path.exists())
-            .and_then(motornet::models::source);
+        let builtin = path.to_str().and_then(motornet::models::builtin_source);
         if builtin.is_some() {
             name = format!("models/{name}.mnet (built-in)");
         }
@@ -124,9 +121,9 @@ pub struct ExpandArgs {
 }
 
 pub fn expand(a: ExpandArgs) -> Result<ExitCode, motornet::Error> {
-    let source = match motornet::models::source(&a.model) {
-        Some(s) if !std::path::Path::new(&a.model).exists() => s.to_string(),
-        _ => std::fs::read_to_string(&a.model)
+    let source = match motornet::models::builtin_source(&a.model) {
+        Some(s) => s.to_string(),
+        None => std::fs::read_to_string(&a.model)
             .map_err(|e| motornet::Error::Input(format!("cannot read {}: {e}", a.model)))?,
     };
     let tokens = motornet::dsl::expand(&source, &a.model, None, quote_pub(), quote_rt(), None)
