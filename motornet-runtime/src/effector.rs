@@ -413,6 +413,7 @@ impl Inputs<'_> {
                 at += width;
             }
         }
+        // Rows take whole-slice copies (a per-component loop as above cost 5 ns per effector at batch 1).
         let (m, e) = (self.m, self.endpoint.width);
         for (i, row) in rows.chunks_exact_mut(c).enumerate() {
             let b = lo + full + i;
@@ -487,10 +488,9 @@ impl<'a> Rows<'a> {
     /// Copies effector `b`'s row into `out`.
     #[inline]
     fn copy_row(&self, b: usize, out: &mut [f64]) {
-        match self.data.len() {
-            0 => out.fill(0.0),
-            n if n == self.width => out.copy_from_slice(self.data),
-            _ => out.copy_from_slice(&self.data[b * self.width..(b + 1) * self.width]),
+        match self.source(b, 1) {
+            Source::Zeros => out.fill(0.0),
+            Source::Shared(row) | Source::Rows(row, _) => out.copy_from_slice(row),
         }
     }
 

@@ -406,7 +406,11 @@ impl<const L: usize> Scalar for Lanes<L> {
 #[inline(always)]
 fn lanes_sin_cos<const L: usize>(x: Lanes<L>, want_cos: bool) -> Lanes<L> {
     if x.kernel_range() {
-        x.map(|v| motornet_dsl::ir::sin_cos_reduced(v, want_cos))
+        if want_cos {
+            x.cos_kernel()
+        } else {
+            x.sin_kernel()
+        }
     } else {
         x.map(if want_cos {
             motornet_dsl::ir::cos
