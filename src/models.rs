@@ -92,13 +92,11 @@ pub fn load(spec: &str, interpreted: bool) -> Result<(Box<dyn Plant>, Backend), 
             ))
         });
     }
-    let bytes =
-        std::fs::read(path).map_err(|e| crate::Error::Input(format!("cannot read {spec}: {e}")))?;
-    let text = String::from_utf8_lossy(&bytes);
+    let text = crate::input::read_text(path, "model", crate::input::MAX_MODEL_BYTES)?;
     if !interpreted {
         if let Some((name, _)) = BUILTIN
             .iter()
-            .find(|(n, _)| source(n) == Some(text.as_ref()))
+            .find(|(n, _)| source(n) == Some(text.as_str()))
         {
             return Ok((compiled(name).expect("built-in"), Backend::Compiled));
         }
