@@ -17,7 +17,8 @@ pub const MAX_DATA_BYTES: u64 = 512 << 20;
 /// kind of file in messages ("model", "configuration").
 pub fn read_bytes(path: &Path, what: &str, max: u64) -> Result<Vec<u8>, Error> {
     let fail = |msg: String| Error::Input(format!("{}: {msg}", path.display()));
-    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot read the {what}: {e}")))?;
+    let file =
+        std::fs::File::open(path).map_err(|e| fail(format!("cannot read the {what}: {e}")))?;
     let meta = file
         .metadata()
         .map_err(|e| fail(format!("cannot read the {what}: {e}")))?;
@@ -63,6 +64,14 @@ pub fn read_text(path: &Path, what: &str, max: u64) -> Result<String, Error> {
             bytes[at]
         ))
     })
+}
+
+/// `text` cut to its first `max` characters with an ellipsis, for echoing user input in messages.
+pub fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((at, _)) => format!("{}…", &text[..at]),
+    }
 }
 
 fn kind_of(meta: &std::fs::Metadata) -> &'static str {

@@ -21,6 +21,7 @@
 extern crate self as motornet;
 
 pub mod bench;
+pub mod config;
 pub mod input;
 pub mod models;
 pub mod plots;

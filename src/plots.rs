@@ -16,7 +16,6 @@
 //! PNGs are drawn at twice their size and downsampled, for anti-aliased lines.
 
 use std::fmt::{self, Display};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -338,33 +337,12 @@ fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Write `bytes` to a temporary file next to `path`, then rename it over `path`.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PlotError> {
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let name = path
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()));
-    let io_err = |path: &Path, action, source| PlotError::Io {
+    crate::runtime::files::write_atomic(path, bytes).map_err(|source| PlotError::Io {
         path: path.to_path_buf(),
-        action,
+        action: "write",
         source,
-    };
-    let write = || -> Result<(), PlotError> {
-        let mut file =
-            std::fs::File::create(&tmp).map_err(|e| io_err(&tmp, "create temporary file", e))?;
-        file.write_all(bytes)
-            .and_then(|()| file.sync_all())
-            .map_err(|e| io_err(&tmp, "write temporary file", e))?;
-        std::fs::rename(&tmp, path).map_err(|e| io_err(path, "rename temporary file to", e))
-    };
-    let result = write();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,164 +6,14 @@
 //! the evaluation metric over training) and `plots/`. Every file is written atomically, so an interruption
 //! never leaves a half-written file and never loses what was saved before.
 
-use crate::runtime::env::EnvConfig;
+pub use crate::config::{RunConfig, TaskConfig, TrainConfig};
 use crate::runtime::gru::{load_safetensors, save_safetensors};
-use crate::runtime::task::{CentreOut, DelayedReach, RandomReach, Task};
-use crate::runtime::train::{Evaluation, LossConfig, OptimConfig, Trainer};
+use crate::runtime::train::{Evaluation, Trainer};
 use crate::trajectory::write_atomic;
 use crate::{Error, Plant};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum TaskConfig {
-    /// MotorNet's RandomTargetReach.
-    RandomReach {
-        #[serde(default)]
-        curl: f64,
-    },
-    /// Centre-out reaching from `start_joint` to `n_targets` targets on a circle.
-    CentreOut {
-        start_joint: Vec<f64>,
-        #[serde(default = "default_targets")]
-        n_targets: usize,
-        #[serde(default = "default_radius")]
-        radius: f64,
-        #[serde(default)]
-        curl: f64,
-    },
-    /// Reach after a go cue at a random step in `go_steps`; a fraction of catch trials never go.
-    DelayedReach {
-        go_steps: (usize, usize),
-        #[serde(default)]
-        catch_probability: f64,
-    },
-}
-
-fn default_targets() -> usize {
-    8
-}
-fn default_radius() -> f64 {
-    0.1
-}
-
-impl TaskConfig {
-    pub fn build(&self) -> Box<dyn Task> {
-        match self {
-            TaskConfig::RandomReach { curl } => Box::new(RandomReach { curl: *curl }),
-            TaskConfig::CentreOut {
-                start_joint,
-                n_targets,
-                radius,
-                curl,
-            } => Box::new(CentreOut {
-                start_joint: start_joint.clone(),
-                n_targets: *n_targets,
-                radius: *radius,
-                curl: *curl,
-            }),
-            TaskConfig::DelayedReach {
-                go_steps,
-                catch_probability,
-            } => Box::new(DelayedReach {
-                go_steps: *go_steps,
-                catch_probability: *catch_probability,
-            }),
-        }
-    }
-}
-
-/// How long to train and how often to evaluate and save.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RunConfig {
-    pub batches: u64,
-    /// Evaluate every this many batches (and at the end).
-    pub eval_every: u64,
-    /// Number of fixed, noise-free evaluation episodes.
-    pub eval_episodes: usize,
-    /// The metric averages the endpoint-to-target distance over this many final steps.
-    pub eval_last_steps: usize,
-    pub checkpoint_every: u64,
-    /// Stop early once the evaluation metric (metres) is at or below this value (0: never).
-    pub target_metric: f64,
-}
-
-impl Default for RunConfig {
-    fn default() -> Self {
-        RunConfig {
-            batches: 3000,
-            eval_every: 100,
-            eval_episodes: 256,
-            eval_last_steps: 20,
-            checkpoint_every: 100,
-            target_metric: 0.0,
-        }
-    }
-}
-
-/// Everything that defines a training run (`config.toml`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TrainConfig {
-    /// A built-in model name or a path to a `.mnet` file.
-    pub model: String,
-    /// Parameter overrides, `name=value`.
-    pub overrides: Vec<String>,
-    /// Run the model with the interpreter even if a compiled one exists.
-    pub interpreted: bool,
-    pub task: TaskConfig,
-    pub env: EnvConfig,
-    pub loss: LossConfig,
-    pub optim: OptimConfig,
-    pub run: RunConfig,
-}
-
-impl Default for TrainConfig {
-    fn default() -> Self {
-        TrainConfig {
-            model: "arm26".into(),
-            overrides: Vec::new(),
-            interpreted: false,
-            task: TaskConfig::RandomReach { curl: 0.0 },
-            env: EnvConfig::default(),
-            loss: LossConfig::default(),
-            optim: OptimConfig::default(),
-            run: RunConfig::default(),
-        }
-    }
-}
-
-impl TrainConfig {
-    pub fn from_toml(text: &str) -> Result<Self, Error> {
-        toml::from_str(text).map_err(|e| Error::Input(format!("configuration: {e}")))
-    }
-    pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).expect("the configuration serializes")
-    }
-
-    /// A plant for this configuration (overrides applied).
-    pub fn plant(&self) -> Result<Box<dyn Plant>, Error> {
-        let (mut plant, _) = crate::models::load(&self.model, self.interpreted)?;
-        plant.apply_overrides(&self.overrides)?;
-        Ok(plant)
-    }
-
-    pub fn trainer(&self) -> Result<Trainer<Box<dyn Plant>>, Error> {
-        self.plant()?; // report model problems once, before starting workers
-        let cfg = self.clone();
-        let task = self.task.clone();
-        Trainer::new(
-            move || cfg.plant().expect("built once already"),
-            move || task.build(),
-            self.env.clone(),
-            self.loss.clone(),
-            self.optim.clone(),
-        )
-    }
-}
 
 /// One evaluation during training.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -190,7 +40,20 @@ pub struct Summary {
     pub evaluations: Vec<EvalPoint>,
     /// Training seconds until the metric first reached 0.7 cm, if it did.
     pub seconds_to_0_7cm: Option<f64>,
+    /// The latest evaluation metric, measured after `final_metric_batch` batches (an interrupted run
+    /// stops between evaluations, so this can be earlier than `batches_done`).
     pub final_metric: Option<f64>,
+    #[serde(default)]
+    pub final_metric_batch: Option<u64>,
+}
+
+impl Summary {
+    /// Sets `final_metric` (and its batch) from the latest evaluation.
+    fn set_final_metric(&mut self) {
+        let last = self.evaluations.last();
+        self.final_metric = last.map(|e| e.metric);
+        self.final_metric_batch = last.map(|e| e.batch);
+    }
 }
 
 /// A row of `log.csv`.
@@ -243,7 +106,7 @@ fn log_csv(rows: &[LogRow]) -> String {
 }
 
 fn read_log(path: &Path) -> Result<Vec<LogRow>, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| io(path, e))?;
+    let text = crate::input::read_text(path, "log", crate::input::MAX_DATA_BYTES)?;
     text.lines()
         .skip(1)
         .filter(|l| !l.trim().is_empty())
@@ -264,6 +127,27 @@ fn read_log(path: &Path) -> Result<Vec<LogRow>, Error> {
             }
         })
         .collect()
+}
+
+/// Removes the temporary files an interrupted atomic write can leave in a run directory (`.NAME.tmpPID`;
+/// see [`write_atomic`]).
+fn remove_stale_temporaries(dir: &Path) {
+    for d in [dir.to_path_buf(), dir.join("plots")] {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if crate::runtime::files::is_temporary(&name) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+fn read_summary(path: &Path) -> Result<Summary, Error> {
+    let text = crate::input::read_text(path, "summary", crate::input::MAX_DATA_BYTES)?;
+    serde_json::from_str(&text).map_err(|e| Error::Input(format!("{}: {e}", path.display())))
 }
 
 /// Callbacks for progress reporting and interruption.
@@ -302,8 +186,8 @@ pub fn train(
     hooks: Hooks,
 ) -> Result<(Outcome, Summary), Error> {
     let run = RunDir(dir.to_path_buf());
-    std::fs::create_dir_all(&run.0).map_err(|e| io(&run.0, e))?;
     let mut trainer = cfg.trainer()?;
+    std::fs::create_dir_all(&run.0).map_err(|e| io(&run.0, e))?;
     let eval = eval_episodes(&trainer, cfg);
     let mut log: Vec<LogRow> = Vec::new();
     let mut summary = Summary {
@@ -315,6 +199,7 @@ pub fn train(
         ..Summary::default()
     };
     let mut start = 0u64;
+    remove_stale_temporaries(&run.0);
     if resume {
         let (gru, adam, meta) = load_safetensors(&run.checkpoint())?;
         let done: u64 = meta
@@ -341,9 +226,22 @@ pub fn train(
             .into_iter()
             .filter(|r| r.batch < done)
             .collect();
-        let text = std::fs::read_to_string(run.summary()).map_err(|e| io(&run.summary(), e))?;
-        let saved: Summary =
-            serde_json::from_str(&text).map_err(|e| Error::Input(format!("summary.json: {e}")))?;
+        if let Some(gap) = (0..done).zip(&log).find(|(b, r)| r.batch != *b) {
+            return Err(Error::Input(format!(
+                "{}: expected the row of batch {} but found batch {}; the log does not match the checkpoint",
+                run.log().display(),
+                gap.0,
+                gap.1.batch
+            )));
+        }
+        if (log.len() as u64) < done {
+            return Err(Error::Input(format!(
+                "{}: has rows for {} batches but the checkpoint was saved after {done}; the log does not match the checkpoint",
+                run.log().display(),
+                log.len()
+            )));
+        }
+        let saved = read_summary(&run.summary())?;
         summary.evaluations = saved
             .evaluations
             .into_iter()
@@ -358,9 +256,9 @@ pub fn train(
             .find(|e| e.metric <= 0.007)
             .map(|e| e.wall_seconds);
         start = done;
-    } else {
-        write_text(&run.config(), &cfg.to_toml())?;
     }
+    // On resume this records the extended batch count or a changed thread count.
+    write_text(&run.config(), &cfg.to_toml())?;
     let save = |trainer: &Trainer<Box<dyn Plant>>,
                 summary: &Summary,
                 log: &[LogRow],
@@ -374,16 +272,19 @@ pub fn train(
                 "motornet GRU policy; PyTorch nn.GRU + nn.Linear state_dict names".to_string(),
             ),
         ];
+        // The checkpoint is written last: it is the commit point. A crash between these writes leaves the
+        // log and summary ahead of the checkpoint, and resuming cuts them back to it.
+        write_text(&run.log(), &log_csv(log))?;
+        write_text(
+            &run.summary(),
+            &serde_json::to_string_pretty(summary).expect("json"),
+        )?;
+        crate::runtime::files::fault_point("between summary and checkpoint");
         save_safetensors(
             &run.checkpoint(),
             &trainer.gru,
             Some(&trainer.adam.state),
             &meta,
-        )?;
-        write_text(&run.log(), &log_csv(log))?;
-        write_text(
-            &run.summary(),
-            &serde_json::to_string_pretty(summary).expect("json"),
         )
     };
     // Batches done at the last checkpoint written (or found, when resuming).
@@ -461,7 +362,7 @@ pub fn train(
             || done == cfg.run.batches
             || outcome != Outcome::Finished
         {
-            summary.final_metric = latest;
+            summary.set_final_metric();
             save(&trainer, &summary, &log, done)?;
             saved = Some(done);
         }
@@ -469,7 +370,7 @@ pub fn train(
             break;
         }
     }
-    summary.final_metric = latest;
+    summary.set_final_metric();
     save(&trainer, &summary, &log, summary.batches_done.max(start))?;
     let ev = trainer.evaluate(&eval, cfg.run.eval_last_steps)?;
     write_plots(&run, &trainer, &ev, &summary, &log)?;
@@ -479,7 +380,11 @@ pub fn train(
 /// Reruns a run's latest checkpoint deterministically on the evaluation episodes and regenerates its plots.
 pub fn evaluate_run(dir: &Path) -> Result<(f64, Summary), Error> {
     let run = RunDir(dir.to_path_buf());
-    let text = std::fs::read_to_string(run.config()).map_err(|e| io(&run.config(), e))?;
+    let text = crate::input::read_text(
+        &run.config(),
+        "configuration",
+        crate::input::MAX_CONFIG_BYTES,
+    )?;
     let cfg = TrainConfig::from_toml(&text)?;
     let mut trainer = cfg.trainer()?;
     let (gru, _, _) = load_safetensors(&run.checkpoint())?;
@@ -491,11 +396,15 @@ pub fn evaluate_run(dir: &Path) -> Result<(f64, Summary), Error> {
     trainer.gru = gru;
     let eval = eval_episodes(&trainer, &cfg);
     let ev = trainer.evaluate(&eval, cfg.run.eval_last_steps)?;
-    let summary: Summary = std::fs::read_to_string(run.summary())
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
-    let log = read_log(&run.log()).unwrap_or_default();
+    // A run interrupted before its first save has no summary or log yet; a damaged one is an error.
+    let summary = match run.summary().exists() {
+        true => read_summary(&run.summary())?,
+        false => Summary::default(),
+    };
+    let log = match run.log().exists() {
+        true => read_log(&run.log())?,
+        false => Vec::new(),
+    };
     write_plots(&run, &trainer, &ev, &summary, &log)?;
     Ok((ev.metric, summary))
 }

@@ -682,6 +682,38 @@ pub type Checkpoint = (Gru, Option<crate::adam::AdamState>, Vec<(String, String)
 
 /// Metadata key holding the optimizer's step count.
 const ADAM_STEP_KEY: &str = "adam.step";
+/// Metadata key holding the SHA-256 digest of every tensor and every other metadata entry, which
+/// [`load_safetensors`] verifies: a checkpoint damaged on disk is refused, never loaded.
+const DIGEST_KEY: &str = "motornet.sha256";
+
+/// The digest stored under [`DIGEST_KEY`]: tensors by name (name, shape, little-endian bytes), then the
+/// metadata entries by key, each field length-prefixed so no two contents hash alike.
+fn digest<'a>(
+    tensors: impl IntoIterator<Item = (&'a str, &'a [usize], &'a [u8])>,
+    metadata: &std::collections::HashMap<String, String>,
+) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    };
+    let mut tensors: Vec<_> = tensors.into_iter().collect();
+    tensors.sort_by_key(|t| t.0);
+    for (name, shape, bytes) in tensors {
+        field(name.as_bytes());
+        let shape: Vec<u8> = shape.iter().flat_map(|d| (*d as u64).to_le_bytes()).collect();
+        field(&shape);
+        field(bytes);
+    }
+    let mut entries: Vec<_> = metadata.iter().filter(|(k, _)| *k != DIGEST_KEY).collect();
+    entries.sort();
+    for (k, v) in entries {
+        field(k.as_bytes());
+        field(v.as_bytes());
+    }
+    format!("{:x}", h.finalize())
+}
 
 /// Writes the network (under PyTorch's `state_dict` names, so `safetensors.torch.load_file` gives a
 /// `state_dict` that `PolicyGRU` accepts), optionally Adam's moments (`adam.m.<name>`, `adam.v.<name>`,
@@ -734,6 +766,13 @@ pub fn save_safetensors(
         }
         info.insert(ADAM_STEP_KEY.into(), state.step.to_string());
     }
+    let sum = digest(
+        buffers
+            .iter()
+            .map(|(n, shape, bytes)| (n.as_str(), shape.as_slice(), bytes.as_slice())),
+        &info,
+    );
+    info.insert(DIGEST_KEY.into(), sum);
     let views = buffers
         .iter()
         .map(|(name, shape, bytes)| {
@@ -746,46 +785,55 @@ pub fn save_safetensors(
     let bytes = safetensors::serialize(views, Some(info))
         .map_err(|e| Error::Input(format!("serializing {}: {e}", path.display())))?;
 
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| Error::Input(format!("{} is not a file path", path.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
-    let write = || -> std::io::Result<()> {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        // Make the rename itself durable; not every platform lets a directory be opened and synced.
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io_err("writing checkpoint", e)
-    })
+    crate::files::write_atomic(path, &bytes).map_err(|e| io_err("writing checkpoint", e))
 }
 
 /// Reads a checkpoint written by [`save_safetensors`] (or any safetensors file holding the six PyTorch
 /// tensors in float64): the network, Adam's state if the file has one, and the metadata without the
-/// reserved `adam.` entries, sorted by key.
+/// reserved `adam.` and `motornet.` entries, sorted by key. A file written by [`save_safetensors`]
+/// carries a digest of its contents, which is verified; every value must be finite.
 pub fn load_safetensors(path: &Path) -> Result<Checkpoint, Error> {
     let bytes = std::fs::read(path)
         .map_err(|e| Error::Input(format!("reading {}: {e}", path.display())))?;
     let bad = |msg: String| Error::Input(format!("{}: {msg}", path.display()));
-    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
-    let (_, header) =
-        safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
+    let st = safetensors::SafeTensors::deserialize(&bytes)
+        .map_err(|e| bad(format!("not a readable safetensors file ({e})")))?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
+        .map_err(|e| bad(format!("not a readable safetensors file ({e})")))?;
+    let info = header.metadata().clone().unwrap_or_default();
+    let ours = info.keys().any(|k| k.starts_with("motornet."));
+    if ours || info.contains_key(DIGEST_KEY) {
+        let stored = info.get(DIGEST_KEY).ok_or_else(|| {
+            bad(format!("the checkpoint has no `{DIGEST_KEY}` digest: it is damaged"))
+        })?;
+        let tensors = st.tensors();
+        let actual = digest(
+            tensors
+                .iter()
+                .map(|(n, t)| (n.as_str(), t.shape(), t.data())),
+            &info,
+        );
+        if *stored != actual {
+            return Err(bad(
+                "the checkpoint's contents do not match its digest: the file is damaged (restore it \
+                 from a copy, or retrain)"
+                    .into(),
+            ));
+        }
+    }
+    for (name, t) in st.tensors() {
+        if t.dtype() == safetensors::Dtype::F64 {
+            let at = t
+                .data()
+                .chunks_exact(8)
+                .position(|c| !f64::from_le_bytes(c.try_into().unwrap()).is_finite());
+            if let Some(i) = at {
+                return Err(bad(format!(
+                    "tensor {name} holds a non-finite value (element {i})"
+                )));
+            }
+        }
+    }
     let read = |name: &str| -> Result<(Vec<usize>, Vec<f64>), Error> {
         let t = st
             .tensor(name)
@@ -838,7 +886,6 @@ pub fn load_safetensors(path: &Path) -> Result<Checkpoint, Error> {
         Ok(flat)
     };
     let gru = Gru::from_flat(dims, read_all("")?)?;
-    let info = header.metadata().clone().unwrap_or_default();
     let adam = match info.get(ADAM_STEP_KEY) {
         None => None,
         Some(step) => Some(crate::adam::AdamState {
@@ -851,7 +898,7 @@ pub fn load_safetensors(path: &Path) -> Result<Checkpoint, Error> {
     };
     let mut metadata: Vec<(String, String)> = info
         .into_iter()
-        .filter(|(k, _)| !k.starts_with("adam."))
+        .filter(|(k, _)| !k.starts_with("adam.") && !k.starts_with("motornet."))
         .collect();
     metadata.sort();
     Ok((gru, adam, metadata))

@@ -6,6 +6,7 @@ pub mod batch;
 pub mod effector;
 pub mod env;
 pub mod error;
+pub mod files;
 pub mod gru;
 pub mod interpreted;
 pub mod plant;

@@ -13,8 +13,10 @@ pub struct Args {
     /// Run directory (default: runs/<model>-<task>-seed<seed>).
     #[arg(long)]
     out: Option<std::path::PathBuf>,
-    /// Continue the run in this directory from its last checkpoint, with its saved configuration.
-    #[arg(long, conflicts_with_all = ["config", "model"])]
+    /// Continue the run in this directory from its last checkpoint, with its saved configuration
+    /// (`--batches` extends the run, `--threads` changes the thread count; settings that would change
+    /// what is being trained cannot be given).
+    #[arg(long, conflicts_with_all = ["config", "model", "out", "seed", "overrides"])]
     resume: Option<std::path::PathBuf>,
     /// Number of training batches.
     #[arg(long)]
@@ -39,24 +41,27 @@ pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
     let (dir, cfg, resume) = match &a.resume {
         Some(dir) => {
             let path = dir.join("config.toml");
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                motornet::Error::Input(format!(
-                    "{}: {e} (is this a run directory?)",
-                    path.display()
-                ))
-            })?;
+            if !path.exists() {
+                return Err(motornet::Error::Input(format!(
+                    "{}: no such file (is {} a run directory?)",
+                    path.display(),
+                    dir.display()
+                )));
+            }
+            let text = read_config(&path)?;
             let mut cfg = TrainConfig::from_toml(&text)?;
             if let Some(b) = a.batches {
                 cfg.run.batches = b;
+            }
+            if let Some(t) = a.threads {
+                // Legitimately changeable: results then differ only in the summation order of gradients.
+                cfg.optim.threads = t;
             }
             (dir.clone(), cfg, true)
         }
         None => {
             let mut cfg = match &a.config {
-                Some(p) => TrainConfig::from_toml(
-                    &std::fs::read_to_string(p)
-                        .map_err(|e| motornet::Error::Input(format!("{}: {e}", p.display())))?,
-                )?,
+                Some(p) => TrainConfig::from_toml(&read_config(p)?)?,
                 None => TrainConfig::default(),
             };
             if let Some(m) = &a.model {
@@ -149,6 +154,9 @@ pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
     let metric = summary
         .final_metric
         .map_or("—".into(), |m| format!("{:.3} cm", m * 100.0));
+    let metric_batch = summary
+        .final_metric_batch
+        .map_or(String::new(), |b| format!(" (after batch {b})"));
     match outcome {
         Outcome::Interrupted(b) => eprintln!(
             "interrupted: saved a checkpoint after batch {b}; continue with --resume {}",
@@ -161,13 +169,21 @@ pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
         Outcome::Finished => {}
     }
     println!(
-        "{} batches in {:.1} s ({:.1} ms/batch); evaluation metric {metric}; run directory {}",
+        "{} batches in {:.1} s ({:.1} ms/batch); evaluation metric {metric}{metric_batch}; run directory {}",
         summary.batches_done,
         summary.train_seconds,
         summary.ms_per_batch,
         dir.display()
     );
-    Ok(ExitCode::SUCCESS)
+    // 130 (128 + SIGINT) tells a batch script that the run was interrupted, not finished.
+    Ok(match outcome {
+        Outcome::Interrupted(_) => ExitCode::from(130),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+fn read_config(path: &std::path::Path) -> Result<String, motornet::Error> {
+    motornet::input::read_text(path, "configuration", motornet::input::MAX_CONFIG_BYTES)
 }
 
 #[derive(clap::Args)]

@@ -1,0 +1,478 @@
+//! The training configuration (`config.toml`, `motornet train --config`): its schema, its defaults, and
+//! its validation. [`TrainConfig::validate`] checks a configuration completely against its model before
+//! any work starts and reports *every* problem at once, each naming its key and the allowed values — a
+//! batch job learns that its configuration is wrong in a second, not after a night of compute.
+
+use crate::runtime::env::EnvConfig;
+use crate::runtime::task::{CentreOut, DelayedReach, RandomReach, Task};
+use crate::runtime::train::{LossConfig, OptimConfig, Trainer};
+use crate::{Error, Plant};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TaskConfig {
+    /// MotorNet's RandomTargetReach.
+    RandomReach {
+        #[serde(default)]
+        curl: f64,
+    },
+    /// Centre-out reaching from `start_joint` to `n_targets` targets on a circle.
+    CentreOut {
+        start_joint: Vec<f64>,
+        #[serde(default = "default_targets")]
+        n_targets: usize,
+        #[serde(default = "default_radius")]
+        radius: f64,
+        #[serde(default)]
+        curl: f64,
+    },
+    /// Reach after a go cue at a random step in `go_steps`; a fraction of catch trials never go.
+    DelayedReach {
+        go_steps: (usize, usize),
+        #[serde(default)]
+        catch_probability: f64,
+    },
+}
+
+fn default_targets() -> usize {
+    8
+}
+fn default_radius() -> f64 {
+    0.1
+}
+
+/// The task kind a `[task]` table without `kind` gets: omitted keys keep their defaults.
+const DEFAULT_TASK_KIND: &str = "random_reach";
+
+fn task_with_default_kind<'de, D: serde::Deserializer<'de>>(d: D) -> Result<TaskConfig, D::Error> {
+    let mut table = toml::Table::deserialize(d)?;
+    table
+        .entry("kind")
+        .or_insert_with(|| DEFAULT_TASK_KIND.into());
+    TaskConfig::deserialize(toml::Value::Table(table)).map_err(serde::de::Error::custom)
+}
+
+impl TaskConfig {
+    pub fn build(&self) -> Box<dyn Task> {
+        match self {
+            TaskConfig::RandomReach { curl } => Box::new(RandomReach { curl: *curl }),
+            TaskConfig::CentreOut {
+                start_joint,
+                n_targets,
+                radius,
+                curl,
+            } => Box::new(CentreOut {
+                start_joint: start_joint.clone(),
+                n_targets: *n_targets,
+                radius: *radius,
+                curl: *curl,
+            }),
+            TaskConfig::DelayedReach {
+                go_steps,
+                catch_probability,
+            } => Box::new(DelayedReach {
+                go_steps: *go_steps,
+                catch_probability: *catch_probability,
+            }),
+        }
+    }
+}
+
+/// How long to train and how often to evaluate and save.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunConfig {
+    pub batches: u64,
+    /// Evaluate every this many batches (and at the end).
+    pub eval_every: u64,
+    /// Number of fixed, noise-free evaluation episodes.
+    pub eval_episodes: usize,
+    /// The metric averages the endpoint-to-target distance over this many final steps.
+    pub eval_last_steps: usize,
+    pub checkpoint_every: u64,
+    /// Stop early once the evaluation metric (metres) is at or below this value (0: never).
+    pub target_metric: f64,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            batches: 3000,
+            eval_every: 100,
+            eval_episodes: 256,
+            eval_last_steps: 20,
+            checkpoint_every: 100,
+            target_metric: 0.0,
+        }
+    }
+}
+
+/// Everything that defines a training run (`config.toml`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// A built-in model name or a path to a `.mnet` file.
+    pub model: String,
+    /// Parameter overrides, `name=value`.
+    pub overrides: Vec<String>,
+    /// Run the model with the interpreter even if a compiled one exists.
+    pub interpreted: bool,
+    #[serde(deserialize_with = "task_with_default_kind")]
+    pub task: TaskConfig,
+    pub env: EnvConfig,
+    pub loss: LossConfig,
+    pub optim: OptimConfig,
+    pub run: RunConfig,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            model: "arm26".into(),
+            overrides: Vec::new(),
+            interpreted: false,
+            task: TaskConfig::RandomReach { curl: 0.0 },
+            env: EnvConfig::default(),
+            loss: LossConfig::default(),
+            optim: OptimConfig::default(),
+            run: RunConfig::default(),
+        }
+    }
+}
+
+/// Limits on sizes a configuration may ask for (each reported with its key when exceeded).
+pub mod limits {
+    /// Steps per episode.
+    pub const MAX_STEPS: usize = 1_000_000;
+    /// Hidden units of the policy.
+    pub const MAX_HIDDEN: usize = 16_384;
+    pub const MAX_THREADS: usize = 1024;
+    pub const MAX_FRAME_STACKING: usize = 1000;
+    /// Memory the trainer's buffers may need, estimated from the configuration before anything is
+    /// allocated.
+    pub const MAX_MEMORY_BYTES: f64 = 16.0 * (1u64 << 30) as f64;
+}
+
+impl TrainConfig {
+    /// Parses a configuration. Syntax and type errors carry their line and column; values are checked by
+    /// [`TrainConfig::validate`].
+    pub fn from_toml(text: &str) -> Result<Self, Error> {
+        toml::from_str(text).map_err(|e| Error::Input(format!("configuration: {e}")))
+    }
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("the configuration serializes")
+    }
+
+    /// A plant for this configuration (overrides applied).
+    pub fn plant(&self) -> Result<Box<dyn Plant>, Error> {
+        let (mut plant, _) = crate::models::load(&self.model, self.interpreted)?;
+        plant.apply_overrides(&self.overrides)?;
+        Ok(plant)
+    }
+
+    /// A trainer for this configuration, after [`TrainConfig::validate`].
+    pub fn trainer(&self) -> Result<Trainer<Box<dyn Plant>>, Error> {
+        self.validate()?;
+        let cfg = self.clone();
+        let task = self.task.clone();
+        Trainer::new(
+            move || cfg.plant().expect("validated: the plant builds"),
+            move || task.build(),
+            self.env.clone(),
+            self.loss.clone(),
+            self.optim.clone(),
+        )
+    }
+
+    /// Checks every setting against the allowed values and against the model (loaded with its
+    /// overrides), and returns one error listing every problem found, each as `[table] key = value:
+    /// what is allowed`.
+    pub fn validate(&self) -> Result<(), Error> {
+        let mut problems = Problems::default();
+        let plant = match self.plant() {
+            Ok(p) => Some(p),
+            Err(e) => {
+                problems.push("", "model", &self.model, &e.to_string());
+                None
+            }
+        };
+        self.check_values(&mut problems);
+        if let Some(plant) = &plant {
+            self.check_against(plant.as_ref(), &mut problems);
+        }
+        problems.into_result()
+    }
+
+    /// Checks that need no model.
+    fn check_values(&self, p: &mut Problems) {
+        let e = &self.env;
+        for (key, v) in [
+            ("action_noise", e.action_noise),
+            ("proprioception_noise", e.proprioception_noise),
+            ("vision_noise", e.vision_noise),
+            ("observation_noise", e.observation_noise),
+            ("hidden_noise", e.hidden_noise),
+        ] {
+            p.non_negative("env", key, v);
+        }
+        p.positive("env", "episode_duration", e.episode_duration);
+        p.non_negative("env", "proprioception_delay", e.proprioception_delay);
+        p.non_negative("env", "vision_delay", e.vision_delay);
+        p.at_most(
+            "env",
+            "action_frame_stacking",
+            e.action_frame_stacking,
+            limits::MAX_FRAME_STACKING,
+        );
+
+        let l = &self.loss;
+        let weights = [
+            ("position", l.position),
+            ("activation", l.activation),
+            ("force", l.force),
+            ("hidden", l.hidden),
+            ("hidden_derivative", l.hidden_derivative),
+            ("speed", l.speed),
+            ("jerk", l.jerk),
+        ];
+        for (key, v) in weights {
+            p.non_negative("loss", key, v);
+        }
+        if weights.iter().all(|(_, v)| *v == 0.0) {
+            p.push(
+                "loss",
+                "position",
+                &l.position.to_string(),
+                "every loss weight is 0: there is nothing to train for",
+            );
+        }
+        if !matches!(l.position_norm.as_str(), "l1" | "l2") {
+            p.push(
+                "loss",
+                "position_norm",
+                &format!("{:?}", l.position_norm),
+                "must be \"l1\" or \"l2\"",
+            );
+        }
+
+        let o = &self.optim;
+        p.in_count("optim", "hidden", o.hidden, 1, limits::MAX_HIDDEN);
+        p.in_count("optim", "batch_size", o.batch_size, 1, usize::MAX);
+        p.in_count("optim", "threads", o.threads, 1, limits::MAX_THREADS);
+        p.positive("optim", "learning_rate", o.learning_rate);
+        p.non_negative("optim", "grad_clip", o.grad_clip);
+
+        let r = &self.run;
+        p.in_count("run", "eval_every", r.eval_every as usize, 1, usize::MAX);
+        p.in_count(
+            "run",
+            "checkpoint_every",
+            r.checkpoint_every as usize,
+            1,
+            usize::MAX,
+        );
+        p.in_count("run", "eval_episodes", r.eval_episodes, 1, usize::MAX);
+        p.non_negative("run", "target_metric", r.target_metric);
+
+        match &self.task {
+            TaskConfig::RandomReach { curl } => p.finite("task", "curl", *curl),
+            TaskConfig::CentreOut {
+                n_targets,
+                radius,
+                curl,
+                ..
+            } => {
+                p.in_count("task", "n_targets", *n_targets, 1, 1_000_000);
+                p.positive("task", "radius", *radius);
+                p.finite("task", "curl", *curl);
+            }
+            TaskConfig::DelayedReach {
+                catch_probability, ..
+            } => {
+                if !(0.0..=1.0).contains(catch_probability) {
+                    p.push(
+                        "task",
+                        "catch_probability",
+                        &catch_probability.to_string(),
+                        "must be a probability in [0, 1]",
+                    );
+                }
+            }
+        }
+    }
+
+    /// Checks against the model: whole steps, postures within the joint ranges, go cues inside the
+    /// episode, and the memory the run would need.
+    fn check_against(&self, plant: &dyn Plant, p: &mut Problems) {
+        let dt = plant.timestep();
+        let info = plant.info();
+        let whole =
+            |p: &mut Problems, key: &str, seconds: f64, at_least_one: bool| -> Option<usize> {
+                if !seconds.is_finite() || seconds < 0.0 {
+                    return None; // already reported
+                }
+                let n = seconds / dt;
+                let steps = n.round();
+                if (n - steps).abs() > 1e-6 || (at_least_one && steps < 1.0) {
+                    p.push(
+                        "env",
+                        key,
+                        &seconds.to_string(),
+                        &format!(
+                            "must be a positive whole multiple of the model's time step {dt} s"
+                        ),
+                    );
+                    return None;
+                }
+                Some(steps as usize)
+            };
+        let steps = whole(p, "episode_duration", self.env.episode_duration, true);
+        whole(
+            p,
+            "proprioception_delay",
+            self.env.proprioception_delay,
+            true,
+        );
+        whole(p, "vision_delay", self.env.vision_delay, true);
+        let Some(steps) = steps else { return };
+        if steps > limits::MAX_STEPS {
+            p.push(
+                "env",
+                "episode_duration",
+                &self.env.episode_duration.to_string(),
+                &format!(
+                    "gives {steps} steps of {dt} s; at most {} are allowed",
+                    limits::MAX_STEPS
+                ),
+            );
+            return;
+        }
+        let r = &self.run;
+        if r.eval_last_steps < 1 || r.eval_last_steps > steps + 1 {
+            p.push(
+                "run",
+                "eval_last_steps",
+                &r.eval_last_steps.to_string(),
+                &format!(
+                    "must be between 1 and {} (the states of a {steps}-step episode)",
+                    steps + 1
+                ),
+            );
+        }
+        match &self.task {
+            TaskConfig::CentreOut { start_joint, .. } => {
+                let bounds = plant.bounds();
+                if start_joint.len() != info.dof() {
+                    p.push(
+                        "task",
+                        "start_joint",
+                        &format!("{start_joint:?}"),
+                        &format!(
+                            "needs one position per coordinate of `{}`: {} ({})",
+                            info.name,
+                            info.dof(),
+                            info.coord_names.join(", ")
+                        ),
+                    );
+                } else {
+                    for ((q, b), name) in start_joint.iter().zip(bounds).zip(&info.coord_names) {
+                        if !(q.is_finite() && *q >= b.lower && *q <= b.upper) {
+                            p.push(
+                                "task",
+                                "start_joint",
+                                &format!("{start_joint:?}"),
+                                &format!(
+                                    "`{name}` = {q} lies outside its range [{}, {}]",
+                                    b.lower, b.upper
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+            TaskConfig::DelayedReach {
+                go_steps: (lo, hi), ..
+            } => {
+                if lo > hi || *hi > steps {
+                    p.push("task", "go_steps", &format!("[{lo}, {hi}]"), &format!("must be [first, last] with first ≤ last ≤ {steps} (the episode's steps)"));
+                }
+            }
+            TaskConfig::RandomReach { .. } => {}
+        }
+        // The trainer keeps every step of every episode for backpropagation through time, and the
+        // evaluation keeps its episodes' paths: refuse a run that could not fit before allocating it.
+        let (s, c, m, h) = (
+            info.state_dim(),
+            info.control_dim(),
+            info.n_muscles(),
+            self.optim.hidden,
+        );
+        let obs = 4 + 2 * m + self.env.action_frame_stacking * m + 1;
+        let per_step = (s + c + m + 2 * obs + 8 * h) as f64 * 8.0;
+        let episodes = self.optim.batch_size.max(r.eval_episodes) as f64;
+        let weights = (3 * h * (h + obs + 2) + m * (h + 1)) as f64 * 8.0 * 4.0;
+        let bytes =
+            episodes * (steps + 1) as f64 * per_step + weights * self.optim.threads.max(1) as f64;
+        if bytes > limits::MAX_MEMORY_BYTES {
+            p.push("env", "episode_duration", &self.env.episode_duration.to_string(), &format!(
+                "with batch_size {} / eval_episodes {}, hidden {} and {steps} steps, a run needs about {:.1} GiB; at most {:.0} GiB is allowed",
+                self.optim.batch_size, r.eval_episodes, h, bytes / (1u64 << 30) as f64, limits::MAX_MEMORY_BYTES / (1u64 << 30) as f64
+            ));
+        }
+    }
+}
+
+/// Problems found in a configuration, in the order found.
+#[derive(Default)]
+struct Problems(Vec<String>);
+
+impl Problems {
+    fn push(&mut self, table: &str, key: &str, value: &str, what: &str) {
+        let value = crate::input::shorten(value, 80);
+        let at = if table.is_empty() {
+            key.to_string()
+        } else {
+            format!("[{table}] {key}")
+        };
+        self.0.push(format!("{at} = {value}: {what}"));
+    }
+    fn finite(&mut self, table: &str, key: &str, v: f64) {
+        if !v.is_finite() {
+            self.push(table, key, &v.to_string(), "must be a finite number");
+        }
+    }
+    fn non_negative(&mut self, table: &str, key: &str, v: f64) {
+        if !(v.is_finite() && v >= 0.0) {
+            self.push(table, key, &v.to_string(), "must be a finite number ≥ 0");
+        }
+    }
+    fn positive(&mut self, table: &str, key: &str, v: f64) {
+        if !(v.is_finite() && v > 0.0) {
+            self.push(table, key, &v.to_string(), "must be a finite number > 0");
+        }
+    }
+    fn in_count(&mut self, table: &str, key: &str, v: usize, lo: usize, hi: usize) {
+        if v < lo || v > hi {
+            let range = if hi == usize::MAX {
+                format!("must be at least {lo}")
+            } else {
+                format!("must be between {lo} and {hi}")
+            };
+            self.push(table, key, &v.to_string(), &range);
+        }
+    }
+    fn at_most(&mut self, table: &str, key: &str, v: usize, hi: usize) {
+        self.in_count(table, key, v, 0, hi);
+    }
+    fn into_result(self) -> Result<(), Error> {
+        match self.0.len() {
+            0 => Ok(()),
+            n => Err(Error::Input(format!(
+                "configuration: {n} problem{}:\n  {}",
+                if n == 1 { "" } else { "s" },
+                self.0.join("\n  ")
+            ))),
+        }
+    }
+}
