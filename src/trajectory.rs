@@ -1,9 +1,95 @@
-//! Recorded simulations: every state of every effector over time, written as CSV (one row per effector
-//! and step, named columns) or as JSON in the schema of the reference trajectories (which `motornet verify`
-//! reads back).
+//! Simulations written out: CSV streamed step by step (one row per step and effector, named columns), so
+//! a simulation of any length runs in constant memory and a diverging one leaves every row computed
+//! before the divergence; or a recorded [`Trajectory`] as JSON in the schema of the reference
+//! trajectories (which `motornet verify` reads back).
 
 use crate::{Effector, Error, Plant, PlantInfo};
 use serde_json::json;
+use std::io::Write;
+
+/// Column names of [`stream_csv`]'s rows.
+pub fn csv_columns(i: &PlantInfo) -> Vec<String> {
+    let mut c = vec!["effector".to_string(), "step".into(), "time".into()];
+    c.extend(i.coord_names.iter().map(|n| format!("q[{n}]")));
+    c.extend(i.coord_names.iter().map(|n| format!("qd[{n}]")));
+    c.extend(
+        i.muscle_state_names
+            .iter()
+            .flat_map(|s| i.muscle_names.iter().map(move |m| format!("{s}[{m}]"))),
+    );
+    c.extend(
+        i.geometry_state_names
+            .iter()
+            .flat_map(|s| i.muscle_names.iter().map(move |m| format!("{s}[{m}]"))),
+    );
+    c.extend(["x", "y", "vx", "vy"].map(String::from));
+    c.extend(i.muscle_names.iter().map(|m| format!("excitation[{m}]")));
+    c
+}
+
+/// Why [`stream_csv`] stopped early.
+#[derive(Debug)]
+pub enum StreamError {
+    /// Writing the output failed (a closed pipe, a full disk).
+    Write(std::io::Error),
+    /// The simulation failed in step `step` (from the rows of step `step` to those of `step + 1`), for
+    /// instance by diverging; every row up to and including step `step` was written.
+    Simulation { step: usize, error: Error },
+}
+
+/// Simulates `batch` effectors for `steps` steps and writes CSV as it goes: a header, then for each step
+/// `t = 0..=steps` one row per effector with its state and the excitation applied during step `t` (empty
+/// after the last step). `excitation(t, u)` fills the `batch × n_muscles` excitations of step `t`.
+pub fn stream_csv<P: Plant>(
+    plant: P,
+    joint0: &[f64],
+    batch: usize,
+    steps: usize,
+    mut excitation: impl FnMut(usize, &mut [f64]),
+    endpoint_load: &[f64],
+    joint_load: &[f64],
+    out: &mut dyn Write,
+) -> Result<(), StreamError> {
+    let info = plant.info().clone();
+    let dt = plant.timestep();
+    let (dim, m) = (info.state_dim(), info.n_muscles());
+    let sim = |step, error| StreamError::Simulation { step, error };
+    let mut e = Effector::new(plant, batch);
+    e.reset(joint0).map_err(|err| sim(0, err))?;
+    writeln!(out, "{}", csv_columns(&info).join(",")).map_err(StreamError::Write)?;
+    let mut u = vec![0.0; batch * m];
+    let mut line = String::new();
+    for t in 0..=steps {
+        let last = t == steps;
+        if !last {
+            excitation(t, &mut u);
+        }
+        let states = e.states();
+        for b in 0..batch {
+            use std::fmt::Write as _;
+            line.clear();
+            let _ = write!(line, "{b},{t},{}", t as f64 * dt);
+            for v in &states[b * dim..(b + 1) * dim] {
+                let _ = write!(line, ",{v}");
+            }
+            for k in 0..m {
+                match last {
+                    true => line.push(','),
+                    false => {
+                        let _ = write!(line, ",{}", u[b * m + k]);
+                    }
+                }
+            }
+            line.push('\n');
+            out.write_all(line.as_bytes()).map_err(StreamError::Write)?;
+        }
+        if !last {
+            e.step(&u, endpoint_load, joint_load)
+                .map_err(|err| sim(t, err))?;
+        }
+    }
+    out.flush().map_err(StreamError::Write)
+}
 
 /// States of `batch` effectors at steps `0..=steps` (0 = right after reset).
 pub struct Trajectory {
@@ -56,49 +142,6 @@ pub fn simulate<P: Plant>(
 impl Trajectory {
     pub fn steps(&self) -> usize {
         self.states.len() - 1
-    }
-
-    /// Column names of [`Trajectory::to_csv`].
-    pub fn columns(&self) -> Vec<String> {
-        let i = &self.info;
-        let mut c = vec!["effector".to_string(), "step".into(), "time".into()];
-        c.extend(i.coord_names.iter().map(|n| format!("q[{n}]")));
-        c.extend(i.coord_names.iter().map(|n| format!("qd[{n}]")));
-        c.extend(
-            i.muscle_state_names
-                .iter()
-                .flat_map(|s| i.muscle_names.iter().map(move |m| format!("{s}[{m}]"))),
-        );
-        c.extend(
-            i.geometry_state_names
-                .iter()
-                .flat_map(|s| i.muscle_names.iter().map(move |m| format!("{s}[{m}]"))),
-        );
-        c.extend(["x", "y", "vx", "vy"].map(String::from));
-        c.extend(i.muscle_names.iter().map(|m| format!("excitation[{m}]")));
-        c
-    }
-
-    pub fn to_csv(&self) -> String {
-        let dim = self.info.state_dim();
-        let m = self.info.n_muscles();
-        let mut out = self.columns().join(",");
-        out.push('\n');
-        for b in 0..self.batch {
-            for (t, s) in self.states.iter().enumerate() {
-                out.push_str(&format!("{b},{t},{}", t as f64 * self.dt));
-                for v in &s[b * dim..(b + 1) * dim] {
-                    out.push_str(&format!(",{v}"));
-                }
-                // The excitation applied during the step that leads to the next row.
-                for k in 0..m {
-                    let u = self.actions.get(t).map_or(f64::NAN, |a| a[b * m + k]);
-                    out.push_str(&format!(",{u}"));
-                }
-                out.push('\n');
-            }
-        }
-        out
     }
 
     /// JSON in the reference-trajectory schema (`batch × (steps+1) × …` arrays).

@@ -2,48 +2,91 @@
 //! file or the new one, never a partial one; and the fault points the crash tests use to prove it.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-/// Writes `bytes` to `path` atomically: to a temporary file next to it (`.NAME.tmpPID.N`), flushed to
-/// disk, then renamed over `path`, and the directory synced so the rename is durable. A failed write (a
-/// full disk) removes its temporary file; only a killed process can leave one, which
-/// [`is_temporary`] recognises.
+/// Writes `bytes` to `path` atomically (see [`AtomicFile`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path.file_name().ok_or_else(|| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("{} is not a file path", path.display()),
-        )
-    })?;
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(
-        ".{}.tmp{}.{n}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
+    let mut f = AtomicFile::create(path)?;
+    f.write_all(bytes)?;
+    f.commit()
+}
+
+/// A file written in place of `path` atomically: into a temporary file next to it (`.NAME.tmpPID.N`),
+/// then, on [`AtomicFile::commit`], flushed to disk, renamed over `path`, and the directory synced so the
+/// rename is durable. Dropped without a commit (an error, a full disk), it removes its temporary file;
+/// only a killed process can leave one, which [`is_temporary`] recognises.
+pub struct AtomicFile {
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl AtomicFile {
+    pub fn create(path: &Path) -> std::io::Result<AtomicFile> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let dir = parent(path);
+        let name = path.file_name().ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{} is not a file path", path.display()),
+            )
+        })?;
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = dir.join(format!(
+            ".{}.tmp{}.{n}",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        let file = std::fs::File::create(&tmp)?;
+        Ok(AtomicFile {
+            file: Some(std::io::BufWriter::new(file)),
+            tmp,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Makes the written bytes the contents of the destination.
+    pub fn commit(mut self) -> std::io::Result<()> {
+        let file = self.file.take().expect("not yet committed");
+        let file = file
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?;
+        file.sync_all()?;
+        drop(file);
         fault_point("before rename");
-        std::fs::rename(&tmp, path)?;
+        std::fs::rename(&self.tmp, &self.path)?;
         // Not every platform lets a directory be opened and synced.
-        if let Ok(d) = std::fs::File::open(dir) {
+        if let Ok(d) = std::fs::File::open(parent(&self.path)) {
             let _ = d.sync_all();
         }
         Ok(())
-    };
-    write().inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file.as_mut().expect("not yet committed").write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.as_mut().expect("not yet committed").flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() || self.tmp.exists() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
 }
 
 /// Whether a file name is one of [`write_atomic`]'s temporaries (`.NAME.tmpPID.N`).

@@ -702,7 +702,10 @@ fn digest<'a>(
     tensors.sort_by_key(|t| t.0);
     for (name, shape, bytes) in tensors {
         field(name.as_bytes());
-        let shape: Vec<u8> = shape.iter().flat_map(|d| (*d as u64).to_le_bytes()).collect();
+        let shape: Vec<u8> = shape
+            .iter()
+            .flat_map(|d| (*d as u64).to_le_bytes())
+            .collect();
         field(&shape);
         field(bytes);
     }
@@ -804,7 +807,9 @@ pub fn load_safetensors(path: &Path) -> Result<Checkpoint, Error> {
     let ours = info.keys().any(|k| k.starts_with("motornet."));
     if ours || info.contains_key(DIGEST_KEY) {
         let stored = info.get(DIGEST_KEY).ok_or_else(|| {
-            bad(format!("the checkpoint has no `{DIGEST_KEY}` digest: it is damaged"))
+            bad(format!(
+                "the checkpoint has no `{DIGEST_KEY}` digest: it is damaged"
+            ))
         })?;
         let tensors = st.tensors();
         let actual = digest(

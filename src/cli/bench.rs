@@ -1,3 +1,4 @@
+use super::outln;
 use motornet::bench::{expansion_ms, plant_figures};
 use std::process::ExitCode;
 
@@ -67,10 +68,10 @@ pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
             "plant": plant,
             "macro_expansion_arm26_ms": expand,
         });
-        println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+        outln!("{}", serde_json::to_string_pretty(&out).expect("json"));
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "motornet bench: {} ({})",
         a.model,
         if a.interpreted {
@@ -79,12 +80,14 @@ pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
             "compiled"
         }
     );
-    println!(
+    outln!(
         "{:<44} {:>14} {:>20}",
-        "workload", "ns/effector-step", "effector-steps/s"
+        "workload",
+        "ns/effector-step",
+        "effector-steps/s"
     );
     for s in &plant.steps {
-        println!(
+        outln!(
             "{:<44} {:>14.1} {:>20.0}",
             format!(
                 "plant step, batch {}, {} thread{}{}",
@@ -97,16 +100,19 @@ pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
             s.effector_steps_per_s
         );
     }
-    println!(
+    outln!(
         "{:<44} {:>14.1}",
-        "primal step (one effector)", plant.primal_step_ns
+        "primal step (one effector)",
+        plant.primal_step_ns
     );
-    println!(
+    outln!(
         "{:<44} {:>14.1}   adjoint/primal = {:.2}",
-        "adjoint step (one effector)", plant.adjoint_step_ns, plant.adjoint_over_primal
+        "adjoint step (one effector)",
+        plant.adjoint_step_ns,
+        plant.adjoint_over_primal
     );
     for (b, ms) in &plant.rollout_gradient_100_ms {
-        println!(
+        outln!(
             "{:<44} {:>11.3} ms",
             format!("100-step rollout gradient, batch {b}"),
             ms
@@ -117,11 +123,12 @@ pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
             "training batch (GRU 128, b32, 100 steps), {t} thread{}",
             if *t == 1 { "" } else { "s" }
         );
-        println!("{label:<44} {ms:>11.3} ms");
+        outln!("{label:<44} {ms:>11.3} ms");
     }
-    println!(
+    outln!(
         "{:<44} {:>11.3} ms",
-        "model! expansion of models/arm26.mnet", expand
+        "model! expansion of models/arm26.mnet",
+        expand
     );
     Ok(ExitCode::SUCCESS)
 }

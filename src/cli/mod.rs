@@ -64,16 +64,52 @@ pub fn load_model(
     Ok(plant)
 }
 
-/// Writes a command's output to standard output; a closed pipe (`motornet expand … | head`) ends the
-/// program quietly instead of panicking.
+/// Writes a command's output to standard output; a closed pipe (`motornet params arm26 | head`) ends the
+/// program quietly, and any other failure (`> /dev/full`) is reported, never a panic.
 pub fn print_stdout(text: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
-        eprintln!("error: writing the output: {e}");
+        let e = output_error(e);
+        eprintln!("error: {e}");
         std::process::exit(2);
     }
+}
+
+/// `println!` through [`print_stdout`].
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::print_stdout(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+pub(crate) use outln;
+
+/// The error for a failed write of the output. A closed pipe is not an error of this program: it ends
+/// quietly, as `head` expects.
+pub fn output_error(e: std::io::Error) -> motornet::Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    motornet::Error::Input(format!("writing the output: {e}"))
+}
+
+/// Writes an output file: atomically (a temporary file renamed over it) when it is, or will be, a regular
+/// file; directly when it is a device or a pipe (`-o /dev/stdout`), which must not be replaced.
+pub fn write_output_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), motornet::Error> {
+    use std::io::Write;
+    let fail =
+        |e: std::io::Error| motornet::Error::Input(format!("cannot write {}: {e}", path.display()));
+    if is_special(path) {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(fail)?;
+        return f.write_all(bytes).and_then(|()| f.flush()).map_err(fail);
+    }
+    motornet::runtime::files::write_atomic(path, bytes).map_err(fail)
+}
+
+/// Whether `path` exists and is not a regular file (a device, a pipe).
+pub fn is_special(path: &std::path::Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }

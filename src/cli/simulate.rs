@@ -1,4 +1,4 @@
-use motornet::trajectory::{simulate, write_atomic};
+use motornet::trajectory::{simulate, stream_csv, StreamError};
 use motornet::{Error, Plant};
 use std::process::ExitCode;
 
@@ -39,31 +39,68 @@ pub struct Args {
 }
 
 fn numbers(what: &str, text: &str) -> Result<Vec<f64>, Error> {
-    text.split(',')
-        .map(|s| {
-            s.trim()
-                .parse::<f64>()
-                .map_err(|_| Error::Input(format!("{what}: `{s}` is not a number")))
-        })
-        .collect()
+    text.split(',').map(|s| number(what, s)).collect()
 }
 
-/// `batch × n_muscles` excitations for each step.
+/// A finite number: NaN or infinity in an input is bad input, not something to simulate.
+fn number(what: &str, text: &str) -> Result<f64, Error> {
+    let shown = motornet::input::shorten(text.trim(), 40);
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err(Error::Input(format!(
+            "{what}: `{shown}` is not a finite number"
+        ))),
+        Err(_) => Err(Error::Input(format!("{what}: `{shown}` is not a number"))),
+    }
+}
+
+/// The excitations of a simulation, produced step by step (a constant is never expanded over the steps).
+enum Excitations {
+    /// The same `n_muscles` values at every step, for every effector.
+    Constant(Vec<f64>),
+    /// One row of `n_muscles` per step, the same for every effector.
+    PerStep(Vec<Vec<f64>>),
+    /// `[effector][step][muscle]`, flattened.
+    PerEffector(Vec<f64>),
+}
+
+impl Excitations {
+    /// Fills the `batch × m` excitations of step `t`.
+    fn fill(&self, t: usize, steps: usize, m: usize, u: &mut [f64]) {
+        let batch = u.len() / m.max(1);
+        for (b, row) in u.chunks_mut(m.max(1)).enumerate().take(batch) {
+            match self {
+                Excitations::Constant(v) => row.copy_from_slice(v),
+                Excitations::PerStep(rows) => row.copy_from_slice(&rows[t]),
+                Excitations::PerEffector(flat) => {
+                    row.copy_from_slice(&flat[(b * steps + t) * m..(b * steps + t + 1) * m])
+                }
+            }
+        }
+    }
+}
+
+/// Reads `--excitation`: a number, `muscle=value,…`, or a CSV or JSON file. Every value must be finite.
 fn excitations(
     spec: &str,
     info: &motornet::PlantInfo,
     batch: usize,
     steps: usize,
-) -> Result<Vec<Vec<f64>>, Error> {
+) -> Result<Excitations, Error> {
     let m = info.n_muscles();
     let path = std::path::Path::new(spec);
     let per_step: Vec<Vec<f64>> = if path.exists() {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Input(format!("cannot read {spec}: {e}")))?;
+        let text =
+            motornet::input::read_text(path, "excitation file", motornet::input::MAX_DATA_BYTES)?;
         if spec.ends_with(".json") {
             let v: serde_json::Value =
                 serde_json::from_str(&text).map_err(|e| Error::Input(format!("{spec}: {e}")))?;
             let flat = motornet::verify::flatten(&v)?;
+            if let Some(i) = flat.iter().position(|x| !x.is_finite()) {
+                return Err(Error::Input(format!(
+                    "{spec}: value {i} is not a finite number"
+                )));
+            }
             let depth = {
                 let mut d = 0;
                 let mut x = &v;
@@ -81,15 +118,7 @@ fn excitations(
                         flat.len()
                     )));
                 }
-                return Ok((0..steps)
-                    .map(|t| {
-                        (0..batch)
-                            .flat_map(|b| {
-                                flat[(b * steps + t) * m..(b * steps + t + 1) * m].to_vec()
-                            })
-                            .collect()
-                    })
-                    .collect());
+                return Ok(Excitations::PerEffector(flat));
             }
             flat.chunks(m.max(1)).map(<[f64]>::to_vec).collect()
         } else {
@@ -101,6 +130,9 @@ fn excitations(
                     continue;
                 }
                 rows.push(numbers(&format!("{spec} line {}", i + 1), line)?);
+                if rows.len() == steps {
+                    break;
+                }
             }
             rows
         }
@@ -117,23 +149,22 @@ fn excitations(
                 .ok_or_else(|| {
                     Error::Input(format!(
                         "excitation: no muscle `{}` (muscles: {})",
-                        name.trim(),
+                        motornet::input::shorten(name.trim(), 40),
                         info.muscle_names.join(", ")
                     ))
                 })?;
-            row[k] = v
-                .trim()
-                .parse()
-                .map_err(|_| Error::Input(format!("excitation: `{v}` is not a number")))?;
+            row[k] = number("excitation", v)?;
         }
-        vec![row; steps]
+        return Ok(Excitations::Constant(row));
     } else {
-        let v: f64 = spec.parse().map_err(|_| {
-            Error::Input(format!(
-                "excitation: `{spec}` is neither a number nor a file"
-            ))
+        let v = number("excitation", spec).map_err(|e| match spec.parse::<f64>() {
+            Ok(_) => e,
+            Err(_) => Error::Input(format!(
+                "excitation: `{}` is neither a number nor a file",
+                motornet::input::shorten(spec, 40)
+            )),
         })?;
-        vec![vec![v; m]; steps]
+        return Ok(Excitations::Constant(vec![v; m]));
     };
     if per_step.len() < steps {
         return Err(Error::Input(format!(
@@ -141,26 +172,50 @@ fn excitations(
             per_step.len()
         )));
     }
-    per_step
-        .into_iter()
-        .take(steps)
-        .enumerate()
-        .map(|(t, row)| {
-            if row.len() != m {
-                return Err(Error::Input(format!(
-                    "excitation: step {t} has {} values for {m} muscles",
-                    row.len()
-                )));
-            }
-            Ok(row.repeat(batch))
-        })
-        .collect()
+    for (t, row) in per_step.iter().take(steps).enumerate() {
+        if row.len() != m {
+            return Err(Error::Input(format!(
+                "excitation: step {t} has {} values for {m} muscles",
+                row.len()
+            )));
+        }
+    }
+    Ok(Excitations::PerStep(per_step))
 }
+
+/// Largest batch × state memory a simulation may ask for, and largest JSON output (which, unlike CSV,
+/// is assembled in memory).
+const MAX_BATCH_BYTES: usize = 4 << 30;
+const MAX_JSON_BYTES: f64 = 2.0 * (1u64 << 30) as f64;
 
 pub fn run(a: Args) -> Result<ExitCode, Error> {
     let plant = super::load_model(&a.model, a.interpreted, &a.overrides)?;
     let info = plant.info().clone();
     let dof = info.dof();
+    if a.batch == 0 || a.batch.saturating_mul(info.state_dim() * 8 * 4) > MAX_BATCH_BYTES {
+        return Err(Error::Input(format!(
+            "--batch {}: must be between 1 and {}",
+            a.batch,
+            MAX_BATCH_BYTES / (info.state_dim() * 8 * 4)
+        )));
+    }
+    let json = a
+        .output
+        .as_ref()
+        .is_some_and(|p| p.extension().is_some_and(|e| e == "json"));
+    // About 20 bytes of text per number.
+    let json_bytes = 20.0
+        * (a.batch as f64)
+        * (a.steps as f64 + 1.0)
+        * (info.state_dim() + info.n_muscles()) as f64;
+    if json && json_bytes > MAX_JSON_BYTES {
+        return Err(Error::Input(format!(
+            "--steps {} --batch {}: the JSON output would be about {:.1} GiB; write CSV (`-o FILE.csv`), which is streamed",
+            a.steps,
+            a.batch,
+            json_bytes / (1u64 << 30) as f64
+        )));
+    }
     let joint = match &a.joint {
         Some(s) => {
             let mut v = numbers("joint", s)?;
@@ -201,32 +256,98 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
         .map(|s| numbers("joint load", s))
         .transpose()?
         .unwrap_or_default();
-    let traj = simulate(
-        plant,
-        &joint.repeat(a.batch),
-        a.batch,
-        a.steps,
-        |t| u[t].clone(),
-        &endpoint,
-        &joint_load,
-    )?;
-    match &a.output {
-        None => super::print_stdout(&traj.to_csv()),
-        Some(path) => {
-            let text = if path.extension().is_some_and(|e| e == "json") {
-                traj.to_json().to_string()
-            } else {
-                traj.to_csv()
-            };
-            write_atomic(path, text.as_bytes())
-                .map_err(|e| Error::Input(format!("cannot write {}: {e}", path.display())))?;
-            eprintln!(
-                "wrote {} steps of {} effector(s) to {}",
-                a.steps,
-                a.batch,
-                path.display()
-            );
-        }
+    let (m, steps) = (info.n_muscles(), a.steps);
+    let joint0 = joint.repeat(a.batch);
+    if json {
+        let path = a.output.as_ref().expect("json output has a path");
+        let traj = simulate(
+            plant,
+            &joint0,
+            a.batch,
+            steps,
+            |t| {
+                let mut row = vec![0.0; a.batch * m];
+                u.fill(t, steps, m, &mut row);
+                row
+            },
+            &endpoint,
+            &joint_load,
+        )?;
+        super::write_output_file(path, traj.to_json().to_string().as_bytes())?;
+        eprintln!(
+            "wrote {steps} steps of {} effector(s) to {}",
+            a.batch,
+            path.display()
+        );
+        return Ok(ExitCode::SUCCESS);
     }
-    Ok(ExitCode::SUCCESS)
+    let fill = |t: usize, row: &mut [f64]| u.fill(t, steps, m, row);
+    let result = match &a.output {
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+            stream_csv(
+                plant,
+                &joint0,
+                a.batch,
+                steps,
+                fill,
+                &endpoint,
+                &joint_load,
+                &mut out,
+            )
+        }
+        Some(path) => with_output_file(path, |out| {
+            stream_csv(
+                plant,
+                &joint0,
+                a.batch,
+                steps,
+                fill,
+                &endpoint,
+                &joint_load,
+                out,
+            )
+        })?,
+    };
+    match result {
+        Ok(()) => {
+            if let Some(path) = &a.output {
+                eprintln!(
+                    "wrote {steps} steps of {} effector(s) to {}",
+                    a.batch,
+                    path.display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(StreamError::Write(e)) => Err(super::output_error(e)),
+        Err(StreamError::Simulation { step, error }) => Err(Error::Input(format!(
+            "the simulation stopped in step {step}: {error}; the rows of steps 0 to {step} were written"
+        ))),
+    }
+}
+
+/// Runs `write` on the output file `path` (see [`super::write_output_file`]): the file is committed when
+/// the simulation finished or stopped (its rows up to then are kept), and left untouched when writing
+/// failed.
+fn with_output_file(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> Result<(), StreamError>,
+) -> Result<Result<(), StreamError>, Error> {
+    let fail = |e: std::io::Error| Error::Input(format!("cannot write {}: {e}", path.display()));
+    if super::is_special(path) {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(fail)?;
+        return Ok(write(&mut f));
+    }
+    let mut f = motornet::runtime::files::AtomicFile::create(path).map_err(fail)?;
+    let result = write(&mut f);
+    if let Err(StreamError::Write(e)) = result {
+        return Err(fail(e));
+    }
+    f.commit().map_err(fail)?;
+    Ok(result)
 }

@@ -1,3 +1,4 @@
+use super::outln;
 use motornet::training::{evaluate_run, train, Hooks, Outcome, TrainConfig};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -168,7 +169,7 @@ pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
         ),
         Outcome::Finished => {}
     }
-    println!(
+    outln!(
         "{} batches in {:.1} s ({:.1} ms/batch); evaluation metric {metric}{metric_batch}; run directory {}",
         summary.batches_done,
         summary.train_seconds,
@@ -194,7 +195,7 @@ pub struct EvalArgs {
 
 pub fn eval(a: EvalArgs) -> Result<ExitCode, motornet::Error> {
     let (metric, _) = evaluate_run(&a.run)?;
-    println!(
+    outln!(
         "evaluation metric (mean endpoint-to-target distance over the final steps): {:.3} cm; plots in {}",
         metric * 100.0,
         a.run.join("plots").display()
