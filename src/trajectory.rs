@@ -27,6 +27,14 @@ pub fn csv_columns(i: &PlantInfo) -> Vec<String> {
     c
 }
 
+/// Constant loads applied at every step: an endpoint force `[fx, fy]` and generalized joint forces, each
+/// for one effector (repeated) or for every effector; empty for none.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Loads<'a> {
+    pub endpoint: &'a [f64],
+    pub joint: &'a [f64],
+}
+
 /// Why [`stream_csv`] stopped early.
 #[derive(Debug)]
 pub enum StreamError {
@@ -46,8 +54,7 @@ pub fn stream_csv<P: Plant>(
     batch: usize,
     steps: usize,
     mut excitation: impl FnMut(usize, &mut [f64]),
-    endpoint_load: &[f64],
-    joint_load: &[f64],
+    loads: Loads,
     out: &mut dyn Write,
 ) -> Result<(), StreamError> {
     let info = plant.info().clone();
@@ -84,7 +91,7 @@ pub fn stream_csv<P: Plant>(
             out.write_all(line.as_bytes()).map_err(StreamError::Write)?;
         }
         if !last {
-            e.step(&u, endpoint_load, joint_load)
+            e.step(&u, loads.endpoint, loads.joint)
                 .map_err(|err| sim(t, err))?;
         }
     }

@@ -1,4 +1,4 @@
-use motornet::trajectory::{simulate, stream_csv, StreamError};
+use motornet::trajectory::{simulate, stream_csv, Loads, StreamError};
 use motornet::{Error, Plant};
 use std::process::ExitCode;
 
@@ -282,32 +282,18 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
         return Ok(ExitCode::SUCCESS);
     }
     let fill = |t: usize, row: &mut [f64]| u.fill(t, steps, m, row);
+    let loads = Loads {
+        endpoint: &endpoint,
+        joint: &joint_load,
+    };
     let result = match &a.output {
         None => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-            stream_csv(
-                plant,
-                &joint0,
-                a.batch,
-                steps,
-                fill,
-                &endpoint,
-                &joint_load,
-                &mut out,
-            )
+            stream_csv(plant, &joint0, a.batch, steps, fill, loads, &mut out)
         }
         Some(path) => with_output_file(path, |out| {
-            stream_csv(
-                plant,
-                &joint0,
-                a.batch,
-                steps,
-                fill,
-                &endpoint,
-                &joint_load,
-                out,
-            )
+            stream_csv(plant, &joint0, a.batch, steps, fill, loads, out)
         })?,
     };
     match result {
