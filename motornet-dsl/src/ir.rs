@@ -423,6 +423,16 @@ impl Graph {
         self.op(id).as_const()
     }
 
+    /// A graph holding exactly `ops`, in order, without simplification (the text form reads graphs back
+    /// with it). Operands must precede their users.
+    pub fn from_ops(ops: Vec<Op>) -> Graph {
+        let mut g = Graph::new();
+        for op in ops {
+            g.push(op);
+        }
+        g
+    }
+
     /// Inserts an operation, simplified and shared with an equal existing node.
     pub fn add(&mut self, op: Op) -> NodeId {
         let op = match self.simplify(op) {
@@ -432,6 +442,11 @@ impl Graph {
         if let Some(&id) = self.index.get(&op) {
             return id;
         }
+        self.push(op)
+    }
+
+    /// Appends `op` as a new node.
+    fn push(&mut self, op: Op) -> NodeId {
         let id = NodeId(u32::try_from(self.ops.len()).expect("graph larger than 2^32 nodes"));
         let fixed = match op {
             Op::Const(_) | Op::Bool(_) | Op::Param(_) => true,
@@ -440,7 +455,7 @@ impl Graph {
         };
         self.ops.push(op);
         self.fixed.push(fixed);
-        self.index.insert(op, id);
+        self.index.entry(op).or_insert(id);
         id
     }
 

@@ -11,6 +11,7 @@ pub mod diag;
 pub mod expr;
 pub mod interp;
 pub mod ir;
+pub mod ir_text;
 pub mod lower;
 pub mod model;
 pub mod muscles;

@@ -1,6 +1,6 @@
-//! Snapshots of the generated code for every shipped model (pretty-printed), so that any change to what the
-//! code generator emits shows up in review. Also checks that the expansion is valid Rust and that it is
-//! deterministic.
+//! The generated Rust of every shipped model is valid and deterministic; one model's (arm26) is kept as a
+//! snapshot to show the macro's shape in review. What the compiler computes is reviewed in the IR text
+//! snapshots (`tests/ir_text.rs`), which are a fraction of the size.
 
 use std::path::Path;
 
@@ -36,6 +36,8 @@ fn generated_code_of_every_shipped_model() {
             expand(&path),
             "{name}: expansion is not deterministic"
         );
-        insta::assert_snapshot!(format!("expand_{name}"), code);
+        if name == "arm26" {
+            insta::assert_snapshot!(format!("expand_{name}"), code);
+        }
     }
 }
