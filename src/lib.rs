@@ -30,14 +30,15 @@ pub mod trajectory;
 pub mod verify;
 
 pub use motornet_dsl as dsl;
+pub use motornet_dsl::InterpretedPlant;
 pub use motornet_macros::model;
 pub use motornet_runtime as runtime;
-pub use motornet_runtime::{Effector, Error, InterpretedPlant, Plant, PlantInfo, Scalar};
+pub use motornet_runtime::{Effector, Error, Plant, PlantInfo, Scalar};
 
 /// Items generated code refers to. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use motornet_dsl::ir::{cos, sin};
+    pub use motornet_runtime::math::{cos, sin};
     pub use motornet_runtime::scalar::{has_avx2, lanes, lanes_mut, maximum, minimum, F64x4};
     pub use motornet_runtime::{
         Bounds, Dim, Error, ParamInfo, Plant, PlantInfo, Scalar, Workspace,

@@ -526,7 +526,7 @@ pub fn verify_file(path: &std::path::Path, opts: &Options) -> Result<CaseReport,
             let i = plant
                 .info()
                 .param_index(name)
-                .ok_or_else(|| Error::unknown_param(name, plant.info()))?;
+                .ok_or_else(|| plant.info().unknown_param(name))?;
             values[i] = *v;
         }
         plant.set_params(&values)?;

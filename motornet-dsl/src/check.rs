@@ -34,31 +34,6 @@ pub fn compile_source(source: &str) -> (Option<Model>, Vec<Diagnostic>) {
     }
 }
 
-/// Evaluates an override value such as `120 deg` or `500` for a parameter of dimension `dim`, in SI units.
-/// The value may use numbers, `pi`, arithmetic and units, but no names.
-pub fn override_value(text: &str, dim: Dim) -> Result<f64, String> {
-    let q = crate::parse::parse_quantity(text.trim())?;
-    let ast = ast::Model {
-        name: Ident {
-            name: String::new(),
-            span: Span::default(),
-        },
-        items: Vec::new(),
-    };
-    let mut c = Checker::new(&ast);
-    let (sym, literal) = c.quantity(&q, dim, "value");
-    if let Some(d) = c.diags.first() {
-        return Err(d.message.clone());
-    }
-    if !literal {
-        return Err(
-            "an override must be a number (with an optional unit), not an expression with names"
-                .into(),
-        );
-    }
-    Ok(sym.eval(&[]))
-}
-
 /// A statement the parser could not read (already reported) and replaced by a placeholder: a parsed statement
 /// never has an empty span. Placeholders keep the checker from reporting the syntax error's consequences.
 fn is_placeholder_property(p: &Property) -> bool {
@@ -490,20 +465,9 @@ impl<'a> Checker<'a> {
         let mut scale = 1.0;
         let mut dim = Dim::NONE;
         for (word, power) in &unit.factors {
-            let (s, d) = match word.name.as_str() {
-                "kg" => (1.0, Dim::MASS),
-                "g" => (1e-3, Dim::MASS),
-                "m" => (1.0, Dim::LENGTH),
-                "cm" => (1e-2, Dim::LENGTH),
-                "mm" => (1e-3, Dim::LENGTH),
-                "s" => (1.0, Dim::TIME),
-                "ms" => (1e-3, Dim::TIME),
-                "N" => (1.0, Dim::FORCE),
-                "rad" => (1.0, Dim::ANGLE),
-                "deg" => (std::f64::consts::PI / 180.0, Dim::ANGLE),
-                _ => unreachable!("grammar admits only known unit words"),
-            };
-            if power.unsigned_abs() > 8 {
+            let (s, d) = motornet_runtime::units::unit_word(&word.name)
+                .expect("the grammar admits only unit words of the table");
+            if power.unsigned_abs() > motornet_runtime::units::MAX_UNIT_POWER as u32 {
                 self.error(Diagnostic::new(
                     "wrong-value",
                     "unit power out of range",
@@ -2041,8 +2005,16 @@ struct Settings {
     endpoint: Option<Property>,
 }
 
-/// The unit words of the language (see `unit_word` in the grammar).
-const UNIT_WORDS: [&str; 10] = ["kg", "g", "m", "cm", "mm", "s", "ms", "N", "rad", "deg"];
+/// The unit words of the language (the grammar's `unit_word`, the runtime's unit table).
+const UNIT_WORDS: [&str; 10] = {
+    let mut words = [""; 10];
+    let mut i = 0;
+    while i < words.len() {
+        words[i] = motornet_runtime::units::UNITS[i].0;
+        i += 1;
+    }
+    words
+};
 
 /// The bare word a value starts with: `lb` in `lb`, `degrees` in `degrees .. 90`.
 fn leading_word(v: &Value) -> Option<&Ident> {

@@ -10,6 +10,7 @@ pub mod codegen;
 pub mod diag;
 pub mod expr;
 pub mod interp;
+pub mod interpreted;
 pub mod ir;
 pub mod ir_text;
 pub mod lower;
@@ -18,6 +19,7 @@ pub mod muscles;
 pub mod parse;
 pub mod program;
 
+pub use interpreted::InterpretedPlant;
 pub use proc_macro2::TokenStream;
 
 /// Everything `model!` does, minus the file system: compile `source` and generate the plant type, or return

@@ -298,42 +298,7 @@ impl Templates {
 impl<'m, 'b> Lowerer<'m, 'b> {
     /// A resolved expression as a node; `coords` supplies the coordinates of lumped path expressions.
     fn sym(&self, s: &Sym, coords: &[E<'b>]) -> E<'b> {
-        use crate::ast::BinOp::*;
-        match s {
-            Sym::Num(v) => self.b.c(*v),
-            Sym::Param(i) => self.params[*i],
-            Sym::Coord(i) => coords[*i],
-            Sym::Neg(a) => -self.sym(a, coords),
-            Sym::Bin(op, a, bb) => {
-                let (x, y) = (self.sym(a, coords), self.sym(bb, coords));
-                match op {
-                    Add => x + y,
-                    Sub => x - y,
-                    Mul => x * y,
-                    Div => x / y,
-                    Pow => match bb.constant_value() {
-                        Some(n) if n.fract() == 0.0 && n.abs() <= 64.0 => x.powi(n as i32),
-                        _ => (y * x.ln()).exp(),
-                    },
-                }
-            }
-            Sym::Call(f, args) => {
-                let a: Vec<E> = args.iter().map(|x| self.sym(x, coords)).collect();
-                match f {
-                    Func::Sin => a[0].sin(),
-                    Func::Cos => a[0].cos(),
-                    Func::Tan => a[0].sin() / a[0].cos(),
-                    Func::Exp => a[0].exp(),
-                    Func::Ln => a[0].ln(),
-                    Func::Sqrt => a[0].sqrt(),
-                    Func::Abs => a[0].abs(),
-                    Func::Tanh => a[0].tanh(),
-                    Func::Atan2 => a[0].atan2(a[1]),
-                    Func::Min => a[0].min(a[1]),
-                    Func::Max => a[0].max(a[1]),
-                }
-            }
-        }
+        s.build(self.b, &self.params, &|i| coords[i])
     }
 
     fn vec2(&self, v: &[Sym; 2]) -> [E<'b>; 2] {

@@ -3,95 +3,8 @@
 
 use crate::ast::Span;
 use crate::muscles::MuscleKind;
-use std::fmt;
 
-/// Physical dimension as exponents of (mass, length, time, angle). Angles are kept apart from plain numbers
-/// so that `range 0 m .. 1 m` on a hinge is caught.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct Dim(pub [i8; 4]);
-
-impl Dim {
-    pub const NONE: Dim = Dim([0, 0, 0, 0]);
-    pub const MASS: Dim = Dim([1, 0, 0, 0]);
-    pub const LENGTH: Dim = Dim([0, 1, 0, 0]);
-    pub const TIME: Dim = Dim([0, 0, 1, 0]);
-    pub const ANGLE: Dim = Dim([0, 0, 0, 1]);
-    pub const FORCE: Dim = Dim([1, 1, -2, 0]);
-    pub const INERTIA: Dim = Dim([1, 2, 0, 0]);
-    pub const SPEED: Dim = Dim([0, 1, -1, 0]);
-    pub const ANGULAR_SPEED: Dim = Dim([0, 0, -1, 1]);
-    pub const ACCELERATION: Dim = Dim([0, 1, -2, 0]);
-    /// Torque per angular velocity (N m s/rad).
-    pub const ROTARY_DAMPING: Dim = Dim([1, 2, -1, -1]);
-    /// Force per velocity (N s/m).
-    pub const LINEAR_DAMPING: Dim = Dim([1, 0, -1, 0]);
-
-    pub fn mul(self, o: Dim, power: i32) -> Dim {
-        let mut d = self.0;
-        for (a, b) in d.iter_mut().zip(o.0) {
-            *a = a.saturating_add((i32::from(b) * power).clamp(-100, 100) as i8);
-        }
-        Dim(d)
-    }
-
-    /// The SI unit of this dimension, as it would be written in a model file.
-    pub fn si_unit(self) -> String {
-        match self {
-            Dim::NONE => return "no unit".into(),
-            Dim::FORCE => return "N".into(),
-            _ => {}
-        }
-        let names = ["kg", "m", "s", "rad"];
-        let mut num = Vec::new();
-        let mut den = Vec::new();
-        for (n, &p) in names.iter().zip(&self.0) {
-            let part = |p: i8| {
-                if p == 1 {
-                    n.to_string()
-                } else {
-                    format!("{n}^{p}")
-                }
-            };
-            match p {
-                0 => {}
-                p if p > 0 => num.push(part(p)),
-                p => den.push(part(-p)),
-            }
-        }
-        let num = if num.is_empty() {
-            "1".to_string()
-        } else {
-            num.join(" ")
-        };
-        if den.is_empty() {
-            num
-        } else {
-            format!("{num}/{}", den.join(" "))
-        }
-    }
-
-    /// A human name for messages ("a length (m)").
-    pub fn describe(self) -> String {
-        let what = match self {
-            Dim::NONE => "a plain number",
-            Dim::MASS => "a mass",
-            Dim::LENGTH => "a length",
-            Dim::TIME => "a time",
-            Dim::ANGLE => "an angle",
-            Dim::FORCE => "a force",
-            Dim::INERTIA => "a moment of inertia",
-            Dim::SPEED => "a speed",
-            Dim::ANGULAR_SPEED => "an angular speed",
-            Dim::ACCELERATION => "an acceleration",
-            _ => "a quantity",
-        };
-        if self == Dim::NONE {
-            what.to_string()
-        } else {
-            format!("{what} ({})", self.si_unit())
-        }
-    }
-}
+pub use motornet_runtime::units::Dim;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Func {
@@ -129,22 +42,6 @@ impl Func {
             .find(|(n, ..)| *n == name)
             .map(|&(_, f, a)| (f, a))
     }
-
-    pub fn eval(self, a: &[f64]) -> f64 {
-        match self {
-            Func::Sin => a[0].sin(),
-            Func::Cos => a[0].cos(),
-            Func::Tan => a[0].tan(),
-            Func::Exp => a[0].exp(),
-            Func::Ln => a[0].ln(),
-            Func::Sqrt => a[0].sqrt(),
-            Func::Abs => a[0].abs(),
-            Func::Tanh => a[0].tanh(),
-            Func::Atan2 => a[0].atan2(a[1]),
-            Func::Min => crate::ir::minimum(a[0], a[1]),
-            Func::Max => crate::ir::maximum(a[0], a[1]),
-        }
-    }
 }
 
 /// A resolved expression over parameters (and, in lumped paths, joint coordinates).
@@ -160,25 +57,65 @@ pub enum Sym {
 }
 
 impl Sym {
-    /// Value with the given parameter values (coordinates are taken as zero).
+    /// Value with the given parameter values (coordinates are taken as zero). It is computed by building
+    /// the expression in a graph of constants, so that it folds with the operations' one definition
+    /// (`motornet_runtime::ops`): a default or a constraint here has the very value a simulation computes.
     pub fn eval(&self, params: &[f64]) -> f64 {
+        match self {
+            // The common cases, which involve no operation.
+            Sym::Num(v) => return *v,
+            Sym::Param(i) => return params[*i],
+            _ => {}
+        }
+        let b = crate::expr::Builder::default();
+        let params: Vec<_> = params.iter().map(|&v| b.c(v)).collect();
+        let id = self.build(&b, &params, &|_| b.c(0.0)).id;
+        b.with(|g| g.const_value(id))
+            .expect("an expression of constants folds to a constant")
+    }
+
+    /// The expression as a graph node, with `params` for parameters and `coord(i)` for coordinates.
+    pub fn build<'b>(
+        &self,
+        b: &'b crate::expr::Builder,
+        params: &[crate::expr::E<'b>],
+        coord: &dyn Fn(usize) -> crate::expr::E<'b>,
+    ) -> crate::expr::E<'b> {
         use crate::ast::BinOp::*;
         match self {
-            Sym::Num(v) => *v,
+            Sym::Num(v) => b.c(*v),
             Sym::Param(i) => params[*i],
-            Sym::Coord(_) => 0.0,
-            Sym::Neg(a) => -a.eval(params),
-            Sym::Bin(op, a, b) => {
-                let (x, y) = (a.eval(params), b.eval(params));
+            Sym::Coord(i) => coord(*i),
+            Sym::Neg(a) => -a.build(b, params, coord),
+            Sym::Bin(op, a, y) => {
+                let (x, yv) = (a.build(b, params, coord), y.build(b, params, coord));
                 match op {
-                    Add => x + y,
-                    Sub => x - y,
-                    Mul => x * y,
-                    Div => x / y,
-                    Pow => x.powf(y),
+                    Add => x + yv,
+                    Sub => x - yv,
+                    Mul => x * yv,
+                    Div => x / yv,
+                    Pow => match y.constant_value() {
+                        Some(n) if n.fract() == 0.0 && n.abs() <= 64.0 => x.powi(n as i32),
+                        _ => (yv * x.ln()).exp(),
+                    },
                 }
             }
-            Sym::Call(f, args) => f.eval(&args.iter().map(|a| a.eval(params)).collect::<Vec<_>>()),
+            Sym::Call(f, args) => {
+                let a: Vec<_> = args.iter().map(|x| x.build(b, params, coord)).collect();
+                match f {
+                    Func::Sin => a[0].sin(),
+                    Func::Cos => a[0].cos(),
+                    Func::Tan => a[0].sin() / a[0].cos(),
+                    Func::Exp => a[0].exp(),
+                    Func::Ln => a[0].ln(),
+                    Func::Sqrt => a[0].sqrt(),
+                    Func::Abs => a[0].abs(),
+                    Func::Tanh => a[0].tanh(),
+                    Func::Atan2 => a[0].atan2(a[1]),
+                    Func::Min => a[0].min(a[1]),
+                    Func::Max => a[0].max(a[1]),
+                }
+            }
         }
     }
 
@@ -401,11 +338,5 @@ impl Model {
     }
     pub fn defaults(&self) -> Vec<f64> {
         self.params.iter().map(|p| p.default).collect()
-    }
-}
-
-impl fmt::Display for Dim {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.si_unit())
     }
 }

@@ -27,7 +27,11 @@ fn lowered_ir_of_every_shipped_model() {
     for path in shipped_models() {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let text = program_text(&program(&path));
-        assert_eq!(text, program_text(&program(&path)), "{name}: lowering is not deterministic");
+        assert_eq!(
+            text,
+            program_text(&program(&path)),
+            "{name}: lowering is not deterministic"
+        );
         insta::assert_snapshot!(format!("ir_{name}"), text);
     }
 }

@@ -1,6 +1,5 @@
 //! Errors of the runtime. Each says what went wrong and where, in terms a user can act on.
 
-use crate::plant::PlantInfo;
 use std::fmt;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -37,16 +36,6 @@ pub enum Error {
     },
     /// Invalid input data (a malformed file, an unparsable override…).
     Input(String),
-}
-
-impl Error {
-    pub fn unknown_param(name: &str, info: &PlantInfo) -> Error {
-        let names = info.params.iter().map(|p| p.name.as_str());
-        Error::UnknownParam {
-            name: name.to_string(),
-            suggestion: motornet_dsl::diag::suggest(name, names).map(str::to_string),
-        }
-    }
 }
 
 impl fmt::Display for Error {

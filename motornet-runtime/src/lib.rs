@@ -1,5 +1,7 @@
-//! The motornet runtime: the [`Plant`] trait implemented by compiled and interpreted models, and batched
-//! simulation of effectors ([`Effector`]).
+//! The motornet runtime: the [`Plant`] trait implemented by compiled and interpreted models, batched
+//! simulation of effectors ([`Effector`]), and the training stack above it. It knows nothing of the
+//! compiler: the compiler (`motornet-dsl`) depends on it, for the operations' values ([`ops`], [`math`]),
+//! units ([`units`]) and the [`Plant`] trait its interpreter and generated code implement.
 
 pub mod adam;
 pub mod batch;
@@ -8,17 +10,19 @@ pub mod env;
 pub mod error;
 pub mod files;
 pub mod gru;
-pub mod interpreted;
+pub mod math;
+pub mod ops;
 pub mod plant;
 pub mod rollout;
 pub mod scalar;
+pub mod suggest;
 pub mod task;
 pub mod team;
 pub mod train;
+pub mod units;
 
 pub use effector::Effector;
 pub use error::Error;
-pub use interpreted::InterpretedPlant;
 pub use plant::{Bounds, Dim, ParamInfo, Plant, PlantInfo, Workspace};
 pub use rollout::{Rollout, RolloutGradients};
 pub use scalar::Scalar;

@@ -2,7 +2,7 @@
 
 use crate::batch;
 use crate::error::Error;
-pub use motornet_dsl::model::Dim;
+pub use crate::units::Dim;
 
 /// Static description of a plant: names and layouts of its vectors (MotorNet's layout).
 #[derive(Clone, Debug, PartialEq)]
@@ -68,6 +68,14 @@ impl PlantInfo {
     }
     pub fn param_index(&self, name: &str) -> Option<usize> {
         self.params.iter().position(|p| p.name == name)
+    }
+    /// The error for a parameter name this plant does not have, with the closest name it does have.
+    pub fn unknown_param(&self, name: &str) -> Error {
+        let names = self.params.iter().map(|p| p.name.as_str());
+        Error::UnknownParam {
+            name: name.to_string(),
+            suggestion: crate::suggest::suggest(name, names).map(str::to_string),
+        }
     }
 }
 
@@ -200,8 +208,8 @@ pub trait Plant: Send + Sync {
             let i = self
                 .info()
                 .param_index(name)
-                .ok_or_else(|| Error::unknown_param(name, self.info()))?;
-            values[i] = motornet_dsl::check::override_value(text, self.info().params[i].dim)
+                .ok_or_else(|| self.info().unknown_param(name))?;
+            values[i] = crate::units::parse_quantity(text, self.info().params[i].dim)
                 .map_err(|e| Error::Input(format!("`{o}`: {e}")))?;
         }
         self.set_params(&values)
@@ -212,7 +220,7 @@ pub trait Plant: Send + Sync {
         let i = self
             .info()
             .param_index(name)
-            .ok_or_else(|| Error::unknown_param(name, self.info()))?;
+            .ok_or_else(|| self.info().unknown_param(name))?;
         let mut values = self.params().to_vec();
         values[i] = value;
         self.set_params(&values)

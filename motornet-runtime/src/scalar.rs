@@ -4,9 +4,9 @@
 use num_dual::{Dual64, DualNum, DualSVec64};
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
-pub use motornet_dsl::ir::{maximum, minimum};
+pub use crate::math::{maximum, minimum};
 
-/// Arithmetic and elementary functions with the semantics of the IR (see `motornet_dsl::ir`).
+/// Arithmetic and elementary functions with the semantics of the IR (see `crate::ops`).
 pub trait Scalar:
     Copy
     + Add<Output = Self>
@@ -122,15 +122,15 @@ impl Scalar for f64 {
     }
     #[inline(always)]
     fn sin(self) -> Self {
-        motornet_dsl::ir::sin(self)
+        crate::math::sin(self)
     }
     #[inline(always)]
     fn cos(self) -> Self {
-        motornet_dsl::ir::cos(self)
+        crate::math::cos(self)
     }
     #[inline(always)]
     fn exp(self) -> Self {
-        motornet_dsl::ir::exp(self)
+        crate::math::exp(self)
     }
     #[inline(always)]
     fn ln(self) -> Self {
@@ -154,7 +154,7 @@ impl Scalar for f64 {
     }
     #[inline(always)]
     fn atan2(self, x: Self) -> Self {
-        motornet_dsl::ir::atan2(self, x)
+        crate::math::atan2(self, x)
     }
     #[inline(always)]
     fn maximum(a: Self, b: Self) -> Self {
@@ -350,22 +350,22 @@ impl<const L: usize> Scalar for Lanes<L> {
     }
     #[inline(always)]
     fn sin_kernel(self) -> Self {
-        self.map(|v| motornet_dsl::ir::sin_cos_reduced(v, false))
+        self.map(|v| crate::math::sin_cos_reduced(v, false))
     }
     #[inline(always)]
     fn cos_kernel(self) -> Self {
-        self.map(|v| motornet_dsl::ir::sin_cos_reduced(v, true))
+        self.map(|v| crate::math::sin_cos_reduced(v, true))
     }
     /// Every lane below the kernel's limit (so not NaN), tested without branches.
     #[inline(always)]
     fn kernel_range(self) -> bool {
         self.0.iter().fold(true, |ok, v| {
-            ok & (v.abs() < motornet_dsl::ir::SIN_COS_REDUCTION_LIMIT)
+            ok & (v.abs() < crate::math::SIN_COS_REDUCTION_LIMIT)
         })
     }
     #[inline(always)]
     fn exp(self) -> Self {
-        self.map(motornet_dsl::ir::exp)
+        self.map(crate::math::exp)
     }
     #[inline(always)]
     fn ln(self) -> Self {
@@ -389,7 +389,7 @@ impl<const L: usize> Scalar for Lanes<L> {
     }
     #[inline(always)]
     fn atan2(self, x: Self) -> Self {
-        self.zip(x, motornet_dsl::ir::atan2)
+        self.zip(x, crate::math::atan2)
     }
     #[inline(always)]
     fn maximum(a: Self, b: Self) -> Self {
@@ -401,7 +401,7 @@ impl<const L: usize> Scalar for Lanes<L> {
     }
 }
 
-/// sin (or cos) of every lane, as `motornet_dsl::ir::sin` computes it: the kernel, or libm for lanes
+/// sin (or cos) of every lane, as `crate::math::sin` computes it: the kernel, or libm for lanes
 /// beyond its range (rare).
 #[inline(always)]
 fn lanes_sin_cos<const L: usize>(x: Lanes<L>, want_cos: bool) -> Lanes<L> {
@@ -413,9 +413,9 @@ fn lanes_sin_cos<const L: usize>(x: Lanes<L>, want_cos: bool) -> Lanes<L> {
         }
     } else {
         x.map(if want_cos {
-            motornet_dsl::ir::cos
+            crate::math::cos
         } else {
-            motornet_dsl::ir::sin
+            crate::math::sin
         })
     }
 }

@@ -1,10 +1,10 @@
 //! Plants built at run time from `.mnet` source, evaluated by the graph interpreter.
 
-use crate::error::Error;
-use crate::plant::{Bounds, ParamInfo, Plant, PlantInfo, Workspace};
-use motornet_dsl::diag::{Report, Style};
-use motornet_dsl::interp::{static_values, Tape};
-use motornet_dsl::program::Program;
+use crate::diag::{Report, Style};
+use crate::interp::{static_values, Tape};
+use crate::program::Program;
+use motornet_runtime::plant::{Bounds, ParamInfo, Plant, PlantInfo, Workspace};
+use motornet_runtime::Error;
 use std::sync::Arc;
 
 /// A model compiled from source at run time and run by the interpreter.
@@ -27,9 +27,9 @@ pub struct InterpretedPlant {
 impl InterpretedPlant {
     /// Compiles model source. `file_name` is used in error messages.
     pub fn from_source(source: &str, file_name: &str) -> Result<Self, Error> {
-        let (model, diags) = motornet_dsl::check::compile_source(source);
+        let (model, diags) = crate::check::compile_source(source);
         match model {
-            Some(m) if diags.is_empty() => Ok(Self::from_program(motornet_dsl::lower::lower(&m))),
+            Some(m) if diags.is_empty() => Ok(Self::from_program(crate::lower::lower(&m))),
             _ => Err(Error::Compile(
                 Report {
                     file_name,
