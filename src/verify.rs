@@ -253,7 +253,7 @@ pub fn verify_gradients<P: Plant>(plant: P, reference: &Value) -> Result<Vec<Fie
         controls[tb * c..tb * c + m].copy_from_slice(&actions[tb * m..(tb + 1) * m]);
     }
     let rollout = motornet_runtime::Rollout::record(&plant, &joint0, &controls, batch)?;
-    let (cart_at, _) = info.part("cartesian").expect("cartesian");
+    let cart_at = info.cartesian().start;
     let mut loss = 0.0;
     for t in 1..=steps {
         for b in 0..batch {
@@ -355,7 +355,7 @@ pub fn verify_geometry<P: Plant>(plant: P, reference: &Value) -> Result<Vec<Fiel
         .as_array()
         .ok_or_else(|| Error::Input("`samples` is not a list".into()))?;
     let (dof, nm, s) = (info.dof(), info.n_muscles(), info.state_dim());
-    let (geo, _) = info.part("geometry").expect("geometry");
+    let geo = info.geometry().start;
     let mut ws = plant.workspace();
     let mut state = vec![0.0; s];
     let mut worst: Vec<FieldError> = ["length", "moment arm"]

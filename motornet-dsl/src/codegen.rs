@@ -26,9 +26,9 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
     let rt = &opts.runtime;
     let name = &opts.type_name;
     let vis = &opts.vis;
-    let layout = &program.layout;
-    let dof = layout.dof();
-    let state_dim = layout.state_dim();
+    let layout = &program.nodes;
+    let dof = program.info.dof();
+    let state_dim = program.info.state_dim();
     let control_dim = program.control_dim();
     let n_params = program.params.len();
 
@@ -94,7 +94,7 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
         quote! { if !(#v.is_finite() && #ok) { violations.push(#msg.to_string()); } }
     });
     let timestep = static_ident(program.timestep);
-    let n_muscles = layout.n_muscles();
+    let n_muscles = program.info.n_muscles();
     let normalizer_exprs = layout.muscle_normalizers.iter().map(|&(l, v)| {
         let (l, v) = (static_ident(l), static_ident(v));
         quote! { [#l, #v] }
@@ -146,7 +146,7 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
         "The `{}` model, compiled from its `.mnet` file: {} coordinates, {} muscles, {} parameters.",
         program.name,
         dof,
-        layout.n_muscles(),
+        program.info.n_muscles(),
         n_params
     );
 
@@ -671,26 +671,33 @@ fn op_code(op: Op, operand: &dyn Fn(NodeId) -> TokenStream, scalar: &TokenStream
 }
 
 fn info_code(p: &Program, rt: &TokenStream) -> TokenStream {
-    let l = &p.layout;
-    let name = &p.name;
+    let motornet_runtime::plant::PlantInfo {
+        name,
+        coord_names,
+        muscle_names,
+        muscle_model,
+        muscle_state_names,
+        geometry_state_names,
+        params,
+        integrator,
+        ministeps,
+    } = &p.info;
     let strings = |v: &[String]| -> TokenStream {
         quote! { ::std::vec![#(#v.to_string()),*] }
     };
-    let coords = strings(&l.coord_names);
-    let muscles = strings(&l.muscle_names);
-    let mstates = strings(&l.muscle_state_names);
-    let gstates = strings(&l.geometry_state_names);
-    let model = match l.muscle_model {
+    let coords = strings(coord_names);
+    let muscles = strings(muscle_names);
+    let mstates = strings(muscle_state_names);
+    let gstates = strings(geometry_state_names);
+    let model = match muscle_model {
         Some(m) => quote! { Some(#m.to_string()) },
         None => quote! { None },
     };
-    let params = p.params.iter().map(|d| {
+    let params = params.iter().map(|d| {
         let (n, v) = (&d.name, lit(d.default));
         let dim = d.dim.0;
         quote! { #rt::ParamInfo { name: #n.to_string(), default: #v, dim: #rt::Dim([#(#dim),*]) } }
     });
-    let integrator = format!("{:?}", p.integrator).to_lowercase();
-    let ministeps = p.ministeps;
     quote! {
         #rt::PlantInfo {
             name: #name.to_string(),

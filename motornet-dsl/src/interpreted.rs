@@ -3,7 +3,7 @@
 use crate::diag::{Report, Style};
 use crate::interp::{static_values, Tape};
 use crate::program::Program;
-use motornet_runtime::plant::{Bounds, ParamInfo, Plant, PlantInfo, Workspace};
+use motornet_runtime::plant::{Bounds, Plant, PlantInfo, Workspace};
 use motornet_runtime::Error;
 use std::sync::Arc;
 
@@ -85,25 +85,7 @@ impl InterpretedPlant {
 
 /// The plant description of a program.
 pub fn info_of(p: &Program) -> PlantInfo {
-    PlantInfo {
-        name: p.name.clone(),
-        coord_names: p.layout.coord_names.clone(),
-        muscle_names: p.layout.muscle_names.clone(),
-        muscle_model: p.layout.muscle_model.map(str::to_string),
-        muscle_state_names: p.layout.muscle_state_names.clone(),
-        geometry_state_names: p.layout.geometry_state_names.clone(),
-        params: p
-            .params
-            .iter()
-            .map(|d| ParamInfo {
-                name: d.name.clone(),
-                default: d.default,
-                dim: d.dim,
-            })
-            .collect(),
-        integrator: format!("{:?}", p.integrator).to_lowercase(),
-        ministeps: p.ministeps,
-    }
+    p.info.clone()
 }
 
 /// Checks parameter values against a program's constraints, given the static values they produce.
@@ -141,7 +123,7 @@ impl Plant for InterpretedPlant {
         if !violations.is_empty() {
             return Err(Error::InvalidParams(violations));
         }
-        let l = &self.program.layout;
+        let l = &self.program.nodes;
         self.bounds = l
             .position_bounds
             .iter()

@@ -172,7 +172,7 @@ pub fn program_text(p: &Program) -> String {
         ("step_vjp", &p.step_vjp),
         ("step_jvp", &p.step_jvp),
     ];
-    let l = &p.layout;
+    let l = &p.nodes;
     let mut roots: Vec<NodeId> = functions
         .iter()
         .flat_map(|(_, f)| f.outputs.clone())
@@ -190,8 +190,10 @@ pub fn program_text(p: &Program) -> String {
     let live = p.graph.reachable(&roots);
     let mut renamed = vec![u32::MAX; live.len()];
     let mut out = format!(
-        "model {} ({:?}, {} ministeps)\n",
-        p.name, p.integrator, p.ministeps
+        "model {} ({}, {} ministeps)\n",
+        p.name,
+        p.integrator.name(),
+        p.ministeps
     );
     for (i, param) in p.params.iter().enumerate() {
         let _ = writeln!(out, "param {i} {} = {:?}", param.name, param.default);

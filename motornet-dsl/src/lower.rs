@@ -11,6 +11,7 @@ use crate::ir::{Graph, NodeId};
 use crate::model::*;
 use crate::muscles::{MuscleKind, Params};
 use crate::program::*;
+use motornet_runtime::plant::{ParamInfo, PlantInfo};
 use std::collections::HashMap;
 
 /// Lowers a checked model.
@@ -28,8 +29,9 @@ pub fn lower(model: &Model) -> Program {
     let kind = model.muscles.first().map(|m| m.kind);
     let rows = kind.map_or(0, |k| k.state_names().len());
 
+    let info = plant_info(model, kind);
     // Inputs: step(state, excitation, endpoint load, joint load), then reset(joint state).
-    let state_dim = 2 * dof + rows * nm + (2 + dof) * nm + Layout::CARTESIAN_DIM;
+    let state_dim = info.state_dim();
     let step_inputs: Vec<u32> = (0..(state_dim + nm + 2 + dof) as u32).collect();
     let reset_inputs: Vec<u32> = (0..2 * dof as u32)
         .map(|i| i + step_inputs.len() as u32)
@@ -55,6 +57,7 @@ pub fn lower(model: &Model) -> Program {
     let bounds = lw.bounds();
     let ctx = StepContext {
         lw: &lw,
+        info: &info,
         t: &t,
         kinds: kind,
         rows,
@@ -106,20 +109,7 @@ pub fn lower(model: &Model) -> Program {
             message: c.message.clone(),
         })
         .collect();
-    let layout = Layout {
-        coord_names: model.coords.iter().map(|c| c.name.clone()).collect(),
-        muscle_names: model.muscles.iter().map(|m| m.name.clone()).collect(),
-        muscle_model: kind.map(MuscleKind::name),
-        muscle_state_names: kind.map_or(Vec::new(), |k| {
-            k.state_names().iter().map(|s| s.to_string()).collect()
-        }),
-        geometry_state_names: [
-            "musculotendon length".to_string(),
-            "musculotendon velocity".to_string(),
-        ]
-        .into_iter()
-        .chain((0..dof).map(|d| format!("moment arm dof{d}")))
-        .collect(),
+    let nodes = PlantNodes {
         position_bounds: bounds.iter().map(|b| (b.lower.id, b.upper.id)).collect(),
         muscle_normalizers: model
             .muscles
@@ -150,7 +140,8 @@ pub fn lower(model: &Model) -> Program {
         name: model.name.clone(),
         graph: b.into_graph(),
         params: model.params.clone(),
-        layout,
+        info,
+        nodes,
         integrator: model.integrator,
         ministeps: model.ministeps,
         timestep,
@@ -162,6 +153,38 @@ pub fn lower(model: &Model) -> Program {
     };
     debug_assert!(program.is_closed());
     program
+}
+
+/// The names and layout of the model's vectors: the runtime's [`PlantInfo`], which the interpreter hands
+/// out as it is and the code generator writes into the plant type.
+fn plant_info(model: &Model, kind: Option<MuscleKind>) -> PlantInfo {
+    PlantInfo {
+        name: model.name.clone(),
+        coord_names: model.coords.iter().map(|c| c.name.clone()).collect(),
+        muscle_names: model.muscles.iter().map(|m| m.name.clone()).collect(),
+        muscle_model: kind.map(|k| k.name().to_string()),
+        muscle_state_names: kind.map_or(Vec::new(), |k| {
+            k.state_names().iter().map(|s| s.to_string()).collect()
+        }),
+        geometry_state_names: [
+            "musculotendon length".to_string(),
+            "musculotendon velocity".to_string(),
+        ]
+        .into_iter()
+        .chain((0..model.dof()).map(|d| format!("moment arm dof{d}")))
+        .collect(),
+        params: model
+            .params
+            .iter()
+            .map(|d| ParamInfo {
+                name: d.name.clone(),
+                default: d.default,
+                dim: d.dim,
+            })
+            .collect(),
+        integrator: model.integrator.name().to_string(),
+        ministeps: model.ministeps,
+    }
 }
 
 /// The step's reverse-mode and forward-mode derivatives, as functions of the same graph. New inputs are
@@ -683,6 +706,7 @@ struct Derivative<'b> {
 
 struct StepContext<'a, 'm, 'b> {
     lw: &'a Lowerer<'m, 'b>,
+    info: &'a PlantInfo,
     t: &'a Templates,
     kinds: Option<MuscleKind>,
     rows: usize,
@@ -699,8 +723,8 @@ impl<'b> StepContext<'_, '_, 'b> {
 
     fn unpack(&self, state: &[E<'b>]) -> Stage<'b> {
         let (dof, nm, rows) = (self.dof(), self.muscle_params.len(), self.rows);
-        let muscle_at = 2 * dof;
-        let geometry_at = muscle_at + rows * nm;
+        let muscle_at = self.info.muscle().start;
+        let geometry_at = self.info.geometry().start;
         Stage {
             q: state[..dof].to_vec(),
             qd: state[dof..2 * dof].to_vec(),
@@ -719,7 +743,7 @@ impl<'b> StepContext<'_, '_, 'b> {
 
     fn pack(&self, s: &Stage<'b>) -> Vec<E<'b>> {
         let (dof, nm, rows) = (self.dof(), self.muscle_params.len(), self.rows);
-        let mut out = Vec::with_capacity(2 * dof + (rows + 2 + dof) * nm + 4);
+        let mut out = Vec::with_capacity(self.info.state_dim());
         out.extend_from_slice(&s.q);
         out.extend_from_slice(&s.qd);
         for r in 0..rows {
@@ -729,6 +753,11 @@ impl<'b> StepContext<'_, '_, 'b> {
             out.extend((0..nm).map(|m| s.geometry[m][r]));
         }
         out.extend(self.t.cartesian(self.lw.b, &s.q, &s.qd));
+        debug_assert_eq!(
+            out.len(),
+            self.info.state_dim(),
+            "the state layout of PlantInfo"
+        );
         out
     }
 

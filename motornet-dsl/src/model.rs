@@ -232,6 +232,15 @@ impl Integrator {
         ("motornet_rk4", Integrator::MotornetRk4),
         ("rk4", Integrator::Rk4),
     ];
+
+    /// The name written in model files (`motornet_rk4`).
+    pub fn name(self) -> &'static str {
+        Integrator::NAMES
+            .iter()
+            .find(|(_, i)| *i == self)
+            .map(|(n, _)| *n)
+            .expect("every integrator is named")
+    }
 }
 
 /// How a via-point path's lengthening velocity is computed.

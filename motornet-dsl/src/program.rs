@@ -3,6 +3,7 @@
 
 use crate::ir::{Graph, NodeId, Op};
 use crate::model::{Integrator, ParamDef};
+use motornet_runtime::plant::PlantInfo;
 
 /// A function of the program: the graph inputs it reads (in argument order) and the nodes it returns.
 #[derive(Clone, Debug, PartialEq)]
@@ -11,61 +12,15 @@ pub struct Function {
     pub outputs: Vec<NodeId>,
 }
 
-/// Where each part of the effector state lives in the flat state vector, following MotorNet's layout:
-/// `joint` (positions then velocities), `muscle` (rows × muscles, row-major), `geometry` (musculotendon
-/// length, velocity, then dL/dq per coordinate; rows × muscles), `cartesian` (endpoint x, y, vx, vy).
+/// The parameter-only nodes a plant reads besides its functions. (The layout of its vectors is
+/// [`Program::info`].)
 #[derive(Clone, Debug, PartialEq)]
-pub struct Layout {
-    pub coord_names: Vec<String>,
-    pub muscle_names: Vec<String>,
-    pub muscle_model: Option<&'static str>,
-    pub muscle_state_names: Vec<String>,
-    pub geometry_state_names: Vec<String>,
-    /// Lower and upper position bounds of each coordinate as parameter-only nodes (±∞ when unbounded).
+pub struct PlantNodes {
+    /// Lower and upper position bounds of each coordinate (±∞ when unbounded).
     pub position_bounds: Vec<(NodeId, NodeId)>,
     pub velocity_bounds: Vec<(NodeId, NodeId)>,
-    /// Per muscle, parameter-only nodes of (length scale, velocity scale) for proprioception.
+    /// Per muscle, (length scale, velocity scale) for proprioception.
     pub muscle_normalizers: Vec<(NodeId, NodeId)>,
-}
-
-impl Layout {
-    pub fn dof(&self) -> usize {
-        self.coord_names.len()
-    }
-    pub fn n_muscles(&self) -> usize {
-        self.muscle_names.len()
-    }
-    pub fn joint_dim(&self) -> usize {
-        2 * self.dof()
-    }
-    pub fn muscle_dim(&self) -> usize {
-        self.muscle_state_names.len() * self.n_muscles()
-    }
-    pub fn geometry_dim(&self) -> usize {
-        self.geometry_state_names.len() * self.n_muscles()
-    }
-    pub const CARTESIAN_DIM: usize = 4;
-    /// Named parts of the state vector: (name, offset, length).
-    pub fn parts(&self) -> [(&'static str, usize, usize); 4] {
-        let j = self.joint_dim();
-        let m = self.muscle_dim();
-        let g = self.geometry_dim();
-        [
-            ("joint", 0, j),
-            ("muscle", j, m),
-            ("geometry", j + m, g),
-            ("cartesian", j + m + g, Self::CARTESIAN_DIM),
-        ]
-    }
-    pub fn state_dim(&self) -> usize {
-        self.joint_dim() + self.muscle_dim() + self.geometry_dim() + Self::CARTESIAN_DIM
-    }
-    pub fn part(&self, name: &str) -> Option<(usize, usize)> {
-        self.parts()
-            .into_iter()
-            .find(|p| p.0 == name)
-            .map(|p| (p.1, p.2))
-    }
 }
 
 /// A check on parameter values (must be finite and `> 0`, or `>= 0` when not strict).
@@ -81,7 +36,10 @@ pub struct Program {
     pub name: String,
     pub graph: Graph,
     pub params: Vec<ParamDef>,
-    pub layout: Layout,
+    /// Names and layout of the state and control vectors (MotorNet's layout), as the runtime describes
+    /// every plant.
+    pub info: PlantInfo,
+    pub nodes: PlantNodes,
     pub integrator: Integrator,
     pub ministeps: usize,
     /// `timestep` in seconds, as a parameter-only node.
@@ -102,7 +60,7 @@ pub struct Program {
 impl Program {
     /// Number of inputs of `step` besides the state: excitations, endpoint load, joint load.
     pub fn control_dim(&self) -> usize {
-        self.layout.n_muscles() + 2 + self.layout.dof()
+        self.info.control_dim()
     }
 
     /// Node counts of a function (reachable nodes, and how many of them depend on inputs), for reports.

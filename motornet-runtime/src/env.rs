@@ -149,8 +149,8 @@ impl<P: Plant> Environment<P> {
                 )));
             }
         }
-        let (cart, _) = info.part("cartesian").expect("cartesian");
-        let (muscle, _) = info.part("muscle").expect("muscle");
+        let cart = info.cartesian().start;
+        let muscle = info.muscle().start;
         let m = info.n_muscles();
         let row = |name: &str| info.muscle_state_names.iter().position(|s| s == name);
         let mut sources: Vec<Source> = vec![Source::Goal(0), Source::Goal(1)];
@@ -329,9 +329,7 @@ impl<P: Plant> Environment<P> {
                     }
                     u[k] = a + noise(&mut rngs[b], self.config.action_noise);
                 }
-                let cart: [f64; 4] = x[info.part("cartesian").expect("cartesian").0..][..4]
-                    .try_into()
-                    .expect("4");
+                let cart: [f64; 4] = x[info.cartesian().start..][..4].try_into().expect("4");
                 let (force, jac) = self.task.endpoint_load(t, e, &cart);
                 if !force
                     .iter()
@@ -369,7 +367,7 @@ impl<P: Plant> Environment<P> {
     ) {
         let info = self.plant.info();
         let (s, c, m) = (info.state_dim(), info.control_dim(), info.n_muscles());
-        let (cart, _) = info.part("cartesian").expect("cartesian");
+        let cart = info.cartesian().start;
         let batch = run.batch;
         let (gx, gu) = (&mut self.gx, &mut self.gu);
         for b in 0..batch {
@@ -434,7 +432,7 @@ impl<P: Plant> Environment<P> {
     pub fn cartesian(&self, run: &Batch, t: usize, b: usize) -> [f64; 4] {
         let info = self.plant.info();
         let s = info.state_dim();
-        let (at, _) = info.part("cartesian").expect("cartesian");
+        let at = info.cartesian().start;
         run.states[(t * run.batch + b) * s + at..][..4]
             .try_into()
             .expect("4")

@@ -29,6 +29,9 @@ pub struct ParamInfo {
     pub dim: Dim,
 }
 
+/// Length of the endpoint state `[x, y, vx, vy]`.
+pub const CARTESIAN_DIM: usize = 4;
+
 impl PlantInfo {
     pub fn dof(&self) -> usize {
         self.coord_names.len()
@@ -47,6 +50,8 @@ impl PlantInfo {
             .find(|p| p.0 == name)
             .map(|p| (p.1, p.2))
     }
+    /// The parts of the state vector, in order, as (name, offset, length). This is the one description of
+    /// the state layout: the compiler lowers the model against it, and every reader of states uses it.
     pub fn parts(&self) -> [(&'static str, usize, usize); 4] {
         let j = self.joint_dim();
         let m = self.muscle_state_names.len() * self.n_muscles();
@@ -55,12 +60,31 @@ impl PlantInfo {
             ("joint", 0, j),
             ("muscle", j, m),
             ("geometry", j + m, g),
-            ("cartesian", j + m + g, 4),
+            ("cartesian", j + m + g, CARTESIAN_DIM),
         ]
     }
+    fn range_of(&self, k: usize) -> std::ops::Range<usize> {
+        let (_, at, len) = self.parts()[k];
+        at..at + len
+    }
+    /// Joint positions then velocities.
+    pub fn joint(&self) -> std::ops::Range<usize> {
+        self.range_of(0)
+    }
+    /// Muscle states, `muscle_state_names.len()` rows × muscles, row-major.
+    pub fn muscle(&self) -> std::ops::Range<usize> {
+        self.range_of(1)
+    }
+    /// Path geometry (length, velocity, dL/dq per coordinate), rows × muscles, row-major.
+    pub fn geometry(&self) -> std::ops::Range<usize> {
+        self.range_of(2)
+    }
+    /// Endpoint `[x, y, vx, vy]`.
+    pub fn cartesian(&self) -> std::ops::Range<usize> {
+        self.range_of(3)
+    }
     pub fn state_dim(&self) -> usize {
-        let [.., (_, at, len)] = self.parts();
-        at + len
+        self.cartesian().end
     }
     /// Controls of one step: excitations, endpoint force (x, y), joint loads.
     pub fn control_dim(&self) -> usize {

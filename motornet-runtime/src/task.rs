@@ -58,7 +58,7 @@ impl TaskContext<'_> {
         let mut state = vec![0.0; info.state_dim()];
         self.plant
             .reset(&mut self.plant.workspace(), joint, &mut state);
-        let (at, _) = info.part("cartesian").expect("cartesian");
+        let at = info.cartesian().start;
         [state[at], state[at + 1]]
     }
 

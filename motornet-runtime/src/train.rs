@@ -356,7 +356,7 @@ impl<P: Plant + 'static> Trainer<P> {
         )?;
         let info = w.env.plant.info().clone();
         let (s, steps) = (info.state_dim(), run.steps);
-        let (musc, _) = info.part("muscle").expect("muscle");
+        let musc = info.muscle().start;
         let m = info.n_muscles();
         let mut paths = Vec::new();
         let mut activations = Vec::new();
@@ -526,8 +526,8 @@ fn loss_terms(
     d_hidden: &mut [f64],
 ) -> Vec<(&'static str, f64)> {
     let (n, steps, s) = (run.batch, run.steps, info.state_dim());
-    let (cart, _) = info.part("cartesian").expect("cartesian");
-    let (musc, _) = info.part("muscle").expect("muscle");
+    let cart = info.cartesian().start;
+    let musc = info.muscle().start;
     let m = info.n_muscles();
     let mut terms = Vec::new();
     let at = |t: usize, b: usize| (t * n + b) * s;
