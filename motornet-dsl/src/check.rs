@@ -1716,46 +1716,21 @@ impl<'a> Checker<'a> {
                         }
                     },
                 };
-                if spec.positive {
-                    self.positive(
-                        &sym,
-                        true,
-                        format!("`{}` of `{n}` must be positive", spec.name),
-                        span,
-                    );
-                }
-                if spec.name == "min_activation" {
-                    self.positive(
-                        &sym,
-                        false,
-                        format!("`min_activation` of `{n}` must not be negative"),
-                        span,
-                    );
-                    let below_one =
-                        Sym::Bin(BinOp::Sub, Box::new(Sym::Num(1.0)), Box::new(sym.clone()));
-                    self.positive(
-                        &below_one,
-                        true,
-                        format!("`min_activation` of `{n}` must be below 1"),
-                        span,
-                    );
-                }
-                // MuJoCo's curves need lmin < 0.95 and 1 < lmax (the bumps' breakpoints) and fvmax > 1 (the
-                // force–velocity curve divides by fvmax − 1).
-                let bound = match (mk, spec.name) {
-                    (MuscleKind::MujocoHill, "lmin") => Some((0.95, -1.0, "below 0.95")),
-                    (MuscleKind::MujocoHill, "lmax") => Some((1.0, 1.0, "above 1")),
-                    (MuscleKind::MujocoHill, "fvmax") => Some((1.0, 1.0, "above 1")),
-                    _ => None,
-                };
-                if let Some((at, sign, what)) = bound {
-                    // sign·(value − at) > 0
-                    let diff = Sym::Bin(BinOp::Sub, Box::new(sym.clone()), Box::new(Sym::Num(at)));
-                    let value = Sym::Bin(BinOp::Mul, Box::new(Sym::Num(sign)), Box::new(diff));
+                for limit in spec.limits {
+                    // The constraint is `value > 0` (or ≥): value − at above the limit, at − value below it.
+                    let value = match (limit.above, limit.at) {
+                        (true, at) if at == 0.0 => sym.clone(),
+                        (true, at) => {
+                            Sym::Bin(BinOp::Sub, Box::new(sym.clone()), Box::new(Sym::Num(at)))
+                        }
+                        (false, at) => {
+                            Sym::Bin(BinOp::Sub, Box::new(Sym::Num(at)), Box::new(sym.clone()))
+                        }
+                    };
                     self.positive(
                         &value,
-                        true,
-                        format!("`{}` of `{n}` must be {what}", spec.name),
+                        limit.strict,
+                        format!("`{}` of `{n}` must {}", spec.name, limit.text),
                         span,
                     );
                 }

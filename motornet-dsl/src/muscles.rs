@@ -20,67 +20,151 @@ pub enum MuscleKind {
     CompliantTendonHill,
 }
 
-/// A muscle parameter: name in `.mnet` files, dimension, default (None = required).
+/// Every muscle parameter any model has. The equations read a parameter by this index
+/// (`p[MuscleParam::MaxForce]`), never by its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MuscleParam {
+    MaxForce,
+    OptimalLength,
+    TendonLength,
+    NormalizedSlackLength,
+    Lmin,
+    Lmax,
+    Vmax,
+    Fvmax,
+    PassiveForces,
+    MinActivation,
+    TauActivation,
+    TauDeactivation,
+}
+
+impl MuscleParam {
+    const COUNT: usize = 12;
+}
+
+/// A bound a parameter's value must respect, checked at compile time and on every override:
+/// `value > at` (or `≥` when not strict) when `above`, else `value < at` (or `≤`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Limit {
+    pub at: f64,
+    pub above: bool,
+    pub strict: bool,
+    /// How the message ends: "`max_force` of `biceps` must " + "be positive".
+    pub text: &'static str,
+}
+
+const POSITIVE: Limit = Limit {
+    at: 0.0,
+    above: true,
+    strict: true,
+    text: "be positive",
+};
+const NON_NEGATIVE: Limit = Limit {
+    at: 0.0,
+    above: true,
+    strict: false,
+    text: "not be negative",
+};
+
+/// A muscle parameter of a model: its name in `.mnet` files, dimension, default (None = required) and
+/// limits.
 #[derive(Clone, Copy, Debug)]
 pub struct ParamSpec {
+    pub param: MuscleParam,
     pub name: &'static str,
     pub dim: Dim,
     pub default: Option<f64>,
-    /// Must be strictly positive (checked at compile time and on every override).
-    pub positive: bool,
+    pub limits: &'static [Limit],
     pub doc: &'static str,
 }
 
-const fn required(name: &'static str, dim: Dim, doc: &'static str) -> ParamSpec {
+const fn required(
+    param: MuscleParam,
+    name: &'static str,
+    dim: Dim,
+    doc: &'static str,
+) -> ParamSpec {
     ParamSpec {
+        param,
         name,
         dim,
         default: None,
-        positive: true,
+        limits: &[POSITIVE],
         doc,
     }
 }
 const fn optional(
+    param: MuscleParam,
     name: &'static str,
     dim: Dim,
     default: f64,
-    positive: bool,
+    limits: &'static [Limit],
     doc: &'static str,
 ) -> ParamSpec {
     ParamSpec {
+        param,
         name,
         dim,
         default: Some(default),
-        positive,
+        limits,
         doc,
     }
 }
 
-const MAX_FORCE: ParamSpec = required("max_force", Dim::FORCE, "maximal isometric force");
-const OPTIMAL_LENGTH: ParamSpec = required("optimal_length", Dim::LENGTH, "optimal fibre length");
-const TENDON_LENGTH: ParamSpec = required("tendon_length", Dim::LENGTH, "tendon slack length");
+const MAX_FORCE: ParamSpec = required(
+    MuscleParam::MaxForce,
+    "max_force",
+    Dim::FORCE,
+    "maximal isometric force",
+);
+const OPTIMAL_LENGTH: ParamSpec = required(
+    MuscleParam::OptimalLength,
+    "optimal_length",
+    Dim::LENGTH,
+    "optimal fibre length",
+);
+const TENDON_LENGTH: ParamSpec = required(
+    MuscleParam::TendonLength,
+    "tendon_length",
+    Dim::LENGTH,
+    "tendon slack length",
+);
 
 const fn activation(min: f64, tau_act: f64, tau_deact: f64) -> [ParamSpec; 3] {
     [
         optional(
+            MuscleParam::MinActivation,
             "min_activation",
             Dim::NONE,
             min,
-            false,
+            &[
+                Limit {
+                    text: "not be negative",
+                    ..NON_NEGATIVE
+                },
+                Limit {
+                    at: 1.0,
+                    above: false,
+                    strict: true,
+                    text: "be below 1",
+                },
+            ],
             "lower bound of excitation and activation",
         ),
         optional(
+            MuscleParam::TauActivation,
             "tau_activation",
             Dim::TIME,
             tau_act,
-            true,
+            &[POSITIVE],
             "activation time constant",
         ),
         optional(
+            MuscleParam::TauDeactivation,
             "tau_deactivation",
             Dim::TIME,
             tau_deact,
-            true,
+            &[POSITIVE],
             "deactivation time constant",
         ),
     ]
@@ -92,50 +176,72 @@ const RELU_PARAMS: [ParamSpec; 4] = {
 };
 const MUJOCO_PARAMS: [ParamSpec; 12] = {
     let a = activation(0.0, 0.01, 0.04);
+    // MuJoCo's curves need lmin < 0.95 and 1 < lmax (the bumps' breakpoints) and fvmax > 1 (the
+    // force–velocity curve divides by fvmax − 1).
+    const ABOVE_ONE: Limit = Limit {
+        at: 1.0,
+        above: true,
+        strict: true,
+        text: "be above 1",
+    };
     [
         MAX_FORCE,
         OPTIMAL_LENGTH,
         TENDON_LENGTH,
         optional(
+            MuscleParam::NormalizedSlackLength,
             "normalized_slack_length",
             Dim::NONE,
             1.3,
-            true,
+            &[POSITIVE],
             "scale of the passive force (MuJoCo's fpmax); the passive force starts at the optimal length",
         ),
         optional(
+            MuscleParam::Lmin,
             "lmin",
             Dim::NONE,
             0.5,
-            true,
+            &[
+                POSITIVE,
+                Limit {
+                    at: 0.95,
+                    above: false,
+                    strict: true,
+                    text: "be below 0.95",
+                },
+            ],
             "shortest normalized length producing active force",
         ),
         optional(
+            MuscleParam::Lmax,
             "lmax",
             Dim::NONE,
             1.6,
-            true,
+            &[POSITIVE, ABOVE_ONE],
             "longest normalized length producing active force",
         ),
         optional(
+            MuscleParam::Vmax,
             "vmax",
             Dim::SPEED,
             1.5,
-            true,
+            &[POSITIVE],
             "shortening velocity at which active force vanishes",
         ),
         optional(
+            MuscleParam::Fvmax,
             "fvmax",
             Dim::NONE,
             1.2,
-            true,
+            &[POSITIVE, ABOVE_ONE],
             "force–velocity plateau when lengthening",
         ),
         optional(
+            MuscleParam::PassiveForces,
             "passive_forces",
             Dim::NONE,
             1.0,
-            false,
+            &[],
             "scale of the passive element (0 disables it)",
         ),
         a[0],
@@ -150,10 +256,11 @@ const fn hill_params(slack: f64, min_act: f64) -> [ParamSpec; 7] {
         OPTIMAL_LENGTH,
         TENDON_LENGTH,
         optional(
+            MuscleParam::NormalizedSlackLength,
             "normalized_slack_length",
             Dim::NONE,
             slack,
-            true,
+            &[POSITIVE],
             "passive-force onset, in optimal lengths",
         ),
         a[0],
@@ -237,11 +344,14 @@ impl MuscleKind {
     pub fn normalizers<'a>(self, p: &Params<'a>) -> (E<'a>, E<'a>) {
         match self {
             MuscleKind::Relu => {
-                let one = p.get("max_force").builder().c(1.0);
+                let one = p.get(MuscleParam::MaxForce).builder().c(1.0);
                 (one, one)
             }
-            MuscleKind::MujocoHill => (p.get("optimal_length"), p.get("vmax")),
-            _ => (p.get("optimal_length"), 10.0 * p.get("optimal_length")),
+            MuscleKind::MujocoHill => (p.get(MuscleParam::OptimalLength), p.get(MuscleParam::Vmax)),
+            _ => (
+                p.get(MuscleParam::OptimalLength),
+                10.0 * p.get(MuscleParam::OptimalLength),
+            ),
         }
     }
 
@@ -255,21 +365,41 @@ impl MuscleKind {
     }
 }
 
-/// The values of one muscle's parameters, as graph nodes, looked up by name.
+/// The values of one muscle's parameters, as graph nodes, indexed by [`MuscleParam`].
 pub struct Params<'a> {
     pub kind: MuscleKind,
-    pub values: Vec<E<'a>>,
+    values: [Option<E<'a>>; MuscleParam::COUNT],
+}
+
+impl<'a> std::ops::Index<MuscleParam> for Params<'a> {
+    type Output = E<'a>;
+    fn index(&self, p: MuscleParam) -> &E<'a> {
+        self.values[p as usize]
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} has no parameter {p:?}", self.kind.name()))
+    }
 }
 
 impl<'a> Params<'a> {
-    pub fn get(&self, name: &str) -> E<'a> {
-        let i = self.kind.params().iter().position(|p| p.name == name);
-        self.values[i.unwrap_or_else(|| panic!("{} has no parameter {name}", self.kind.name()))]
+    /// `values` in the order of `kind.params()`.
+    pub fn new(kind: MuscleKind, values: impl IntoIterator<Item = E<'a>>) -> Self {
+        let mut by_param = [None; MuscleParam::COUNT];
+        for (spec, v) in kind.params().iter().zip(values) {
+            by_param[spec.param as usize] = Some(v);
+        }
+        Params {
+            kind,
+            values: by_param,
+        }
+    }
+
+    fn get(&self, p: MuscleParam) -> E<'a> {
+        self[p]
     }
 
     /// Excitations and activations are confined to [min_activation, 1].
     pub fn clip_activation(&self, x: E<'a>) -> E<'a> {
-        x.clamp(self.get("min_activation"), 1.0)
+        x.clamp(self.get(MuscleParam::MinActivation), 1.0)
     }
 
     /// da/dt = (u − a)/τ, τ = τ_act·(0.5 + 1.5a) when rising, τ_deact/(0.5 + 1.5a) when falling.
@@ -280,8 +410,8 @@ impl<'a> Params<'a> {
         // Written so that the falling branch needs no division (τ_deact is a parameter).
         let rising = u.gt(a);
         rising.select(
-            (u - a) / (self.get("tau_activation") * f),
-            (u - a) * f / self.get("tau_deactivation"),
+            (u - a) / (self.get(MuscleParam::TauActivation) * f),
+            (u - a) * f / self.get(MuscleParam::TauDeactivation),
         )
     }
 }
@@ -302,7 +432,7 @@ impl MuscleKind {
         if self != MuscleKind::CompliantTendonHill {
             return vec![da];
         }
-        let lm_n = state[1] / p.get("optimal_length");
+        let lm_n = state[1] / p.get(MuscleParam::OptimalLength);
         vec![da, compliant_fibre_velocity(lm_n, state[0], state[5])]
     }
 
@@ -318,7 +448,7 @@ impl MuscleKind {
         vel: E<'a>,
     ) -> Vec<E<'a>> {
         let act = p.clip_activation(state[0] + d[0] * h);
-        let fmax = p.get("max_force");
+        let fmax = p.get(MuscleParam::MaxForce);
         match self {
             MuscleKind::Relu => vec![act, len, vel, act * fmax],
             MuscleKind::MujocoHill => mujoco_state(p, act, len, vel),
@@ -326,7 +456,7 @@ impl MuscleKind {
             MuscleKind::RigidTendonHillThelen => thelen_state(p, act, len, vel),
             MuscleKind::CompliantTendonHill => {
                 // Force terms from the fibre length the step started from; then the fibre length advances.
-                let l0_ce = p.get("optimal_length");
+                let l0_ce = p.get(MuscleParam::OptimalLength);
                 let (flpe, flse, active) = compliant_forces(p, state[1], len, false);
                 let new_len = (state[1] / l0_ce + h * d[1]) * l0_ce;
                 let fibre_vel = d[1] * (10.0 * l0_ce);
@@ -339,13 +469,16 @@ impl MuscleKind {
     /// `h` is the time step MotorNet's muscle was built with (the compliant fibre length advances by it).
     pub fn initial<'a>(self, p: &Params<'a>, h: E<'a>, len: E<'a>, vel: E<'a>) -> Vec<E<'a>> {
         let b = len.builder();
-        let amin = p.get("min_activation");
+        let amin = p.get(MuscleParam::MinActivation);
         let zero = b.c(0.0);
         match self {
             MuscleKind::Relu => vec![amin, len, vel, zero],
             MuscleKind::CompliantTendonHill => {
-                let (l0_ce, l0_se) = (p.get("optimal_length"), p.get("tendon_length"));
-                let l0_pe = p.get("normalized_slack_length") * l0_ce;
+                let (l0_ce, l0_se) = (
+                    p.get(MuscleParam::OptimalLength),
+                    p.get(MuscleParam::TendonLength),
+                );
+                let l0_pe = p.get(MuscleParam::NormalizedSlackLength) * l0_ce;
                 let k_pe = compliant_k_pe(p);
                 let k_se = kistemaker::K_SE;
                 // Fibre length at which tendon and parallel element are in equilibrium (MotorNet's closed form).
@@ -371,11 +504,16 @@ impl MuscleKind {
 
 fn mujoco_state<'a>(p: &Params<'a>, act: E<'a>, len: E<'a>, vel: E<'a>) -> Vec<E<'a>> {
     let (l0_ce, l0_se, l0_pe) = (
-        p.get("optimal_length"),
-        p.get("tendon_length"),
-        p.get("normalized_slack_length"),
+        p.get(MuscleParam::OptimalLength),
+        p.get(MuscleParam::TendonLength),
+        p.get(MuscleParam::NormalizedSlackLength),
     );
-    let (lmin, lmax, vmax, fvmax) = (p.get("lmin"), p.get("lmax"), p.get("vmax"), p.get("fvmax"));
+    let (lmin, lmax, vmax, fvmax) = (
+        p.get(MuscleParam::Lmin),
+        p.get(MuscleParam::Lmax),
+        p.get(MuscleParam::Vmax),
+        p.get(MuscleParam::Fvmax),
+    );
     let knee = 0.5 * (1.0 + lmax);
     let c = fvmax - 1.0;
     let p1 = knee - 1.0;
@@ -398,7 +536,8 @@ fn mujoco_state<'a>(p: &Params<'a>, act: E<'a>, len: E<'a>, vel: E<'a>) -> Vec<E
             v.le(c).select(fvmax - (c - v) * (c - v) / c, fvmax),
         ),
     );
-    let force = (act * flce * fvce + p.get("passive_forces") * flpe) * p.get("max_force");
+    let force = (act * flce * fvce + p.get(MuscleParam::PassiveForces) * flpe)
+        * p.get(MuscleParam::MaxForce);
     vec![act, l * l0_ce, v * vmax, flpe, flce, fvce, force]
 }
 
@@ -431,8 +570,11 @@ fn mujoco_bump<'a>(l: E<'a>, lmin: E<'a>, mid: E<'a>, lmax: E<'a>) -> E<'a> {
 
 fn kistemaker_rigid_state<'a>(p: &Params<'a>, act: E<'a>, len: E<'a>, vel: E<'a>) -> Vec<E<'a>> {
     use kistemaker::*;
-    let (l0_ce, l0_se) = (p.get("optimal_length"), p.get("tendon_length"));
-    let l0_pe = p.get("normalized_slack_length") * l0_ce;
+    let (l0_ce, l0_se) = (
+        p.get(MuscleParam::OptimalLength),
+        p.get(MuscleParam::TendonLength),
+    );
+    let l0_pe = p.get(MuscleParam::NormalizedSlackLength) * l0_ce;
     let k_pe = 1.0 / (1.66 - l0_pe / l0_ce).powi(2);
     let vmax = 10.0 * l0_ce;
     let lm = (len - l0_se).clamp_min(0.0);
@@ -460,7 +602,7 @@ fn kistemaker_rigid_state<'a>(p: &Params<'a>, act: E<'a>, len: E<'a>, vel: E<'a>
     );
     let den = shortening.select(b_rel - v_n, p1 + v_n);
     let active = (nom / den).clamp_min(0.0);
-    let force = (active + flpe) * p.get("max_force");
+    let force = (active + flpe) * p.get(MuscleParam::MaxForce);
     vec![act, lm, vel, flpe, flce, active, force]
 }
 
@@ -470,8 +612,11 @@ fn thelen_state<'a>(p: &Params<'a>, act: E<'a>, len: E<'a>, vel: E<'a>) -> Vec<E
     const GAMMA: f64 = 0.45;
     const AF: f64 = 0.25;
     const FMLEN: f64 = 1.4;
-    let (l0_ce, l0_se) = (p.get("optimal_length"), p.get("tendon_length"));
-    let l0_pe = p.get("normalized_slack_length") * l0_ce;
+    let (l0_ce, l0_se) = (
+        p.get(MuscleParam::OptimalLength),
+        p.get(MuscleParam::TendonLength),
+    );
+    let l0_pe = p.get(MuscleParam::NormalizedSlackLength) * l0_ce;
     let vmax = 10.0 * l0_ce;
     let ce_0 = 3.0 * vmax;
     let ce_1 = AF * vmax;
@@ -491,12 +636,12 @@ fn thelen_state<'a>(p: &Params<'a>, act: E<'a>, len: E<'a>, vel: E<'a>) -> Vec<E
     let flpe = (((PE_K / 0.6) * (lm - l0_pe) / l0_ce).exp() - 1.0) / (PE_K.exp() - 1.0);
     let flpe = flpe.clamp_min(0.0);
     let flce = (-(lm / l0_ce - 1.0).powi(2) / GAMMA).exp();
-    let force = (act * flce * fvce + flpe) * p.get("max_force");
+    let force = (act * flce * fvce + flpe) * p.get(MuscleParam::MaxForce);
     vec![act, lm, vel, flpe, flce, fvce, force]
 }
 
 fn compliant_k_pe<'a>(p: &Params<'a>) -> E<'a> {
-    1.0 / (1.66 - p.get("normalized_slack_length")).powi(2)
+    1.0 / (1.66 - p.get(MuscleParam::NormalizedSlackLength)).powi(2)
 }
 
 /// Tendon (series) and parallel element forces of the compliant muscle for fibre length `lm` within a
@@ -508,8 +653,11 @@ fn compliant_forces<'a>(
     len: E<'a>,
     cap_pe: bool,
 ) -> (E<'a>, E<'a>, E<'a>) {
-    let (l0_ce, l0_se) = (p.get("optimal_length"), p.get("tendon_length"));
-    let l0_pe = p.get("normalized_slack_length") * l0_ce;
+    let (l0_ce, l0_se) = (
+        p.get(MuscleParam::OptimalLength),
+        p.get(MuscleParam::TendonLength),
+    );
+    let l0_pe = p.get(MuscleParam::NormalizedSlackLength) * l0_ce;
     let tendon_strain = ((len - lm - l0_se) / l0_se).clamp_min(0.0);
     let fibre_strain = ((lm - l0_pe) / l0_ce).clamp_min(0.0);
     let flse = (kistemaker::K_SE * tendon_strain.powi(2)).clamp_max(1.0);

@@ -57,10 +57,7 @@ pub fn lower(model: &Model) -> Program {
     let muscle_params: Vec<Params> = model
         .muscles
         .iter()
-        .map(|m| Params {
-            kind: m.kind,
-            values: m.params.iter().map(|s| lw.sym(s, &[])).collect(),
-        })
+        .map(|m| Params::new(m.kind, m.params.iter().map(|s| lw.sym(s, &[]))))
         .collect();
     let dt = lw.sym(&model.timestep, &[]);
     let h = dt / model.ministeps as f64;
