@@ -10,6 +10,7 @@ pub mod files;
 pub mod gru;
 pub mod interpreted;
 pub mod plant;
+pub mod policy;
 pub mod rollout;
 pub mod scalar;
 pub mod task;
