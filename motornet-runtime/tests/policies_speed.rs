@@ -1,6 +1,6 @@
 //! Ad-hoc timing of one training episode per network (batch 32, 100 steps, 16 inputs, 128 hidden
-//! units, 6 outputs), the fastest of several interleaved repetitions, so that load from other processes
-//! affects the ratios little. Ignored by default; run with
+//! units, 6 outputs), the fastest of several interleaved repetitions in CPU time, so that load from other
+//! processes affects the ratios little. Ignored by default; run with
 //! `cargo test --release -p motornet-runtime --test policies_speed -- --ignored --nocapture`.
 //! Prints times only; nothing is asserted.
 
@@ -17,6 +17,7 @@ const T: usize = 100;
 const I: usize = 16;
 const H: usize = 128;
 const O: usize = 6;
+const EPISODES: u32 = 6;
 
 fn episode<P: Policy>(net: &P, tape: &mut P::Tape, xs: &[Array2<f64>], grads: &mut [f64]) {
     let hid = net.sizes().hidden;
@@ -38,6 +39,13 @@ fn episode<P: Policy>(net: &P, tape: &mut P::Tape, xs: &[Array2<f64>], grads: &m
             Some(dx.view_mut()),
         );
     }
+}
+
+/// This thread's time on the CPU so far (Linux's `/proc/thread-self/schedstat`).
+fn cpu_time() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
 }
 
 #[test]
@@ -101,17 +109,38 @@ fn episode_times() {
         .collect();
     let layered_gru = Layered::new(CellKind::Gru, I, H, 1, O, &mut rng);
     nets.push(("gru (layered impl.)".into(), Network::Layered(layered_gru)));
+    // The same GRU again: how much the order of measurement alone moves a time.
+    nets.push(("gru (again)".into(), nets[0].1.clone()));
+    // `POLICY_SPEED_ONLY=lstm` times one network (for profiling); the GRU stays first as the yardstick.
+    if let Ok(only) = std::env::var("POLICY_SPEED_ONLY") {
+        nets = nets
+            .into_iter()
+            .enumerate()
+            .filter(|(k, (n, _))| *k == 0 || *n == only || n == "gru (again)")
+            .map(|(_, n)| n)
+            .collect();
+    }
     let mut tapes: Vec<_> = nets.iter().map(|(_, n)| n.tape(B, T)).collect();
     let mut grads: Vec<Vec<f64>> = nets
         .iter()
         .map(|(_, n)| vec![0.0; n.param_count()])
         .collect();
     let mut best = vec![Duration::MAX; nets.len()];
-    for _ in 0..15 {
-        for (k, (_, net)) in nets.iter().enumerate() {
-            let start = Instant::now();
-            episode(net, &mut tapes[k], &xs, &mut grads[k]);
-            best[k] = best[k].min(start.elapsed());
+    // Every repetition starts at another network, so that no network always follows the same one.
+    for rep in 0..3 * nets.len() {
+        for k in (0..nets.len()).map(|j| (j + rep) % nets.len()) {
+            let net = &nets[k].1;
+            let (start, cpu) = (Instant::now(), cpu_time());
+            // Several episodes per sample: the kernel's CPU-time accounting advances by scheduler ticks.
+            for _ in 0..EPISODES {
+                episode(net, &mut tapes[k], &xs, &mut grads[k]);
+            }
+            // Time on the CPU where the kernel reports it (other processes' time slices excluded).
+            let spent = match (cpu, cpu_time()) {
+                (Some(a), Some(b)) => b.saturating_sub(a),
+                _ => start.elapsed(),
+            };
+            best[k] = best[k].min(spent / EPISODES);
         }
     }
     let gru = best[0].as_secs_f64();
