@@ -244,7 +244,7 @@ impl Problem {
                 .to_owned();
             let (c, d) = (self.c.index_axis(Axis(0), t), self.d.index_axis(Axis(0), t));
             loss += (&c * &u).sum() + (&d * &u * &u).sum() / 2.0;
-            let h = tape.h(t + 1);
+            let h = tape.h(t + 1).to_owned();
             loss += (&self.w.index_axis(Axis(0), t + 1) * &h * &h).sum() / 2.0;
         }
         (tape, loss)

@@ -302,7 +302,8 @@ pub enum Network {
 pub enum NetworkTape {
     Gru(GruTape),
     Layered(LayeredTape),
-    Modular(ModularGruTape),
+    /// Boxed: its many scratch buffers make it the largest by far.
+    Modular(Box<ModularGruTape>),
 }
 
 impl Network {
@@ -411,7 +412,10 @@ macro_rules! each_tape {
         match $self {
             NetworkTape::Gru($p) => $e,
             NetworkTape::Layered($p) => $e,
-            NetworkTape::Modular($p) => $e,
+            NetworkTape::Modular($p) => {
+                let $p = &**$p;
+                $e
+            }
         }
     };
 }
@@ -421,7 +425,10 @@ macro_rules! with_tape {
         match ($self, $tape) {
             (Network::Gru($p), NetworkTape::Gru($t)) => $e,
             (Network::Layered($p), NetworkTape::Layered($t)) => $e,
-            (Network::Modular($p), NetworkTape::Modular($t)) => $e,
+            (Network::Modular($p), NetworkTape::Modular($t)) => {
+                let $t = &mut **$t;
+                $e
+            }
             _ => panic!("the tape was made for another kind of network"),
         }
     };
@@ -479,7 +486,7 @@ impl Policy for Network {
         match self {
             Network::Gru(p) => NetworkTape::Gru(Policy::tape(p, batch, steps)),
             Network::Layered(p) => NetworkTape::Layered(p.tape(batch, steps)),
-            Network::Modular(p) => NetworkTape::Modular(p.tape(batch, steps)),
+            Network::Modular(p) => NetworkTape::Modular(Box::new(p.tape(batch, steps))),
         }
     }
     fn reset(&self, tape: &mut NetworkTape) {
