@@ -467,3 +467,41 @@ fn tensors_have_pytorch_names_and_cover_the_flat_vector() {
     );
     assert!(bad.is_err());
 }
+
+#[test]
+fn modular_masks_follow_upstreams_procedure() {
+    use motornet_runtime::policy::ModularMasks;
+    let masks = ModularMasks {
+        vision_dim: vec![2, 3],
+        proprio_dim: vec![4],
+        task_dim: vec![0, 1],
+        vision_mask: vec![1.0, 0.0],
+        proprio_mask: vec![0.0, 1.0],
+        task_mask: vec![1.0, 1.0],
+        connectivity_mask: vec![vec![1.0, 0.5], vec![0.0, 1.0]],
+        output_mask: vec![0.0, 1.0],
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let delay = vec![vec![0, 1], vec![1, 0]];
+    let spec = ModularSpec::generate(5, vec![3, 4], 2, delay.clone(), &masks, &mut rng).unwrap();
+    let (h, k) = (7, 12);
+    let w = |r: usize, c: usize| spec.mask_w[r * k + c];
+    for r in 0..h {
+        let first = r < 3;
+        assert_eq!(w(r, 0), 1.0);
+        assert_eq!(w(r, 2), if first { 1.0 } else { 0.0 });
+        assert_eq!(w(r, 4), if first { 0.0 } else { 1.0 });
+        // Within a module (p = 1) every unit connects; module 1 never hears module 0 (p = 0).
+        for c in 0..3 {
+            assert_eq!(w(r, 5 + c), if first { 1.0 } else { 0.0 });
+        }
+    }
+    // Module 0 hears ⌈0.5 · 4⌉ = 2 of module 1's units, the same two for all its rows.
+    let heard: Vec<usize> = (0..4).filter(|c| w(0, 8 + c) == 1.0).collect();
+    assert_eq!(heard.len(), 2);
+    assert!((0..3).all(|r| (0..4).all(|c| w(r, 8 + c) == w(0, 8 + c))));
+    assert!((0..2).all(|o| (0..h).all(|u| spec.mask_y[o * h + u] == if u < 3 { 0.0 } else { 1.0 })));
+    let mut bad = masks.clone();
+    bad.task_dim = vec![0];
+    assert!(ModularSpec::generate(5, vec![3, 4], 2, delay, &bad, &mut rng).is_err());
+}

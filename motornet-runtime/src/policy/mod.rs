@@ -14,10 +14,12 @@
 mod cells;
 mod layered;
 mod modular_gru;
+mod modular_spec;
 mod verify;
 
 pub use layered::{CellKind, Layered, LayeredTape};
-pub use modular_gru::{ModularGru, ModularGruTape, ModularSpec};
+pub use modular_gru::{ModularGru, ModularGruTape};
+pub use modular_spec::{ModularMasks, ModularSpec};
 pub use verify::verify_policy_reference;
 
 use crate::gru::{Gru, GruTape};

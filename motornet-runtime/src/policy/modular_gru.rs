@@ -25,47 +25,7 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 use rand::Rng;
 use rand_distr::{Distribution, Normal};
 
-/// The structure of a modular GRU: sizes, delays and fixed masks.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ModularSpec {
-    pub input: usize,
-    /// Module sizes; modules are consecutive blocks of hidden units.
-    pub modules: Vec<usize>,
-    pub output: usize,
-    /// `delay[i][j]`: the delay, in steps, with which module `i` sees module `j`.
-    pub delay: Vec<Vec<usize>>,
-    /// `H × (I + H)` binary mask shared by `Wz`, `Wr` and `Wh` (input columns first).
-    pub mask_w: Vec<f64>,
-    /// `O × H` binary mask of `Y`.
-    pub mask_y: Vec<f64>,
-}
-
-impl ModularSpec {
-    pub fn hidden(&self) -> usize {
-        self.modules.iter().sum()
-    }
-
-    /// Checks that every size agrees.
-    pub fn validate(&self) -> Result<(), String> {
-        let (m, h) = (self.modules.len(), self.hidden());
-        if m == 0 || self.modules.contains(&0) {
-            return Err("modular_gru needs at least one module, each of at least one unit".into());
-        }
-        if self.delay.len() != m || self.delay.iter().any(|r| r.len() != m) {
-            return Err(format!("connectivity_delay must be {m} × {m}"));
-        }
-        if self.mask_w.len() != h * (self.input + h) {
-            return Err(format!(
-                "mask_W must be {h} × {} (hidden × (input + hidden))",
-                self.input + h
-            ));
-        }
-        if self.mask_y.len() != self.output * h {
-            return Err(format!("mask_Y must be {} × {h}", self.output));
-        }
-        Ok(())
-    }
-}
+use super::modular_spec::ModularSpec;
 
 /// Offsets of the tensors in the flat vector (upstream's `parameters()` order).
 #[derive(Clone, Copy, Debug, PartialEq)]
