@@ -456,6 +456,17 @@ fn tensors_have_pytorch_names_and_cover_the_flat_vector() {
     assert!(rnn.params()[rnn.tensors()[5].range()]
         .iter()
         .all(|b| *b == -5.0));
+    // The modular GRU's state_dict has upstream's masks after its parameters.
+    let modular = Network::new(
+        &NetworkSpec::ModularGru(modular_spec(&mut rng, vec![vec![0, 1], vec![1, 0]])),
+        I,
+        O,
+        &mut rng,
+    )
+    .unwrap();
+    let dict: Vec<String> = modular.state_dict().into_iter().map(|e| e.0).collect();
+    assert_eq!(dict.len(), 17);
+    assert_eq!((dict[0].as_str(), dict[9].as_str()), ("h0", "mask_Wz"));
     let bad = Network::new(
         &NetworkSpec::Gru {
             hidden: 0,

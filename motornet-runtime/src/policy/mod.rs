@@ -127,6 +127,21 @@ pub trait Policy: Send + Sync {
     }
     fn params(&self) -> &[f64];
     fn params_mut(&mut self) -> &mut [f64];
+    /// Everything `load_state_dict` of the matching torch module needs, as (name, shape, values): the
+    /// learnable tensors, then [`Policy::buffers`]. What a checkpoint writer saves.
+    fn state_dict(&self) -> Vec<(String, Vec<usize>, Vec<f64>)> {
+        let params = self.params();
+        let mut out: Vec<_> = self
+            .tensors()
+            .into_iter()
+            .map(|t| {
+                let values = params[t.range()].to_vec();
+                (t.name, t.shape, values)
+            })
+            .collect();
+        out.extend(self.buffers());
+        out
+    }
     fn param_count(&self) -> usize {
         self.params().len()
     }

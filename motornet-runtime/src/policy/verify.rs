@@ -219,6 +219,14 @@ fn layered(r: &Reader, kind: CellKind) -> Result<Vec<(String, f64)>, String> {
         .filter(|n| n.starts_with("weight_ih_l"))
         .count()
         .max(1);
+    let state_shape: Vec<usize> = if layers > 1 {
+        vec![layers, c.b, c.h]
+    } else {
+        vec![c.b, c.h]
+    };
+    // Sizes are confirmed by arrays of those sizes before anything is allocated from them.
+    let u_ref = r.array("u", &[c.t_len, c.b, c.o], false)?;
+    let h0 = r.array("h0", &state_shape, false)?;
     let mut net = Layered::zeros(kind, c.i, c.h, layers, c.o);
     let tensors = net.tensors();
     let keys: Vec<String> = tensors
@@ -239,12 +247,6 @@ fn layered(r: &Reader, kind: CellKind) -> Result<Vec<(String, f64)>, String> {
         net.params_mut()[t.range()].copy_from_slice(&data);
     }
     let lstm = kind == CellKind::Lstm;
-    let state_shape: Vec<usize> = if layers > 1 {
-        vec![layers, c.b, c.h]
-    } else {
-        vec![c.b, c.h]
-    };
-    let h0 = r.array("h0", &state_shape, false)?;
     let c0 = if lstm {
         Some(r.array("c0", &state_shape, false)?)
     } else {
@@ -276,10 +278,7 @@ fn layered(r: &Reader, kind: CellKind) -> Result<Vec<(String, f64)>, String> {
         .flat_map(|m| layer_first(&m.view(), layers, c.h))
         .collect();
     let mut report = vec![
-        (
-            "u".to_string(),
-            max_err(&us, &r.array("u", &[c.t_len, c.b, c.o], false)?),
-        ),
+        ("u".to_string(), max_err(&us, &u_ref)),
         (
             "h".to_string(),
             max_err(&h_ours, &r.array("h", &per_step, false)?),
