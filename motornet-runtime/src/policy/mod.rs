@@ -10,6 +10,24 @@
 //! once per episode batch, and the backward pass one step at a time in decreasing `t`
 //! ([`Policy::backward`]), returning `dL/dx_t` for the plant's adjoint — the interface of
 //! [`crate::gru::Gru`], which implements [`Policy`] itself.
+//!
+//! One training episode with any policy (what `train.rs` does with the GRU today):
+//! ```ignore
+//! let mut tape = net.tape(batch, steps);              // once per worker
+//! let mut grads = vec![0.0; net.param_count()];
+//! net.reset(&mut tape);                               // zeros, or tanh(h0)
+//! for t in 0..steps {
+//!     let u = net.step(&mut tape, t, obs_t, noise_t); // records on the tape
+//! }
+//! let mut dh = Array2::zeros((batch, net.sizes().hidden));
+//! for t in (0..steps).rev() {
+//!     dh += dL/dh_{t+1} from hidden losses (tape.h(t + 1) is the activity);
+//!     net.backward(&mut tape, t, du_t, dh.view_mut(), &mut grads, Some(dx_t));
+//! }
+//! dh += dL/dh_0 from hidden losses;
+//! net.backward_initial(&mut tape, dh.view(), &mut grads); // learnable h0
+//! // after summing workers: clip, optimizer step, then net.constrain()
+//! ```
 
 mod cells;
 mod layered;
