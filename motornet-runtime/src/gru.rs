@@ -12,8 +12,8 @@
 //! parameter gradients to a [`GruGrads`] while the step's data is still in cache (measured faster than
 //! deferring them to a few large GEMMs over all steps, whose operands no longer fit in cache).
 
-mod gemm;
-mod kernels;
+pub(crate) mod gemm;
+pub(crate) mod kernels;
 
 use crate::error::Error;
 use gemm::gemm;
@@ -379,8 +379,27 @@ impl Gru {
         tape: &mut GruTape,
         t: usize,
         du: ArrayView2<f64>,
-        mut dh: ArrayViewMut2<f64>,
+        dh: ArrayViewMut2<f64>,
         grads: &mut GruGrads,
+        dx: Option<ArrayViewMut2<f64>>,
+    ) {
+        assert_eq!(
+            grads.dims, self.dims,
+            "gradient accumulator is for another network"
+        );
+        self.backward_flat(tape, t, du, dh, &mut grads.flat, dx);
+    }
+
+    /// [`Gru::backward`] accumulating into a flat gradient vector in [`GruDims::tensors`] order (what
+    /// [`crate::policy::Policy`] uses, so that every network shares one gradient type). Panics if
+    /// `grads.len() != self.param_count()`.
+    pub fn backward_flat(
+        &self,
+        tape: &mut GruTape,
+        t: usize,
+        du: ArrayView2<f64>,
+        mut dh: ArrayViewMut2<f64>,
+        grads: &mut [f64],
         dx: Option<ArrayViewMut2<f64>>,
     ) {
         self.check_tape(tape);
@@ -397,12 +416,8 @@ impl Gru {
         );
         assert_eq!(du.dim(), (b, o), "dL/du must be batch × output");
         assert_eq!(dh.dim(), (b, h), "dL/dh must be batch × hidden");
-        assert_eq!(
-            grads.dims, self.dims,
-            "gradient accumulator is for another network"
-        );
         let p = self.views();
-        let mut g = grads.views_mut();
+        let mut g = self.dims.views_mut(grads);
         let h_prev = &tape.hs[t * b * h..(t + 1) * b * h];
         let h_next = &tape.hs[(t + 1) * b * h..(t + 2) * b * h];
 

@@ -13,6 +13,7 @@ pub mod gru;
 pub mod math;
 pub mod ops;
 pub mod plant;
+pub mod policy;
 pub mod rollout;
 pub mod scalar;
 pub mod suggest;

@@ -161,6 +161,9 @@ macro_rules! dispatch {
     };
 }
 
+/// For the other networks' row kernels (`crate::policy`), compiled the same way.
+pub(crate) use dispatch;
+
 dispatch!(
     /// Forward gates of one batch row: r, z, n and `h_{t+1}`.
     forward_row(row: ForwardRow<'_>) => forward_row_impl

@@ -1,0 +1,640 @@
+//! MotorNet's `ModularPolicyGRU` (upstream `motornet/policy.py`, commit 058b255): a GRU whose hidden units
+//! are split into modules that see each other with per-pair delays, through fixed binary connectivity and
+//! output masks, from a learnable initial state `tanh(h0)`.
+//!
+//! The cell follows upstream's module-by-module path (which equals its single-pass path when every delay
+//! is 0), without its 1e-3 noise on the candidate pre-activation, without Dale's law, an output delay or
+//! a cancellation matrix (none of which the reference exercises):
+//! ```text
+//! for each module i:  hd = h^{t−1−delay[i][j]} on module j's units (h⁰ before the start)
+//!     z = σ(Wz[rows_i] [x, hd] + bz[rows_i]);   r = σ(Wr [x, hd] + br)   (all H rows)
+//!     n = tanh(Wh[rows_i] [x, r∘hd] + bh[rows_i]);   h^t[rows_i] = (1 − z)∘hd[rows_i] + z∘n
+//! u = σ(Y h^t + bY)
+//! ```
+//! Upstream keeps a buffer of the last `max_delay + 1` states; the tape keeps every state anyway, so a
+//! delayed view is an index into it. In the backward pass a delayed view's gradient belongs to an earlier
+//! state, whose backward step comes later: it waits in `pending` until then.
+
+use super::{
+    add_column_sums, layout, mat, mat_mut, strided, xavier_uniform, ParamTensor, Policy,
+    PolicySizes, PolicyTape,
+};
+use crate::gru::gemm::gemm;
+use crate::gru::kernels::{sigmoid, tanh};
+use ndarray::{ArrayView2, ArrayViewMut2};
+use rand::Rng;
+use rand_distr::{Distribution, Normal};
+
+use super::modular_spec::ModularSpec;
+
+/// Offsets of the tensors in the flat vector (upstream's `parameters()` order).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct At {
+    h0: usize,
+    wz: usize,
+    bz: usize,
+    wr: usize,
+    br: usize,
+    wh: usize,
+    bh: usize,
+    y: usize,
+    by: usize,
+    end: usize,
+}
+
+/// MotorNet's `ModularPolicyGRU`; see the module documentation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModularGru {
+    spec: ModularSpec,
+    hidden: usize,
+    /// `[start, end)` of each module's units.
+    rows: Vec<(usize, usize)>,
+    at: At,
+    params: Vec<f64>,
+}
+
+impl ModularGru {
+    /// A network with every parameter zero.
+    pub fn zeros(spec: ModularSpec) -> Result<ModularGru, String> {
+        spec.validate()?;
+        let (i, h, o) = (spec.input, spec.hidden(), spec.output);
+        let k = i + h;
+        let mut rows = Vec::new();
+        let mut start = 0;
+        for &size in &spec.modules {
+            rows.push((start, start + size));
+            start += size;
+        }
+        let h0 = 0;
+        let wz = h0 + h;
+        let bz = wz + h * k;
+        let wr = bz + h;
+        let br = wr + h * k;
+        let wh = br + h;
+        let bh = wh + h * k;
+        let y = bh + h;
+        let by = y + o * h;
+        let end = by + o;
+        let at = At {
+            h0,
+            wz,
+            bz,
+            wr,
+            br,
+            wh,
+            bh,
+            y,
+            by,
+            end,
+        };
+        Ok(ModularGru {
+            spec,
+            hidden: h,
+            rows,
+            at,
+            params: vec![0.0; end],
+        })
+    }
+
+    /// A freshly initialised network, as upstream does it (with input gain 1 and no spectral scaling):
+    /// `h0 = 0`; each of `Wz`, `Wr`, `Wh` is `[xavier_uniform(H × I) | normal(0, 1/√H) (H × H)]`; zero
+    /// biases; xavier-uniform `Y`; `bY = −3`; then every weight multiplied by its mask.
+    pub fn new<R: Rng + ?Sized>(spec: ModularSpec, rng: &mut R) -> Result<ModularGru, String> {
+        let mut net = ModularGru::zeros(spec)?;
+        let (i, h, o, at) = (net.spec.input, net.hidden, net.spec.output, net.at);
+        let normal = Normal::new(0.0, 1.0 / (h as f64).sqrt()).map_err(|e| e.to_string())?;
+        let mut input_part = vec![0.0; h * i];
+        for w in [at.wz, at.wr, at.wh] {
+            xavier_uniform(&mut input_part, h, i, 1.0, rng);
+            for row in 0..h {
+                let dst = &mut net.params[w + row * (i + h)..w + (row + 1) * (i + h)];
+                dst[..i].copy_from_slice(&input_part[row * i..(row + 1) * i]);
+                for v in &mut dst[i..] {
+                    *v = normal.sample(rng);
+                }
+            }
+        }
+        xavier_uniform(&mut net.params[at.y..at.by], o, h, 1.0, rng);
+        net.params[at.by..at.end].fill(-3.0);
+        net.constrain();
+        Ok(net)
+    }
+
+    /// A network from a flat parameter vector in [`Policy::tensors`] order.
+    pub fn from_flat(spec: ModularSpec, params: Vec<f64>) -> Result<ModularGru, String> {
+        let mut net = ModularGru::zeros(spec)?;
+        if params.len() != net.params.len() {
+            return Err(format!(
+                "modular_gru parameters: expected {}, got {}",
+                net.params.len(),
+                params.len()
+            ));
+        }
+        net.params = params;
+        Ok(net)
+    }
+
+    pub fn spec(&self) -> &ModularSpec {
+        &self.spec
+    }
+
+    fn check_tape(&self, tape: &ModularGruTape) {
+        assert!(
+            tape.spec == self.spec,
+            "the tape was made for another network shape"
+        );
+    }
+}
+
+impl Policy for ModularGru {
+    type Tape = ModularGruTape;
+
+    fn kind(&self) -> &'static str {
+        "modular_gru"
+    }
+
+    fn sizes(&self) -> PolicySizes {
+        PolicySizes {
+            input: self.spec.input,
+            output: self.spec.output,
+            hidden: self.hidden,
+            state: self.hidden,
+        }
+    }
+
+    /// Upstream's names and order: `h0`, `Wz`, `bz`, `Wr`, `br`, `Wh`, `bh`, `Y`, `bY`.
+    fn tensors(&self) -> Vec<ParamTensor> {
+        let (i, h, o) = (self.spec.input, self.hidden, self.spec.output);
+        let k = i + h;
+        let s = |n: &str, shape: Vec<usize>| (n.to_string(), shape);
+        layout(vec![
+            s("h0", vec![1, h]),
+            s("Wz", vec![h, k]),
+            s("bz", vec![h]),
+            s("Wr", vec![h, k]),
+            s("br", vec![h]),
+            s("Wh", vec![h, k]),
+            s("bh", vec![h]),
+            s("Y", vec![o, h]),
+            s("bY", vec![o]),
+        ])
+    }
+
+    /// The masks, under upstream's names (it keeps them as parameters that require no gradient).
+    fn buffers(&self) -> Vec<(String, Vec<usize>, Vec<f64>)> {
+        let (h, k, o) = (self.hidden, self.spec.input + self.hidden, self.spec.output);
+        let w = |n: &str| (n.to_string(), vec![h, k], self.spec.mask_w.clone());
+        let ones = |n: &str, len: usize| (n.to_string(), vec![len], vec![1.0; len]);
+        vec![
+            w("mask_Wz"),
+            w("mask_Wr"),
+            w("mask_Wh"),
+            ("mask_Y".into(), vec![o, h], self.spec.mask_y.clone()),
+            ones("mask_bz", h),
+            ones("mask_br", h),
+            ones("mask_bh", h),
+            ones("mask_bY", o),
+        ]
+    }
+
+    fn params(&self) -> &[f64] {
+        &self.params
+    }
+
+    fn params_mut(&mut self) -> &mut [f64] {
+        &mut self.params
+    }
+
+    fn constrain(&mut self) {
+        let mut p = std::mem::take(&mut self.params);
+        self.mask_gradient(&mut p);
+        self.params = p;
+    }
+
+    fn mask_gradient(&self, grads: &mut [f64]) {
+        let (at, n) = (self.at, self.spec.mask_w.len());
+        for w in [at.wz, at.wr, at.wh] {
+            for (g, m) in grads[w..w + n].iter_mut().zip(&self.spec.mask_w) {
+                *g *= m;
+            }
+        }
+        for (g, m) in grads[at.y..at.by].iter_mut().zip(&self.spec.mask_y) {
+            *g *= m;
+        }
+    }
+
+    fn tape(&self, batch: usize, steps: usize) -> ModularGruTape {
+        let (i, h, o, m) = (
+            self.spec.input,
+            self.hidden,
+            self.spec.output,
+            self.rows.len(),
+        );
+        let k = i + h;
+        let z = |n: usize| vec![0.0; n];
+        ModularGruTape {
+            spec: self.spec.clone(),
+            batch,
+            capacity: steps,
+            len: 0,
+            back: 0,
+            from_h0: false,
+            xs: z(steps * batch * i),
+            hs: z((steps + 1) * batch * h),
+            xh: z(steps * m * batch * k),
+            xr: z(steps * m * batch * k),
+            r: z(steps * m * batch * h),
+            zs: z(steps * batch * h),
+            ns: z(steps * batch * h),
+            us: z(steps * batch * o),
+            wt: z(3 * k * h + h * o),
+            pre: z(batch * h),
+            pre_r: z(batch * h),
+            pending: z((steps + 1) * batch * h),
+            dnext: z(batch * h),
+            dhd: z(batch * h),
+            daz: z(batch * h),
+            dan: z(batch * h),
+            dar: z(batch * h),
+            dxr: z(batch * k),
+            dau: z(batch * o),
+        }
+    }
+
+    fn reset(&self, tape: &mut ModularGruTape) {
+        self.check_tape(tape);
+        let h = self.hidden;
+        for row in 0..tape.batch {
+            for j in 0..h {
+                tape.hs[row * h + j] = tanh(self.params[self.at.h0 + j]);
+            }
+        }
+        tape.from_h0 = true;
+        tape.len = 0;
+        tape.back = 0;
+    }
+
+    fn reset_to(&self, tape: &mut ModularGruTape, state: ArrayView2<f64>) {
+        self.check_tape(tape);
+        let (b, h) = (tape.batch, self.hidden);
+        assert_eq!(state.dim(), (b, h), "initial state must be batch × hidden");
+        mat_mut(&mut tape.hs, b, h).assign(&state);
+        tape.from_h0 = false;
+        tape.len = 0;
+        tape.back = 0;
+    }
+
+    fn step<'t>(
+        &self,
+        tape: &'t mut ModularGruTape,
+        t: usize,
+        x: ArrayView2<f64>,
+        noise: Option<ArrayView2<f64>>,
+    ) -> ArrayView2<'t, f64> {
+        self.check_tape(tape);
+        assert_eq!(t, tape.len, "steps must be recorded in order");
+        assert!(t < tape.capacity, "the tape holds {} steps", tape.capacity);
+        assert!(
+            tape.back == tape.len,
+            "reset the tape before stepping after a backward pass"
+        );
+        let (b, i, h, o, m, at) = (
+            tape.batch,
+            self.spec.input,
+            self.hidden,
+            self.spec.output,
+            self.rows.len(),
+            self.at,
+        );
+        let k = i + h;
+        assert_eq!(x.dim(), (b, i), "input must be batch × input");
+        mat_mut(&mut tape.xs[t * b * i..], b, i).assign(&x);
+        if t == 0 {
+            for (n, w) in [at.wz, at.wr, at.wh].into_iter().enumerate() {
+                let wt = &mut tape.wt[n * k * h..(n + 1) * k * h];
+                mat_mut(wt, k, h).assign(&mat(&self.params[w..], h, k).t());
+            }
+            mat_mut(&mut tape.wt[3 * k * h..], h, o).assign(&mat(&self.params[at.y..], o, h).t());
+        }
+        let (hs_done, hs_next) = tape.hs.split_at_mut((t + 1) * b * h);
+        let hs_next = &mut hs_next[..b * h];
+        for (mi, &(s, e)) in self.rows.iter().enumerate() {
+            let hi = e - s;
+            let slot = (t * m + mi) * b;
+            // [x, hd]: module j's block of hd is the state `delay[mi][j]` steps before h_t.
+            let xh = &mut tape.xh[slot * k..(slot + b) * k];
+            for row in 0..b {
+                let dst = &mut xh[row * k..(row + 1) * k];
+                dst[..i].copy_from_slice(&tape.xs[(t * b + row) * i..(t * b + row + 1) * i]);
+                for (mj, &(sj, ej)) in self.rows.iter().enumerate() {
+                    let src = t.saturating_sub(self.spec.delay[mi][mj]);
+                    let from = (src * b + row) * h;
+                    dst[i + sj..i + ej].copy_from_slice(&hs_done[from + sj..from + ej]);
+                }
+            }
+            let xh = mat(xh, b, k);
+            let wzt = strided(&tape.wt[s..], k, hi, h);
+            gemm(&xh, &wzt, false, &mut mat_mut(&mut tape.pre, b, hi));
+            let wrt = mat(&tape.wt[k * h..], k, h);
+            gemm(&xh, &wrt, false, &mut mat_mut(&mut tape.pre_r, b, h));
+            let r = &mut tape.r[slot * h..(slot + b) * h];
+            let xr = &mut tape.xr[slot * k..(slot + b) * k];
+            for row in 0..b {
+                let (xh_row, xr_row) = (
+                    &tape.xh[(slot + row) * k..(slot + row + 1) * k],
+                    &mut xr[row * k..(row + 1) * k],
+                );
+                xr_row[..i].copy_from_slice(&xh_row[..i]);
+                for j in 0..h {
+                    let rv = sigmoid(tape.pre_r[row * h + j] + self.params[at.br + j]);
+                    r[row * h + j] = rv;
+                    xr_row[i + j] = rv * xh_row[i + j];
+                }
+                for j in 0..hi {
+                    let zv = sigmoid(tape.pre[row * hi + j] + self.params[at.bz + s + j]);
+                    tape.zs[(t * b + row) * h + s + j] = zv;
+                }
+            }
+            let wht = strided(&tape.wt[2 * k * h + s..], k, hi, h);
+            gemm(
+                &mat(xr, b, k),
+                &wht,
+                false,
+                &mut mat_mut(&mut tape.pre, b, hi),
+            );
+            for row in 0..b {
+                for j in 0..hi {
+                    let nv = tanh(tape.pre[row * hi + j] + self.params[at.bh + s + j]);
+                    let c = (t * b + row) * h + s + j;
+                    tape.ns[c] = nv;
+                    let zv = tape.zs[c];
+                    let hd = tape.xh[(slot + row) * k + i + s + j];
+                    hs_next[row * h + s + j] = (1.0 - zv) * hd + zv * nv;
+                }
+            }
+        }
+        if let Some(noise) = noise {
+            assert_eq!(noise.dim(), (b, h), "hidden noise must be batch × hidden");
+            for (v, n) in hs_next.iter_mut().zip(noise.iter()) {
+                *v += n;
+            }
+        }
+        let u = &mut tape.us[t * b * o..(t + 1) * b * o];
+        let yt = mat(&tape.wt[3 * k * h..], h, o);
+        gemm(&mat(hs_next, b, h), &yt, false, &mut mat_mut(u, b, o));
+        let by = &self.params[at.by..at.end];
+        for u_row in u.chunks_exact_mut(o.max(1)) {
+            for (v, bias) in u_row.iter_mut().zip(by) {
+                *v = sigmoid(*v + bias);
+            }
+        }
+        tape.len = t + 1;
+        tape.back = t + 1;
+        PolicyTape::u(&*tape, t)
+    }
+
+    fn backward(
+        &self,
+        tape: &mut ModularGruTape,
+        t: usize,
+        du: ArrayView2<f64>,
+        mut dh: ArrayViewMut2<f64>,
+        grads: &mut [f64],
+        mut dx: Option<ArrayViewMut2<f64>>,
+    ) {
+        self.check_tape(tape);
+        assert!(
+            tape.back > 0 && t + 1 == tape.back,
+            "backward steps must run in decreasing order from the last recorded step"
+        );
+        let (b, i, h, o, m, at) = (
+            tape.batch,
+            self.spec.input,
+            self.hidden,
+            self.spec.output,
+            self.rows.len(),
+            self.at,
+        );
+        let k = i + h;
+        assert_eq!(du.dim(), (b, o), "dL/du must be batch × output");
+        assert_eq!(dh.dim(), (b, h), "dL/dh must be batch × hidden");
+        assert_eq!(
+            grads.len(),
+            self.params.len(),
+            "gradient has the wrong length"
+        );
+        if tape.back == tape.len {
+            tape.pending.fill(0.0);
+        }
+        let dh = dh
+            .as_slice_mut()
+            .expect("dL/dh must be a contiguous row-major array");
+        if let Some(dx) = dx.as_mut() {
+            assert_eq!(dx.dim(), (b, i), "dL/dx must be batch × input");
+            dx.fill(0.0);
+        }
+
+        // dL/dh_{t+1}, with the readout's part; `dh` then collects dL/dh_t, starting from what later
+        // steps' delayed views sent back to h_t.
+        tape.dnext.copy_from_slice(dh);
+        let u = &tape.us[t * b * o..(t + 1) * b * o];
+        for ((d, &u), &du) in tape.dau.iter_mut().zip(u).zip(du.iter()) {
+            *d = du * u * (1.0 - u);
+        }
+        let dau = mat(&tape.dau, b, o);
+        gemm(
+            &dau,
+            &mat(&self.params[at.y..], o, h),
+            true,
+            &mut mat_mut(&mut tape.dnext, b, h),
+        );
+        let h_next = mat(&tape.hs[(t + 1) * b * h..], b, h);
+        gemm(
+            &dau.t(),
+            &h_next,
+            true,
+            &mut mat_mut(&mut grads[at.y..], o, h),
+        );
+        add_column_sums(&dau, &mut grads[at.by..at.end]);
+        dh.copy_from_slice(&tape.pending[t * b * h..(t + 1) * b * h]);
+
+        for (mi, &(s, e)) in self.rows.iter().enumerate() {
+            let hi = e - s;
+            let slot = (t * m + mi) * b;
+            let xh = mat(&tape.xh[slot * k..], b, k);
+            let xr = mat(&tape.xr[slot * k..], b, k);
+            tape.dhd.fill(0.0);
+            for row in 0..b {
+                for j in 0..hi {
+                    let c = (t * b + row) * h + s + j;
+                    let (zv, nv) = (tape.zs[c], tape.ns[c]);
+                    let hd = xh[[row, i + s + j]];
+                    let d = tape.dnext[row * h + s + j];
+                    tape.dhd[row * h + s + j] += d * (1.0 - zv);
+                    tape.daz[row * hi + j] = d * (nv - hd) * zv * (1.0 - zv);
+                    tape.dan[row * hi + j] = d * zv * (1.0 - nv * nv);
+                }
+            }
+            // Candidate: weights of this module's rows, then back through [x, r∘hd].
+            let dan = mat(&tape.dan, b, hi);
+            gemm(
+                &dan.t(),
+                &xr,
+                true,
+                &mut mat_mut(&mut grads[at.wh + s * k..], hi, k),
+            );
+            add_column_sums(&dan, &mut grads[at.bh + s..at.bh + e]);
+            let wh = mat(&self.params[at.wh + s * k..], hi, k);
+            gemm(&dan, &wh, false, &mut mat_mut(&mut tape.dxr, b, k));
+            let r = &tape.r[slot * h..(slot + b) * h];
+            for row in 0..b {
+                if let Some(dx) = dx.as_mut() {
+                    for c in 0..i {
+                        dx[[row, c]] += tape.dxr[row * k + c];
+                    }
+                }
+                for j in 0..h {
+                    let d = tape.dxr[row * k + i + j];
+                    let rv = r[row * h + j];
+                    let hd = xh[[row, i + j]];
+                    tape.dhd[row * h + j] += d * rv;
+                    tape.dar[row * h + j] = d * hd * rv * (1.0 - rv);
+                }
+            }
+            // Reset gate (all rows) and update gate (this module's rows), both reading [x, hd].
+            let dar = mat(&tape.dar, b, h);
+            gemm(&dar.t(), &xh, true, &mut mat_mut(&mut grads[at.wr..], h, k));
+            add_column_sums(&dar, &mut grads[at.br..at.br + h]);
+            let daz = mat(&tape.daz, b, hi);
+            gemm(
+                &daz.t(),
+                &xh,
+                true,
+                &mut mat_mut(&mut grads[at.wz + s * k..], hi, k),
+            );
+            add_column_sums(&daz, &mut grads[at.bz + s..at.bz + e]);
+            let mut dxh = mat_mut(&mut tape.dxr, b, k);
+            gemm(&dar, &mat(&self.params[at.wr..], h, k), false, &mut dxh);
+            gemm(
+                &daz,
+                &mat(&self.params[at.wz + s * k..], hi, k),
+                true,
+                &mut dxh,
+            );
+            for row in 0..b {
+                if let Some(dx) = dx.as_mut() {
+                    for c in 0..i {
+                        dx[[row, c]] += tape.dxr[row * k + c];
+                    }
+                }
+                for j in 0..h {
+                    tape.dhd[row * h + j] += tape.dxr[row * k + i + j];
+                }
+            }
+            // Send each block of dL/dhd to the state it was read from.
+            for (mj, &(sj, ej)) in self.rows.iter().enumerate() {
+                let src = t.saturating_sub(self.spec.delay[mi][mj]);
+                for row in 0..b {
+                    let from = &tape.dhd[row * h + sj..row * h + ej];
+                    let to = if src == t {
+                        &mut dh[row * h + sj..row * h + ej]
+                    } else {
+                        let base = (src * b + row) * h;
+                        &mut tape.pending[base + sj..base + ej]
+                    };
+                    for (a, v) in to.iter_mut().zip(from) {
+                        *a += v;
+                    }
+                }
+            }
+        }
+        if t == 0 {
+            self.mask_gradient(grads);
+        }
+        tape.back = t;
+    }
+
+    /// `h0` enters through `tanh`, tiled over the batch: `dL/dh0 = Σ_b dL/dh_0[b] ⊙ (1 − tanh²(h0))`.
+    fn backward_initial(&self, tape: &mut ModularGruTape, dh0: ArrayView2<f64>, grads: &mut [f64]) {
+        self.check_tape(tape);
+        if !tape.from_h0 {
+            return;
+        }
+        assert_eq!(
+            dh0.dim(),
+            (tape.batch, self.hidden),
+            "dL/dh_0 must be batch × hidden"
+        );
+        for row in dh0.rows() {
+            for (j, d) in row.iter().enumerate() {
+                let v = tanh(self.params[self.at.h0 + j]);
+                grads[self.at.h0 + j] += d * (1.0 - v * v);
+            }
+        }
+    }
+}
+
+/// The tape of a [`ModularGru`]; see [`Policy::tape`].
+#[derive(Clone, Debug)]
+pub struct ModularGruTape {
+    spec: ModularSpec,
+    batch: usize,
+    capacity: usize,
+    len: usize,
+    back: usize,
+    /// Whether the trajectory started from `tanh(h0)` (so `h0` receives a gradient).
+    from_h0: bool,
+    /// `T × B × I`.
+    xs: Vec<f64>,
+    /// `(T + 1) × B × H`.
+    hs: Vec<f64>,
+    /// `T × M × B × (I + H)`: each module's `[x, hd]` and `[x, r∘hd]`.
+    xh: Vec<f64>,
+    xr: Vec<f64>,
+    /// `T × M × B × H`: each module's reset gate over all units.
+    r: Vec<f64>,
+    /// `T × B × H`: update gate and candidate, each unit from its own module.
+    zs: Vec<f64>,
+    ns: Vec<f64>,
+    /// `T × B × O`.
+    us: Vec<f64>,
+    /// `Wzᵀ`, `Wrᵀ`, `Whᵀ` (`(I + H) × H` each) and `Yᵀ` (`H × O`), copied at step 0.
+    wt: Vec<f64>,
+    /// Scratch.
+    pre: Vec<f64>,
+    pre_r: Vec<f64>,
+    /// `(T + 1) × B × H`: gradients sent back to states whose backward step has not run yet.
+    pending: Vec<f64>,
+    dnext: Vec<f64>,
+    dhd: Vec<f64>,
+    daz: Vec<f64>,
+    dan: Vec<f64>,
+    dar: Vec<f64>,
+    dxr: Vec<f64>,
+    dau: Vec<f64>,
+}
+
+impl PolicyTape for ModularGruTape {
+    fn batch(&self) -> usize {
+        self.batch
+    }
+    fn capacity(&self) -> usize {
+        self.capacity
+    }
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn hidden(&self) -> usize {
+        self.spec.hidden()
+    }
+    fn h(&self, t: usize) -> ArrayView2<'_, f64> {
+        assert!(t <= self.len, "hidden state {t} not recorded");
+        let h = self.hidden();
+        mat(&self.hs[t * self.batch * h..], self.batch, h)
+    }
+    fn u(&self, t: usize) -> ArrayView2<'_, f64> {
+        assert!(t < self.len, "readout {t} not recorded");
+        let o = self.spec.output;
+        mat(&self.us[t * self.batch * o..], self.batch, o)
+    }
+}
