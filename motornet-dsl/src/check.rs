@@ -1719,7 +1719,7 @@ impl<'a> Checker<'a> {
                 for limit in spec.limits {
                     // The constraint is `value > 0` (or ≥): value − at above the limit, at − value below it.
                     let value = match (limit.above, limit.at) {
-                        (true, at) if at == 0.0 => sym.clone(),
+                        (true, 0.0) => sym.clone(),
                         (true, at) => {
                             Sym::Bin(BinOp::Sub, Box::new(sym.clone()), Box::new(Sym::Num(at)))
                         }
