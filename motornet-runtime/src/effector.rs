@@ -27,9 +27,10 @@ pub struct Effector<P: Plant> {
 /// A pointer into a buffer whose disjoint parts are written by different threads.
 #[derive(Clone, Copy)]
 struct Disjoint<T>(*mut T);
-// SAFETY: users only hand out non-overlapping parts (see `Effector::step`).
-unsafe impl<T> Sync for Disjoint<T> {}
-unsafe impl<T> Send for Disjoint<T> {}
+// SAFETY: users only hand out non-overlapping parts (see `Effector::step`); each part is used as a
+// `&mut T` on another thread, which needs `T: Send` (as for `&mut T` or `Mutex<T>`).
+unsafe impl<T: Send> Sync for Disjoint<T> {}
+unsafe impl<T: Send> Send for Disjoint<T> {}
 
 impl<T> Disjoint<T> {
     /// SAFETY: `at..at + len` must lie within the buffer and not overlap any part used concurrently.
@@ -166,7 +167,7 @@ impl<P: Plant> Effector<P> {
         // look for the first one to report.
         let check = self.check_finite;
         let bad = AtomicBool::new(false);
-        match &self.team {
+        match &mut self.team {
             // Threads only pay off for large batches; each takes a contiguous slice of effectors (the
             // caller the first), starting at a block boundary so that the slice is a batch of its own.
             Some(team) if self.batch >= 2 * MIN_PER_THREAD => {
@@ -508,7 +509,30 @@ impl<'a> Rows<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::all_finite;
+    use super::{all_finite, Disjoint};
+
+    /// `Disjoint<T>` hands out `&mut T` on other threads, so it may be `Send`/`Sync` only when `T: Send`.
+    /// (Compiles only if `Disjoint<Rc<_>>` is neither: with both impls of `NotSend` applicable, the
+    /// inferred `_` would be ambiguous.)
+    #[test]
+    fn disjoint_is_send_and_sync_only_for_send_items() {
+        trait NotSend<A> {
+            fn check() {}
+        }
+        impl<T: ?Sized> NotSend<()> for T {}
+        struct IsSend;
+        impl<T: ?Sized + Send> NotSend<IsSend> for T {}
+        struct IsSync;
+        trait NotSync<A> {
+            fn check() {}
+        }
+        impl<T: ?Sized> NotSync<()> for T {}
+        impl<T: ?Sized + Sync> NotSync<IsSync> for T {}
+        <Disjoint<std::rc::Rc<u8>> as NotSend<_>>::check();
+        <Disjoint<std::rc::Rc<u8>> as NotSync<_>>::check();
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Disjoint<crate::plant::Workspace>>();
+    }
 
     #[test]
     fn all_finite_finds_every_kind_of_non_finite_value_anywhere() {

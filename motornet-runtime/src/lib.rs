@@ -12,7 +12,7 @@ pub mod plant;
 pub mod rollout;
 pub mod scalar;
 pub mod task;
-pub mod team;
+mod team;
 pub mod train;
 
 pub use effector::Effector;
