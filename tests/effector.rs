@@ -39,7 +39,9 @@ fn compare(model: &str, batch: usize, threads: usize) {
     let jd = info.joint_dim();
     let mut rows = vec![0.0; batch * s];
     for (b, row) in rows.chunks_exact_mut(s).enumerate() {
-        probe.reset(&mut ws, &joint[b * jd..(b + 1) * jd], row).unwrap();
+        probe
+            .reset(&mut ws, &joint[b * jd..(b + 1) * jd], row)
+            .unwrap();
     }
     assert_eq!(effector.states(), rows, "{model}, batch {batch}: reset");
 

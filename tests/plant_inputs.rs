@@ -94,19 +94,34 @@ fn errors(plant: &dyn Plant) -> Vec<Error> {
     // step_vjp: state, controls, next cotangent, state cotangent, controls cotangent.
     let w = vec![1.0; s];
     for bad in wrong(s) {
-        record(plant.step_vjp(&mut ws, &bad, &u, &w, &mut os, &mut oc), &[&os, &oc]);
+        record(
+            plant.step_vjp(&mut ws, &bad, &u, &w, &mut os, &mut oc),
+            &[&os, &oc],
+        );
     }
     for bad in wrong(c) {
-        record(plant.step_vjp(&mut ws, &x, &bad, &w, &mut os, &mut oc), &[&os, &oc]);
+        record(
+            plant.step_vjp(&mut ws, &x, &bad, &w, &mut os, &mut oc),
+            &[&os, &oc],
+        );
     }
     for bad in wrong(s) {
-        record(plant.step_vjp(&mut ws, &x, &u, &bad, &mut os, &mut oc), &[&os, &oc]);
+        record(
+            plant.step_vjp(&mut ws, &x, &u, &bad, &mut os, &mut oc),
+            &[&os, &oc],
+        );
     }
     for mut bad in wrong(s) {
-        record(plant.step_vjp(&mut ws, &x, &u, &w, &mut bad, &mut oc), &[&bad, &oc]);
+        record(
+            plant.step_vjp(&mut ws, &x, &u, &w, &mut bad, &mut oc),
+            &[&bad, &oc],
+        );
     }
     for mut bad in wrong(c) {
-        record(plant.step_vjp(&mut ws, &x, &u, &w, &mut os, &mut bad), &[&os, &bad]);
+        record(
+            plant.step_vjp(&mut ws, &x, &u, &w, &mut os, &mut bad),
+            &[&os, &bad],
+        );
     }
     // step_jvp: state, controls, state tangent, controls tangent, next tangent.
     let (tx, tu) = (vec![1.0; s], vec![1.0; c]);
@@ -222,7 +237,12 @@ fn after_a_rejected_call_both_backends_still_compute_the_same_step() {
         // A longer state used to be read in part by the interpreter, and a shorter one to leave stale
         // values in its registers; now neither gets that far, whatever was evaluated before.
         assert!(plant
-            .step(&mut ws, &[x.as_slice(), &[1.0]].concat(), &u, &mut vec![0.0; s])
+            .step(
+                &mut ws,
+                &[x.as_slice(), &[1.0]].concat(),
+                &u,
+                &mut vec![0.0; s]
+            )
             .is_err());
         assert!(plant
             .step(&mut ws, &x[..s - 1], &u, &mut vec![0.0; s])

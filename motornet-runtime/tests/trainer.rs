@@ -147,7 +147,8 @@ fn misconfigured_tasks_are_errors_when_the_environment_is_built() {
             })
         }
     };
-    let cases: Vec<(Box<dyn Fn() -> Box<dyn Task>>, &str)> = vec![
+    type MakeTask = Box<dyn Fn() -> Box<dyn Task>>;
+    let cases: Vec<(MakeTask, &str)> = vec![
         (
             Box::new(centre_out(0, vec![0.8, 1.6], 0.1)),
             "n_targets must be at least 1",
@@ -208,7 +209,7 @@ fn an_environment_given_a_wrong_joint_state_or_too_few_random_streams_says_so() 
     let mut rng = <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
     let mut episodes = env.draw(3, &mut rng);
     let mut rngs: Vec<ChaCha8Rng> = (0..3)
-        .map(|k| <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(k))
+        .map(<ChaCha8Rng as rand::SeedableRng>::seed_from_u64)
         .collect();
     let mut out = Batch::default();
     let err = env
