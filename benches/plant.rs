@@ -46,7 +46,7 @@ fn adjoint<P: Plant>(c: &mut Criterion, name: &str, plant: P) {
     let (s, cd) = (info.state_dim(), info.control_dim());
     let mut ws = plant.workspace();
     let mut x = vec![0.0; s];
-    plant.reset(&mut ws, &joint(1), &mut x);
+    plant.reset(&mut ws, &joint(1), &mut x).unwrap();
     let mut u = vec![0.0; cd];
     u[..6].fill(0.2);
     let w = vec![0.1; s];
@@ -97,7 +97,7 @@ fn wrapping(c: &mut Criterion) {
         let mut ws = plant.workspace();
         let mut x = vec![0.0; s];
         // Elbow flexed so that the triceps wraps (a select computes both branches either way).
-        plant.reset(&mut ws, &[0.3, 2.4, 0.0, 0.0], &mut x);
+        plant.reset(&mut ws, &[0.3, 2.4, 0.0, 0.0], &mut x).unwrap();
         let mut u = vec![0.0; cd];
         u[0] = 0.3;
         let w = vec![0.1; s];

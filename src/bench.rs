@@ -101,13 +101,17 @@ pub fn plant_figures(
     let (s, c) = (info.state_dim(), info.control_dim());
     let mut ws = plant.workspace();
     let mut x = vec![0.0; s];
-    plant.reset(&mut ws, &joint, &mut x);
+    plant.reset(&mut ws, &joint, &mut x).expect("reset");
     let mut u = vec![0.0; c];
     u[..m].fill(0.2);
     let w = vec![0.1; s];
     let (mut next, mut gx, mut gu) = (vec![0.0; s], vec![0.0; s], vec![0.0; c]);
-    let primal = time_per_call(|| plant.step(&mut ws, &x, &u, &mut next));
-    let adjoint = time_per_call(|| plant.step_vjp(&mut ws, &x, &u, &w, &mut gx, &mut gu));
+    let primal = time_per_call(|| plant.step(&mut ws, &x, &u, &mut next).expect("step"));
+    let adjoint = time_per_call(|| {
+        plant
+            .step_vjp(&mut ws, &x, &u, &w, &mut gx, &mut gu)
+            .expect("step_vjp")
+    });
     let mut rollout = Vec::new();
     for &batch in &[1usize, 1024] {
         let mut controls = vec![0.0; 100 * batch * c];

@@ -33,6 +33,8 @@ pub use motornet_dsl as dsl;
 pub use motornet_dsl::InterpretedPlant;
 pub use motornet_macros::model;
 pub use motornet_runtime as runtime;
+/// The `ndarray` the GRU policy ([`runtime::gru::Gru`]) takes and returns views of.
+pub use motornet_runtime::ndarray;
 pub use motornet_runtime::{Effector, Error, Plant, PlantInfo, Scalar};
 
 /// Items generated code refers to. Not a stable API.

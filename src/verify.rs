@@ -382,7 +382,7 @@ pub fn verify_geometry<P: Plant>(plant: P, reference: &Value) -> Result<Vec<Fiel
             .copied()
             .chain(std::iter::repeat_n(0.0, dof))
             .collect();
-        plant.reset(&mut ws, &joint, &mut state);
+        plant.reset(&mut ws, &joint, &mut state)?;
         let lengths = flatten(field(sample, "length")?)?;
         let arms = flatten(field(sample, "moment_arm")?)?;
         for (k, &m) in index.iter().enumerate() {

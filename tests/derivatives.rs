@@ -41,7 +41,7 @@ fn operating_point(plant: &dyn Plant, rng: &mut Rng) -> (Vec<f64>, Vec<f64>) {
         joint.push(rng.range(-0.2, 0.2));
     }
     let mut x = vec![0.0; info.state_dim()];
-    plant.reset(&mut ws, &joint, &mut x);
+    plant.reset(&mut ws, &joint, &mut x).unwrap();
     let controls = |rng: &mut Rng| -> Vec<f64> {
         let mut u: Vec<f64> = (0..info.n_muscles())
             .map(|_| rng.range(0.05, 0.6))
@@ -57,7 +57,7 @@ fn operating_point(plant: &dyn Plant, rng: &mut Rng) -> (Vec<f64>, Vec<f64>) {
     for _ in 0..warmup {
         let u = controls(rng);
         let mut next = vec![0.0; x.len()];
-        plant.step(&mut ws, &x, &u, &mut next);
+        plant.step(&mut ws, &x, &u, &mut next).unwrap();
         x = next;
     }
     (x, controls(rng))
@@ -82,9 +82,11 @@ fn dot_product_test_and_finite_differences_for_every_model() {
             let (x, u) = operating_point(plant.as_ref(), &mut rng);
             let (vx, vu, w) = (rng.vec(s), rng.vec(c), rng.vec(s));
             let mut jv = vec![0.0; s];
-            plant.step_jvp(&mut ws, &x, &u, &vx, &vu, &mut jv);
+            plant.step_jvp(&mut ws, &x, &u, &vx, &vu, &mut jv).unwrap();
             let (mut gx, mut gu) = (vec![0.0; s], vec![0.0; c]);
-            plant.step_vjp(&mut ws, &x, &u, &w, &mut gx, &mut gu);
+            plant
+                .step_vjp(&mut ws, &x, &u, &w, &mut gx, &mut gu)
+                .unwrap();
             let lhs = dot(&jv, &w);
             let rhs = dot(&vx, &gx) + dot(&vu, &gu);
             let scale = jv.iter().map(|v| v.abs()).sum::<f64>()
@@ -100,7 +102,7 @@ fn dot_product_test_and_finite_differences_for_every_model() {
                 let xs: Vec<f64> = x.iter().zip(&vx).map(|(a, d)| a + sign * h * d).collect();
                 let us: Vec<f64> = u.iter().zip(&vu).map(|(a, d)| a + sign * h * d).collect();
                 let mut out = vec![0.0; s];
-                plant.step(ws, &xs, &us, &mut out);
+                plant.step(ws, &xs, &us, &mut out).unwrap();
                 out
             };
             let (plus, minus) = (shifted(1.0, &mut ws), shifted(-1.0, &mut ws));
@@ -129,12 +131,18 @@ fn compiled_and_interpreted_derivatives_agree() {
         let w = rng.vec(s);
         let (mut gxa, mut gua, mut gxb, mut gub) =
             (vec![0.0; s], vec![0.0; c], vec![0.0; s], vec![0.0; c]);
-        compiled.step_vjp(&mut wa, &x, &u, &w, &mut gxa, &mut gua);
-        interp.step_vjp(&mut wb, &x, &u, &w, &mut gxb, &mut gub);
+        compiled
+            .step_vjp(&mut wa, &x, &u, &w, &mut gxa, &mut gua)
+            .unwrap();
+        interp
+            .step_vjp(&mut wb, &x, &u, &w, &mut gxb, &mut gub)
+            .unwrap();
         let (vx, vu) = (rng.vec(s), rng.vec(c));
         let (mut ja, mut jb) = (vec![0.0; s], vec![0.0; s]);
-        compiled.step_jvp(&mut wa, &x, &u, &vx, &vu, &mut ja);
-        interp.step_jvp(&mut wb, &x, &u, &vx, &vu, &mut jb);
+        compiled
+            .step_jvp(&mut wa, &x, &u, &vx, &vu, &mut ja)
+            .unwrap();
+        interp.step_jvp(&mut wb, &x, &u, &vx, &vu, &mut jb).unwrap();
         for (a, b) in gxa
             .iter()
             .chain(&gua)
@@ -165,9 +173,13 @@ fn dual_matches_symbolic<const S: usize, const C: usize>(
         "dual numbers carry their own sin fallback"
     );
     let mut jv = vec![0.0; S];
-    plant.step_jvp(&mut plant.workspace(), &x, &u, &vx, &vu, &mut jv);
+    plant
+        .step_jvp(&mut plant.workspace(), &x, &u, &vx, &vu, &mut jv)
+        .unwrap();
     let mut next = vec![0.0; S];
-    plant.step(&mut plant.workspace(), &x, &u, &mut next);
+    plant
+        .step(&mut plant.workspace(), &x, &u, &mut next)
+        .unwrap();
     for i in 0..S {
         assert!((out[i].re - next[i]).abs() <= 1e-14 * (1.0 + next[i].abs()));
         assert!(
@@ -202,13 +214,15 @@ fn step_jacobian_columns_match_adjoint_rows() {
     let plant = Arm26::new();
     let (x, u) = operating_point(&plant, &mut rng);
     let mut ws = plant.workspace();
-    let jac = plant.step_jacobian(&mut ws, &x, &u);
+    let jac = plant.step_jacobian(&mut ws, &x, &u).unwrap();
     let (s, c) = (x.len(), u.len());
     for i in [0, 3, s - 1] {
         let mut w = vec![0.0; s];
         w[i] = 1.0;
         let (mut gx, mut gu) = (vec![0.0; s], vec![0.0; c]);
-        plant.step_vjp(&mut ws, &x, &u, &w, &mut gx, &mut gu);
+        plant
+            .step_vjp(&mut ws, &x, &u, &w, &mut gx, &mut gu)
+            .unwrap();
         for k in 0..s + c {
             let g = if k < s { gx[k] } else { gu[k - s] };
             assert!((jac[i * (s + c) + k] - g).abs() <= 1e-12 * (1.0 + g.abs()));
@@ -238,13 +252,13 @@ mod properties {
             .collect();
         joint.extend(std::iter::repeat_n(0.0, info.dof()));
         let mut x = vec![0.0; info.state_dim()];
-        plant.reset(&mut ws, &joint, &mut x);
+        plant.reset(&mut ws, &joint, &mut x).unwrap();
         let mut u = vec![excitation; info.n_muscles()];
         u.extend([0.1, -0.1]);
         u.extend(std::iter::repeat_n(0.05, info.dof()));
         for _ in 0..3 {
             let mut next = vec![0.0; x.len()];
-            plant.step(&mut ws, &x, &u, &mut next);
+            plant.step(&mut ws, &x, &u, &mut next).unwrap();
             x = next;
         }
         (x, u)
@@ -266,9 +280,9 @@ mod properties {
             let (vx, vu, w) = (rng.vec(s), rng.vec(c), rng.vec(s));
             let mut ws = plant.workspace();
             let mut jv = vec![0.0; s];
-            plant.step_jvp(&mut ws, &x, &u, &vx, &vu, &mut jv);
+            plant.step_jvp(&mut ws, &x, &u, &vx, &vu, &mut jv).unwrap();
             let (mut gx, mut gu) = (vec![0.0; s], vec![0.0; c]);
-            plant.step_vjp(&mut ws, &x, &u, &w, &mut gx, &mut gu);
+            plant.step_vjp(&mut ws, &x, &u, &w, &mut gx, &mut gu).unwrap();
             let lhs = dot(&jv, &w);
             let rhs = dot(&vx, &gx) + dot(&vu, &gu);
             let scale = jv.iter().map(|v| v.abs()).sum::<f64>().max(1.0);

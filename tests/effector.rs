@@ -39,7 +39,9 @@ fn compare(model: &str, batch: usize, threads: usize) {
     let jd = info.joint_dim();
     let mut rows = vec![0.0; batch * s];
     for (b, row) in rows.chunks_exact_mut(s).enumerate() {
-        probe.reset(&mut ws, &joint[b * jd..(b + 1) * jd], row);
+        probe
+            .reset(&mut ws, &joint[b * jd..(b + 1) * jd], row)
+            .unwrap();
     }
     assert_eq!(effector.states(), rows, "{model}, batch {batch}: reset");
 
@@ -58,7 +60,7 @@ fn compare(model: &str, batch: usize, threads: usize) {
                 &shared_joint_load[..],
             ]
             .concat();
-            probe.step(&mut ws, row, &controls, &mut next);
+            probe.step(&mut ws, row, &controls, &mut next).unwrap();
             row.copy_from_slice(&next);
         }
         assert_eq!(
@@ -111,7 +113,7 @@ fn a_sine_argument_beyond_the_vector_kernel_redoes_only_its_block_exactly() {
     let mut next = vec![0.0; s];
     for (b, row) in rows.chunks_exact_mut(s).enumerate() {
         let controls = [&u[b * m..(b + 1) * m], &vec![0.0; c - m]].concat();
-        plant.step(&mut ws, row, &controls, &mut next);
+        plant.step(&mut ws, row, &controls, &mut next).unwrap();
         row.copy_from_slice(&next);
     }
     assert_eq!(e.states(), rows);

@@ -11,7 +11,9 @@ fn geometry(plant: &dyn Plant, q: [f64; 2]) -> Vec<[f64; 3]> {
     let (g, _) = info.part("geometry").unwrap();
     let nm = info.n_muscles();
     let mut s = vec![0.0; info.state_dim()];
-    plant.reset(&mut plant.workspace(), &[q[0], q[1], 0.0, 0.0], &mut s);
+    plant
+        .reset(&mut plant.workspace(), &[q[0], q[1], 0.0, 0.0], &mut s)
+        .unwrap();
     (0..nm)
         .map(|m| [s[g + m], s[g + 2 * nm + m], s[g + 3 * nm + m]])
         .collect()

@@ -330,12 +330,12 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
                 fn workspace(&self) -> #rt::Workspace {
                     #rt::Workspace::default()
                 }
-                fn reset(&self, _ws: &mut #rt::Workspace, joint: &[f64], state: &mut [f64]) {
+                fn reset_unchecked(&self, _ws: &mut #rt::Workspace, joint: &[f64], state: &mut [f64]) {
                     let joint: &[f64; #joint_dim] = joint.try_into().expect("joint state length");
                     let state: &mut [f64; #state_dim] = state.try_into().expect("state length");
                     self.reset_generic(joint, state);
                 }
-                fn step(&self, _ws: &mut #rt::Workspace, state: &[f64], controls: &[f64], next: &mut [f64]) {
+                fn step_unchecked(&self, _ws: &mut #rt::Workspace, state: &[f64], controls: &[f64], next: &mut [f64]) {
                     let state: &[f64; #state_dim] = state.try_into().expect("state length");
                     let controls: &[f64; #control_dim] = controls.try_into().expect("controls length");
                     let next: &mut [f64; #state_dim] = next.try_into().expect("state length");
@@ -346,7 +346,7 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
                         self.step_generic(state, controls, next);
                     }
                 }
-                fn step_batch(&self, ws: &mut #rt::Workspace, states: &[f64], controls: &[f64], next: &mut [f64]) {
+                fn step_batch_unchecked(&self, ws: &mut #rt::Workspace, states: &[f64], controls: &[f64], next: &mut [f64]) {
                     let n = states.len() / #state_dim;
                     let lanes = n / 4 * 4;
 
@@ -360,7 +360,7 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
                         self.step_lanes(x, u, y)
                     }
                     for e in lanes..n {
-                        #rt::Plant::step(
+                        #rt::Plant::step_unchecked(
                             self, ws,
                             &states[e * #state_dim..(e + 1) * #state_dim],
                             &controls[e * #control_dim..(e + 1) * #control_dim],
@@ -368,7 +368,7 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
                         );
                     }
                 }
-                fn step_vjp(
+                fn step_vjp_unchecked(
                     &self, _ws: &mut #rt::Workspace, state: &[f64], controls: &[f64], next_cotangent: &[f64],
                     state_cotangent: &mut [f64], controls_cotangent: &mut [f64],
                 ) {
@@ -380,7 +380,7 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
                         controls_cotangent.try_into().expect("controls length"),
                     );
                 }
-                fn step_jvp(
+                fn step_jvp_unchecked(
                     &self, _ws: &mut #rt::Workspace, state: &[f64], controls: &[f64], state_tangent: &[f64],
                     controls_tangent: &[f64], next_tangent: &mut [f64],
                 ) {

@@ -169,17 +169,23 @@ impl Plant for InterpretedPlant {
         }
     }
 
-    fn reset(&self, ws: &mut Workspace, joint: &[f64], state: &mut [f64]) {
+    fn reset_unchecked(&self, ws: &mut Workspace, joint: &[f64], state: &mut [f64]) {
         self.refresh(ws);
         self.reset.run(&mut ws.buffers[0], &[joint], state);
     }
 
-    fn step(&self, ws: &mut Workspace, state: &[f64], controls: &[f64], next: &mut [f64]) {
+    fn step_unchecked(
+        &self,
+        ws: &mut Workspace,
+        state: &[f64],
+        controls: &[f64],
+        next: &mut [f64],
+    ) {
         self.refresh(ws);
         self.step.run(&mut ws.buffers[1], &[state, controls], next);
     }
 
-    fn step_vjp(
+    fn step_vjp_unchecked(
         &self,
         ws: &mut Workspace,
         x: &[f64],
@@ -194,7 +200,7 @@ impl Plant for InterpretedPlant {
         debug_assert_eq!(s, gx.len());
     }
 
-    fn step_jvp(
+    fn step_jvp_unchecked(
         &self,
         ws: &mut Workspace,
         x: &[f64],

@@ -27,9 +27,10 @@ pub struct Effector<P: Plant> {
 /// A pointer into a buffer whose disjoint parts are written by different threads.
 #[derive(Clone, Copy)]
 struct Disjoint<T>(*mut T);
-// SAFETY: users only hand out non-overlapping parts (see `Effector::step`).
-unsafe impl<T> Sync for Disjoint<T> {}
-unsafe impl<T> Send for Disjoint<T> {}
+// SAFETY: users only hand out non-overlapping parts (see `Effector::step`); each part is used as a
+// `&mut T` on another thread, which needs `T: Send` (as for `&mut T` or `Mutex<T>`).
+unsafe impl<T: Send> Sync for Disjoint<T> {}
+unsafe impl<T: Send> Send for Disjoint<T> {}
 
 impl<T> Disjoint<T> {
     /// SAFETY: `at..at + len` must lie within the buffer and not overlap any part used concurrently.
@@ -135,7 +136,8 @@ impl<P: Plant> Effector<P> {
         }
         let mut state = vec![0.0; info.state_dim()];
         for (b, row) in joint.chunks_exact(jd).enumerate() {
-            self.plant.reset(&mut self.workspaces[0], row, &mut state);
+            self.plant
+                .reset_unchecked(&mut self.workspaces[0], row, &mut state);
             batch::write_row(&mut self.states, self.batch, b, &state);
         }
         self.steps = 0;
@@ -166,7 +168,7 @@ impl<P: Plant> Effector<P> {
         // look for the first one to report.
         let check = self.check_finite;
         let bad = AtomicBool::new(false);
-        match &self.team {
+        match &mut self.team {
             // Threads only pay off for large batches; each takes a contiguous slice of effectors (the
             // caller the first), starting at a block boundary so that the slice is a batch of its own.
             Some(team) if self.batch >= 2 * MIN_PER_THREAD => {
@@ -312,7 +314,8 @@ fn step_slice<P: Plant>(
         let b = (a + CHUNK).min(n);
         let (u, out) = (&mut controls[a * c..b * c], &mut next[a * s..b * s]);
         inputs.fill(lo + a, u);
-        plant.step_batch(ws, &states[a * s..b * s], u, out);
+        // The lengths are right by construction: one check per `Effector::step`, not per chunk.
+        plant.step_batch_unchecked(ws, &states[a * s..b * s], u, out);
         if check {
             finite &= all_finite(out);
         }
@@ -508,7 +511,30 @@ impl<'a> Rows<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::all_finite;
+    use super::{all_finite, Disjoint};
+
+    /// `Disjoint<T>` hands out `&mut T` on other threads, so it may be `Send`/`Sync` only when `T: Send`.
+    /// (Compiles only if `Disjoint<Rc<_>>` is neither: with both impls of `NotSend` applicable, the
+    /// inferred `_` would be ambiguous.)
+    #[test]
+    fn disjoint_is_send_and_sync_only_for_send_items() {
+        trait NotSend<A> {
+            fn check() {}
+        }
+        impl<T: ?Sized> NotSend<()> for T {}
+        struct IsSend;
+        impl<T: ?Sized + Send> NotSend<IsSend> for T {}
+        struct IsSync;
+        trait NotSync<A> {
+            fn check() {}
+        }
+        impl<T: ?Sized> NotSync<()> for T {}
+        impl<T: ?Sized + Sync> NotSync<IsSync> for T {}
+        <Disjoint<std::rc::Rc<u8>> as NotSend<_>>::check();
+        <Disjoint<std::rc::Rc<u8>> as NotSync<_>>::check();
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Disjoint<crate::plant::Workspace>>();
+    }
 
     #[test]
     fn all_finite_finds_every_kind_of_non_finite_value_anywhere() {

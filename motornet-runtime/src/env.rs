@@ -191,6 +191,10 @@ impl<P: Plant> Environment<P> {
         if task.has_go_cue() {
             sources.push(Source::GoCue);
         }
+        task.validate(&TaskContext {
+            plant: &plant,
+            steps,
+        })?;
         let ws = plant.workspace();
         let (gx, gu) = (vec![0.0; info.state_dim()], vec![0.0; info.control_dim()]);
         Ok(Environment {
@@ -242,7 +246,13 @@ impl<P: Plant> Environment<P> {
             self.obs_dim(),
         );
         let (batch, steps) = (episodes.len(), self.steps);
-        assert_eq!(rngs.len(), batch, "one random stream per episode");
+        if rngs.len() != batch {
+            return Err(Error::Shape {
+                what: "random streams (one per episode)".into(),
+                expected: batch,
+                got: rngs.len(),
+            });
+        }
         out.batch = batch;
         out.steps = steps;
         out.states.resize((steps + 1) * batch * s, 0.0);
@@ -259,7 +269,10 @@ impl<P: Plant> Environment<P> {
         };
         for (b, e) in episodes.iter().enumerate() {
             self.plant
-                .reset(&mut self.ws, &e.joint0, &mut out.states[b * s..(b + 1) * s]);
+                .reset(&mut self.ws, &e.joint0, &mut out.states[b * s..(b + 1) * s])
+                .map_err(|err| {
+                    Error::Input(format!("episode {}: {err}", b + self.episode_offset))
+                })?;
         }
         check_finite(&info, &out.states[..batch * s], 0, self.episode_offset)?;
         let mut obs = vec![0.0; batch * o];
@@ -345,7 +358,7 @@ impl<P: Plant> Environment<P> {
                 u[m..m + 2].copy_from_slice(&force);
                 u[m + 2..].fill(0.0);
                 self.plant
-                    .step(&mut self.ws, x, u, &mut rest[b * s..(b + 1) * s]);
+                    .step_unchecked(&mut self.ws, x, u, &mut rest[b * s..(b + 1) * s]);
             }
             check_finite(&info, &rest[..batch * s], t + 1, self.episode_offset)?;
         }
@@ -373,8 +386,14 @@ impl<P: Plant> Environment<P> {
         for b in 0..batch {
             let x = &run.states[(t * batch + b) * s..(t * batch + b + 1) * s];
             let u = &run.controls[(t * batch + b) * c..(t * batch + b + 1) * c];
-            self.plant
-                .step_vjp(&mut self.ws, x, u, &lambda_next[b * s..(b + 1) * s], gx, gu);
+            self.plant.step_vjp_unchecked(
+                &mut self.ws,
+                x,
+                u,
+                &lambda_next[b * s..(b + 1) * s],
+                gx,
+                gu,
+            );
             for (l, g) in lambda_now[b * s..(b + 1) * s].iter_mut().zip(gx.iter()) {
                 *l += g;
             }

@@ -18,9 +18,25 @@ pub mod rollout;
 pub mod scalar;
 pub mod suggest;
 pub mod task;
-pub mod team;
+mod team;
 pub mod train;
 pub mod units;
+
+/// The `ndarray` whose array views [`gru::Gru`] takes and returns, re-exported so that callers use the
+/// same version without a dependency of their own:
+///
+/// ```
+/// use motornet_runtime::gru::Gru;
+/// use motornet_runtime::ndarray::Array2;
+/// use motornet_runtime::task::ChaCha8Rng;
+/// use rand::SeedableRng;
+///
+/// let gru = Gru::new(3, 8, 2, &mut ChaCha8Rng::seed_from_u64(0));
+/// let mut tape = gru.tape(4, 1); // 4 episodes, 1 step
+/// let u = gru.step(&mut tape, 0, Array2::zeros((4, 3)).view());
+/// assert_eq!(u.dim(), (4, 2));
+/// ```
+pub use ndarray;
 
 pub use effector::Effector;
 pub use error::Error;
@@ -50,16 +66,28 @@ impl<P: Plant + ?Sized> Plant for Box<P> {
     fn workspace(&self) -> Workspace {
         (**self).workspace()
     }
-    fn reset(&self, ws: &mut Workspace, joint: &[f64], state: &mut [f64]) {
-        (**self).reset(ws, joint, state)
+    fn reset_unchecked(&self, ws: &mut Workspace, joint: &[f64], state: &mut [f64]) {
+        (**self).reset_unchecked(ws, joint, state)
     }
-    fn step(&self, ws: &mut Workspace, state: &[f64], controls: &[f64], next: &mut [f64]) {
-        (**self).step(ws, state, controls, next)
+    fn step_unchecked(
+        &self,
+        ws: &mut Workspace,
+        state: &[f64],
+        controls: &[f64],
+        next: &mut [f64],
+    ) {
+        (**self).step_unchecked(ws, state, controls, next)
     }
-    fn step_batch(&self, ws: &mut Workspace, states: &[f64], controls: &[f64], next: &mut [f64]) {
-        (**self).step_batch(ws, states, controls, next)
+    fn step_batch_unchecked(
+        &self,
+        ws: &mut Workspace,
+        states: &[f64],
+        controls: &[f64],
+        next: &mut [f64],
+    ) {
+        (**self).step_batch_unchecked(ws, states, controls, next)
     }
-    fn step_vjp(
+    fn step_vjp_unchecked(
         &self,
         ws: &mut Workspace,
         x: &[f64],
@@ -68,9 +96,9 @@ impl<P: Plant + ?Sized> Plant for Box<P> {
         gx: &mut [f64],
         gu: &mut [f64],
     ) {
-        (**self).step_vjp(ws, x, u, w, gx, gu)
+        (**self).step_vjp_unchecked(ws, x, u, w, gx, gu)
     }
-    fn step_jvp(
+    fn step_jvp_unchecked(
         &self,
         ws: &mut Workspace,
         x: &[f64],
@@ -79,6 +107,6 @@ impl<P: Plant + ?Sized> Plant for Box<P> {
         tu: &[f64],
         out: &mut [f64],
     ) {
-        (**self).step_jvp(ws, x, u, tx, tu, out)
+        (**self).step_jvp_unchecked(ws, x, u, tx, tu, out)
     }
 }

@@ -126,6 +126,14 @@ pub struct Workspace {
 
 /// An effector model: reset and step one effector at a time, on flat `f64` vectors laid out as
 /// [`PlantInfo::parts`] describes. [`crate::Effector`] runs batches of them.
+///
+/// **Checked and unchecked entry points.** [`Plant::reset`], [`Plant::step`], [`Plant::step_batch`],
+/// [`Plant::step_vjp`], [`Plant::step_jvp`] and [`Plant::step_jacobian`] check the length of every vector
+/// they are given and return [`Error::Shape`] (naming the function and the argument, with the expected
+/// and the given length) before computing anything; every backend behaves the same. They call the
+/// `*_unchecked` methods, which implementations provide and which may assume the lengths are right: given
+/// wrong lengths they may panic or compute garbage (never undefined behaviour). Callers that size their own
+/// buffers from [`PlantInfo`] (such as [`crate::Effector`]'s batched step) may call them directly.
 pub trait Plant: Send + Sync {
     fn info(&self) -> &PlantInfo;
 
@@ -148,16 +156,22 @@ pub trait Plant: Send + Sync {
 
     fn workspace(&self) -> Workspace;
 
-    /// The full state right after reset from `joint` (positions then velocities).
-    fn reset(&self, ws: &mut Workspace, joint: &[f64], state: &mut [f64]);
+    /// [`Plant::reset`] without the length checks.
+    fn reset_unchecked(&self, ws: &mut Workspace, joint: &[f64], state: &mut [f64]);
 
-    /// One step: `controls` = excitations, endpoint force, joint loads (see [`PlantInfo::control_dim`]).
-    fn step(&self, ws: &mut Workspace, state: &[f64], controls: &[f64], next: &mut [f64]);
+    /// [`Plant::step`] without the length checks.
+    fn step_unchecked(&self, ws: &mut Workspace, state: &[f64], controls: &[f64], next: &mut [f64]);
 
-    /// Steps `n` effectors whose states (`n × state_dim`) and controls (`n × control_dim`) are in the
-    /// [batch layout](crate::batch): blocks of four effectors interleaved component by component, then
-    /// the remaining effectors as rows. Compiled plants step a block per SIMD instruction.
-    fn step_batch(&self, ws: &mut Workspace, states: &[f64], controls: &[f64], next: &mut [f64]) {
+    /// [`Plant::step_batch`] without the length checks (`states.len()` a multiple of the state size and
+    /// the other lengths matching). The default unpacks one effector at a time and calls
+    /// [`Plant::step_unchecked`]; compiled plants step a block of four per SIMD instruction.
+    fn step_batch_unchecked(
+        &self,
+        ws: &mut Workspace,
+        states: &[f64],
+        controls: &[f64],
+        next: &mut [f64],
+    ) {
         let (s, c) = (self.info().state_dim(), self.info().control_dim());
         let n = states.len() / s;
         let mut rows = std::mem::take(&mut ws.rows);
@@ -167,10 +181,82 @@ pub trait Plant: Send + Sync {
         for b in 0..n {
             batch::read_row(states, n, b, x);
             batch::read_row(controls, n, b, u);
-            self.step(ws, x, u, y);
+            self.step_unchecked(ws, x, u, y);
             batch::write_row(next, n, b, y);
         }
         ws.rows = rows;
+    }
+
+    /// [`Plant::step_vjp`] without the length checks.
+    fn step_vjp_unchecked(
+        &self,
+        ws: &mut Workspace,
+        state: &[f64],
+        controls: &[f64],
+        next_cotangent: &[f64],
+        state_cotangent: &mut [f64],
+        controls_cotangent: &mut [f64],
+    );
+
+    /// [`Plant::step_jvp`] without the length checks.
+    fn step_jvp_unchecked(
+        &self,
+        ws: &mut Workspace,
+        state: &[f64],
+        controls: &[f64],
+        state_tangent: &[f64],
+        controls_tangent: &[f64],
+        next_tangent: &mut [f64],
+    );
+
+    /// The full state right after reset from `joint` (positions then velocities).
+    fn reset(&self, ws: &mut Workspace, joint: &[f64], state: &mut [f64]) -> Result<(), Error> {
+        let info = self.info();
+        expect_len("reset", "joint", joint.len(), info.joint_dim())?;
+        expect_len("reset", "state", state.len(), info.state_dim())?;
+        self.reset_unchecked(ws, joint, state);
+        Ok(())
+    }
+
+    /// One step: `controls` = excitations, endpoint force, joint loads (see [`PlantInfo::control_dim`]).
+    fn step(
+        &self,
+        ws: &mut Workspace,
+        state: &[f64],
+        controls: &[f64],
+        next: &mut [f64],
+    ) -> Result<(), Error> {
+        let (s, c) = (self.info().state_dim(), self.info().control_dim());
+        expect_len("step", "state", state.len(), s)?;
+        expect_len("step", "controls", controls.len(), c)?;
+        expect_len("step", "next", next.len(), s)?;
+        self.step_unchecked(ws, state, controls, next);
+        Ok(())
+    }
+
+    /// Steps `n` effectors whose states (`n × state_dim`) and controls (`n × control_dim`) are in the
+    /// [batch layout](crate::batch): blocks of four effectors interleaved component by component, then
+    /// the remaining effectors as rows. Compiled plants step a block per SIMD instruction. `n` is
+    /// `states.len() / state_dim`, which must divide evenly.
+    fn step_batch(
+        &self,
+        ws: &mut Workspace,
+        states: &[f64],
+        controls: &[f64],
+        next: &mut [f64],
+    ) -> Result<(), Error> {
+        let (s, c) = (self.info().state_dim(), self.info().control_dim());
+        if !states.len().is_multiple_of(s) {
+            return Err(Error::Input(format!(
+                "step_batch: `states` has {} values, not a whole number of states of {s} values",
+                states.len()
+            )));
+        }
+        let n = states.len() / s;
+        expect_len("step_batch", "controls", controls.len(), n * c)?;
+        expect_len("step_batch", "next", next.len(), n * s)?;
+        self.step_batch_unchecked(ws, states, controls, next);
+        Ok(())
     }
 
     /// Reverse mode (a vector–Jacobian product of one step): given the cotangent of the next state, write
@@ -183,7 +269,28 @@ pub trait Plant: Send + Sync {
         next_cotangent: &[f64],
         state_cotangent: &mut [f64],
         controls_cotangent: &mut [f64],
-    );
+    ) -> Result<(), Error> {
+        let (s, c) = (self.info().state_dim(), self.info().control_dim());
+        expect_len("step_vjp", "state", state.len(), s)?;
+        expect_len("step_vjp", "controls", controls.len(), c)?;
+        expect_len("step_vjp", "next_cotangent", next_cotangent.len(), s)?;
+        expect_len("step_vjp", "state_cotangent", state_cotangent.len(), s)?;
+        expect_len(
+            "step_vjp",
+            "controls_cotangent",
+            controls_cotangent.len(),
+            c,
+        )?;
+        self.step_vjp_unchecked(
+            ws,
+            state,
+            controls,
+            next_cotangent,
+            state_cotangent,
+            controls_cotangent,
+        );
+        Ok(())
+    }
 
     /// Forward mode (a Jacobian–vector product of one step): the tangent of the next state given tangents
     /// of `state` and `controls`.
@@ -195,12 +302,35 @@ pub trait Plant: Send + Sync {
         state_tangent: &[f64],
         controls_tangent: &[f64],
         next_tangent: &mut [f64],
-    );
+    ) -> Result<(), Error> {
+        let (s, c) = (self.info().state_dim(), self.info().control_dim());
+        expect_len("step_jvp", "state", state.len(), s)?;
+        expect_len("step_jvp", "controls", controls.len(), c)?;
+        expect_len("step_jvp", "state_tangent", state_tangent.len(), s)?;
+        expect_len("step_jvp", "controls_tangent", controls_tangent.len(), c)?;
+        expect_len("step_jvp", "next_tangent", next_tangent.len(), s)?;
+        self.step_jvp_unchecked(
+            ws,
+            state,
+            controls,
+            state_tangent,
+            controls_tangent,
+            next_tangent,
+        );
+        Ok(())
+    }
 
     /// The full Jacobian of one step, `state_dim × (state_dim + control_dim)`, row-major: column `k < S` is
     /// `∂next/∂state[k]`, column `S + k` is `∂next/∂controls[k]`. Built from forward-mode products.
-    fn step_jacobian(&self, ws: &mut Workspace, state: &[f64], controls: &[f64]) -> Vec<f64> {
-        let (s, c) = (state.len(), controls.len());
+    fn step_jacobian(
+        &self,
+        ws: &mut Workspace,
+        state: &[f64],
+        controls: &[f64],
+    ) -> Result<Vec<f64>, Error> {
+        let (s, c) = (self.info().state_dim(), self.info().control_dim());
+        expect_len("step_jacobian", "state", state.len(), s)?;
+        expect_len("step_jacobian", "controls", controls.len(), c)?;
         let mut jac = vec![0.0; s * (s + c)];
         let mut ts = vec![0.0; s];
         let mut tc = vec![0.0; c];
@@ -213,12 +343,12 @@ pub trait Plant: Send + Sync {
             } else {
                 tc[k - s] = 1.0;
             }
-            self.step_jvp(ws, state, controls, &ts, &tc, &mut col);
+            self.step_jvp_unchecked(ws, state, controls, &ts, &tc, &mut col);
             for (i, v) in col.iter().enumerate() {
                 jac[i * (s + c) + k] = *v;
             }
         }
-        jac
+        Ok(jac)
     }
 
     /// Sets parameters from `name=value` overrides, values with optional units (`shoulder.range.max=120 deg`).
@@ -248,5 +378,18 @@ pub trait Plant: Send + Sync {
         let mut values = self.params().to_vec();
         values[i] = value;
         self.set_params(&values)
+    }
+}
+
+/// The error of an entry point given a vector of the wrong length.
+fn expect_len(function: &str, argument: &str, got: usize, expected: usize) -> Result<(), Error> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(Error::Shape {
+            what: format!("{function}: `{argument}`"),
+            expected,
+            got,
+        })
     }
 }

@@ -54,7 +54,7 @@ impl Rollout {
         let mut ws = plant.workspace();
         let mut states = vec![0.0; (steps + 1) * batch * s];
         for b in 0..batch {
-            plant.reset(
+            plant.reset_unchecked(
                 &mut ws,
                 &joint[b * jd..(b + 1) * jd],
                 &mut states[b * s..(b + 1) * s],
@@ -65,7 +65,7 @@ impl Rollout {
             for b in 0..batch {
                 let x = &done[(t * batch + b) * s..(t * batch + b + 1) * s];
                 let u = &controls[(t * batch + b) * c..(t * batch + b + 1) * c];
-                plant.step(&mut ws, x, u, &mut rest[b * s..(b + 1) * s]);
+                plant.step_unchecked(&mut ws, x, u, &mut rest[b * s..(b + 1) * s]);
             }
         }
         Ok(Rollout {
@@ -103,7 +103,7 @@ impl Rollout {
             for b in 0..batch {
                 let u = &self.controls[((t - 1) * batch + b) * c..((t - 1) * batch + b + 1) * c];
                 let gu = &mut grads[((t - 1) * batch + b) * c..((t - 1) * batch + b + 1) * c];
-                plant.step_vjp(
+                plant.step_vjp_unchecked(
                     ws,
                     self.state(t - 1, b),
                     u,

@@ -4,6 +4,7 @@
 //!
 //! Users define their own tasks by implementing [`Task`]; nothing else needs to change.
 
+use crate::error::Error;
 use crate::plant::Plant;
 use rand::Rng;
 /// Sampling methods (`random`, `random_range`) for custom tasks.
@@ -53,11 +54,20 @@ pub struct TaskContext<'a> {
 
 impl TaskContext<'_> {
     /// Endpoint position of a joint state (positions, velocities), by the plant's own kinematics.
+    ///
+    /// # Panics
+    ///
+    /// If `joint` is not `2·dof` values long (a task checks the joint states it is configured with in
+    /// [`Task::validate`]).
     pub fn endpoint(&self, joint: &[f64]) -> [f64; 2] {
         let info = self.plant.info();
         let mut state = vec![0.0; info.state_dim()];
-        self.plant
-            .reset(&mut self.plant.workspace(), joint, &mut state);
+        if let Err(e) = self
+            .plant
+            .reset(&mut self.plant.workspace(), joint, &mut state)
+        {
+            panic!("TaskContext::endpoint: {e}");
+        }
         let at = info.cartesian().start;
         [state[at], state[at + 1]]
     }
@@ -88,6 +98,13 @@ pub type Load = ([f64; 2], [[f64; 4]; 2]);
 pub trait Task: Send + Sync {
     /// A short name for logs and run directories.
     fn name(&self) -> String;
+
+    /// Checks the task's settings against the plant and the episode length; [`crate::env::Environment::new`]
+    /// calls it, so that a misconfigured task is an error there rather than a panic or NaN later. Default:
+    /// nothing to check.
+    fn validate(&self, _ctx: &TaskContext) -> Result<(), Error> {
+        Ok(())
+    }
 
     /// Draws `batch` episodes.
     fn draw(&self, ctx: &TaskContext, batch: usize, rng: &mut ChaCha8Rng) -> Vec<Episode>;
@@ -156,9 +173,9 @@ pub struct CentreOut {
 
 impl CentreOut {
     fn targets(&self, start: [f64; 2]) -> Vec<[f64; 2]> {
-        (0..self.n_targets.max(1))
+        (0..self.n_targets)
             .map(|k| {
-                let a = 2.0 * PI * k as f64 / self.n_targets.max(1) as f64;
+                let a = 2.0 * PI * k as f64 / self.n_targets as f64;
                 [
                     start[0] + self.radius * a.cos(),
                     start[1] + self.radius * a.sin(),
@@ -171,6 +188,44 @@ impl CentreOut {
 impl Task for CentreOut {
     fn name(&self) -> String {
         "centre_out".into()
+    }
+    /// At least one target, a finite radius and curl, and a start posture of one position per coordinate
+    /// within the joint ranges.
+    fn validate(&self, ctx: &TaskContext) -> Result<(), Error> {
+        if self.n_targets == 0 {
+            return Err(Error::Input(
+                "centre_out: n_targets must be at least 1".into(),
+            ));
+        }
+        for (what, v) in [("radius", self.radius), ("curl", self.curl)] {
+            if !v.is_finite() {
+                return Err(Error::Input(format!(
+                    "centre_out: {what} must be a finite number, not {v}"
+                )));
+            }
+        }
+        let info = ctx.plant.info();
+        if self.start_joint.len() != info.dof() {
+            return Err(Error::Shape {
+                what: "centre_out: start_joint (one position per coordinate)".into(),
+                expected: info.dof(),
+                got: self.start_joint.len(),
+            });
+        }
+        for ((q, b), name) in self
+            .start_joint
+            .iter()
+            .zip(ctx.plant.bounds())
+            .zip(&info.coord_names)
+        {
+            if !(*q >= b.lower && *q <= b.upper) {
+                return Err(Error::Input(format!(
+                    "centre_out: start_joint of `{name}` is {q}, outside its range [{}, {}]",
+                    b.lower, b.upper
+                )));
+            }
+        }
+        Ok(())
     }
     /// Episode `i` of a batch reaches to target `i mod n_targets`, so a batch of `n_targets` covers all.
     fn draw(&self, ctx: &TaskContext, batch: usize, _rng: &mut ChaCha8Rng) -> Vec<Episode> {
@@ -209,6 +264,22 @@ impl Task for DelayedReach {
     fn has_go_cue(&self) -> bool {
         true
     }
+    /// An ordered go-cue range and a catch probability in [0, 1].
+    fn validate(&self, _ctx: &TaskContext) -> Result<(), Error> {
+        let (lo, hi) = self.go_steps;
+        if lo > hi {
+            return Err(Error::Input(format!(
+                "delayed_reach: go_steps ({lo}, {hi}) must be ordered (min, max)"
+            )));
+        }
+        if !(0.0..=1.0).contains(&self.catch_probability) {
+            return Err(Error::Input(format!(
+                "delayed_reach: catch_probability must be between 0 and 1, not {}",
+                self.catch_probability
+            )));
+        }
+        Ok(())
+    }
     fn draw(&self, ctx: &TaskContext, batch: usize, rng: &mut ChaCha8Rng) -> Vec<Episode> {
         (0..batch)
             .map(|_| {
@@ -218,7 +289,7 @@ impl Task for DelayedReach {
                 let go = if rng.random::<f64>() < self.catch_probability {
                     usize::MAX
                 } else {
-                    rng.random_range(lo..=hi.max(lo))
+                    rng.random_range(lo..=hi.max(lo)) // `validate` rejects hi < lo
                 };
                 Episode {
                     start: ctx.endpoint(&joint0),

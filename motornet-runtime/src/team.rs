@@ -2,16 +2,24 @@
 //! (tens of microseconds of work). A general-purpose pool puts idle threads to sleep, and waking a sleeping
 //! thread can cost as much as the work itself (much more in a virtual machine); team workers instead spin
 //! for a while after each job, so consecutive steps reach them at once, and only park when idle for longer.
+//!
+//! A job that panics does not break the team: every part's panic is caught, [`Team::run`] waits until all
+//! threads are done with the job (which borrows the caller's stack) and then re-raises the first panic on
+//! the calling thread. The team stays usable.
 
+use std::any::Any;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// How long an idle worker spins before parking.
+/// How long an idle worker spins before parking, and how long the caller spins waiting for the workers
+/// before it starts yielding its time slice to them.
 const SPIN: Duration = Duration::from_micros(200);
 
 type Job<'a> = &'a (dyn Fn(usize) + Sync);
+type Panic = Box<dyn Any + Send + 'static>;
 
 struct Shared {
     /// Points at the current job (a `Job` on the caller's stack) while a run is in progress.
@@ -21,10 +29,12 @@ struct Shared {
     /// Workers that have not finished the current run.
     remaining: AtomicUsize,
     stop: AtomicBool,
+    /// The first panic of a worker in the current run.
+    panic: Mutex<Option<Panic>>,
 }
 
 /// The calling thread plus `workers` threads.
-pub struct Team {
+pub(crate) struct Team {
     shared: Arc<Shared>,
     handles: Vec<JoinHandle<()>>,
 }
@@ -37,16 +47,22 @@ impl Team {
             generation: AtomicUsize::new(0),
             remaining: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
+            panic: Mutex::new(None),
         });
-        let handles = (1..threads.max(1))
-            .map(|k| {
-                let shared = shared.clone();
+        // Workers spawned so far are stopped and joined by `Drop` if a later spawn fails.
+        let mut team = Team {
+            shared,
+            handles: Vec::new(),
+        };
+        for k in 1..threads.max(1) {
+            let shared = team.shared.clone();
+            team.handles.push(
                 std::thread::Builder::new()
                     .name(format!("motornet-team-{k}"))
-                    .spawn(move || worker(&shared, k))
-            })
-            .collect::<std::io::Result<Vec<_>>>()?;
-        Ok(Team { shared, handles })
+                    .spawn(move || worker(&shared, k))?,
+            );
+        }
+        Ok(team)
     }
 
     /// Number of threads, the caller included.
@@ -55,13 +71,16 @@ impl Team {
     }
 
     /// Runs `job(k)` for k = 0..threads, in parallel: `job(0)` on the calling thread. Returns when all are
-    /// done.
-    pub fn run(&self, job: &(dyn Fn(usize) + Sync)) {
+    /// done. If parts panic, waits until every part has finished and then resumes the first panic (the
+    /// caller's own first) on the calling thread; the team remains usable.
+    ///
+    /// `&mut self`: one run at a time (the workers read a single job slot).
+    pub fn run(&mut self, job: &(dyn Fn(usize) + Sync)) {
         if self.handles.is_empty() {
             job(0);
             return;
         }
-        let s = &self.shared;
+        let s = &*self.shared;
         let slot: Job = job;
         s.job
             .store(&slot as *const Job as *mut (), Ordering::Release);
@@ -70,12 +89,33 @@ impl Team {
         for h in &self.handles {
             h.thread().unpark(); // a no-op for a worker that is still spinning
         }
-        job(0);
+        let mine = catch_unwind(AssertUnwindSafe(|| job(0)));
+        // Spin while the workers are likely about to finish; then give up the core to them (on a loaded
+        // machine a worker may be waiting for this very core).
+        let start = Instant::now();
+        let (mut spins, mut yielding) = (0u32, false);
         while s.remaining.load(Ordering::Acquire) != 0 {
-            std::hint::spin_loop();
+            if yielding {
+                std::thread::yield_now();
+            } else {
+                spins = spins.wrapping_add(1);
+                yielding = spins.is_multiple_of(64) && start.elapsed() > SPIN;
+                std::hint::spin_loop();
+            }
         }
-        // Every worker is done with `slot` before it goes out of scope.
+        // Every worker is done with `slot` before it goes out of scope (also when unwinding below).
         s.job.store(std::ptr::null_mut(), Ordering::Release);
+        let theirs = s
+            .panic
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Err(p) = mine {
+            resume_unwind(p);
+        }
+        if let Some(p) = theirs {
+            resume_unwind(p);
+        }
     }
 }
 
@@ -104,9 +144,15 @@ fn worker(s: &Shared, k: usize) {
             return;
         }
         // SAFETY: `run` stored a pointer to a live `Job` before bumping the generation, and keeps it alive
-        // until `remaining` reaches zero, which this worker signals only after its last use of it.
+        // until `remaining` reaches zero, which this worker signals only after its last use of it — also
+        // when the job panics, since the panic is caught here.
         let job: Job = unsafe { *(s.job.load(Ordering::Acquire) as *const Job) };
-        job(k);
+        if let Err(p) = catch_unwind(AssertUnwindSafe(|| job(k))) {
+            let mut first = s.panic.lock().unwrap_or_else(PoisonError::into_inner);
+            if first.is_none() {
+                *first = Some(p);
+            }
+        }
         s.remaining.fetch_sub(1, Ordering::AcqRel);
     }
 }
@@ -129,7 +175,7 @@ mod tests {
 
     #[test]
     fn every_part_runs_once_per_run() {
-        let team = Team::new(3).unwrap();
+        let mut team = Team::new(3).unwrap();
         let counts: Vec<AtomicU64> = (0..3).map(|_| AtomicU64::new(0)).collect();
         for _ in 0..1000 {
             team.run(&|k| {
@@ -147,12 +193,64 @@ mod tests {
 
     #[test]
     fn a_single_thread_team_runs_in_the_caller() {
-        let team = Team::new(1).unwrap();
+        let mut team = Team::new(1).unwrap();
         let hits = AtomicU64::new(0);
         team.run(&|k| {
             assert_eq!(k, 0);
             hits.fetch_add(1, Ordering::Relaxed);
         });
         assert_eq!(hits.load(Ordering::Relaxed), 1);
+    }
+
+    /// Runs a job whose part `panicking` panics while the other parts are still using the caller's data;
+    /// returns the panic message and checks that every other part ran to its end before `run` unwound.
+    fn panic_in_part(team: &mut Team, panicking: usize) -> String {
+        let threads = team.threads();
+        let finished: Vec<AtomicBool> = (0..threads).map(|_| AtomicBool::new(false)).collect();
+        let payload = catch_unwind(AssertUnwindSafe(|| {
+            // Data on this stack frame, borrowed by the job: it must outlive every part.
+            let data = vec![7u64; 1000];
+            team.run(&|k| {
+                if k == panicking {
+                    panic!("part {k} failed");
+                }
+                std::thread::sleep(Duration::from_millis(20));
+                assert_eq!(data.iter().sum::<u64>(), 7000);
+                finished[k].store(true, Ordering::SeqCst);
+            });
+        }))
+        .expect_err("the panic reaches the caller");
+        for (k, f) in finished.iter().enumerate() {
+            assert_eq!(f.load(Ordering::SeqCst), k != panicking, "part {k}");
+        }
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_panicking_worker_reaches_the_caller_and_the_team_stays_usable() {
+        let mut team = Team::new(3).unwrap();
+        assert_eq!(panic_in_part(&mut team, 2), "part 2 failed");
+        assert_eq!(panic_in_part(&mut team, 0), "part 0 failed");
+        assert_eq!(panic_in_part(&mut team, 1), "part 1 failed");
+        let hits = AtomicU64::new(0);
+        for _ in 0..100 {
+            team.run(&|_| {
+                hits.fetch_add(1, Ordering::Relaxed);
+            });
+        }
+        assert_eq!(hits.load(Ordering::Relaxed), 300);
+    }
+
+    #[test]
+    fn the_callers_panic_wins_over_a_workers() {
+        let mut team = Team::new(2).unwrap();
+        let payload = catch_unwind(AssertUnwindSafe(|| team.run(&|k| panic!("part {k}"))))
+            .expect_err("panics");
+        assert_eq!(payload.downcast_ref::<String>().unwrap(), "part 0");
+        // The worker's panic of that run was dropped, not carried into the next run.
+        team.run(&|_| {});
     }
 }

@@ -255,7 +255,9 @@ impl<P: Plant + 'static> Trainer<P> {
     }
 
     /// Simulates `episodes` (split over the workers) and returns the loss and its gradient with respect to
-    /// the network's parameters.
+    /// the network's parameters. Any number of episodes (at least one) may be given: the loss is their
+    /// mean, whatever the configured batch size (a worker's buffers grow when it is given more episodes
+    /// than it was built for). Episode `b` draws its noise from stream `b` of `batch_index`.
     ///
     /// Errors start with `batch <batch_index>: ` and then say what was not finite: a state (its part,
     /// component, episode — numbered within `episodes` — and step), a policy excitation, a task's endpoint
@@ -267,13 +269,26 @@ impl<P: Plant + 'static> Trainer<P> {
         deterministic: bool,
     ) -> Result<(BatchStats, Vec<f64>), Error> {
         let total = episodes.len();
+        if total == 0 {
+            return Err(Error::Input(format!(
+                "batch {batch_index}: no episodes to compute a loss over"
+            )));
+        }
         let (gru, loss_cfg, seed) = (&self.gru, &self.loss, self.optim.seed);
+        // The split `Trainer::new` sized the workers for when `total` is the batch size.
+        let threads = self.workers.len();
+        let sizes: Vec<usize> = (0..threads)
+            .map(|k| total / threads + usize::from(k < total % threads))
+            .collect();
         let mut results: Vec<WorkerResult> = Vec::new();
         std::thread::scope(|scope| {
             let mut start = 0;
             let mut handles = Vec::new();
-            for w in self.workers.iter_mut() {
-                let n = w.tape.batch();
+            for (w, &n) in self.workers.iter_mut().zip(&sizes) {
+                if n == 0 {
+                    continue;
+                }
+                w.fit(gru, n);
                 let slice = episodes[start..start + n].to_vec();
                 let first = start;
                 start += n;
@@ -332,7 +347,19 @@ impl<P: Plant + 'static> Trainer<P> {
 
     /// Deterministic evaluation: endpoint paths (`[episode][step]` of [x, y, vx, vy]), activations
     /// (`[episode][step][muscle]`) and the mean endpoint-to-aim distance over the last `last` steps.
+    ///
+    /// `episodes` must not be empty, and `last` must lie in `1..=steps` (the steps of an episode).
     pub fn evaluate(&mut self, episodes: &[Episode], last: usize) -> Result<Evaluation, Error> {
+        if episodes.is_empty() {
+            return Err(Error::Input("evaluate: no episodes to evaluate".into()));
+        }
+        let steps = self.steps();
+        if last == 0 || last > steps {
+            return Err(Error::Input(format!(
+                "evaluate: the last {last} steps cannot be evaluated: the number must be between 1 and \
+                 the {steps} steps of an episode"
+            )));
+        }
         let w = &mut self.workers[0];
         w.env.episode_offset = 0;
         let gru = &self.gru;
@@ -395,6 +422,17 @@ pub struct Evaluation {
 }
 
 impl<P: Plant> Worker<P> {
+    /// Sizes the buffers that depend on the number of episodes for `n` episodes (nothing changes when
+    /// they already fit, as for every batch of the configured size).
+    fn fit(&mut self, gru: &Gru, n: usize) {
+        if self.tape.batch() != n {
+            self.tape = gru.tape(n, self.env.steps);
+            self.dh = vec![0.0; n * gru.dims().hidden];
+            self.dx = vec![0.0; n * self.env.obs_dim()];
+            self.hidden_noise = vec![0.0; n * gru.dims().hidden];
+        }
+    }
+
     /// Forward and backward pass over this worker's episodes; returns the loss terms (already normalized by
     /// the whole batch size `total`) and the parameter gradient.
     #[allow(clippy::too_many_arguments)]
