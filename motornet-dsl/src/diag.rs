@@ -224,7 +224,7 @@ impl Report<'_> {
             }
             for w in &snippet.windows {
                 let (line, from) = (w.line + 1, w.column + 1);
-                let to = from + self.source[w.start..w.end].chars().count();
+                let to = (from + self.source[w.start..w.end].chars().count()).saturating_sub(1);
                 out.push_str(&format!(
                     "  (line {line} is {} characters long: only columns {from}–{to} are shown)\n",
                     columns(
@@ -261,8 +261,8 @@ impl Report<'_> {
     }
 }
 
-/// The source as it is drawn, byte for byte the same length: control characters (a NUL byte in a binary
-/// file…) become blanks, and a lone `\r` (old Mac line ends) becomes `\n`.
+/// The source as it is drawn, with the same byte offsets and character boundaries: control characters (a NUL
+/// byte in a binary file…) become blanks, and a lone `\r` (old Mac line ends) becomes `\n`.
 fn displayable(source: &str) -> String {
     let mut out = String::with_capacity(source.len());
     let mut chars = source.chars().peekable();
@@ -270,7 +270,8 @@ fn displayable(source: &str) -> String {
         match c {
             '\r' if chars.peek() != Some(&'\n') => out.push('\n'),
             '\n' | '\r' | '\t' => out.push(c),
-            c if c.is_control() => out.extend(std::iter::repeat_n(' ', c.len_utf8())),
+            // The same length in bytes, so the same character boundaries (C1 controls are two bytes).
+            c if c.is_control() => out.push(if c.len_utf8() == 1 { ' ' } else { '\u{a0}' }),
             c => out.push(c),
         }
     }

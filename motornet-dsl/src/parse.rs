@@ -40,7 +40,7 @@ fn parse_text(source: &str) -> (Option<Model>, Vec<Diagnostic>) {
     if let Some(d) = reject_non_text(source) {
         return (None, vec![d]);
     }
-    if source.trim().is_empty() || only_comments(source) {
+    let empty = || {
         let d = Diagnostic::new(
             "empty-file",
             "the file defines no model",
@@ -48,13 +48,17 @@ fn parse_text(source: &str) -> (Option<Model>, Vec<Diagnostic>) {
             "empty",
         )
         .with_help("a model file starts with `model NAME { … }`");
-        return (None, vec![d]);
+        (None, vec![d])
+    };
+    if source.trim().is_empty() {
+        return empty();
     }
     if let Some(d) = too_deep(source) {
         return (None, vec![d]);
     }
     let pairs = match MnetParser::parse(Rule::file, source) {
         Ok(p) => p,
+        Err(_) if only_comments(source) => return empty(),
         Err(e) => return (None, vec![pest_error(e, 0, source)]),
     };
     let file = pairs.into_iter().next().expect("grammar: file");
@@ -76,22 +80,20 @@ fn reject_non_text(source: &str) -> Option<Diagnostic> {
     )
 }
 
+/// Whether the text holds only comments and blanks (asked only of text that does not parse).
 fn only_comments(source: &str) -> bool {
-    MnetParser::parse(Rule::file, source).is_err() && {
-        // A file of only comments/whitespace: strip them and see if anything is left.
-        let mut rest = source;
-        loop {
-            rest = rest.trim_start();
-            if let Some(r) = rest.strip_prefix("//") {
-                rest = r.split_once(['\n', '\r']).map_or("", |(_, b)| b);
-            } else if let Some(r) = rest.strip_prefix("/*") {
-                match r.split_once("*/") {
-                    Some((_, b)) => rest = b,
-                    None => return false,
-                }
-            } else {
-                return rest.is_empty();
+    let mut rest = source;
+    loop {
+        rest = rest.trim_start();
+        if let Some(r) = rest.strip_prefix("//") {
+            rest = r.split_once(['\n', '\r']).map_or("", |(_, b)| b);
+        } else if let Some(r) = rest.strip_prefix("/*") {
+            match r.split_once("*/") {
+                Some((_, b)) => rest = b,
+                None => return false,
             }
+        } else {
+            return rest.is_empty();
         }
     }
 }
