@@ -260,6 +260,7 @@ fn problems_on_a_very_long_line_render_as_a_window() {
         .iter()
         .find(|d| d.code == "unit-mismatch")
         .expect("unit-mismatch");
+    assert_eq!(line_col(&wide, d.span.start), (1, col + 12));
     let rendered = Report {
         file_name: "w.mnet",
         source: &wide,
