@@ -80,7 +80,7 @@ fn thousands_of_problems_are_counted_and_the_first_fifty_shown() {
         "{}",
         &err[err.len() - 500..]
     );
-    assert!(err.ends_with("3000 problems in ".to_string() + p.to_str().unwrap() + "\n"));
+    assert!(err.ends_with(&format!("3000 problems in {}\n", p.display())));
 }
 
 #[test]
