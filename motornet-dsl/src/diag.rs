@@ -256,7 +256,9 @@ impl Report<'_> {
         let (line, col) = line_col(self.source, d.span.start);
         format!(
             "{}:{line}:{col}: error[{}]: {}\n",
-            self.file_name, d.code, d.message
+            self.file_name,
+            d.code,
+            clip_words(&d.message)
         )
     }
 }
@@ -444,7 +446,8 @@ impl fmt::Debug for MietteItem<'_> {
 }
 impl fmt::Display for MietteItem<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.d.message)
+        // Texts set after construction (`d.help = …`) are clipped here too.
+        f.write_str(&clip_words(&self.d.message))
     }
 }
 impl std::error::Error for MietteItem<'_> {}
@@ -461,7 +464,7 @@ impl miette::Diagnostic for MietteItem<'_> {
         self.d
             .help
             .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+            .map(|h| Box::new(clip_words(h)) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         Some(self.snippet)
@@ -472,9 +475,9 @@ impl miette::Diagnostic for MietteItem<'_> {
         Some(Box::new(spans.filter_map(|(i, (span, text))| {
             let span = source_span((*span)?);
             Some(if i == 0 {
-                LabeledSpan::new_primary_with_span(Some(text.clone()), span)
+                LabeledSpan::new_primary_with_span(Some(clip_words(text)), span)
             } else {
-                LabeledSpan::new_with_span(Some(text.clone()), span)
+                LabeledSpan::new_with_span(Some(clip_words(text)), span)
             })
         })))
     }
@@ -482,8 +485,15 @@ impl miette::Diagnostic for MietteItem<'_> {
 
 /// The closest name to `name` among `candidates`, if it is close enough to be a likely typo.
 pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    // Edit distances cost the product of the lengths: no suggestions for absurdly long names.
+    if name.len() > MAX_WORD_CHARS {
+        return None;
+    }
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
+        if c.len().abs_diff(name.len()) > c.len().max(name.len()) / 3 + 1 {
+            continue; // too different in length to be close enough
+        }
         let d = edit_distance(&name.to_lowercase(), &c.to_lowercase());
         let limit = (c.len().max(name.len()) / 3).max(1);
         if d <= limit && best.is_none_or(|(bd, _)| d < bd) {

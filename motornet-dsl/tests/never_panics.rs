@@ -469,3 +469,21 @@ fn a_deep_skeleton_is_checked_without_recursion_or_quadratic_walks() {
         });
     }
 }
+
+#[test]
+fn huge_similar_names_get_no_suggestion_and_are_clipped() {
+    // Two 100 000-character names one letter apart: an edit distance between them would take 10^10 steps.
+    let a = "x".repeat(100_000);
+    let b = format!("{}y", "x".repeat(99_999));
+    let src =
+        format!("model m {{ body {a} {{ mass 1 kg; }} joint j: world -> {b} {{}} endpoint {a}; }}");
+    let (_, diags) = compile_source(&src);
+    assert!(diags.iter().any(|d| d.code == "unknown-body"), "{diags:?}");
+    let rendered = motornet_dsl::diag::Report {
+        file_name: "n.mnet",
+        source: &src,
+        diagnostics: &diags,
+    }
+    .render(motornet_dsl::diag::Style::Plain);
+    assert!(rendered.len() < 5000, "{} bytes", rendered.len());
+}
