@@ -87,6 +87,11 @@ enum ConstState<'a> {
 struct Checker<'a> {
     diags: Vec<Diagnostic>,
     params: Vec<ParamDef>,
+    /// Index of each parameter in `params`, by name.
+    param_index: HashMap<String, usize>,
+    /// How many more "did you mean" searches over all declared names may run (each is linear in the
+    /// number of names; past this, unknown names are reported without a suggestion).
+    suggestion_budget: std::cell::Cell<usize>,
     constraints: Vec<Constraint>,
     decls: HashMap<String, (DeclKind, Span)>,
     consts: HashMap<String, ConstState<'a>>,
@@ -105,9 +110,19 @@ struct Checker<'a> {
     /// Uses of such constants: a value containing one is not checked against its constraints, since its
     /// placeholder value would only add a misleading second report.
     poisoned_spans: Vec<Span>,
+    /// Whether a chain of constants longer than `MAX_CONST_DEPTH` was reported.
+    const_depth_reported: bool,
     /// Unknown names already reported (by code and name), with the index of their diagnostic.
     unknown_seen: HashMap<(&'static str, String), usize>,
 }
+
+/// Searches for a similar name among all declared names (for "did you mean") in one check; a model with more
+/// unknown names than this gets suggestions for the first ones only, which keeps checking linear.
+const MAX_SUGGESTION_SEARCHES: usize = 200;
+
+/// A constant may be defined through a chain of at most this many other constants (resolving one recurses
+/// through the chain, and its value is a tree as deep).
+const MAX_CONST_DEPTH: usize = 100;
 
 /// Accepted MotorNet spellings, mapped to ours, for helpful messages.
 const ALIASES: [(&str, &str); 4] = [
@@ -123,6 +138,8 @@ impl<'a> Checker<'a> {
             model_span: ast.name.span,
             diags: Vec::new(),
             params: Vec::new(),
+            param_index: HashMap::new(),
+            suggestion_budget: std::cell::Cell::new(MAX_SUGGESTION_SEARCHES),
             constraints: Vec::new(),
             decls: HashMap::new(),
             consts: HashMap::new(),
@@ -134,11 +151,19 @@ impl<'a> Checker<'a> {
             poisoned_consts: Default::default(),
             poisoned_spans: Vec::new(),
             unknown_seen: HashMap::new(),
+            const_depth_reported: false,
         }
     }
 
     fn error(&mut self, d: Diagnostic) {
         self.diags.push(d);
+    }
+
+    /// Whether one more search for a similar declared name may run (see `suggestion_budget`).
+    fn may_suggest(&self) -> bool {
+        let left = self.suggestion_budget.get();
+        self.suggestion_budget.set(left.saturating_sub(1));
+        left > 0
     }
 
     fn run(&mut self, ast: &'a ast::Model) -> Option<Model> {
@@ -290,10 +315,11 @@ impl<'a> Checker<'a> {
             return sym;
         }
         let default = sym.eval(&[]);
-        if let Some(i) = self.params.iter().position(|p| p.name == name) {
+        if let Some(&i) = self.param_index.get(name) {
             // Same property written twice is reported elsewhere; keep the first.
             return Sym::Param(i);
         }
+        self.param_index.insert(name.to_string(), self.params.len());
         self.params.push(ParamDef {
             name: name.to_string(),
             default,
@@ -502,60 +528,34 @@ impl<'a> Checker<'a> {
                 let (s, d, l) = self.expr(a);
                 (Sym::Neg(Box::new(s)), d, l)
             }
-            ExprKind::Binary(op, a, b) => {
-                let (sa, da, la) = self.expr(a);
-                let (sb, db, lb) = self.expr(b);
-                let d = match op {
-                    BinOp::Add | BinOp::Sub => match (da, db) {
-                        (DimT::Known(x), DimT::Known(y)) if x != y => {
-                            self.error(Diagnostic::new(
-                                "unit-mismatch",
-                                format!(
-                                    "unit mismatch: cannot add {} and {}",
-                                    x.describe(),
-                                    y.describe()
-                                ),
-                                e.span,
-                                "mixed units",
-                            ));
-                            DimT::Known(x)
-                        }
-                        (DimT::Known(x), _) | (_, DimT::Known(x)) => DimT::Known(x),
-                        _ => DimT::Free,
-                    },
-                    BinOp::Mul | BinOp::Div => {
-                        let p = if *op == BinOp::Mul { 1 } else { -1 };
-                        match (da, db) {
-                            (DimT::Known(x), DimT::Known(y)) => DimT::Known(x.mul(y, p)),
-                            // Radians are dimensionless in SI: a plain coefficient times an angle may be
-                            // anything (`0.03 * shoulder` in a path is metres per radian times radians).
-                            (DimT::Known(x), DimT::Free) | (DimT::Free, DimT::Known(x))
-                                if x.0[3] != 0 =>
-                            {
-                                DimT::Free
-                            }
-                            (DimT::Known(x), DimT::Free) => DimT::Known(x),
-                            (DimT::Free, DimT::Known(y)) => DimT::Known(Dim::NONE.mul(y, p)),
-                            _ => DimT::Free,
-                        }
+            ExprKind::Binary(BinOp::Pow, a, b) => {
+                let left = self.expr(a);
+                let right = self.expr(b);
+                self.binary(BinOp::Pow, e.span, left, right)
+            }
+            ExprKind::Binary(_, _, _) => {
+                // A flat sum or product (`a + b + c + …`) is a chain down the left operands: walk it in a
+                // loop, so its length does not use up the stack (only real nesting recurses).
+                let mut spine = vec![e];
+                let mut first = e;
+                while let ExprKind::Binary(op, a, _) = &first.kind {
+                    if *op == BinOp::Pow {
+                        break;
                     }
-                    BinOp::Pow => match (da, sb.constant_value()) {
-                        (DimT::Known(x), Some(n)) if n.fract() == 0.0 && n.abs() <= 8.0 => {
-                            DimT::Known(Dim::NONE.mul(x, n as i32))
-                        }
-                        (DimT::Free, _) => DimT::Free,
-                        _ => {
-                            self.error(Diagnostic::new(
-                                "unit-mismatch",
-                                "a quantity with a unit can only be raised to a small whole number",
-                                e.span,
-                                "non-integer power",
-                            ));
-                            DimT::Free
-                        }
-                    },
-                };
-                (Sym::Bin(*op, Box::new(sa), Box::new(sb)), d, la && lb)
+                    if !std::ptr::eq(first, e) {
+                        spine.push(first);
+                    }
+                    first = a;
+                }
+                let mut acc = self.expr(first);
+                for node in spine.into_iter().rev() {
+                    let ExprKind::Binary(op, _, b) = &node.kind else {
+                        unreachable!("the spine holds binary nodes")
+                    };
+                    let right = self.expr(b);
+                    acc = self.binary(*op, node.span, acc, right);
+                }
+                acc
             }
             ExprKind::Call(name, args) => {
                 let resolved: Vec<(Sym, DimT, bool)> = args.iter().map(|a| self.expr(a)).collect();
@@ -603,6 +603,66 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// The dimension check and symbol of one binary operation whose operands are resolved.
+    fn binary(
+        &mut self,
+        op: BinOp,
+        span: Span,
+        (sa, da, la): (Sym, DimT, bool),
+        (sb, db, lb): (Sym, DimT, bool),
+    ) -> (Sym, DimT, bool) {
+        let op = &op;
+        let d = match op {
+            BinOp::Add | BinOp::Sub => match (da, db) {
+                (DimT::Known(x), DimT::Known(y)) if x != y => {
+                    self.error(Diagnostic::new(
+                        "unit-mismatch",
+                        format!(
+                            "unit mismatch: cannot add {} and {}",
+                            x.describe(),
+                            y.describe()
+                        ),
+                        span,
+                        "mixed units",
+                    ));
+                    DimT::Known(x)
+                }
+                (DimT::Known(x), _) | (_, DimT::Known(x)) => DimT::Known(x),
+                _ => DimT::Free,
+            },
+            BinOp::Mul | BinOp::Div => {
+                let p = if *op == BinOp::Mul { 1 } else { -1 };
+                match (da, db) {
+                    (DimT::Known(x), DimT::Known(y)) => DimT::Known(x.mul(y, p)),
+                    // Radians are dimensionless in SI: a plain coefficient times an angle may be
+                    // anything (`0.03 * shoulder` in a path is metres per radian times radians).
+                    (DimT::Known(x), DimT::Free) | (DimT::Free, DimT::Known(x)) if x.0[3] != 0 => {
+                        DimT::Free
+                    }
+                    (DimT::Known(x), DimT::Free) => DimT::Known(x),
+                    (DimT::Free, DimT::Known(y)) => DimT::Known(Dim::NONE.mul(y, p)),
+                    _ => DimT::Free,
+                }
+            }
+            BinOp::Pow => match (da, sb.constant_value()) {
+                (DimT::Known(x), Some(n)) if n.fract() == 0.0 && n.abs() <= 8.0 => {
+                    DimT::Known(Dim::NONE.mul(x, n as i32))
+                }
+                (DimT::Free, _) => DimT::Free,
+                _ => {
+                    self.error(Diagnostic::new(
+                        "unit-mismatch",
+                        "a quantity with a unit can only be raised to a small whole number",
+                        span,
+                        "non-integer power",
+                    ));
+                    DimT::Free
+                }
+            },
+        };
+        (Sym::Bin(*op, Box::new(sa), Box::new(sb)), d, la && lb)
+    }
+
     fn reference(&mut self, path: &[Ident], span: Span) -> (Sym, DimT, bool) {
         let full: String = path
             .iter()
@@ -629,7 +689,7 @@ impl<'a> Checker<'a> {
             self.poisoned_spans.push(span);
             return (Sym::Num(0.0), DimT::Free, false);
         }
-        if let Some(i) = self.params.iter().position(|p| p.name == full) {
+        if let Some(&i) = self.param_index.get(&full) {
             return (Sym::Param(i), DimT::Known(self.params[i].dim), false);
         }
         // Not found: explain what it might have been.
@@ -657,6 +717,7 @@ impl<'a> Checker<'a> {
                     "`{full}` is a unit: write a number before it, e.g. `1 {full}`"
                 ));
             }
+            _ if !self.may_suggest() => {}
             _ => {
                 let mut names: Vec<&str> = self.consts.keys().map(String::as_str).collect();
                 if let Some(c) = &self.coords_in_scope {
@@ -719,7 +780,7 @@ impl<'a> Checker<'a> {
                         format!(
                             "constants {} are defined in terms of each other ({})",
                             join_and(&names),
-                            path.join(" → ")
+                            join_capped(&path, " → ")
                         ),
                         format!("`{}` used in the definition of `{inside}`", name.name),
                     )
@@ -734,6 +795,30 @@ impl<'a> Checker<'a> {
                     }
                 }
                 self.error(d);
+                self.consts.insert(
+                    name.name.clone(),
+                    ConstState::Done(Sym::Num(0.0), DimT::Free),
+                );
+                (Sym::Num(0.0), DimT::Free)
+            }
+            Some(ConstState::Pending(_)) if self.resolving.len() >= MAX_CONST_DEPTH => {
+                // Resolving recurses through the constants; a longer chain is refused (once).
+                if !self.const_depth_reported {
+                    self.const_depth_reported = true;
+                    let outer = self.resolving.first().cloned().unwrap_or_default();
+                    self.error(
+                        Diagnostic::new(
+                            "too-deep",
+                            format!(
+                                "constant `{outer}` is defined through a chain of more than {MAX_CONST_DEPTH} other constants"
+                            ),
+                            name.span,
+                            format!("{MAX_CONST_DEPTH} constants deep"),
+                        )
+                        .with_help(format!("a constant may refer to constants that refer to others, at most {MAX_CONST_DEPTH} deep (docs/language.md, \"Limits\")")),
+                    );
+                }
+                self.poisoned_consts.insert(name.name.clone());
                 self.consts.insert(
                     name.name.clone(),
                     ConstState::Done(Sym::Num(0.0), DimT::Free),
@@ -792,20 +877,26 @@ impl<'a> Checker<'a> {
     fn validate_constraints(&mut self) {
         let defaults = self.param_defaults();
         // A value with a problem inside (already reported) is not checked any further.
-        let flawed: Vec<Span> = self
+        let mut flawed: Vec<Span> = self
             .diags
             .iter()
             .map(|d| d.span)
             .chain(self.poisoned_spans.iter().copied())
             .collect();
+        // Sorted by start, so finding a flaw inside a value is a binary search (not a scan of every
+        // diagnostic for every constraint).
+        flawed.sort_by_key(|f| (f.start, f.end));
+        let has_flaw_inside = |c: Span| {
+            let from = flawed.partition_point(|f| f.start < c.start);
+            flawed[from..]
+                .iter()
+                .take_while(|f| f.start <= c.end)
+                .any(|f| f.end <= c.end)
+        };
         let failures: Vec<Diagnostic> = self
             .constraints
             .iter()
-            .filter(|c| {
-                !flawed
-                    .iter()
-                    .any(|f| c.span.start <= f.start && f.end <= c.span.end && !c.span.is_empty())
-            })
+            .filter(|c| c.span.is_empty() || !has_flaw_inside(c.span))
             .filter_map(|c| {
                 let v = c.value.eval(&defaults);
                 let ok = v.is_finite() && if c.strict { v > 0.0 } else { v >= 0.0 };
@@ -1085,6 +1176,24 @@ impl<'a> Checker<'a> {
                         }));
                         self.error(d);
                     }
+                    // `mass 2 * sin (0.5);`: a function name, a blank, then a parenthesised value.
+                    _ if trailing_function(first).is_some_and(|f| !self.is_known_name(&f.name)) => {
+                        let f = trailing_function(first).expect("checked");
+                        self.error(
+                            Diagnostic::new(
+                                "wrong-value",
+                                format!(
+                                    "`{}` takes one value, but {} were given: a space between `{}` and `(` makes two values, not a function call",
+                                    p.name.name,
+                                    p.values.len(),
+                                    f.name
+                                ),
+                                f.span.to(extra.span()),
+                                "two values",
+                            )
+                            .with_help(format!("write `{}(…)` without a space", f.name)),
+                        );
+                    }
                     _ => self.error(Diagnostic::new(
                         "wrong-value",
                         format!(
@@ -1318,6 +1427,7 @@ impl<'a> Checker<'a> {
         );
         d.help = match self.decls.get(&name.name) {
             Some((kind, _)) => Some(format!("`{}` is a {}, not a body", name.name, kind.noun())),
+            None if !self.may_suggest() => None,
             None => {
                 let mut names: Vec<&str> = self.body_index.keys().map(String::as_str).collect();
                 names.sort_unstable();
@@ -1479,8 +1589,13 @@ impl<'a> Checker<'a> {
         let mut depth: Vec<Option<usize>> = vec![None; bodies.len()];
         let mut in_reported_cycle = vec![false; bodies.len()];
         let any_joint = ast.items.iter().any(|i| matches!(i, Item::Joint { .. }));
+        // Each body's walk to the world stops at a body already walked (its depth or its failure is known),
+        // so the whole check takes time linear in the number of bodies, however deep the chains.
+        let mut failed = vec![false; bodies.len()];
+        let mut on_chain = vec![usize::MAX; bodies.len()];
         for (b, body) in bodies.iter().enumerate() {
             let mut chain = vec![b];
+            on_chain[b] = 0;
             let mut cur = b;
             let verdict = loop {
                 let Some((j, _)) = parent_joint[cur] else {
@@ -1489,16 +1604,36 @@ impl<'a> Checker<'a> {
                 match joints[j].parent {
                     BodyRef::World => break Ok(chain.len()),
                     BodyRef::Body(p) => {
-                        if let Some(at) = chain.iter().position(|&c| c == p) {
-                            break Err(Some(chain[at..].to_vec()));
+                        if on_chain[p] != usize::MAX {
+                            break Err(Some(chain[on_chain[p]..].to_vec()));
                         }
+                        if let Some(d) = depth[p] {
+                            break Ok(chain.len() + d);
+                        }
+                        if failed[p] {
+                            // Hangs from a body already found unattached or in a cycle (reported there).
+                            break Err(Some(Vec::new()));
+                        }
+                        on_chain[p] = chain.len();
                         chain.push(p);
                         cur = p;
                     }
                 }
             };
+            for &c in &chain {
+                on_chain[c] = usize::MAX;
+            }
+            match &verdict {
+                Ok(d) => {
+                    for (i, &c) in chain.iter().enumerate() {
+                        depth[c] = Some(d - i);
+                    }
+                }
+                Err(_) => chain.iter().for_each(|&c| failed[c] = true),
+            }
             match verdict {
                 Ok(d) => depth[b] = Some(d),
+                Err(Some(cycle)) if cycle.is_empty() => {}
                 // Each cycle is reported once; bodies hanging from a cycle are not attached either, as a
                 // consequence.
                 Err(Some(cycle)) => {
@@ -1583,7 +1718,7 @@ impl<'a> Checker<'a> {
             format!(
                 "the joints {} form a cycle: {}",
                 join_and(&names),
-                walk.join(" -> ")
+                join_capped(&walk, " -> ")
             ),
             joints[first].span,
             "part of the cycle",
@@ -1962,7 +2097,7 @@ impl<'a> Checker<'a> {
                     .with_help(format!(
                         "add e.g. `endpoint {} (x, y) m;` (candidates: {})",
                         names[0],
-                        names.join(", ")
+                        join_capped(&names, ", ")
                     )),
                 );
                 None
@@ -2003,6 +2138,25 @@ fn leading_word(v: &Value) -> Option<&Ident> {
 }
 
 /// Whether a value ends with a unit.
+/// The function name a value ends with, if it ends with a bare name that is one (`2 * sin` in `2 * sin (x)`).
+fn trailing_function(v: &Value) -> Option<&Ident> {
+    let Value::Quantity(q) = v else { return None };
+    if q.unit.is_some() {
+        return None;
+    }
+    let mut e = &q.expr;
+    loop {
+        match &e.kind {
+            ExprKind::Binary(_, _, b) => e = b,
+            ExprKind::Neg(a) => e = a,
+            ExprKind::Ref(path) if path.len() == 1 && Func::lookup(&path[0].name).is_some() => {
+                return Some(&path[0]);
+            }
+            _ => return None,
+        }
+    }
+}
+
 fn has_unit(v: &Value) -> bool {
     match v {
         Value::Quantity(q) => q.unit.is_some(),
@@ -2011,13 +2165,35 @@ fn has_unit(v: &Value) -> bool {
     }
 }
 
-/// `a`, `a and b`, `a, b and c`.
+/// Lists in messages show at most this many items (a generated model may have thousands).
+const MAX_LISTED: usize = 12;
+
+/// `a`, `a and b`, `a, b and c`; past [`MAX_LISTED`] items, `a, b, … and 988 more`.
 fn join_and(items: &[String]) -> String {
     match items {
         [] => String::new(),
         [a] => a.clone(),
+        _ if items.len() > MAX_LISTED => format!(
+            "{}, … and {} more",
+            items[..MAX_LISTED - 1].join(", "),
+            items.len() - (MAX_LISTED - 1)
+        ),
         [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
+}
+
+/// `items` joined by `sep`; past [`MAX_LISTED`] items, the first ones, `…` and the last one.
+fn join_capped<S: AsRef<str>>(items: &[S], sep: &str) -> String {
+    let all: Vec<&str> = items.iter().map(AsRef::as_ref).collect();
+    if all.len() <= MAX_LISTED {
+        return all.join(sep);
+    }
+    format!(
+        "{}{sep}… ({} more){sep}{}",
+        all[..MAX_LISTED - 1].join(sep),
+        all.len() - MAX_LISTED,
+        all[all.len() - 1]
+    )
 }
 
 fn combine_unit(d: DimT, unit: DimT) -> DimT {

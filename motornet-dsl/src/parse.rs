@@ -15,20 +15,32 @@ struct MnetParser;
 /// Expressions nest at most this deep; deeper input is reported instead of risking the stack.
 const MAX_NESTING: usize = 64;
 
-/// A declaration holds at most this many operators, and its expression trees are at most `MAX_DEPTH` deep
-/// (a sum of n terms is n deep). Expression trees are walked recursively (here, in the checker, in lowering
-/// and code generation), so an absurdly long expression is reported instead of risking the stack; the
-/// limits leave room on a 2 MiB thread stack in a debug build.
+/// A declaration holds at most this many operators, and its expressions nest at most `MAX_DEPTH` deep.
+/// Nesting is what a parenthesised group, a function call, a `-` or a `^` adds; a flat sum or product
+/// (`a + b + c …`, `a * b / c …`) is a chain that does not nest, however long (the checker walks it in a
+/// loop; the later stages recurse along it, which `MAX_OPERATORS` bounds). Expression trees are otherwise
+/// walked recursively (here, in the checker, in lowering and code generation), so absurd input is reported
+/// instead of risking the stack; the limits leave room on a 2 MiB thread stack in a debug build (a
+/// 2000-term sum still lowers and expands there). Documented in docs/language.md ("Limits").
 const MAX_OPERATORS: usize = 1000;
 const MAX_DEPTH: usize = 200;
 
 /// Parses a whole file. Returns the model when the outer structure parsed, and every problem found.
 pub fn parse(source: &str) -> (Option<Model>, Vec<Diagnostic>) {
+    // A UTF-8 byte-order mark (which some editors write) is read as three blanks, which keeps every byte
+    // offset, and so every span, as in the file.
+    if let Some(rest) = source.strip_prefix('\u{feff}') {
+        return parse_text(&format!("   {rest}"));
+    }
+    parse_text(source)
+}
+
+fn parse_text(source: &str) -> (Option<Model>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     if let Some(d) = reject_non_text(source) {
         return (None, vec![d]);
     }
-    if source.trim().is_empty() || only_comments(source) {
+    let empty = || {
         let d = Diagnostic::new(
             "empty-file",
             "the file defines no model",
@@ -36,13 +48,17 @@ pub fn parse(source: &str) -> (Option<Model>, Vec<Diagnostic>) {
             "empty",
         )
         .with_help("a model file starts with `model NAME { … }`");
-        return (None, vec![d]);
+        (None, vec![d])
+    };
+    if source.trim().is_empty() {
+        return empty();
     }
     if let Some(d) = too_deep(source) {
         return (None, vec![d]);
     }
     let pairs = match MnetParser::parse(Rule::file, source) {
         Ok(p) => p,
+        Err(_) if only_comments(source) => return empty(),
         Err(e) => return (None, vec![pest_error(e, 0, source)]),
     };
     let file = pairs.into_iter().next().expect("grammar: file");
@@ -64,22 +80,20 @@ fn reject_non_text(source: &str) -> Option<Diagnostic> {
     )
 }
 
+/// Whether the text holds only comments and blanks (asked only of text that does not parse).
 fn only_comments(source: &str) -> bool {
-    MnetParser::parse(Rule::file, source).is_err() && {
-        // A file of only comments/whitespace: strip them and see if anything is left.
-        let mut rest = source;
-        loop {
-            rest = rest.trim_start();
-            if let Some(r) = rest.strip_prefix("//") {
-                rest = r.split_once('\n').map_or("", |(_, b)| b);
-            } else if let Some(r) = rest.strip_prefix("/*") {
-                match r.split_once("*/") {
-                    Some((_, b)) => rest = b,
-                    None => return false,
-                }
-            } else {
-                return rest.is_empty();
+    let mut rest = source;
+    loop {
+        rest = rest.trim_start();
+        if let Some(r) = rest.strip_prefix("//") {
+            rest = r.split_once(['\n', '\r']).map_or("", |(_, b)| b);
+        } else if let Some(r) = rest.strip_prefix("/*") {
+            match r.split_once("*/") {
+                Some((_, b)) => rest = b,
+                None => return false,
             }
+        } else {
+            return rest.is_empty();
         }
     }
 }
@@ -124,7 +138,7 @@ fn code_chars(source: &str) -> impl Iterator<Item = (usize, char)> + '_ {
             match it.peek().map(|&(_, n)| n) {
                 Some('/') => {
                     for (_, n) in it.by_ref() {
-                        if n == '\n' {
+                        if n == '\n' || n == '\r' {
                             break;
                         }
                     }
@@ -211,6 +225,13 @@ fn pest_error(e: pest::error::Error<Rule>, offset: usize, source: &str) -> Diagn
             }
         }
         ErrorVariant::CustomError { message } => (message.clone(), "here".to_string()),
+    };
+    let (message, label) = match spaced_call(source, start) {
+        Some(f) => (
+            format!("syntax error: a space between `{f}` and `(`: a function call has its `(` right after the name"),
+            format!("write `{f}(…)` without a space"),
+        ),
+        None => (message, label),
     };
     let mut d = Diagnostic::new("syntax", message, Span::new(start, end), label);
     if source
@@ -348,6 +369,50 @@ struct Sink {
     any_hoisted: bool,
 }
 
+/// The unit words of the grammar's `unit_word`.
+const UNIT_WORDS: [&str; 10] = ["kg", "g", "cm", "mm", "ms", "m", "s", "N", "rad", "deg"];
+
+/// `path lumped 0.2 m + 0.03 * shoulder;`: a lumped path is one expression in SI units, with no unit words.
+/// Says so (instead of "expected `;`") when the syntax error is at a unit word in a lumped path.
+fn explain_unit_in_lumped_path(d: &mut Diagnostic, text: &str, start: usize, source: &str) {
+    let words = leading_names(text, start);
+    let lumped = words.len() == 2 && words[0].name == "path" && words[1].name == "lumped";
+    let at = source.get(d.span.start..).unwrap_or("");
+    let word = &at[..token_len(at)];
+    if !lumped || !UNIT_WORDS.contains(&word) {
+        return;
+    }
+    d.message = format!(
+        "syntax error: a lumped path cannot contain units (found `{word}`): it is one expression whose value \
+         is the length in metres"
+    );
+    d.label = "unit inside a lumped path".into();
+    d.span = Span::new(d.span.start, d.span.start + word.len());
+    d.help = Some(
+        "write plain numbers in SI units (metres; joint coordinates are radians or metres), e.g. \
+         `path lumped 0.2 + 0.03 * shoulder;` for 0.2 m, or name a quantity with a unit first: \
+         `const rest = 20 cm;` then `path lumped rest + 0.03 * shoulder;`"
+            .into(),
+    );
+}
+
+/// `sin (x)`: a function name, blanks, then `(` at `at`. Returns the function name.
+fn spaced_call(source: &str, at: usize) -> Option<&str> {
+    if !source.get(at..)?.starts_with('(') {
+        return None;
+    }
+    let before = &source[..at];
+    let word_end = before.trim_end().len();
+    if word_end == before.len() {
+        return None; // no blank before `(`
+    }
+    let word_start = before[..word_end]
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .map_or(0, |i| i + 1);
+    let word = &before[word_start..word_end];
+    crate::model::Func::lookup(word).map(|_| word)
+}
+
 /// What a statement that did not parse in place turned out to be.
 enum Recovery {
     /// Reported: nothing to keep (but a placeholder).
@@ -412,7 +477,10 @@ fn recover(pair: &Pair<Rule>, rule: Rule, source: &str, diags: &mut Vec<Diagnost
             return Recovery::Declaration(t, Shift { by: start, limit });
         }
     }
-    let d = pest_error(e, start, source);
+    let mut d = pest_error(e, start, source);
+    if rule == Rule::property_only {
+        explain_unit_in_lumped_path(&mut d, text, start, source);
+    }
     if d.span.start < end {
         diags.push(d);
         return Recovery::Reported;
@@ -714,16 +782,16 @@ fn checked_item(p: Pair<Rule>, source: &str, sink: &mut Sink) -> Option<Item> {
         let span = p.as_span();
         let first_line = span
             .as_str()
-            .find('\n')
+            .find(['\n', '\r'])
             .map_or(span.end(), |n| span.start() + n);
         sink.diags.push(Diagnostic::new(
             "too-long",
             format!(
-                "this declaration has {operators} operators; at most {MAX_OPERATORS} are supported"
+                "this declaration has {operators} operators; at most {MAX_OPERATORS} per declaration are supported"
             ),
             Span::new(span.start(), first_line),
             "too long",
-        ));
+        ).with_help(format!("the limit on operators in one declaration is {MAX_OPERATORS} (docs/language.md, \"Limits\"); split the expression, e.g. into constants")));
         return placeholder_item(span.as_str(), span.start());
     }
     let span = p.as_span();
@@ -732,18 +800,18 @@ fn checked_item(p: Pair<Rule>, source: &str, sink: &mut Sink) -> Option<Item> {
     if depth > MAX_DEPTH {
         let first_line = span
             .as_str()
-            .find('\n')
+            .find(['\n', '\r'])
             .map_or(span.end(), |n| span.start() + n);
         sink.diags.push(
             Diagnostic::new(
                 "too-long",
                 format!(
-                    "an expression in this declaration is too long: its operations chain {depth} deep; at most {MAX_DEPTH} are supported"
+                    "an expression in this declaration nests {depth} levels deep; at most {MAX_DEPTH} levels of nesting are supported"
                 ),
                 Span::new(span.start(), first_line),
-                "too long",
+                "too deep",
             )
-            .with_help("a sum of n terms chains n deep: group terms in parentheses, e.g. `(a + b) + (c + d)`"),
+            .with_help(format!("the nesting limit is {MAX_DEPTH} (docs/language.md, \"Limits\"): each `-`, `^`, function call or parenthesised group inside another adds a level; a flat sum or product `a + b + c …` is one level")),
         );
         return placeholder_item(span.as_str(), span.start());
     }
@@ -789,11 +857,23 @@ fn value_depth(v: &Value) -> usize {
     }
 }
 
+/// How deep an expression nests: a flat chain of `+ - * /` down its left operands counts as one level.
 fn expr_depth(e: &Expr) -> usize {
     1 + match &e.kind {
         ExprKind::Number(_) | ExprKind::Ref(_) => 0,
         ExprKind::Neg(a) => expr_depth(a),
-        ExprKind::Binary(_, a, b) => expr_depth(a).max(expr_depth(b)),
+        ExprKind::Binary(BinOp::Pow, a, b) => expr_depth(a).max(expr_depth(b)),
+        ExprKind::Binary(_, _, _) => {
+            let (mut deepest, mut cur) = (0, e);
+            while let ExprKind::Binary(op, a, b) = &cur.kind {
+                if *op == BinOp::Pow {
+                    break;
+                }
+                deepest = deepest.max(expr_depth(b));
+                cur = a;
+            }
+            deepest.max(expr_depth(cur))
+        }
         ExprKind::Call(_, args) => args.iter().map(expr_depth).max().unwrap_or(0),
     }
 }

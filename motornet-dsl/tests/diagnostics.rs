@@ -96,6 +96,13 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("wrap_not_bracketed", &["wrap-not-bracketed"]),
     ("wrong_arity", &["wrong-arity"]),
     ("zero_mass", &["invalid-value"]),
+    ("byte_order_mark", &["unit-mismatch", "unknown-property"]),
+    ("cr_line_endings", &["unknown-body"]),
+    ("space_before_call", &["syntax", "wrong-value"]),
+    ("lumped_path_with_unit", &["syntax"]),
+    ("flat_sum_too_long", &["too-long"]),
+    ("nesting_too_deep", &["too-long"]),
+    ("long_name", &["unknown-body"]),
 ];
 
 fn corpus() -> Vec<PathBuf> {
@@ -201,4 +208,134 @@ fn positions_count_lines_and_characters() {
     let (_, diags) = compile_source(source);
     let d = diags.first().expect("a diagnostic");
     assert_eq!(line_col(source, d.span.start), (2, 9));
+}
+
+/// A model on one long line (as an export script writes it), with problems far out on it, renders without
+/// panicking: a window of the line around each problem, with the true line:col.
+#[test]
+fn problems_on_a_very_long_line_render_as_a_window() {
+    let mut source =
+        String::from("model m { body a { mass 1 kg; length 0.3 m; } joint j: world -> a {} ");
+    let mut i = 0;
+    while source.len() < 70_000 {
+        source.push_str(&format!(
+            "body b{i} {{ mass 1 kg; }} joint k{i}: a -> b{i} {{}} "
+        ));
+        i += 1;
+    }
+    let at = source.len();
+    source.push_str("body z { mass 1 s; } joint kz: a -> z {} endpoint a; }");
+    let (_, diags) = compile_source(&source);
+    let d = diags
+        .iter()
+        .find(|d| d.code == "unit-mismatch")
+        .expect("unit-mismatch");
+    let col = source[..d.span.start].chars().count() + 1;
+    assert!(col > 65_536 && d.span.start > at, "{col}");
+    let report = Report {
+        file_name: "long.mnet",
+        source: &source,
+        diagnostics: &diags,
+    };
+    let rendered = report.render(Style::Plain);
+    assert!(
+        rendered.contains(&format!("[long.mnet:1:{col}]")),
+        "{rendered}"
+    );
+    assert!(rendered.contains("mass 1 s;"), "{rendered}");
+    assert!(rendered.contains("only columns"), "{rendered}");
+    assert!(
+        rendered.len() < 4000,
+        "{} bytes: {rendered}",
+        rendered.len()
+    );
+    assert_eq!(
+        report.one_line(d),
+        format!("long.mnet:1:{col}: error[unit-mismatch]: {}\n", d.message)
+    );
+    // Multi-byte characters before the problem: columns still count characters.
+    let wide = source.replacen("model m {", "model m { /* ééééé */", 1);
+    let (_, diags) = compile_source(&wide);
+    let d = diags
+        .iter()
+        .find(|d| d.code == "unit-mismatch")
+        .expect("unit-mismatch");
+    assert_eq!(line_col(&wide, d.span.start), (1, col + 12));
+    let rendered = Report {
+        file_name: "w.mnet",
+        source: &wide,
+        diagnostics: &diags,
+    }
+    .render(Style::Plain);
+    assert!(
+        rendered.contains(&format!("[w.mnet:1:{}]", col + 12)),
+        "{rendered}"
+    );
+}
+
+/// Thousands of problems: the first `MAX_RENDERED` are drawn, the rest counted, and the total is right.
+#[test]
+fn many_problems_are_capped_in_the_rendering_but_counted() {
+    let mut source = String::from("model m {\n  body a { mass 1 kg; }\n  joint j: world -> a {}\n");
+    for _ in 0..3000 {
+        source.push_str("  body a { mass 1 kg; }\n");
+    }
+    source.push_str("}\n");
+    let (_, diags) = compile_source(&source);
+    assert_eq!(diags.len(), 3000);
+    let rendered = Report {
+        file_name: "dup.mnet",
+        source: &source,
+        diagnostics: &diags,
+    }
+    .render(Style::Plain);
+    let shown = rendered.matches("is defined twice").count();
+    assert_eq!(shown, motornet_dsl::diag::MAX_RENDERED);
+    assert!(
+        rendered.contains("… and 2950 more problems (only the first 50 are shown)"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.ends_with("3000 problems in dup.mnet\n"),
+        "{rendered}"
+    );
+    // Each drawing shows the lines around its own problem and around the first definition, not every line
+    // in between.
+    assert!(
+        rendered.lines().count() < 50 * 20,
+        "{} lines",
+        rendered.lines().count()
+    );
+}
+
+#[test]
+fn line_ends_of_every_kind_count_as_lines() {
+    for nl in ["\n", "\r\n", "\r"] {
+        let source = ["// comment", "model m {", "  body a { mas 1 kg; }", "}"].join(nl);
+        let (_, diags) = compile_source(&source);
+        let d = diags
+            .iter()
+            .find(|d| d.code == "unknown-property")
+            .expect("unknown-property");
+        assert_eq!(line_col(&source, d.span.start), (3, 12), "{nl:?}");
+        let rendered = Report {
+            file_name: "f.mnet",
+            source: &source,
+            diagnostics: &diags,
+        }
+        .render(Style::Plain);
+        assert!(rendered.contains("[f.mnet:3:12]"), "{nl:?}: {rendered}");
+        assert!(
+            rendered.contains(" 3 │   body a { mas 1 kg; }"),
+            "{nl:?}: {rendered}"
+        );
+    }
+    // A byte-order mark is not a column.
+    let source = "\u{feff}model m { body a { mas 1 kg; } }";
+    let (_, diags) = compile_source(source);
+    let d = diags
+        .iter()
+        .find(|d| d.code == "unknown-property")
+        .expect("unknown-property");
+    assert_eq!(line_col(source, d.span.start), (1, 20));
 }

@@ -328,6 +328,11 @@ fn long_and_deep_input_is_refused_or_handled_without_overflow() {
         // Just under the limits: accepted.
         (format!("{}1{}", "(".repeat(60), ")".repeat(60)), None),
         (vec!["1"; 199].join(" + "), None),
+        // A flat sum or product is not nesting: up to the operator limit (1000 per declaration).
+        (vec!["1"; 300].join(" + "), None),
+        (vec!["1"; 1001].join(" + "), None),
+        (vec!["2"; 1001].join(" * "), None),
+        (vec!["1 - 2 * 3"; 300].join(" + "), None),
         (format!("{}1", "- ".repeat(199)), None),
         (vec!["1"; 199].join(" ^ "), None),
         (format!("{}1{}", "sin(".repeat(60), ")".repeat(60)), None),
@@ -341,9 +346,8 @@ fn long_and_deep_input_is_refused_or_handled_without_overflow() {
             format!("{}1{}", "(".repeat(200), ")".repeat(200)),
             Some("too-deep"),
         ),
-        (vec!["1"; 300].join(" + "), Some("too-long")),
-        (vec!["1"; 1000].join(" + "), Some("too-long")),
         (vec!["1"; 5000].join(" + "), Some("too-long")),
+        (vec!["1"; 1002].join(" * "), Some("too-long")),
         (format!("{}1", "- ".repeat(1000)), Some("too-long")),
         (format!("{}1", "-".repeat(5000)), Some("too-long")),
         (vec!["1"; 1000].join("^"), Some("too-long")),
@@ -381,4 +385,105 @@ fn many_broken_statements_are_each_reported() {
     let (_, diags) = compile_source(&src);
     let syntax = diags.iter().filter(|d| d.code == "syntax").count();
     assert_eq!(syntax, 200, "{diags:#?}");
+}
+
+#[test]
+fn a_long_flat_sum_in_a_lumped_path_compiles_lowers_and_expands_on_a_small_stack() {
+    // 500 terms (an export script's output): not nesting, so accepted, and every later stage copes.
+    on_small_stack(|| {
+        let terms = vec!["0.001*j"; 499].join(" + ");
+        let src = format!(
+            "model m {{ body a {{ mass 1 kg; length 0.3 m; }} joint j: world -> a {{}}\n\
+             muscle mu: ReluMuscle {{ max_force 10 N; path lumped 0.1 + {terms}; }} }}"
+        );
+        let tokens = motornet_dsl::expand(
+            &src,
+            "sum.mnet",
+            None,
+            "pub".parse().unwrap(),
+            "::rt".parse().unwrap(),
+            None,
+        );
+        assert!(tokens.is_ok(), "{}", tokens.err().unwrap_or_default());
+    });
+}
+
+#[test]
+fn chains_of_constants_are_bounded_and_reported_once() {
+    for (n, cycle) in [(99, false), (3000, false), (3000, true)] {
+        on_small_stack(move || {
+            let mut src =
+                String::from("model m {\n  body a { mass c0 kg; }\n  joint j: world -> a {}\n");
+            for i in 0..n {
+                src.push_str(&format!("  const c{i} = c{} + 1;\n", i + 1));
+            }
+            src.push_str(&format!(
+                "  const c{n} = {};\n}}\n",
+                if cycle { "c0" } else { "1" }
+            ));
+            let (_, diags) = compile_source(&src);
+            let deep = diags.iter().filter(|d| d.code == "too-deep").count();
+            if n < 100 {
+                assert!(diags.is_empty(), "{diags:?}");
+            } else {
+                assert_eq!(deep, 1, "{diags:?}");
+                assert!(diags[0].message.contains("100"), "{}", diags[0].message);
+            }
+        });
+    }
+}
+
+#[test]
+fn a_deep_skeleton_is_checked_without_recursion_or_quadratic_walks() {
+    // 2 000 bodies, each hanging from the previous one (before, each body's walk to the world rescanned the
+    // chain: cubic in the depth); then the same with the chain's root unattached
+    // (one report), and with the chain closed into a cycle (one report).
+    for variant in ["ok", "unattached", "cycle"] {
+        on_small_stack(move || {
+            let n = 2_000;
+            let root = match variant {
+                "ok" => "world".to_string(),
+                "unattached" => "nowhere".to_string(),
+                _ => format!("b{}", n - 1),
+            };
+            let mut src = format!(
+                "model m {{\n body b0 {{ mass 1 kg; }}\n joint j0: {root} -> b0 {{}}\n endpoint b{};\n",
+                n - 1
+            );
+            for i in 1..n {
+                src.push_str(&format!(
+                    " body b{i} {{ mass 1 kg; }}\n joint j{i}: b{} -> b{i} {{}}\n",
+                    i - 1
+                ));
+            }
+            src.push_str("}\n");
+            let (ast, diags) = motornet_dsl::parse::parse(&src);
+            assert!(diags.is_empty(), "{diags:?}");
+            let (_, diags) = motornet_dsl::check::check(&ast.expect("model"));
+            let codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
+            match variant {
+                "ok" => assert!(codes.is_empty(), "{codes:?}"),
+                "unattached" => assert_eq!(codes, ["unknown-body"]),
+                _ => assert_eq!(codes, ["skeleton-cycle"]),
+            }
+        });
+    }
+}
+
+#[test]
+fn huge_similar_names_get_no_suggestion_and_are_clipped() {
+    // Two 100 000-character names one letter apart: an edit distance between them would take 10^10 steps.
+    let a = "x".repeat(100_000);
+    let b = format!("{}y", "x".repeat(99_999));
+    let src =
+        format!("model m {{ body {a} {{ mass 1 kg; }} joint j: world -> {b} {{}} endpoint {a}; }}");
+    let (_, diags) = compile_source(&src);
+    assert!(diags.iter().any(|d| d.code == "unknown-body"), "{diags:?}");
+    let rendered = motornet_dsl::diag::Report {
+        file_name: "n.mnet",
+        source: &src,
+        diagnostics: &diags,
+    }
+    .render(motornet_dsl::diag::Style::Plain);
+    assert!(rendered.len() < 5000, "{} bytes", rendered.len());
 }

@@ -1,3 +1,4 @@
+use super::outln;
 use motornet::dsl::diag::{Report, Style};
 use motornet::Plant;
 use std::io::IsTerminal;
@@ -26,13 +27,9 @@ pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
         if builtin.is_some() {
             name = format!("models/{name}.mnet (built-in)");
         }
-        let read = match builtin {
-            Some(text) => Ok(text.as_bytes().to_vec()),
-            None => std::fs::read(path),
-        };
-        let bytes = match read {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let source = match builtin {
+            Some(text) => text.to_string(),
+            None if std::fs::symlink_metadata(path).is_err() && !path.exists() => {
                 let names: Vec<&str> = motornet::models::BUILTIN.iter().map(|b| b.0).collect();
                 eprintln!(
                     "{name}: no such file, and no built-in model of that name (built-in: {})",
@@ -41,21 +38,16 @@ pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
                 failed += 1;
                 continue;
             }
-            Err(e) => {
-                eprintln!("{name}: cannot read: {e}");
-                failed += 1;
-                continue;
-            }
-        };
-        let source = match String::from_utf8(bytes) {
-            Ok(s) => s,
-            Err(e) => {
-                let at = e.utf8_error().valid_up_to();
-                eprintln!(
-                    "{name}: error[binary-file]: not UTF-8 text (invalid byte at offset {at})"
-                );
-                failed += 1;
-                continue;
+            // Regular files only, at most `MAX_MODEL_BYTES`, UTF-8 (a bad byte is located as path:line:col).
+            None => {
+                match motornet::input::read_text(path, "model", motornet::input::MAX_MODEL_BYTES) {
+                    Ok(text) => text,
+                    Err(e) => {
+                        eprintln!("{}", input_error(&e));
+                        failed += 1;
+                        continue;
+                    }
+                }
             }
         };
         let (model, diags) = motornet::dsl::check::compile_source(&source);
@@ -63,7 +55,7 @@ pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
             Some(m) if diags.is_empty() => {
                 let program = motornet::dsl::lower::lower(&m);
                 let (_, step_ops) = program.size(&program.step);
-                println!(
+                outln!(
                     "{name}: ok — model `{}`: {} coordinates, {} muscles, {} parameters, {step_ops} operations per step",
                     m.name,
                     m.dof(),
@@ -92,6 +84,15 @@ pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
     })
 }
 
+/// The message of a file that could not be read (without the "input error" prefix the error's `Display`
+/// may add: the message already names the file).
+fn input_error(e: &motornet::Error) -> String {
+    match e {
+        motornet::Error::Input(m) => m.clone(),
+        e => e.to_string(),
+    }
+}
+
 #[derive(clap::Args)]
 pub struct ParamsArgs {
     /// A model file or built-in model name.
@@ -102,9 +103,9 @@ pub fn params(a: ParamsArgs) -> Result<ExitCode, motornet::Error> {
     let (plant, _) = motornet::models::load(&a.model, true)?;
     let info = plant.info();
     let width = info.params.iter().map(|p| p.name.len()).max().unwrap_or(4);
-    println!("{:width$}  {:>14}  unit", "name", "value");
+    outln!("{:width$}  {:>14}  unit", "name", "value");
     for p in &info.params {
-        println!(
+        outln!(
             "{:width$}  {:>14}  {}",
             p.name,
             format!("{}", p.default),
@@ -123,8 +124,11 @@ pub struct ExpandArgs {
 pub fn expand(a: ExpandArgs) -> Result<ExitCode, motornet::Error> {
     let source = match motornet::models::builtin_source(&a.model) {
         Some(s) => s.to_string(),
-        None => std::fs::read_to_string(&a.model)
-            .map_err(|e| motornet::Error::Input(format!("cannot read {}: {e}", a.model)))?,
+        None => motornet::input::read_text(
+            std::path::Path::new(&a.model),
+            "model",
+            motornet::input::MAX_MODEL_BYTES,
+        )?,
     };
     let tokens = motornet::dsl::expand(&source, &a.model, None, quote_pub(), quote_rt(), None)
         .map_err(motornet::Error::Compile)?;
