@@ -17,7 +17,8 @@ pub const MAX_DATA_BYTES: u64 = 512 << 20;
 /// kind of file in messages ("model", "configuration").
 pub fn read_bytes(path: &Path, what: &str, max: u64) -> Result<Vec<u8>, Error> {
     let fail = |msg: String| Error::Input(format!("{}: {msg}", path.display()));
-    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot read the {what}: {e}")))?;
+    let file =
+        std::fs::File::open(path).map_err(|e| fail(format!("cannot read the {what}: {e}")))?;
     let meta = file
         .metadata()
         .map_err(|e| fail(format!("cannot read the {what}: {e}")))?;
