@@ -11,9 +11,10 @@
 //! raises them for a longer local run and `MOTORNET_FUZZ_SEED` changes the stream.
 
 use motornet::training::TrainConfig;
-use motornet::verify::{check_text, parse_json, verify_path, verify_text, Options};
+use motornet::verify::{check_text, parse_json, verify_path, verify_text, Options, Outcome};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
@@ -291,7 +292,10 @@ fn reference_reader_never_panics() {
     let opts = Options::default();
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fuzz-references");
     std::fs::create_dir_all(&dir).unwrap();
-    fuzz("reference", REFERENCES, iterations(2500), |i, bytes| {
+    // How deep the mutated inputs get: read and checked, run and compared.
+    let (checked, compared) = (Cell::new(0usize), Cell::new(0usize));
+    let n = iterations(4000);
+    fuzz("reference", REFERENCES, n, |i, bytes| {
         // Every 25th input also goes through the file reader (size cap, UTF-8 check).
         if i % 25 == 0 {
             let path = dir.join("input.json");
@@ -302,19 +306,30 @@ fn reference_reader_never_panics() {
             return;
         };
         let _ = parse_json("fuzz.json", text);
-        let _ = check_text("fuzz.json", text);
+        if check_text("fuzz.json", text).is_ok() {
+            checked.set(checked.get() + 1);
+        }
         // Running the model is the slow part; the checks above already reached the reader's decision.
         if i % 4 == 0 {
-            let _ = verify_text("fuzz.json", text, &opts);
+            if let Ok(Outcome::Compared(_)) = verify_text("fuzz.json", text, &opts) {
+                compared.set(compared.get() + 1);
+            }
         }
     });
+    // The mutations must not all be refused at the first byte: a fair share is read and run.
+    assert!(
+        checked.get() >= n / 20 && compared.get() >= n / 200,
+        "only {} of {n} inputs passed the checks and {} were compared",
+        checked.get(),
+        compared.get()
+    );
 }
 
 #[test]
 fn the_unmutated_seeds_pass() {
     for (name, text) in REFERENCES {
         match verify_text(name, text, &Options::default()) {
-            Ok(motornet::verify::Outcome::Compared(r)) => assert!(r.passed(), "{name}: {r:?}"),
+            Ok(Outcome::Compared(r)) => assert!(r.passed(), "{name}: {r:?}"),
             other => panic!("{name}: {other:?}"),
         }
     }
@@ -325,7 +340,7 @@ fn the_unmutated_seeds_pass() {
 
 #[test]
 fn training_config_reader_never_panics() {
-    fuzz("config", CONFIGS, iterations(3000), |_, bytes| {
+    fuzz("config", CONFIGS, iterations(6000), |_, bytes| {
         let Ok(text) = std::str::from_utf8(bytes) else {
             return;
         };

@@ -284,7 +284,7 @@ fn wrong_shapes_fail_and_name_the_field() {
     gru["bias_ih"]
         .as_array_mut()
         .unwrap()
-        .extend([json!(0.0); 4]);
+        .extend(std::iter::repeat_n(json!(0.0), 4));
     assert_fails("gru-bias.json", &gru.to_string(), &["`bias_ih`", "3H"]);
     // Path geometry: fewer lengths than tendons (this used to index out of bounds).
     let mut w = seed("wrap_elbow.json");
@@ -293,7 +293,7 @@ fn wrong_shapes_fail_and_name_the_field() {
     let mut w = seed("wrap_elbow.json");
     w["tendons"] = json!(["triceps", "nonexistent", "biceps_wrap"]);
     assert_fails(
-        "wrap-tendon.json",
+        "wrap_elbow.tendons.json",
         &w.to_string(),
         &["`tendons`", "nonexistent"],
     );
