@@ -706,8 +706,8 @@ fn read_trajectory(doc: &Doc) -> Result<TrajectoryRef, Error> {
     let jd = Some(dof.saturating_mul(2));
     let (initial_joint_state, _) = doc.array("initial_joint_state", "batch × 2·dof", &[b, jd])?;
     let (actions, _) = doc.array("actions", "batch × steps × n_muscles", &[b, t, m])?;
-    let (endpoint_load, _) = doc.array("endpoint_load", "batch × 2", &[b, Some(2)])?;
-    let (joint_load, _) = doc.array("joint_load", "batch × dof", &[b, d])?;
+    let endpoint_load = load(doc, "endpoint_load", "batch × 2", batch, 2)?;
+    let joint_load = load(doc, "joint_load", "batch × dof", batch, dof)?;
     let mut parts = Vec::new();
     let (joint, _) = doc.array("joint", "batch × (steps+1) × 2·dof", &[b, t1, jd])?;
     parts.push(("joint", joint, 2 * dof));
@@ -774,6 +774,23 @@ fn read_trajectory(doc: &Doc) -> Result<TrajectoryRef, Error> {
         parts,
         links,
     })
+}
+
+/// A constant load: `batch × width` numbers as the references give it, or — as `motornet simulate` writes
+/// it — one flat row of `width` shared by every effector, or `[]` for none. Returned as `batch × width`.
+fn load(doc: &Doc, field: &str, what: &str, batch: usize, width: usize) -> Result<Vec<f64>, Error> {
+    let v = doc.get(field)?;
+    match v {
+        Value::Array(items) if items.is_empty() => return Ok(vec![0.0; batch * width]),
+        Value::Array(items) if !items[0].is_array() && items.len() == width => {
+            let (row, _) = doc.array_value(field, v, "one row", &[Some(width)])?;
+            return Ok(row.repeat(batch));
+        }
+        _ => {}
+    }
+    let what = format!("{what} (or one row of {width} for every effector, or [] for none)");
+    doc.array_value(field, v, &what, &[Some(batch), Some(width)])
+        .map(|(data, _)| data)
 }
 
 /// Parameter overrides a reference implies (the chain reference describes its links in `geometry`).

@@ -466,3 +466,32 @@ fn unreadable_inputs_fail() {
         "{out}"
     );
 }
+
+#[test]
+fn loads_may_be_one_shared_row_or_empty_as_simulate_writes_them() {
+    let t = trajectory();
+    assert!(t["joint_load"]
+        .to_string()
+        .chars()
+        .all(|c| "[]0.,".contains(c)));
+    let passes =
+        |text: String| match verify_text("pointmass24_relu.json", &text, &Options::default()) {
+            Ok(Outcome::Compared(r)) => r.passed(),
+            other => panic!("{other:?}"),
+        };
+    assert!(passes(mutated(&t, "joint_load", json!([]))));
+    assert!(passes(mutated(&t, "joint_load", json!([0.0, 0.0]))));
+    let row = t["endpoint_load"][0].clone();
+    let mut shared = t.clone();
+    shared["endpoint_load"] = row.clone();
+    shared["endpoint_load"][0] = json!(row[0].as_f64().unwrap() + 1.0);
+    assert!(
+        !passes(shared.to_string()),
+        "a different load must change the trajectory"
+    );
+    assert_fails(
+        "load-three.json",
+        &mutated(&t, "endpoint_load", json!([1.0, 2.0, 3.0])),
+        &["`endpoint_load`", "or [] for none"],
+    );
+}
