@@ -349,15 +349,12 @@ impl TrainConfig {
             return;
         }
         let r = &self.run;
-        if r.eval_last_steps < 1 || r.eval_last_steps > steps + 1 {
+        if r.eval_last_steps < 1 || r.eval_last_steps > steps {
             p.push(
                 "run",
                 "eval_last_steps",
                 &r.eval_last_steps.to_string(),
-                &format!(
-                    "must be between 1 and {} (the states of a {steps}-step episode)",
-                    steps + 1
-                ),
+                &format!("must be between 1 and {steps} (the steps of an episode)"),
             );
         }
         match &self.task {
@@ -402,22 +399,23 @@ impl TrainConfig {
         }
         // The trainer keeps every step of every episode for backpropagation through time, and the
         // evaluation keeps its episodes' paths: refuse a run that could not fit before allocating it.
-        let (s, c, m, h) = (
-            info.state_dim(),
-            info.control_dim(),
-            info.n_muscles(),
-            self.optim.hidden,
+        // In floating point: the sizes asked for may be absurd enough to overflow an integer.
+        let (s, c, m) = (
+            info.state_dim() as f64,
+            info.control_dim() as f64,
+            info.n_muscles() as f64,
         );
-        let obs = 4 + 2 * m + self.env.action_frame_stacking * m + 1;
-        let per_step = (s + c + m + 2 * obs + 8 * h) as f64 * 8.0;
+        let h = self.optim.hidden as f64;
+        let obs = 4.0 + 2.0 * m + self.env.action_frame_stacking as f64 * m + 1.0;
+        let per_step = (s + c + m + 2.0 * obs + 8.0 * h) * 8.0;
         let episodes = self.optim.batch_size.max(r.eval_episodes) as f64;
-        let weights = (3 * h * (h + obs + 2) + m * (h + 1)) as f64 * 8.0 * 4.0;
+        let weights = (3.0 * h * (h + obs + 2.0) + m * (h + 1.0)) * 8.0 * 4.0;
         let bytes =
-            episodes * (steps + 1) as f64 * per_step + weights * self.optim.threads.max(1) as f64;
+            episodes * (steps as f64 + 1.0) * per_step + weights * self.optim.threads.max(1) as f64;
         if bytes > limits::MAX_MEMORY_BYTES {
             p.push("env", "episode_duration", &self.env.episode_duration.to_string(), &format!(
                 "with batch_size {} / eval_episodes {}, hidden {} and {steps} steps, a run needs about {:.1} GiB; at most {:.0} GiB is allowed",
-                self.optim.batch_size, r.eval_episodes, h, bytes / (1u64 << 30) as f64, limits::MAX_MEMORY_BYTES / (1u64 << 30) as f64
+                self.optim.batch_size, r.eval_episodes, self.optim.hidden, bytes / (1u64 << 30) as f64, limits::MAX_MEMORY_BYTES / (1u64 << 30) as f64
             ));
         }
     }
