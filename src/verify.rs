@@ -75,7 +75,7 @@ pub enum Kind {
     Gru,
     /// `closed_loop/`: whole training episodes (not supported by this version).
     ClosedLoop,
-    /// `policies/`: other recurrent policy networks (not supported by this version).
+    /// `policies/`: other recurrent policy networks (RNN, LSTM, stacked GRU, CTRNN, modular GRU).
     Policy,
     /// `mujoco3d/`: 3D skeletons and tendons (not supported by this version).
     Mujoco3d,
@@ -88,7 +88,7 @@ impl Kind {
     pub fn supported(self) -> bool {
         matches!(
             self,
-            Kind::Trajectory | Kind::Gradient | Kind::PathGeometry | Kind::Gru
+            Kind::Trajectory | Kind::Gradient | Kind::PathGeometry | Kind::Gru | Kind::Policy
         )
     }
 
@@ -1433,6 +1433,41 @@ fn verify_gru(file: &str, reference: &Value) -> Result<CaseReport, Error> {
     })
 }
 
+/// Runs a policy reference (`policies/`: `nn.RNN`, `nn.LSTM`, a stacked `nn.GRU`, a CTRNN, MotorNet's
+/// modular GRU): forward values and every gradient, by `motornet_runtime::policy`, which reads the file
+/// and refuses missing, misshapen or non-finite fields by name. Each field's count is the number of
+/// reference values it holds, so a field the file leaves empty does not pass.
+fn verify_policy(file: &str, reference: &Value) -> Result<CaseReport, Error> {
+    let fields = motornet_runtime::policy::verify_policy_reference(reference)
+        .map_err(|e| Error::Input(format!("{file}: {e}")))?;
+    let count = |field: &str| -> usize {
+        let value = match field.strip_prefix("grad.") {
+            Some(name) => reference.get("grad").and_then(|g| g.get(name)),
+            None => reference.get(field),
+        };
+        value.and_then(|v| flatten(v).ok()).map_or(0, |v| v.len())
+    };
+    let network = reference
+        .get("network")
+        .and_then(Value::as_str)
+        .unwrap_or("gru");
+    Ok(CaseReport {
+        case: file.to_string(),
+        model: format!("{} policy", short(network)),
+        fields: fields
+            .into_iter()
+            .map(|(field, err)| FieldError {
+                count: count(&field),
+                field,
+                max_scaled: err,
+                max_abs: err,
+                worst_at: String::new(),
+                tolerance: GRU_TOLERANCE,
+            })
+            .collect(),
+    })
+}
+
 // ------------------------------------------------------------------------------------------------------
 // Files
 // ------------------------------------------------------------------------------------------------------
@@ -1514,8 +1549,10 @@ pub fn verify_text(file: &str, text: &str, opts: &Options) -> Result<Outcome, Er
             kind,
         });
     }
-    if kind == Kind::Gru {
-        return verify_gru(file, &reference).map(Outcome::Compared);
+    match kind {
+        Kind::Gru => return verify_gru(file, &reference).map(Outcome::Compared),
+        Kind::Policy => return verify_policy(file, &reference).map(Outcome::Compared),
+        _ => {}
     }
     let case = match kind {
         // Geometry references carry no case name; they are named after their file.

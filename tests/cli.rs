@@ -50,6 +50,29 @@ fn check_accepts_the_shipped_models_and_locates_every_problem() {
 }
 
 #[test]
+fn verify_runs_every_policy_reference() {
+    let mut files: Vec<String> = std::fs::read_dir("tests/reference/policies")
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 6);
+    let mut args = vec!["verify"];
+    args.extend(files.iter().map(String::as_str));
+    let (code, out, _) = motornet(&args);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 failures"), "{out}");
+    assert!(
+        out.contains("lstm policy") && out.contains("modular_gru policy"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("{n} files: {n} passed", n = files.len())),
+        "{out}"
+    );
+}
+
+#[test]
 fn verify_passes_on_references_and_fails_on_a_corrupted_one() {
     let (code, out, _) = motornet(&[
         "verify",

@@ -414,9 +414,9 @@ fn unsupported_kinds_are_reported_and_fail_the_run() {
     }
 }
 
-/// The shared reference folder's new kinds, when it is present on this machine.
+/// The shared reference folder's newer kinds are classified as such (when it is present on this machine).
 #[test]
-fn shared_references_of_new_kinds_are_unsupported() {
+fn shared_references_are_classified_by_kind() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference");
     for (dir, kind) in [
         ("closed_loop", Kind::ClosedLoop),
