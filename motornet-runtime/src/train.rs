@@ -1,5 +1,6 @@
-//! Training a GRU policy to control a plant by backpropagation through time through the network *and*
-//! the plant's adjoints.
+//! Training a recurrent policy (any [`Network`]: MotorNet's one-layer GRU by default, chosen by
+//! [`PolicyConfig`]) to control a plant by backpropagation through time through the network *and* the
+//! plant's adjoints.
 //!
 //! A batch is split into contiguous slices, one per thread; each worker simulates and backpropagates its
 //! slice independently (the network does not mix episodes), and the gradients are summed in a fixed order.
@@ -11,8 +12,10 @@
 use crate::adam::{clip_grad_norm, Adam};
 use crate::env::{Batch, EnvConfig, Environment};
 use crate::error::Error;
-use crate::gru::{Gru, GruGrads, GruTape};
 use crate::plant::Plant;
+use crate::policy::{
+    ModularMasks, ModularSpec, Network, NetworkSpec, NetworkTape, Policy, PolicyTape,
+};
 use crate::task::{Episode, Task};
 use ndarray::{ArrayView2, ArrayViewMut2};
 use rand::SeedableRng;
@@ -83,6 +86,348 @@ impl Default for OptimConfig {
     }
 }
 
+/// The network kinds [`PolicyConfig::kind`] accepts.
+pub const POLICY_KINDS: [&str; 5] = ["gru", "rnn", "lstm", "ctrnn", "modular_gru"];
+
+/// Most stacked layers a policy may have.
+pub const MAX_LAYERS: usize = 64;
+
+/// Longest connection delay of a modular GRU, in steps.
+pub const MAX_DELAY_STEPS: usize = 1_000_000;
+
+/// Which recurrent network the trainer builds (`[policy]` in a configuration file). Every layer has
+/// [`OptimConfig::hidden`] units; the default is MotorNet's one-layer `PolicyGRU`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// `gru`, `rnn` (Elman), `lstm`, `ctrnn` (leaky continuous-time RNN) or `modular_gru` (MotorNet's
+    /// `ModularPolicyGRU`).
+    pub kind: String,
+    /// Stacked recurrent layers (`gru`, `rnn`, `lstm`, `ctrnn`); `modular_gru` has one.
+    pub layers: usize,
+    /// `rnn` only: `tanh` or `relu`.
+    pub nonlinearity: String,
+    /// `ctrnn` only: the units' time constant in seconds; each step moves the state by `α = dt/τ` (the
+    /// model's time step over τ) towards its target, so τ must be at least one time step.
+    pub tau: f64,
+    /// `modular_gru`: units per module (consecutive blocks of the hidden state), adding up to
+    /// `[optim] hidden`. Default: one module of every unit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module_size: Option<Vec<usize>>,
+    /// `modular_gru`, one probability per module: that a unit of the module receives each visual input
+    /// (the endpoint's position). Default 1 for every module.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vision_mask: Option<Vec<f64>>,
+    /// `modular_gru`, per module: that a unit receives each proprioceptive input (muscle lengths and
+    /// velocities, and stacked past actions). Default 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proprio_mask: Option<Vec<f64>>,
+    /// `modular_gru`, per module: that a unit receives each task input (the goal and the go cue).
+    /// Default 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_mask: Option<Vec<f64>>,
+    /// `modular_gru`: `connectivity_mask[i][j]` is the fraction of module `j`'s units that project to
+    /// module `i` (modules × modules). Default 1 everywhere (fully connected).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connectivity_mask: Option<Vec<Vec<f64>>>,
+    /// `modular_gru`: `connectivity_delay[i][j]` is the delay, in steps, with which module `i` sees
+    /// module `j` (modules × modules). Default 0 everywhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connectivity_delay: Option<Vec<Vec<usize>>>,
+    /// `modular_gru`, per module: probability that each output (muscle) reads each unit of the module.
+    /// Default 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_mask: Option<Vec<f64>>,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            kind: "gru".into(),
+            layers: 1,
+            nonlinearity: "tanh".into(),
+            tau: 0.1,
+            module_size: None,
+            vision_mask: None,
+            proprio_mask: None,
+            task_mask: None,
+            connectivity_mask: None,
+            connectivity_delay: None,
+            output_mask: None,
+        }
+    }
+}
+
+/// One problem with a [`PolicyConfig`]: the key, its value, and what is allowed.
+pub type PolicyProblem = (&'static str, String, String);
+
+impl PolicyConfig {
+    fn is_modular(&self) -> bool {
+        self.kind == "modular_gru"
+    }
+
+    /// The modular GRU's settings that were given, by key.
+    fn modular_keys(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let mut key = |name: &'static str, given: Option<String>| {
+            if let Some(v) = given {
+                out.push((name, v));
+            }
+        };
+        key(
+            "module_size",
+            self.module_size.as_ref().map(|v| format!("{v:?}")),
+        );
+        key(
+            "vision_mask",
+            self.vision_mask.as_ref().map(|v| format!("{v:?}")),
+        );
+        key(
+            "proprio_mask",
+            self.proprio_mask.as_ref().map(|v| format!("{v:?}")),
+        );
+        key(
+            "task_mask",
+            self.task_mask.as_ref().map(|v| format!("{v:?}")),
+        );
+        key(
+            "connectivity_mask",
+            self.connectivity_mask.as_ref().map(|v| format!("{v:?}")),
+        );
+        key(
+            "connectivity_delay",
+            self.connectivity_delay.as_ref().map(|v| format!("{v:?}")),
+        );
+        key(
+            "output_mask",
+            self.output_mask.as_ref().map(|v| format!("{v:?}")),
+        );
+        out
+    }
+
+    /// The modules of a modular GRU of `hidden` units (one module unless `module_size` says otherwise).
+    fn modules(&self, hidden: usize) -> Vec<usize> {
+        self.module_size.clone().unwrap_or_else(|| vec![hidden])
+    }
+
+    /// Every problem that needs no model, for a policy whose layers have `hidden` units: each as (key,
+    /// value, what is allowed). Empty when the settings are consistent.
+    pub fn problems(&self, hidden: usize) -> Vec<PolicyProblem> {
+        let mut p: Vec<PolicyProblem> = Vec::new();
+        let mut push = |key: &'static str, value: String, what: String| p.push((key, value, what));
+        if !POLICY_KINDS.contains(&self.kind.as_str()) {
+            push(
+                "kind",
+                format!("{:?}", self.kind),
+                format!(
+                    "must be one of {}",
+                    POLICY_KINDS.map(|k| format!("\"{k}\"")).join(", ")
+                ),
+            );
+        }
+        if self.is_modular() {
+            if self.layers != 1 {
+                push(
+                    "layers",
+                    self.layers.to_string(),
+                    "must be 1 for kind = \"modular_gru\" (its modules are one layer)".into(),
+                );
+            }
+        } else if self.layers < 1 || self.layers > MAX_LAYERS {
+            push(
+                "layers",
+                self.layers.to_string(),
+                format!("must be between 1 and {MAX_LAYERS}"),
+            );
+        }
+        if !matches!(self.nonlinearity.as_str(), "tanh" | "relu") {
+            push(
+                "nonlinearity",
+                format!("{:?}", self.nonlinearity),
+                "must be \"tanh\" or \"relu\"".into(),
+            );
+        } else if self.nonlinearity != "tanh" && self.kind != "rnn" {
+            push(
+                "nonlinearity",
+                format!("{:?}", self.nonlinearity),
+                "applies only to kind = \"rnn\" (the other networks have fixed nonlinearities)"
+                    .into(),
+            );
+        }
+        if !(self.tau.is_finite() && self.tau > 0.0) {
+            push(
+                "tau",
+                self.tau.to_string(),
+                "must be a finite number of seconds > 0".into(),
+            );
+        }
+        if !self.is_modular() {
+            for (key, value) in self.modular_keys() {
+                push(key, value, "applies only to kind = \"modular_gru\"".into());
+            }
+            return p;
+        }
+        let modules = self.modules(hidden);
+        let m = modules.len();
+        if let Some(sizes) = &self.module_size {
+            if sizes.is_empty() || sizes.contains(&0) {
+                push(
+                    "module_size",
+                    format!("{sizes:?}"),
+                    "must list at least one module, each of at least one unit".into(),
+                );
+            } else if sizes.iter().sum::<usize>() != hidden {
+                push(
+                    "module_size",
+                    format!("{sizes:?}"),
+                    format!(
+                        "the modules add up to {} units, but [optim] hidden = {hidden}: they must agree",
+                        sizes.iter().sum::<usize>()
+                    ),
+                );
+            }
+        }
+        let probability = |v: &f64| v.is_finite() && (0.0..=1.0).contains(v);
+        for (key, given) in [
+            ("vision_mask", &self.vision_mask),
+            ("proprio_mask", &self.proprio_mask),
+            ("task_mask", &self.task_mask),
+            ("output_mask", &self.output_mask),
+        ] {
+            if let Some(v) = given {
+                if v.len() != m {
+                    push(
+                        key,
+                        format!("{v:?}"),
+                        format!("needs one probability per module ({m})"),
+                    );
+                } else if !v.iter().all(probability) {
+                    push(
+                        key,
+                        format!("{v:?}"),
+                        "probabilities must lie in [0, 1]".into(),
+                    );
+                }
+            }
+        }
+        let square = |rows: usize, cols: &dyn Fn(usize) -> usize| {
+            rows == m && (0..rows).all(|r| cols(r) == m)
+        };
+        if let Some(c) = &self.connectivity_mask {
+            if !square(c.len(), &|r| c[r].len()) {
+                push(
+                    "connectivity_mask",
+                    format!("{c:?}"),
+                    format!("must be modules × modules ({m} × {m})"),
+                );
+            } else if !c.iter().flatten().all(probability) {
+                push(
+                    "connectivity_mask",
+                    format!("{c:?}"),
+                    "fractions must lie in [0, 1]".into(),
+                );
+            }
+        }
+        if let Some(d) = &self.connectivity_delay {
+            if !square(d.len(), &|r| d[r].len()) {
+                push(
+                    "connectivity_delay",
+                    format!("{d:?}"),
+                    format!("must be modules × modules ({m} × {m}), in steps"),
+                );
+            } else if d.iter().flatten().any(|&k| k > MAX_DELAY_STEPS) {
+                push(
+                    "connectivity_delay",
+                    format!("{d:?}"),
+                    format!("delays are steps, at most {MAX_DELAY_STEPS}"),
+                );
+            }
+        }
+        p
+    }
+
+    /// `ctrnn`'s `α = dt/τ` for a model with time step `dt`; an error unless it lies in (0, 1].
+    pub fn alpha(&self, dt: f64) -> Result<f64, String> {
+        let alpha = dt / self.tau;
+        if alpha > 0.0 && alpha <= 1.0 && alpha.is_finite() {
+            Ok(alpha)
+        } else {
+            Err(format!(
+                "must be at least the model's time step {dt} s (α = dt/τ = {alpha} must lie in (0, 1])"
+            ))
+        }
+    }
+
+    /// The network to build for `hidden` units per layer in `env`. A modular GRU's masks are drawn from
+    /// the connection probabilities with a stream of `seed` of their own (so the same seed gives the same
+    /// masks, and drawing them leaves the weights' stream as it was).
+    pub fn network_spec<P: Plant>(
+        &self,
+        hidden: usize,
+        env: &Environment<P>,
+        seed: u64,
+    ) -> Result<NetworkSpec, String> {
+        let problems = self.problems(hidden);
+        if !problems.is_empty() {
+            let list: Vec<String> = problems
+                .into_iter()
+                .map(|(k, v, what)| format!("[policy] {k} = {v}: {what}"))
+                .collect();
+            return Err(list.join("; "));
+        }
+        let layers = self.layers;
+        Ok(match self.kind.as_str() {
+            "gru" => NetworkSpec::Gru { hidden, layers },
+            "rnn" => NetworkSpec::Rnn {
+                hidden,
+                layers,
+                relu: self.nonlinearity == "relu",
+            },
+            "lstm" => NetworkSpec::Lstm { hidden, layers },
+            "ctrnn" => NetworkSpec::Ctrnn {
+                hidden,
+                layers,
+                alpha: self
+                    .alpha(env.plant.timestep())
+                    .map_err(|e| format!("[policy] tau = {}: {e}", self.tau))?,
+            },
+            _ => {
+                let modules = self.modules(hidden);
+                let m = modules.len();
+                let [vision_dim, proprio_dim, task_dim] = env.modalities();
+                let ones = |v: &Option<Vec<f64>>| v.clone().unwrap_or_else(|| vec![1.0; m]);
+                let masks = ModularMasks {
+                    vision_dim,
+                    proprio_dim,
+                    task_dim,
+                    vision_mask: ones(&self.vision_mask),
+                    proprio_mask: ones(&self.proprio_mask),
+                    task_mask: ones(&self.task_mask),
+                    connectivity_mask: self
+                        .connectivity_mask
+                        .clone()
+                        .unwrap_or_else(|| vec![vec![1.0; m]; m]),
+                    output_mask: ones(&self.output_mask),
+                };
+                let delay = self
+                    .connectivity_delay
+                    .clone()
+                    .unwrap_or_else(|| vec![vec![0; m]; m]);
+                const KEY: u64 = 0x6d_6173_6b73; // "masks"
+                let mut rng = ChaCha8Rng::seed_from_u64(seed ^ KEY);
+                NetworkSpec::ModularGru(ModularSpec::generate(
+                    env.obs_dim(),
+                    modules,
+                    env.n_muscles(),
+                    delay,
+                    &masks,
+                    &mut rng,
+                )?)
+            }
+        })
+    }
+}
+
 /// What one training batch did.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BatchStats {
@@ -111,8 +456,8 @@ type WorkerResult = Result<(Vec<(&'static str, f64)>, Vec<f64>), Error>;
 
 struct Worker<P: Plant> {
     env: Environment<P>,
-    tape: GruTape,
-    grads: GruGrads,
+    tape: NetworkTape,
+    grads: Vec<f64>,
     run: Batch,
     lambda: Vec<f64>,
     d_actions: Vec<f64>,
@@ -124,7 +469,8 @@ struct Worker<P: Plant> {
 }
 
 pub struct Trainer<P: Plant> {
-    pub gru: Gru,
+    /// The network being trained.
+    pub policy: Network,
     pub adam: Adam,
     pub loss: LossConfig,
     pub optim: OptimConfig,
@@ -133,13 +479,34 @@ pub struct Trainer<P: Plant> {
 }
 
 impl<P: Plant + 'static> Trainer<P> {
-    /// `make_plant` builds one plant per worker thread; `make_task` likewise.
+    /// A trainer of MotorNet's one-layer GRU policy (the default [`PolicyConfig`]). `make_plant` builds
+    /// one plant per worker thread; `make_task` likewise.
     pub fn new(
         make_plant: impl Fn() -> P,
         make_task: impl Fn() -> Box<dyn Task>,
         env: EnvConfig,
         loss: LossConfig,
         optim: OptimConfig,
+    ) -> Result<Self, Error> {
+        Trainer::with_policy(
+            make_plant,
+            make_task,
+            env,
+            loss,
+            optim,
+            &PolicyConfig::default(),
+        )
+    }
+
+    /// A trainer of the network `policy` describes, its weights drawn from a stream of
+    /// [`OptimConfig::seed`].
+    pub fn with_policy(
+        make_plant: impl Fn() -> P,
+        make_task: impl Fn() -> Box<dyn Task>,
+        env: EnvConfig,
+        loss: LossConfig,
+        optim: OptimConfig,
+        policy: &PolicyConfig,
     ) -> Result<Self, Error> {
         if !matches!(loss.position_norm.as_str(), "l1" | "l2") {
             return Err(Error::Input(format!(
@@ -163,7 +530,7 @@ impl<P: Plant + 'static> Trainer<P> {
             .map(|k| optim.batch_size / threads + usize::from(k < optim.batch_size % threads))
             .collect();
         let mut workers = Vec::new();
-        let mut gru = None;
+        let mut net: Option<Network> = None;
         for size in sizes {
             let env = Environment::new(make_plant(), make_task(), env.clone())?;
             let m = env.n_muscles();
@@ -172,29 +539,33 @@ impl<P: Plant + 'static> Trainer<P> {
                     "the model has no muscles for a policy to drive".into(),
                 ));
             }
-            let g = gru.get_or_insert_with(|| {
+            if net.is_none() {
+                let spec = policy
+                    .network_spec(optim.hidden, &env, optim.seed)
+                    .map_err(Error::Input)?;
                 let mut rng = ChaCha8Rng::seed_from_u64(optim.seed);
-                Gru::new(env.obs_dim(), optim.hidden, m, &mut rng)
-            });
-            let steps = env.steps;
+                net = Some(Network::new(&spec, env.obs_dim(), m, &mut rng).map_err(Error::Input)?);
+            }
+            let g = net.as_ref().expect("built above");
+            let (steps, hidden) = (env.steps, g.sizes().hidden);
             workers.push(Worker {
                 tape: g.tape(size, steps),
-                grads: g.grads(),
+                grads: vec![0.0; g.param_count()],
                 run: Batch::default(),
                 lambda: Vec::new(),
                 d_actions: Vec::new(),
                 d_hidden: Vec::new(),
-                dh: vec![0.0; size * optim.hidden],
+                dh: vec![0.0; size * hidden],
                 dx: vec![0.0; size * env.obs_dim()],
-                hidden_noise: vec![0.0; size * optim.hidden],
+                hidden_noise: vec![0.0; size * hidden],
                 env,
             });
         }
-        let gru = gru.expect("at least one worker");
-        let adam = Adam::new(gru.param_count(), optim.learning_rate);
-        let grads = vec![0.0; gru.param_count()];
+        let policy = net.expect("at least one worker");
+        let adam = Adam::new(policy.param_count(), optim.learning_rate);
+        let grads = vec![0.0; policy.param_count()];
         Ok(Trainer {
-            gru,
+            policy,
             adam,
             loss,
             optim,
@@ -233,24 +604,25 @@ impl<P: Plant + 'static> Trainer<P> {
         let (stats, grads) = self.loss_and_gradient(&episodes, batch_index, false)?;
         if let Some(i) = grads.iter().position(|g| !g.is_finite()) {
             let name = self
-                .gru
-                .dims()
+                .policy
                 .tensors()
                 .into_iter()
                 .find(|t| t.range().contains(&i))
-                .map_or("?", |t| t.name);
+                .map_or_else(|| "?".to_string(), |t| t.name);
             return Err(Error::Input(format!(
                 "batch {batch_index}: non-finite gradient ({}) of `{name}`",
                 grads[i]
             )));
         }
         self.grads.copy_from_slice(&grads);
+        self.policy.mask_gradient(&mut self.grads);
         let grad_norm = if self.optim.grad_clip > 0.0 {
             clip_grad_norm(&mut self.grads, self.optim.grad_clip)
         } else {
             self.grads.iter().map(|g| g * g).sum::<f64>().sqrt()
         };
-        self.adam.step(self.gru.params_mut(), &self.grads);
+        self.adam.step(self.policy.params_mut(), &self.grads);
+        self.policy.constrain();
         Ok(BatchStats { grad_norm, ..stats })
     }
 
@@ -274,7 +646,7 @@ impl<P: Plant + 'static> Trainer<P> {
                 "batch {batch_index}: no episodes to compute a loss over"
             )));
         }
-        let (gru, loss_cfg, seed) = (&self.gru, &self.loss, self.optim.seed);
+        let (policy, loss_cfg, seed) = (&self.policy, &self.loss, self.optim.seed);
         // The split `Trainer::new` sized the workers for when `total` is the batch size.
         let threads = self.workers.len();
         let sizes: Vec<usize> = (0..threads)
@@ -288,13 +660,13 @@ impl<P: Plant + 'static> Trainer<P> {
                 if n == 0 {
                     continue;
                 }
-                w.fit(gru, n);
+                w.fit(policy, n);
                 let slice = episodes[start..start + n].to_vec();
                 let first = start;
                 start += n;
                 let job = move || {
                     w.run_and_backprop(
-                        gru,
+                        policy,
                         loss_cfg,
                         slice,
                         seed,
@@ -312,7 +684,7 @@ impl<P: Plant + 'static> Trainer<P> {
                 .collect();
         });
         let mut terms: Vec<(&'static str, f64)> = Vec::new();
-        let mut grads = vec![0.0; self.gru.param_count()];
+        let mut grads = vec![0.0; self.policy.param_count()];
         for r in results {
             let (t, g) = r.map_err(|e| Error::Input(format!("batch {batch_index}: {e}")))?;
             for (name, v) in t {
@@ -362,9 +734,9 @@ impl<P: Plant + 'static> Trainer<P> {
         }
         let w = &mut self.workers[0];
         w.env.episode_offset = 0;
-        let gru = &self.gru;
-        let mut tape = gru.tape(episodes.len(), w.env.steps);
-        tape.reset_zero();
+        let policy = &self.policy;
+        let mut tape = policy.tape(episodes.len(), w.env.steps);
+        policy.reset(&mut tape);
         let mut run = Batch::default();
         let mut rngs: Vec<ChaCha8Rng> = (0..episodes.len() as u64)
             .map(|b| episode_rng(0, 0, b))
@@ -377,7 +749,7 @@ impl<P: Plant + 'static> Trainer<P> {
             |t, obs, actions| {
                 let x = ArrayView2::from_shape((episodes.len(), obs.len() / episodes.len()), obs)
                     .expect("obs");
-                let u = gru.step(&mut tape, t, x);
+                let u = policy.step(&mut tape, t, x, None);
                 actions.copy_from_slice(u.as_slice().expect("contiguous"));
             },
         )?;
@@ -424,12 +796,13 @@ pub struct Evaluation {
 impl<P: Plant> Worker<P> {
     /// Sizes the buffers that depend on the number of episodes for `n` episodes (nothing changes when
     /// they already fit, as for every batch of the configured size).
-    fn fit(&mut self, gru: &Gru, n: usize) {
+    fn fit(&mut self, policy: &Network, n: usize) {
         if self.tape.batch() != n {
-            self.tape = gru.tape(n, self.env.steps);
-            self.dh = vec![0.0; n * gru.dims().hidden];
+            let hidden = policy.sizes().hidden;
+            self.tape = policy.tape(n, self.env.steps);
+            self.dh = vec![0.0; n * hidden];
             self.dx = vec![0.0; n * self.env.obs_dim()];
-            self.hidden_noise = vec![0.0; n * gru.dims().hidden];
+            self.hidden_noise = vec![0.0; n * hidden];
         }
     }
 
@@ -438,7 +811,7 @@ impl<P: Plant> Worker<P> {
     #[allow(clippy::too_many_arguments)]
     fn run_and_backprop(
         &mut self,
-        gru: &Gru,
+        policy: &Network,
         cfg: &LossConfig,
         episodes: Vec<Episode>,
         seed: u64,
@@ -451,7 +824,7 @@ impl<P: Plant> Worker<P> {
         let mut rngs: Vec<ChaCha8Rng> = (0..n)
             .map(|b| episode_rng(seed, batch_index, (first + b) as u64))
             .collect();
-        let hidden = gru.dims().hidden;
+        let hidden = policy.sizes().hidden;
         let sd = if deterministic {
             0.0
         } else {
@@ -465,7 +838,7 @@ impl<P: Plant> Worker<P> {
             Vec::new()
         };
         self.hidden_noise.resize(n * hidden, 0.0);
-        self.tape.reset_zero();
+        policy.reset(&mut self.tape);
         let (tape, noise) = (&mut self.tape, &mut self.hidden_noise);
         self.env.episode_offset = first;
         self.env.run(
@@ -484,17 +857,12 @@ impl<P: Plant> Worker<P> {
                     }
                     ArrayView2::from_shape((n, hidden), &noise[..n * hidden]).expect("noise")
                 });
-                let u = gru.step_with_hidden_noise(tape, t, x, noise);
+                let u = policy.step(tape, t, x, noise);
                 actions.copy_from_slice(u.as_slice().expect("contiguous"));
             },
         )?;
         let info = self.env.plant.info().clone();
-        let (s, m, steps, hsize) = (
-            info.state_dim(),
-            info.n_muscles(),
-            self.run.steps,
-            gru.dims().hidden,
-        );
+        let (s, m, steps, hsize) = (info.state_dim(), info.n_muscles(), self.run.steps, hidden);
         let dt = self.env.plant.timestep();
         self.lambda.clear();
         self.lambda.resize((steps + 1) * n * s, 0.0);
@@ -514,7 +882,7 @@ impl<P: Plant> Worker<P> {
         );
 
         self.dh.fill(0.0);
-        self.grads.zero();
+        self.grads.fill(0.0);
         let o = self.env.obs_dim();
         for t in (0..steps).rev() {
             let (now, next) = self.lambda.split_at_mut((t + 1) * n * s);
@@ -537,7 +905,7 @@ impl<P: Plant> Worker<P> {
                 .expect("du");
             let dh = ArrayViewMut2::from_shape((n, hsize), &mut self.dh[..]).expect("dh");
             let dx = ArrayViewMut2::from_shape((n, o), &mut self.dx[..]).expect("dx");
-            gru.backward(&mut self.tape, t, du, dh, &mut self.grads, Some(dx));
+            policy.backward(&mut self.tape, t, du, dh, &mut self.grads, Some(dx));
             self.env.backprop_observation(
                 &self.run,
                 t,
@@ -546,7 +914,14 @@ impl<P: Plant> Worker<P> {
                 &mut self.d_actions,
             );
         }
-        Ok((terms, self.grads.as_slice().to_vec()))
+        // dh holds dL/dh_0 through the network; add the loss's direct dependence on h_0, for networks
+        // whose initial state is learnable (the modular GRU's h0).
+        for (a, b) in self.dh.iter_mut().zip(&self.d_hidden[..n * hsize]) {
+            *a += b;
+        }
+        let dh0 = ArrayView2::from_shape((n, hsize), &self.dh[..]).expect("dh");
+        policy.backward_initial(&mut self.tape, dh0, &mut self.grads);
+        Ok((terms, self.grads.clone()))
     }
 }
 
@@ -557,7 +932,7 @@ fn loss_terms(
     cfg: &LossConfig,
     run: &Batch,
     info: &crate::PlantInfo,
-    tape: &GruTape,
+    tape: &impl PolicyTape,
     total: usize,
     dt: f64,
     lambda: &mut [f64],
@@ -614,7 +989,7 @@ fn loss_terms(
         }
         terms.push((name, weight * sum / count));
     }
-    let h = tape.dims().hidden;
+    let h = tape.hidden();
     if cfg.hidden != 0.0 || cfg.hidden_derivative != 0.0 {
         let count = (steps * total * h) as f64;
         let (mut sum, mut dsum) = (0.0, 0.0);

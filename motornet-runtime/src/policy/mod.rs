@@ -30,6 +30,7 @@
 //! ```
 
 mod cells;
+pub mod checkpoint;
 mod layered;
 mod modular_gru;
 mod modular_spec;
