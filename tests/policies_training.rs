@@ -8,7 +8,7 @@
 use motornet::runtime::adam::AdamState;
 use motornet::runtime::env::EnvConfig;
 use motornet::runtime::policy::{checkpoint, Network, Policy};
-use motornet::runtime::train::{OptimConfig, PolicyConfig};
+use motornet::runtime::train::{LossConfig, OptimConfig, PolicyConfig};
 use motornet::training::{evaluate_run, train, Hooks, Outcome, RunConfig, Summary, TrainConfig};
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
@@ -130,6 +130,129 @@ fn the_configuration_builds_the_network_it_names() {
     let names: Vec<String> = a.state_dict().into_iter().map(|t| t.0).collect();
     for key in ["h0", "Wz", "Y", "bY", "mask_Wz", "mask_Y"] {
         assert!(names.iter().any(|n| n == key), "{key} in {names:?}");
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The trainer's gradient for other networks: stacked layers, an LSTM's cell state, the modular GRU's
+// delays and learnable initial state (reached through `backward_initial`, with the hidden-activity loss
+// terms acting on h_0 as well).
+
+#[test]
+fn the_bptt_gradient_of_every_kind_matches_finite_differences() {
+    let modular = policy(
+        "kind = \"modular_gru\"
+module_size = [4, 2]
+connectivity_mask = [[1.0, 0.5], [1.0, 1.0]]
+connectivity_delay = [[0, 2], [1, 0]]",
+    );
+    let cases = [
+        ("lstm", policy("kind = \"lstm\"\nlayers = 2")),
+        ("ctrnn", policy("kind = \"ctrnn\"\nlayers = 2\ntau = 0.02")),
+        ("rnn", policy("kind = \"rnn\"\nnonlinearity = \"relu\"")),
+        ("modular_gru", modular),
+    ];
+    for (name, policy) in cases {
+        let cfg = TrainConfig {
+            model: "arm26".into(),
+            env: EnvConfig {
+                episode_duration: 0.05,
+                proprioception_delay: 0.02,
+                ..EnvConfig::default()
+            },
+            loss: LossConfig {
+                position: 1.0,
+                position_norm: "l2".into(),
+                activation: 0.5,
+                hidden: 1.0,
+                hidden_derivative: 0.5,
+                ..LossConfig::default()
+            },
+            optim: OptimConfig {
+                hidden: 6,
+                batch_size: 2,
+                seed: 3,
+                ..OptimConfig::default()
+            },
+            policy,
+            run: RunConfig {
+                eval_last_steps: 1,
+                ..RunConfig::default()
+            },
+            ..TrainConfig::default()
+        };
+        let mut tr = cfg.trainer().unwrap();
+        // Away from the near-silent initial readout, and non-zero biases and initial state.
+        let tensors = tr.policy.tensors();
+        let mut k = 0u64;
+        let mut wiggle = || {
+            k += 1;
+            ((k * 2_654_435_761) % 1000) as f64 / 1000.0 - 0.5
+        };
+        for t in &tensors {
+            for i in t.range() {
+                let p = &mut tr.policy.params_mut()[i];
+                match t.name.as_str() {
+                    "fc.bias" | "bY" => *p = -1.5 + 0.5 * wiggle(),
+                    "h0" => *p = 0.5 * wiggle(),
+                    n if n.contains("bias") || n.starts_with('b') => *p = 0.2 * wiggle(),
+                    _ => *p *= 1.0 + 0.2 * wiggle(),
+                }
+            }
+        }
+        tr.policy.constrain();
+        let eps = tr.episodes(7, 2);
+        let (stats, grad) = tr.loss_and_gradient(&eps, 7, true).unwrap();
+        // Every 7th parameter that is not masked out, and all of h0.
+        let params = tr.policy.params().to_vec();
+        let mut indices: Vec<usize> = (0..params.len())
+            .step_by(7)
+            .filter(|&i| params[i] != 0.0)
+            .collect();
+        if let Some(h0) = tensors.iter().find(|t| t.name == "h0") {
+            indices.extend(h0.range());
+        }
+        indices.sort_unstable();
+        indices.dedup();
+        let (mut failures, mut resolved) = (Vec::new(), 0);
+        for &i in &indices {
+            let p0 = params[i];
+            let h = 1e-5 * p0.abs().max(1.0);
+            let mut at = |p: f64| {
+                tr.policy.params_mut()[i] = p;
+                tr.loss_and_gradient(&eps, 7, true).unwrap().0.loss
+            };
+            let (l1, l2, m1, m2) = (at(p0 + h), at(p0 + 2.0 * h), at(p0 - h), at(p0 - 2.0 * h));
+            tr.policy.params_mut()[i] = p0;
+            let fd = (8.0 * (l1 - m1) - (l2 - m2)) / (12.0 * h);
+            let scale = grad[i].abs().max(fd.abs());
+            let floor = 1e-12 * stats.loss / h;
+            if (grad[i] - fd).abs() > 1e-5 * scale + floor {
+                failures.push(format!(
+                    "{} (#{i}): {:e} by BPTT, {:e} by finite differences",
+                    tensors
+                        .iter()
+                        .find(|t| t.range().contains(&i))
+                        .unwrap()
+                        .name,
+                    grad[i],
+                    fd
+                ));
+            }
+            if scale > 1e3 * floor {
+                resolved += 1;
+            }
+        }
+        eprintln!(
+            "{name}: {resolved} of {} derivatives resolved",
+            indices.len()
+        );
+        assert!(failures.is_empty(), "{name}: {failures:#?}");
+        assert!(
+            resolved >= indices.len() / 2,
+            "{name}: {resolved} of {} resolved",
+            indices.len()
+        );
     }
 }
 
