@@ -333,7 +333,7 @@ fn write_plain_safetensors(path: &Path, tensors: &[(String, Vec<usize>, Vec<f64>
         );
     }
     let mut text = serde_json::to_string(&header).unwrap();
-    while text.len() % 8 != 0 {
+    while !text.len().is_multiple_of(8) {
         text.push(' ');
     }
     let mut bytes = (text.len() as u64).to_le_bytes().to_vec();

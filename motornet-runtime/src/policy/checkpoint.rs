@@ -19,6 +19,9 @@ use std::path::Path;
 /// What [`load`] returns: the network, Adam's state if saved, and the metadata.
 pub type NetworkCheckpoint = (Network, Option<AdamState>, Vec<(String, String)>);
 
+/// A stored tensor: its shape and values.
+type Tensor = (Vec<usize>, Vec<f64>);
+
 /// Metadata key holding the optimizer's step count.
 const ADAM_STEP_KEY: &str = "adam.step";
 /// Metadata key holding the SHA-256 digest of every tensor and every other metadata entry, which
@@ -73,6 +76,21 @@ impl StoredSpec {
             Network::Gru(_) => {}
         }
         spec
+    }
+
+    /// A lower bound on the parameters of a network of this structure (every layer's recurrent weights,
+    /// the input weights and the readout), without overflow.
+    fn min_values(&self) -> u128 {
+        let (i, h, l, o) = (
+            self.input as u128,
+            self.hidden as u128,
+            self.layers as u128,
+            self.output as u128,
+        );
+        l.saturating_mul(h)
+            .saturating_mul(h)
+            .saturating_add(h.saturating_mul(i))
+            .saturating_add(o.saturating_mul(h))
     }
 
     /// A network of this structure with every parameter zero; `masks` are the modular GRU's stored
@@ -324,7 +342,7 @@ pub fn load(path: &Path) -> Result<NetworkCheckpoint, Error> {
             }
         }
     }
-    let read = |name: &str| -> Result<(Vec<usize>, Vec<f64>), Error> {
+    let read = |name: &str| -> Result<Tensor, Error> {
         let t = st
             .tensor(name)
             .map_err(|e| bad(format!("tensor {name}: {e}")))?;
@@ -346,6 +364,15 @@ pub fn load(path: &Path) -> Result<NetworkCheckpoint, Error> {
             .map_err(|e| bad(format!("bad `{POLICY_KEY}` entry `{json}`: {e}")))?,
         None => legacy_gru_spec(&read, &bad)?,
     };
+    // Sizes come from the file: refuse a network that needs more values than the file holds before
+    // allocating it (a damaged or hostile entry must not exhaust memory).
+    if spec.min_values() > (bytes.len() / 8) as u128 {
+        return Err(bad(format!(
+            "`{POLICY_KEY}` describes a network ({} with {} layers of {} units, {} inputs, {} outputs) \
+             larger than the file's tensors",
+            spec.kind, spec.layers, spec.hidden, spec.input, spec.output
+        )));
+    }
     let masks = if spec.kind == "modular_gru" {
         Some((read("mask_Wz")?.1, read("mask_Y")?.1))
     } else {
@@ -401,7 +428,7 @@ pub fn load(path: &Path) -> Result<NetworkCheckpoint, Error> {
 /// The one-layer GRU a checkpoint without `motornet.policy` holds, from the shapes of `gru.weight_ih_l0`
 /// (`3H × I`) and `fc.weight` (`O × H`).
 fn legacy_gru_spec(
-    read: &dyn Fn(&str) -> Result<(Vec<usize>, Vec<f64>), Error>,
+    read: &dyn Fn(&str) -> Result<Tensor, Error>,
     bad: &dyn Fn(String) -> Error,
 ) -> Result<StoredSpec, Error> {
     let (w_ih_shape, _) = read("gru.weight_ih_l0")?;
@@ -432,4 +459,49 @@ fn legacy_gru_spec(
         module_size: None,
         connectivity_delay: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `motornet.policy` entry (with a correct digest) describing a network far larger than the file is
+    /// refused before anything is allocated for it.
+    #[test]
+    fn a_spec_larger_than_the_file_is_refused_before_allocating() {
+        let dir =
+            std::env::temp_dir().join(format!("motornet-checkpoint-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("huge.safetensors");
+        let data = vec![0u8; 8 * 4];
+        let shape = vec![4usize];
+        for (hidden, layers) in [(1usize << 40, 1usize << 20), (usize::MAX, usize::MAX)] {
+            let spec = StoredSpec {
+                kind: "lstm".into(),
+                input: 3,
+                output: 2,
+                hidden,
+                layers,
+                alpha: None,
+                module_size: None,
+                connectivity_delay: None,
+            };
+            let mut info = HashMap::new();
+            info.insert(
+                POLICY_KEY.to_string(),
+                serde_json::to_string(&spec).unwrap(),
+            );
+            let sum = digest([("fc.bias", shape.as_slice(), data.as_slice())], &info);
+            info.insert(DIGEST_KEY.to_string(), sum);
+            let view =
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F64, shape.clone(), &data)
+                    .unwrap();
+            let bytes =
+                safetensors::serialize(vec![("fc.bias".to_string(), view)], Some(info)).unwrap();
+            std::fs::write(&path, bytes).unwrap();
+            let err = load(&path).unwrap_err().to_string();
+            assert!(err.contains("larger than the file"), "{err}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
