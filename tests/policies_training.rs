@@ -480,6 +480,29 @@ output_mask = [1.0, 0.5]",
     }
 }
 
+#[test]
+fn eval_reruns_a_run_of_every_kind() {
+    // The LSTM and the modular GRU are evaluated after resuming, above.
+    let others = kinds()
+        .into_iter()
+        .filter(|(_, p)| !matches!(p.kind.as_str(), "lstm" | "modular_gru"));
+    for (name, policy) in others {
+        let mut cfg = run_config(policy, 1);
+        cfg.optim.hidden = 12;
+        cfg.env.episode_duration = 0.05;
+        cfg.run.eval_episodes = 2;
+        let dir = scratch(&format!("eval-{}", name.replace([' ', '(', ')', ','], "")));
+        let (_, summary) = run(&dir, &cfg, false, None).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (metric, _) = evaluate_run(&dir).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            metric.to_bits(),
+            summary.final_metric.unwrap().to_bits(),
+            "{name}: eval reproduces the final metric"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 // ------------------------------------------------------------------------------------------------
 // Configuration.
 
