@@ -34,6 +34,9 @@ pub struct Summary {
     pub threads: usize,
     pub batch_size: usize,
     pub hidden: usize,
+    /// The network ([`crate::runtime::policy::Network::describe`]: kind, layers and sizes).
+    #[serde(default)]
+    pub policy: String,
     pub batches_done: u64,
     /// Mean wall-clock milliseconds per training batch (excluding evaluations and I/O).
     pub ms_per_batch: f64,
@@ -197,6 +200,7 @@ pub fn train(
         threads: cfg.optim.threads,
         batch_size: cfg.optim.batch_size,
         hidden: cfg.optim.hidden,
+        policy: trainer.policy.describe(),
         ..Summary::default()
     };
     let mut start = 0u64;

@@ -437,6 +437,7 @@ output_mask = [1.0, 0.5]",
         let split = scratch(&format!("{name}-split"));
         let (outcome, summary) = run(&whole, &cfg, false, None).unwrap();
         assert_eq!(outcome, Outcome::Finished, "{name}");
+        assert!(summary.policy.starts_with(name), "{}", summary.policy);
         let (outcome, _) = run(&split, &cfg, false, Some(3)).unwrap();
         assert_eq!(outcome, Outcome::Interrupted(3), "{name}");
         let (outcome, resumed) = run(&split, &cfg, true, None).unwrap();
