@@ -465,6 +465,36 @@ fn legacy_gru_spec(
 mod tests {
     use super::*;
 
+    /// The CTRNN's α goes through JSON exactly (serde_json's `float_roundtrip`), so a resumed network is
+    /// the one that was saved, bit for bit, and equals the one its configuration builds.
+    #[test]
+    fn alpha_survives_json_exactly() {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let alpha = (x >> 11) as f64 / (1u64 << 53) as f64;
+            let alpha = if alpha == 0.0 { 1.0 } else { alpha };
+            let dt_over_tau = 0.01 / (0.01 / alpha);
+            for a in [alpha, dt_over_tau] {
+                let spec = StoredSpec {
+                    kind: "ctrnn".into(),
+                    input: 1,
+                    output: 1,
+                    hidden: 1,
+                    layers: 1,
+                    alpha: Some(a),
+                    module_size: None,
+                    connectivity_delay: None,
+                };
+                let back: StoredSpec =
+                    serde_json::from_str(&serde_json::to_string(&spec).unwrap()).unwrap();
+                assert_eq!(back.alpha.unwrap().to_bits(), a.to_bits());
+            }
+        }
+    }
+
     /// A `motornet.policy` entry (with a correct digest) describing a network far larger than the file is
     /// refused before anything is allocated for it.
     #[test]
