@@ -433,9 +433,14 @@ impl TrainConfig {
             _ => (8, 3),
         };
         let obs = 4 + 2 * m + self.env.action_frame_stacking * m + 1;
-        let per_step = (s + c + m + 2 * obs + record * h * layers) as f64 * 8.0;
+        // In floating point: a huge `hidden` (reported above) must not overflow.
+        let (hf, lf) = (h as f64, (layers * record) as f64);
+        let per_step = ((s + c + m + 2 * obs) as f64 + lf * hf) * 8.0;
         let episodes = self.optim.batch_size.max(r.eval_episodes) as f64;
-        let weights = (gates * h * (h + obs + 2) * layers + m * (h + 1)) as f64 * 8.0 * 4.0;
+        let weights = ((gates * layers) as f64 * hf * (hf + (obs + 2) as f64)
+            + m as f64 * (hf + 1.0))
+            * 8.0
+            * 4.0;
         let bytes =
             episodes * (steps + 1) as f64 * per_step + weights * self.optim.threads.max(1) as f64;
         if bytes > limits::MAX_MEMORY_BYTES {

@@ -587,6 +587,14 @@ connectivity_delay = [[0, 1], [1, 0]]
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_reported(&found, "tau", "time step");
 
+    // A huge width with many stacked layers is reported, not overflowed.
+    let found =
+        problems("[optim]\nhidden = 1152921504606846976\n[policy]\nkind = \"lstm\"\nlayers = 64\n");
+    assert!(
+        found.iter().any(|p| p.starts_with("[optim] hidden = ")),
+        "{found:#?}"
+    );
+
     // Unknown keys are refused by name at parse time.
     let err = TrainConfig::from_toml("[policy]\nkind = \"gru\"\nhidden_size = 3\n")
         .unwrap_err()
