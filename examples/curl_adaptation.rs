@@ -19,7 +19,7 @@
 //! `runs/examples/curl_adaptation`), `--reuse` (skip the baseline training if its checkpoint exists).
 
 use motornet::runtime::adam::Adam;
-use motornet::runtime::gru::{load_safetensors, Gru};
+use motornet::runtime::policy::{checkpoint as saved, Network};
 use motornet::runtime::train::Trainer;
 use motornet::training::{train, Hooks, TaskConfig, TrainConfig};
 use motornet::Plant;
@@ -120,12 +120,12 @@ fn main() -> Result<(), motornet::Error> {
             },
         )?;
     }
-    let (gru, adam, _) = load_safetensors(&checkpoint)?;
+    let (net, adam, _) = saved::load(&checkpoint)?;
 
     println!("\nCentre-out reaches (8 targets, 10 cm) from joint angles {START_JOINT:?}.");
-    let with = |curl: f64, gru: &Gru| -> Result<Trainer<Box<dyn Plant>>, motornet::Error> {
+    let with = |curl: f64, net: &Network| -> Result<Trainer<Box<dyn Plant>>, motornet::Error> {
         let mut t = centre_out(&base, curl).trainer()?;
-        t.gru = gru.clone();
+        t.policy = net.clone();
         Ok(t)
     };
     let practise = |trainer: &mut Trainer<Box<dyn Plant>>| -> Result<(), motornet::Error> {
@@ -139,20 +139,20 @@ fn main() -> Result<(), motornet::Error> {
         Ok(())
     };
     println!("Practice without a field ({adapt} batches of 32 centre-out reaches):");
-    let mut null = with(0.0, &gru)?;
+    let mut null = with(0.0, &net)?;
     // Continue with the optimizer state of the baseline run, as if training had simply gone on.
     null.adam = Adam::with_state(base.optim.learning_rate, adam.expect("saved with Adam"));
     practise(&mut null)?;
     let before = test_reaches(&mut null, &plots, "1_baseline", "1. baseline, no field")?;
     let field = test_reaches(
-        &mut with(curl, &null.gru)?,
+        &mut with(curl, &null.policy)?,
         &plots,
         "2_curl_field",
         &format!("2. curl field k = {curl} N·s/m"),
     )?;
 
     println!("\nAdaptation: training in the field ({adapt} batches of 32 centre-out reaches):");
-    let mut trainer = with(curl, &null.gru)?;
+    let mut trainer = with(curl, &null.policy)?;
     trainer.adam = null.adam.clone();
     practise(&mut trainer)?;
     let adapted = test_reaches(
@@ -162,7 +162,7 @@ fn main() -> Result<(), motornet::Error> {
         &format!("3. adapted to k = {curl} N·s/m"),
     )?;
     let after = test_reaches(
-        &mut with(0.0, &trainer.gru)?,
+        &mut with(0.0, &trainer.policy)?,
         &plots,
         "4_after_effect",
         "4. adapted, field switched off",

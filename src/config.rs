@@ -5,7 +5,7 @@
 
 use crate::runtime::env::EnvConfig;
 use crate::runtime::task::{CentreOut, DelayedReach, RandomReach, Task};
-use crate::runtime::train::{LossConfig, OptimConfig, Trainer};
+use crate::runtime::train::{LossConfig, OptimConfig, PolicyConfig, Trainer};
 use crate::{Error, Plant};
 use serde::{Deserialize, Serialize};
 
@@ -123,6 +123,8 @@ pub struct TrainConfig {
     pub env: EnvConfig,
     pub loss: LossConfig,
     pub optim: OptimConfig,
+    /// The network: kind, layers and the kind's own settings (width: `[optim] hidden`).
+    pub policy: PolicyConfig,
     pub run: RunConfig,
 }
 
@@ -136,6 +138,7 @@ impl Default for TrainConfig {
             env: EnvConfig::default(),
             loss: LossConfig::default(),
             optim: OptimConfig::default(),
+            policy: PolicyConfig::default(),
             run: RunConfig::default(),
         }
     }
@@ -176,12 +179,13 @@ impl TrainConfig {
         self.validate()?;
         let cfg = self.clone();
         let task = self.task.clone();
-        Trainer::new(
+        Trainer::with_policy(
             move || cfg.plant().expect("validated: the plant builds"),
             move || task.build(),
             self.env.clone(),
             self.loss.clone(),
             self.optim.clone(),
+            &self.policy,
         )
     }
 
@@ -263,6 +267,10 @@ impl TrainConfig {
         p.positive("optim", "learning_rate", o.learning_rate);
         p.non_negative("optim", "grad_clip", o.grad_clip);
 
+        for (key, value, what) in self.policy.problems(o.hidden) {
+            p.push("policy", key, &value, &what);
+        }
+
         let r = &self.run;
         p.in_count("run", "eval_every", r.eval_every as usize, 1, usize::MAX);
         p.in_count(
@@ -335,6 +343,11 @@ impl TrainConfig {
             true,
         );
         whole(p, "vision_delay", self.env.vision_delay, true);
+        if self.policy.kind == "ctrnn" && self.policy.tau.is_finite() && self.policy.tau > 0.0 {
+            if let Err(what) = self.policy.alpha(dt) {
+                p.push("policy", "tau", &self.policy.tau.to_string(), &what);
+            }
+        }
         let Some(steps) = steps else { return };
         if steps > limits::MAX_STEPS {
             p.push(
@@ -399,17 +412,28 @@ impl TrainConfig {
         }
         // The trainer keeps every step of every episode for backpropagation through time, and the
         // evaluation keeps its episodes' paths: refuse a run that could not fit before allocating it.
-        // In floating point: the sizes asked for may be absurd enough to overflow an integer.
+        // Stacked layers and an LSTM's cell states multiply what each step records; a modular GRU keeps
+        // about as much as a GRU. In floating point: the sizes asked for may be absurd enough to overflow
+        // an integer.
         let (s, c, m) = (
             info.state_dim() as f64,
             info.control_dim() as f64,
             info.n_muscles() as f64,
         );
         let h = self.optim.hidden as f64;
+        let layers = self
+            .policy
+            .layers
+            .clamp(1, crate::runtime::train::MAX_LAYERS) as f64;
+        let (record, gates) = match self.policy.kind.as_str() {
+            "lstm" => (10.0, 4.0),
+            "rnn" | "ctrnn" => (8.0, 1.0),
+            _ => (8.0, 3.0),
+        };
         let obs = 4.0 + 2.0 * m + self.env.action_frame_stacking as f64 * m + 1.0;
-        let per_step = (s + c + m + 2.0 * obs + 8.0 * h) * 8.0;
+        let per_step = (s + c + m + 2.0 * obs + layers * record * h) * 8.0;
         let episodes = self.optim.batch_size.max(r.eval_episodes) as f64;
-        let weights = (3.0 * h * (h + obs + 2.0) + m * (h + 1.0)) * 8.0 * 4.0;
+        let weights = (gates * layers * h * (h + obs + 2.0) + m * (h + 1.0)) * 8.0 * 4.0;
         let bytes =
             episodes * (steps as f64 + 1.0) * per_step + weights * self.optim.threads.max(1) as f64;
         if bytes > limits::MAX_MEMORY_BYTES {

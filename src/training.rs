@@ -7,7 +7,8 @@
 //! never leaves a half-written file and never loses what was saved before.
 
 pub use crate::config::{RunConfig, TaskConfig, TrainConfig};
-use crate::runtime::gru::{load_safetensors, save_safetensors};
+use crate::runtime::policy::checkpoint;
+use crate::runtime::policy::{Network, Policy};
 use crate::runtime::train::{Evaluation, Trainer};
 use crate::trajectory::write_atomic;
 use crate::{Error, Plant};
@@ -33,6 +34,9 @@ pub struct Summary {
     pub threads: usize,
     pub batch_size: usize,
     pub hidden: usize,
+    /// The network ([`crate::runtime::policy::Network::describe`]: kind, layers and sizes).
+    #[serde(default)]
+    pub policy: String,
     pub batches_done: u64,
     /// Mean wall-clock milliseconds per training batch (excluding evaluations and I/O).
     pub ms_per_batch: f64,
@@ -196,12 +200,13 @@ pub fn train(
         threads: cfg.optim.threads,
         batch_size: cfg.optim.batch_size,
         hidden: cfg.optim.hidden,
+        policy: trainer.policy.describe(),
         ..Summary::default()
     };
     let mut start = 0u64;
     remove_stale_temporaries(&run.0);
     if resume {
-        let (gru, adam, meta) = load_safetensors(&run.checkpoint())?;
+        let (net, adam, meta) = checkpoint::load(&run.checkpoint())?;
         let done: u64 = meta
             .iter()
             .find(|(k, _)| k == "batches_done")
@@ -212,12 +217,8 @@ pub fn train(
                     run.checkpoint().display()
                 ))
             })?;
-        if gru.dims() != trainer.gru.dims() {
-            return Err(Error::Input(
-                "the checkpoint's network does not match the configuration".into(),
-            ));
-        }
-        trainer.gru = gru;
+        check_network(&net, &trainer.policy)?;
+        trainer.policy = net;
         let adam = adam.ok_or_else(|| {
             Error::Input("the checkpoint has no optimizer state to resume from".into())
         })?;
@@ -267,10 +268,7 @@ pub fn train(
         let meta = vec![
             ("batches_done".to_string(), done.to_string()),
             ("model".to_string(), cfg.model.clone()),
-            (
-                "format".to_string(),
-                "motornet GRU policy; PyTorch nn.GRU + nn.Linear state_dict names".to_string(),
-            ),
+            ("format".to_string(), format_note(&trainer.policy)),
         ];
         // The checkpoint is written last: it is the commit point. A crash between these writes leaves the
         // log and summary ahead of the checkpoint, and resuming cuts them back to it.
@@ -280,9 +278,9 @@ pub fn train(
             &serde_json::to_string_pretty(summary).expect("json"),
         )?;
         crate::runtime::files::fault_point("between summary and checkpoint");
-        save_safetensors(
+        checkpoint::save(
             &run.checkpoint(),
-            &trainer.gru,
+            &trainer.policy,
             Some(&trainer.adam.state),
             &meta,
         )
@@ -387,13 +385,9 @@ pub fn evaluate_run(dir: &Path) -> Result<(f64, Summary), Error> {
     )?;
     let cfg = TrainConfig::from_toml(&text)?;
     let mut trainer = cfg.trainer()?;
-    let (gru, _, _) = load_safetensors(&run.checkpoint())?;
-    if gru.dims() != trainer.gru.dims() {
-        return Err(Error::Input(
-            "the checkpoint's network does not match the configuration".into(),
-        ));
-    }
-    trainer.gru = gru;
+    let (net, _, _) = checkpoint::load(&run.checkpoint())?;
+    check_network(&net, &trainer.policy)?;
+    trainer.policy = net;
     let eval = eval_episodes(&trainer, &cfg);
     let ev = trainer.evaluate(&eval, cfg.run.eval_last_steps)?;
     // A run interrupted before its first save has no summary or log yet; a damaged one is an error.
@@ -407,6 +401,36 @@ pub fn evaluate_run(dir: &Path) -> Result<(f64, Summary), Error> {
     };
     write_plots(&run, &trainer, &ev, &summary, &log)?;
     Ok((ev.metric, summary))
+}
+
+/// The checkpoint's `format` note: what the network is and which torch module its names belong to.
+fn format_note(net: &Network) -> String {
+    match net {
+        // The one-layer GRU's note predates the other networks; keep it as it was.
+        Network::Gru(_) => {
+            "motornet GRU policy; PyTorch nn.GRU + nn.Linear state_dict names".to_string()
+        }
+        Network::Layered(_) => format!(
+            "motornet {} policy; PyTorch multi-layer module + nn.Linear state_dict names",
+            net.kind()
+        ),
+        Network::Modular(_) => {
+            "motornet modular_gru policy; MotorNet ModularPolicyGRU state_dict names".to_string()
+        }
+    }
+}
+
+/// Refuses a checkpoint whose network is not the one the configuration builds (kind, layers, sizes and,
+/// for the modular GRU, masks and delays).
+fn check_network(saved: &Network, configured: &Network) -> Result<(), Error> {
+    if saved.spec() != configured.spec() || saved.sizes() != configured.sizes() {
+        return Err(Error::Input(format!(
+            "the checkpoint's network ({}) does not match the configuration ({})",
+            saved.describe(),
+            configured.describe()
+        )));
+    }
+    Ok(())
 }
 
 fn write_plots(

@@ -7,6 +7,7 @@
 use motornet::models;
 use motornet::runtime::env::{Batch, EnvConfig, Environment};
 use motornet::runtime::gru::load_safetensors;
+use motornet::runtime::policy::Policy;
 use motornet::runtime::task::ChaCha8Rng;
 use motornet::runtime::task::{
     curl_field, DelayedReach, Episode, Load, RandomReach, Task, TaskContext,
@@ -159,11 +160,11 @@ fn gradient_check_with(
     // Move the operating point away from the initialisation's near-silent readout (fc.bias = −5), so that
     // the muscles are clearly active, and give the GRU biases non-zero values.
     let mut rng = Rng(seed + 100);
-    let specs = tr.gru.dims().tensors();
+    let specs = tr.policy.tensors();
     for spec in &specs {
         for k in spec.range() {
-            let p = &mut tr.gru.params_mut()[k];
-            match spec.name {
+            let p = &mut tr.policy.params_mut()[k];
+            match spec.name.as_str() {
                 "fc.bias" => *p = -1.5 + 0.5 * rng.uniform(),
                 "gru.bias_ih_l0" | "gru.bias_hh_l0" => *p = 0.2 * (rng.uniform() - 0.5),
                 _ => *p *= 1.0 + 0.2 * (rng.uniform() - 0.5),
@@ -182,21 +183,21 @@ fn gradient_check_with(
             case.model
         );
     }
-    let mut indices: Vec<usize> = (0..n).map(|_| rng.below(tr.gru.param_count())).collect();
+    let mut indices: Vec<usize> = (0..n).map(|_| rng.below(tr.policy.param_count())).collect();
     let fc_bias = specs.iter().find(|s| s.name == "fc.bias").unwrap();
     indices.extend(fc_bias.range());
     let mut worst = 0.0f64;
     let (mut resolved, total) = (0, indices.len());
     let mut failures = Vec::new();
     for k in indices {
-        let p0 = tr.gru.params()[k];
+        let p0 = tr.policy.params()[k];
         // The loss is computed to ~1e-13 relative (the plant's arithmetic, and the jerk's third difference
         // divided by dt³), which limits how small h can be; the activation dynamics switch time constants
         // where excitation crosses activation, and such a switch can lie within 1e-3 of the operating
         // point, which limits how large it can be.
         let h = 1e-5 * p0.abs().max(1.0);
         let loss_at = |p: f64, tr: &mut Trainer<Box<dyn Plant>>| {
-            tr.gru.params_mut()[k] = p;
+            tr.policy.params_mut()[k] = p;
             let (s, _) = tr
                 .loss_and_gradient(&eps, batch_index, case.deterministic)
                 .unwrap();
@@ -205,7 +206,7 @@ fn gradient_check_with(
         // Truncation error O(h⁴), rounding O(1e-13·L/h).
         let (l1, l2) = (loss_at(p0 + h, &mut tr), loss_at(p0 + 2.0 * h, &mut tr));
         let (m1, m2) = (loss_at(p0 - h, &mut tr), loss_at(p0 - 2.0 * h, &mut tr));
-        tr.gru.params_mut()[k] = p0;
+        tr.policy.params_mut()[k] = p0;
         let fd = (8.0 * (l1 - m1) - (l2 - m2)) / (12.0 * h);
         let scale = grad[k].abs().max(fd.abs());
         let floor = 1e-12 * stats.loss / h;
@@ -665,7 +666,7 @@ fn loss_curve(seed: u64, threads: usize, batches: u64) -> (Vec<f64>, Vec<f64>) {
     let losses = (0..batches)
         .map(|b| tr.train_batch(b).unwrap().loss)
         .collect();
-    (losses, tr.gru.params().to_vec())
+    (losses, tr.policy.params().to_vec())
 }
 
 #[test]
@@ -745,7 +746,7 @@ fn a_non_finite_value_stops_a_batch_and_the_error_says_where() {
     for b in 0..3 {
         tr.train_batch(b).unwrap();
     }
-    let (weights, adam) = (tr.gru.params().to_vec(), tr.adam.state.clone());
+    let (weights, adam) = (tr.policy.params().to_vec(), tr.adam.state.clone());
     let err = tr.train_batch(3).unwrap_err().to_string();
     for what in [
         "batch 3",
@@ -758,7 +759,7 @@ fn a_non_finite_value_stops_a_batch_and_the_error_says_where() {
         assert!(err.contains(what), "`{what}` is not in: {err}");
     }
     assert_eq!(
-        bits(tr.gru.params()),
+        bits(tr.policy.params()),
         bits(&weights),
         "the weights are untouched"
     );

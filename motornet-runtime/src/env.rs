@@ -214,6 +214,30 @@ impl<P: Plant> Environment<P> {
         self.sources.len()
     }
 
+    /// The observation columns of each modality, as MotorNet's `ModularPolicyGRU` groups its inputs:
+    /// `[vision, proprioception, task]` — vision is the endpoint's position; proprioception the muscle
+    /// lengths and velocities and the stacked past actions (efference copies); task the goal and the go
+    /// cue. Together they name every column once.
+    pub fn modalities(&self) -> [Vec<usize>; 3] {
+        let mut out: [Vec<usize>; 3] = Default::default();
+        for (column, source) in self.sources.iter().enumerate() {
+            let modality = match source {
+                Source::State {
+                    noise: Channel::Vision,
+                    ..
+                } => 0,
+                Source::State {
+                    noise: Channel::Proprioception,
+                    ..
+                }
+                | Source::Action { .. } => 1,
+                Source::Goal(_) | Source::GoCue => 2,
+            };
+            out[modality].push(column);
+        }
+        out
+    }
+
     pub fn n_muscles(&self) -> usize {
         self.plant.info().n_muscles()
     }

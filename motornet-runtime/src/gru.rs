@@ -695,233 +695,35 @@ fn orthogonal<R: Rng + ?Sized>(rows: usize, cols: usize, rng: &mut R) -> Vec<f64
 /// What [`load_safetensors`] returns: the network, Adam's state if saved, and the metadata.
 pub type Checkpoint = (Gru, Option<crate::adam::AdamState>, Vec<(String, String)>);
 
-/// Metadata key holding the optimizer's step count.
-const ADAM_STEP_KEY: &str = "adam.step";
-/// Metadata key holding the SHA-256 digest of every tensor and every other metadata entry, which
-/// [`load_safetensors`] verifies: a checkpoint damaged on disk is refused, never loaded.
-const DIGEST_KEY: &str = "motornet.sha256";
-
-/// The digest stored under [`DIGEST_KEY`]: tensors by name (name, shape, little-endian bytes), then the
-/// metadata entries by key, each field length-prefixed so no two contents hash alike.
-fn digest<'a>(
-    tensors: impl IntoIterator<Item = (&'a str, &'a [usize], &'a [u8])>,
-    metadata: &std::collections::HashMap<String, String>,
-) -> String {
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    let mut field = |bytes: &[u8]| {
-        h.update((bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
-    };
-    let mut tensors: Vec<_> = tensors.into_iter().collect();
-    tensors.sort_by_key(|t| t.0);
-    for (name, shape, bytes) in tensors {
-        field(name.as_bytes());
-        let shape: Vec<u8> = shape
-            .iter()
-            .flat_map(|d| (*d as u64).to_le_bytes())
-            .collect();
-        field(&shape);
-        field(bytes);
-    }
-    let mut entries: Vec<_> = metadata.iter().filter(|(k, _)| *k != DIGEST_KEY).collect();
-    entries.sort();
-    for (k, v) in entries {
-        field(k.as_bytes());
-        field(v.as_bytes());
-    }
-    format!("{:x}", h.finalize())
-}
-
-/// Writes the network (under PyTorch's `state_dict` names, so `safetensors.torch.load_file` gives a
-/// `state_dict` that `PolicyGRU` accepts), optionally Adam's moments (`adam.m.<name>`, `adam.v.<name>`,
-/// same shapes, step count in the `adam.step` metadata entry), and `metadata` (keys starting with
-/// `adam.` are reserved). All tensors are little-endian float64.
-///
-/// The file is replaced atomically: written to a temporary file in the same directory, flushed to disk,
-/// then renamed over `path`, so a crash leaves either the old checkpoint or the new one.
+/// Writes a GRU checkpoint: [`crate::policy::checkpoint::save`] of the one-layer GRU (PyTorch's
+/// `state_dict` names, so `PolicyGRU` accepts it; Adam's moments as `adam.m.<name>`, `adam.v.<name>`;
+/// a SHA-256 digest of everything).
 pub fn save_safetensors(
     path: &Path,
     gru: &Gru,
     adam: Option<&crate::adam::AdamState>,
     metadata: &[(String, String)],
 ) -> Result<(), Error> {
-    let io_err =
-        |what: &str, e: std::io::Error| Error::Input(format!("{what} {}: {e}", path.display()));
-    let specs = gru.dims.tensors();
-    let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-    let mut push = |name: String, shape: &[usize], data: &[f64]| {
-        let bytes = data.iter().flat_map(|v| v.to_le_bytes()).collect();
-        buffers.push((name, shape.to_vec(), bytes));
-    };
-    for spec in &specs {
-        push(
-            spec.name.to_string(),
-            &spec.shape,
-            &gru.params[spec.range()],
-        );
-    }
-    let mut info: std::collections::HashMap<String, String> = metadata.iter().cloned().collect();
-    if let Some(state) = adam {
-        if state.m.len() != gru.param_count() || state.v.len() != gru.param_count() {
-            return Err(Error::Shape {
-                what: "Adam state".into(),
-                expected: gru.param_count(),
-                got: state.m.len().min(state.v.len()),
-            });
-        }
-        for spec in &specs {
-            push(
-                format!("adam.m.{}", spec.name),
-                &spec.shape,
-                &state.m[spec.range()],
-            );
-            push(
-                format!("adam.v.{}", spec.name),
-                &spec.shape,
-                &state.v[spec.range()],
-            );
-        }
-        info.insert(ADAM_STEP_KEY.into(), state.step.to_string());
-    }
-    let sum = digest(
-        buffers
-            .iter()
-            .map(|(n, shape, bytes)| (n.as_str(), shape.as_slice(), bytes.as_slice())),
-        &info,
-    );
-    info.insert(DIGEST_KEY.into(), sum);
-    let views = buffers
-        .iter()
-        .map(|(name, shape, bytes)| {
-            let view =
-                safetensors::tensor::TensorView::new(safetensors::Dtype::F64, shape.clone(), bytes)
-                    .map_err(|e| Error::Input(format!("tensor {name}: {e}")))?;
-            Ok((name.clone(), view))
-        })
-        .collect::<Result<Vec<_>, Error>>()?;
-    let bytes = safetensors::serialize(views, Some(info))
-        .map_err(|e| Error::Input(format!("serializing {}: {e}", path.display())))?;
-
-    crate::files::write_atomic(path, &bytes).map_err(|e| io_err("writing checkpoint", e))
+    crate::policy::checkpoint::save(
+        path,
+        &crate::policy::Network::Gru(gru.clone()),
+        adam,
+        metadata,
+    )
 }
 
-/// Reads a checkpoint written by [`save_safetensors`] (or any safetensors file holding the six PyTorch
-/// tensors in float64): the network, Adam's state if the file has one, and the metadata without the
-/// reserved `adam.` and `motornet.` entries, sorted by key. A file written by [`save_safetensors`]
-/// carries a digest of its contents, which is verified; every value must be finite.
+/// Reads a checkpoint of a one-layer GRU ([`crate::policy::checkpoint::load`], which also reads a
+/// `PolicyGRU` `state_dict` saved without motornet's metadata); a checkpoint of another network is an
+/// error that names it.
 pub fn load_safetensors(path: &Path) -> Result<Checkpoint, Error> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::Input(format!("reading {}: {e}", path.display())))?;
-    let bad = |msg: String| Error::Input(format!("{}: {msg}", path.display()));
-    let st = safetensors::SafeTensors::deserialize(&bytes)
-        .map_err(|e| bad(format!("not a readable safetensors file ({e})")))?;
-    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
-        .map_err(|e| bad(format!("not a readable safetensors file ({e})")))?;
-    let info = header.metadata().clone().unwrap_or_default();
-    let ours = info.keys().any(|k| k.starts_with("motornet."));
-    if ours || info.contains_key(DIGEST_KEY) {
-        let stored = info.get(DIGEST_KEY).ok_or_else(|| {
-            bad(format!(
-                "the checkpoint has no `{DIGEST_KEY}` digest: it is damaged"
-            ))
-        })?;
-        let tensors = st.tensors();
-        let actual = digest(
-            tensors
-                .iter()
-                .map(|(n, t)| (n.as_str(), t.shape(), t.data())),
-            &info,
-        );
-        if *stored != actual {
-            return Err(bad(
-                "the checkpoint's contents do not match its digest: the file is damaged (restore it \
-                 from a copy, or retrain)"
-                    .into(),
-            ));
-        }
+    match crate::policy::checkpoint::load(path)? {
+        (crate::policy::Network::Gru(gru), adam, metadata) => Ok((gru, adam, metadata)),
+        (other, _, _) => Err(Error::Input(format!(
+            "{}: holds a {}, not a one-layer GRU",
+            path.display(),
+            other.describe()
+        ))),
     }
-    for (name, t) in st.tensors() {
-        if t.dtype() == safetensors::Dtype::F64 {
-            let at = t
-                .data()
-                .chunks_exact(8)
-                .position(|c| !f64::from_le_bytes(c.try_into().unwrap()).is_finite());
-            if let Some(i) = at {
-                return Err(bad(format!(
-                    "tensor {name} holds a non-finite value (element {i})"
-                )));
-            }
-        }
-    }
-    let read = |name: &str| -> Result<(Vec<usize>, Vec<f64>), Error> {
-        let t = st
-            .tensor(name)
-            .map_err(|e| bad(format!("tensor {name}: {e}")))?;
-        if t.dtype() != safetensors::Dtype::F64 {
-            return Err(bad(format!(
-                "tensor {name} is {:?}, expected F64",
-                t.dtype()
-            )));
-        }
-        let data = t
-            .data()
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
-            .collect();
-        Ok((t.shape().to_vec(), data))
-    };
-    let (w_ih_shape, _) = read("gru.weight_ih_l0")?;
-    let (fc_shape, _) = read("fc.weight")?;
-    let (h3, input) = match w_ih_shape[..] {
-        [h3, i] if h3 % 3 == 0 => (h3, i),
-        _ => {
-            return Err(bad(format!(
-                "gru.weight_ih_l0 has shape {w_ih_shape:?}, expected [3H, I]"
-            )))
-        }
-    };
-    let output = match fc_shape[..] {
-        [o, _] => o,
-        _ => {
-            return Err(bad(format!(
-                "fc.weight has shape {fc_shape:?}, expected [O, H]"
-            )))
-        }
-    };
-    let dims = GruDims::new(input, h3 / 3, output);
-    let read_all = |prefix: &str| -> Result<Vec<f64>, Error> {
-        let mut flat = Vec::with_capacity(dims.param_count());
-        for spec in dims.tensors() {
-            let name = format!("{prefix}{}", spec.name);
-            let (shape, data) = read(&name)?;
-            if shape != spec.shape {
-                return Err(bad(format!(
-                    "tensor {name} has shape {shape:?}, expected {:?}",
-                    spec.shape
-                )));
-            }
-            flat.extend(data);
-        }
-        Ok(flat)
-    };
-    let gru = Gru::from_flat(dims, read_all("")?)?;
-    let adam = match info.get(ADAM_STEP_KEY) {
-        None => None,
-        Some(step) => Some(crate::adam::AdamState {
-            step: step
-                .parse()
-                .map_err(|_| bad(format!("bad {ADAM_STEP_KEY} `{step}`")))?,
-            m: read_all("adam.m.")?,
-            v: read_all("adam.v.")?,
-        }),
-    };
-    let mut metadata: Vec<(String, String)> = info
-        .into_iter()
-        .filter(|(k, _)| !k.starts_with("adam.") && !k.starts_with("motornet."))
-        .collect();
-    metadata.sort();
-    Ok((gru, adam, metadata))
 }
 
 // ---------------------------------------------------------------------------------------------------

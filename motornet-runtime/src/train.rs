@@ -1,5 +1,6 @@
-//! Training a GRU policy to control a plant by backpropagation through time through the network *and*
-//! the plant's adjoints.
+//! Training a recurrent policy (any [`Network`]: MotorNet's one-layer GRU by default, chosen by
+//! [`PolicyConfig`]) to control a plant by backpropagation through time through the network *and* the
+//! plant's adjoints.
 //!
 //! A batch is split into contiguous slices, one per thread; each worker simulates and backpropagates its
 //! slice independently (the network does not mix episodes), and the gradients are summed in a fixed order.
@@ -11,8 +12,9 @@
 use crate::adam::{clip_grad_norm, Adam};
 use crate::env::{Batch, EnvConfig, Environment};
 use crate::error::Error;
-use crate::gru::{Gru, GruGrads, GruTape};
 use crate::plant::Plant;
+pub use crate::policy::config::{PolicyConfig, PolicyProblem, MAX_LAYERS, POLICY_KINDS};
+use crate::policy::{Network, NetworkTape, Policy, PolicyTape};
 use crate::task::{Episode, Task};
 use ndarray::{ArrayView2, ArrayViewMut2};
 use rand::SeedableRng;
@@ -111,8 +113,8 @@ type WorkerResult = Result<(Vec<(&'static str, f64)>, Vec<f64>), Error>;
 
 struct Worker<P: Plant> {
     env: Environment<P>,
-    tape: GruTape,
-    grads: GruGrads,
+    tape: NetworkTape,
+    grads: Vec<f64>,
     run: Batch,
     lambda: Vec<f64>,
     d_actions: Vec<f64>,
@@ -124,7 +126,8 @@ struct Worker<P: Plant> {
 }
 
 pub struct Trainer<P: Plant> {
-    pub gru: Gru,
+    /// The network being trained.
+    pub policy: Network,
     pub adam: Adam,
     pub loss: LossConfig,
     pub optim: OptimConfig,
@@ -133,13 +136,34 @@ pub struct Trainer<P: Plant> {
 }
 
 impl<P: Plant + 'static> Trainer<P> {
-    /// `make_plant` builds one plant per worker thread; `make_task` likewise.
+    /// A trainer of MotorNet's one-layer GRU policy (the default [`PolicyConfig`]). `make_plant` builds
+    /// one plant per worker thread; `make_task` likewise.
     pub fn new(
         make_plant: impl Fn() -> P,
         make_task: impl Fn() -> Box<dyn Task>,
         env: EnvConfig,
         loss: LossConfig,
         optim: OptimConfig,
+    ) -> Result<Self, Error> {
+        Trainer::with_policy(
+            make_plant,
+            make_task,
+            env,
+            loss,
+            optim,
+            &PolicyConfig::default(),
+        )
+    }
+
+    /// A trainer of the network `policy` describes, its weights drawn from a stream of
+    /// [`OptimConfig::seed`].
+    pub fn with_policy(
+        make_plant: impl Fn() -> P,
+        make_task: impl Fn() -> Box<dyn Task>,
+        env: EnvConfig,
+        loss: LossConfig,
+        optim: OptimConfig,
+        policy: &PolicyConfig,
     ) -> Result<Self, Error> {
         if !matches!(loss.position_norm.as_str(), "l1" | "l2") {
             return Err(Error::Input(format!(
@@ -163,7 +187,7 @@ impl<P: Plant + 'static> Trainer<P> {
             .map(|k| optim.batch_size / threads + usize::from(k < optim.batch_size % threads))
             .collect();
         let mut workers = Vec::new();
-        let mut gru = None;
+        let mut net: Option<Network> = None;
         for size in sizes {
             let env = Environment::new(make_plant(), make_task(), env.clone())?;
             let m = env.n_muscles();
@@ -172,29 +196,33 @@ impl<P: Plant + 'static> Trainer<P> {
                     "the model has no muscles for a policy to drive".into(),
                 ));
             }
-            let g = gru.get_or_insert_with(|| {
+            if net.is_none() {
+                let spec = policy
+                    .network_spec(optim.hidden, &env, optim.seed)
+                    .map_err(Error::Input)?;
                 let mut rng = ChaCha8Rng::seed_from_u64(optim.seed);
-                Gru::new(env.obs_dim(), optim.hidden, m, &mut rng)
-            });
-            let steps = env.steps;
+                net = Some(Network::new(&spec, env.obs_dim(), m, &mut rng).map_err(Error::Input)?);
+            }
+            let g = net.as_ref().expect("built above");
+            let (steps, hidden) = (env.steps, g.sizes().hidden);
             workers.push(Worker {
                 tape: g.tape(size, steps),
-                grads: g.grads(),
+                grads: vec![0.0; g.param_count()],
                 run: Batch::default(),
                 lambda: Vec::new(),
                 d_actions: Vec::new(),
                 d_hidden: Vec::new(),
-                dh: vec![0.0; size * optim.hidden],
+                dh: vec![0.0; size * hidden],
                 dx: vec![0.0; size * env.obs_dim()],
-                hidden_noise: vec![0.0; size * optim.hidden],
+                hidden_noise: vec![0.0; size * hidden],
                 env,
             });
         }
-        let gru = gru.expect("at least one worker");
-        let adam = Adam::new(gru.param_count(), optim.learning_rate);
-        let grads = vec![0.0; gru.param_count()];
+        let policy = net.expect("at least one worker");
+        let adam = Adam::new(policy.param_count(), optim.learning_rate);
+        let grads = vec![0.0; policy.param_count()];
         Ok(Trainer {
-            gru,
+            policy,
             adam,
             loss,
             optim,
@@ -233,24 +261,25 @@ impl<P: Plant + 'static> Trainer<P> {
         let (stats, grads) = self.loss_and_gradient(&episodes, batch_index, false)?;
         if let Some(i) = grads.iter().position(|g| !g.is_finite()) {
             let name = self
-                .gru
-                .dims()
+                .policy
                 .tensors()
                 .into_iter()
                 .find(|t| t.range().contains(&i))
-                .map_or("?", |t| t.name);
+                .map_or_else(|| "?".to_string(), |t| t.name);
             return Err(Error::Input(format!(
                 "batch {batch_index}: non-finite gradient ({}) of `{name}`",
                 grads[i]
             )));
         }
         self.grads.copy_from_slice(&grads);
+        self.policy.mask_gradient(&mut self.grads);
         let grad_norm = if self.optim.grad_clip > 0.0 {
             clip_grad_norm(&mut self.grads, self.optim.grad_clip)
         } else {
             self.grads.iter().map(|g| g * g).sum::<f64>().sqrt()
         };
-        self.adam.step(self.gru.params_mut(), &self.grads);
+        self.adam.step(self.policy.params_mut(), &self.grads);
+        self.policy.constrain();
         Ok(BatchStats { grad_norm, ..stats })
     }
 
@@ -274,7 +303,7 @@ impl<P: Plant + 'static> Trainer<P> {
                 "batch {batch_index}: no episodes to compute a loss over"
             )));
         }
-        let (gru, loss_cfg, seed) = (&self.gru, &self.loss, self.optim.seed);
+        let (policy, loss_cfg, seed) = (&self.policy, &self.loss, self.optim.seed);
         // The split `Trainer::new` sized the workers for when `total` is the batch size.
         let threads = self.workers.len();
         let sizes: Vec<usize> = (0..threads)
@@ -288,13 +317,13 @@ impl<P: Plant + 'static> Trainer<P> {
                 if n == 0 {
                     continue;
                 }
-                w.fit(gru, n);
+                w.fit(policy, n);
                 let slice = episodes[start..start + n].to_vec();
                 let first = start;
                 start += n;
                 let job = move || {
                     w.run_and_backprop(
-                        gru,
+                        policy,
                         loss_cfg,
                         slice,
                         seed,
@@ -312,7 +341,7 @@ impl<P: Plant + 'static> Trainer<P> {
                 .collect();
         });
         let mut terms: Vec<(&'static str, f64)> = Vec::new();
-        let mut grads = vec![0.0; self.gru.param_count()];
+        let mut grads = vec![0.0; self.policy.param_count()];
         for r in results {
             let (t, g) = r.map_err(|e| Error::Input(format!("batch {batch_index}: {e}")))?;
             for (name, v) in t {
@@ -362,9 +391,9 @@ impl<P: Plant + 'static> Trainer<P> {
         }
         let w = &mut self.workers[0];
         w.env.episode_offset = 0;
-        let gru = &self.gru;
-        let mut tape = gru.tape(episodes.len(), w.env.steps);
-        tape.reset_zero();
+        let policy = &self.policy;
+        let mut tape = policy.tape(episodes.len(), w.env.steps);
+        policy.reset(&mut tape);
         let mut run = Batch::default();
         let mut rngs: Vec<ChaCha8Rng> = (0..episodes.len() as u64)
             .map(|b| episode_rng(0, 0, b))
@@ -377,7 +406,7 @@ impl<P: Plant + 'static> Trainer<P> {
             |t, obs, actions| {
                 let x = ArrayView2::from_shape((episodes.len(), obs.len() / episodes.len()), obs)
                     .expect("obs");
-                let u = gru.step(&mut tape, t, x);
+                let u = policy.step(&mut tape, t, x, None);
                 actions.copy_from_slice(u.as_slice().expect("contiguous"));
             },
         )?;
@@ -424,12 +453,13 @@ pub struct Evaluation {
 impl<P: Plant> Worker<P> {
     /// Sizes the buffers that depend on the number of episodes for `n` episodes (nothing changes when
     /// they already fit, as for every batch of the configured size).
-    fn fit(&mut self, gru: &Gru, n: usize) {
+    fn fit(&mut self, policy: &Network, n: usize) {
         if self.tape.batch() != n {
-            self.tape = gru.tape(n, self.env.steps);
-            self.dh = vec![0.0; n * gru.dims().hidden];
+            let hidden = policy.sizes().hidden;
+            self.tape = policy.tape(n, self.env.steps);
+            self.dh = vec![0.0; n * hidden];
             self.dx = vec![0.0; n * self.env.obs_dim()];
-            self.hidden_noise = vec![0.0; n * gru.dims().hidden];
+            self.hidden_noise = vec![0.0; n * hidden];
         }
     }
 
@@ -438,7 +468,7 @@ impl<P: Plant> Worker<P> {
     #[allow(clippy::too_many_arguments)]
     fn run_and_backprop(
         &mut self,
-        gru: &Gru,
+        policy: &Network,
         cfg: &LossConfig,
         episodes: Vec<Episode>,
         seed: u64,
@@ -451,7 +481,7 @@ impl<P: Plant> Worker<P> {
         let mut rngs: Vec<ChaCha8Rng> = (0..n)
             .map(|b| episode_rng(seed, batch_index, (first + b) as u64))
             .collect();
-        let hidden = gru.dims().hidden;
+        let hidden = policy.sizes().hidden;
         let sd = if deterministic {
             0.0
         } else {
@@ -465,7 +495,7 @@ impl<P: Plant> Worker<P> {
             Vec::new()
         };
         self.hidden_noise.resize(n * hidden, 0.0);
-        self.tape.reset_zero();
+        policy.reset(&mut self.tape);
         let (tape, noise) = (&mut self.tape, &mut self.hidden_noise);
         self.env.episode_offset = first;
         self.env.run(
@@ -484,17 +514,12 @@ impl<P: Plant> Worker<P> {
                     }
                     ArrayView2::from_shape((n, hidden), &noise[..n * hidden]).expect("noise")
                 });
-                let u = gru.step_with_hidden_noise(tape, t, x, noise);
+                let u = policy.step(tape, t, x, noise);
                 actions.copy_from_slice(u.as_slice().expect("contiguous"));
             },
         )?;
         let info = self.env.plant.info().clone();
-        let (s, m, steps, hsize) = (
-            info.state_dim(),
-            info.n_muscles(),
-            self.run.steps,
-            gru.dims().hidden,
-        );
+        let (s, m, steps, hsize) = (info.state_dim(), info.n_muscles(), self.run.steps, hidden);
         let dt = self.env.plant.timestep();
         self.lambda.clear();
         self.lambda.resize((steps + 1) * n * s, 0.0);
@@ -514,7 +539,7 @@ impl<P: Plant> Worker<P> {
         );
 
         self.dh.fill(0.0);
-        self.grads.zero();
+        self.grads.fill(0.0);
         let o = self.env.obs_dim();
         for t in (0..steps).rev() {
             let (now, next) = self.lambda.split_at_mut((t + 1) * n * s);
@@ -537,7 +562,7 @@ impl<P: Plant> Worker<P> {
                 .expect("du");
             let dh = ArrayViewMut2::from_shape((n, hsize), &mut self.dh[..]).expect("dh");
             let dx = ArrayViewMut2::from_shape((n, o), &mut self.dx[..]).expect("dx");
-            gru.backward(&mut self.tape, t, du, dh, &mut self.grads, Some(dx));
+            policy.backward(&mut self.tape, t, du, dh, &mut self.grads, Some(dx));
             self.env.backprop_observation(
                 &self.run,
                 t,
@@ -546,7 +571,14 @@ impl<P: Plant> Worker<P> {
                 &mut self.d_actions,
             );
         }
-        Ok((terms, self.grads.as_slice().to_vec()))
+        // dh holds dL/dh_0 through the network; add the loss's direct dependence on h_0, for networks
+        // whose initial state is learnable (the modular GRU's h0).
+        for (a, b) in self.dh.iter_mut().zip(&self.d_hidden[..n * hsize]) {
+            *a += b;
+        }
+        let dh0 = ArrayView2::from_shape((n, hsize), &self.dh[..]).expect("dh");
+        policy.backward_initial(&mut self.tape, dh0, &mut self.grads);
+        Ok((terms, self.grads.clone()))
     }
 }
 
@@ -557,7 +589,7 @@ fn loss_terms(
     cfg: &LossConfig,
     run: &Batch,
     info: &crate::PlantInfo,
-    tape: &GruTape,
+    tape: &impl PolicyTape,
     total: usize,
     dt: f64,
     lambda: &mut [f64],
@@ -614,7 +646,7 @@ fn loss_terms(
         }
         terms.push((name, weight * sum / count));
     }
-    let h = tape.dims().hidden;
+    let h = tape.hidden();
     if cfg.hidden != 0.0 || cfg.hidden_derivative != 0.0 {
         let count = (steps * total * h) as f64;
         let (mut sum, mut dsum) = (0.0, 0.0);

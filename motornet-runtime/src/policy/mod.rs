@@ -30,11 +30,14 @@
 //! ```
 
 mod cells;
+pub mod checkpoint;
+pub mod config;
 mod layered;
 mod modular_gru;
 mod modular_spec;
 mod verify;
 
+pub use config::PolicyConfig;
 pub use layered::{CellKind, Layered, LayeredTape};
 pub use modular_gru::{ModularGru, ModularGruTape};
 pub use modular_spec::{ModularMasks, ModularSpec};
