@@ -1,6 +1,9 @@
 //! Training: the BPTT gradient of the whole pipeline against finite differences, that training learns,
 //! resuming, reproducibility, non-finite values, evaluation, configuration files and delay semantics.
 //!
+//! One concept, the training pipeline end to end, whose cases share one set of helpers (a tiny trainer,
+//! episodes, run directories): hence one file beyond the usual size.
+//!
 //! Everything here runs in debug builds (CI runs `cargo test --workspace` without `--release`), so the
 //! networks, batches and episodes are kept tiny.
 

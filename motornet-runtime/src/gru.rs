@@ -1,5 +1,7 @@
 //! The recurrent policy: a one-layer GRU with a sigmoid linear readout, numerically the same network as
-//! PyTorch's `nn.GRU` + `nn.Linear` + sigmoid (MotorNet's `PolicyGRU`), in float64.
+//! PyTorch's `nn.GRU` + `nn.Linear` + sigmoid (MotorNet's `PolicyGRU`), in float64. (One concept — the
+//! cell, its tape and its hand-vectorised forward and backward steps — hence slightly over the usual size;
+//! the kernels themselves are in `gru/`.)
 //!
 //! All parameters live in one contiguous `Vec<f64>` laid out in PyTorch's `parameters()` order, so the
 //! optimizer ([`crate::adam`]), gradient clipping and checkpoints work on a flat slice, while
