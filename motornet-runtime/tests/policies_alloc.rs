@@ -1,6 +1,7 @@
 //! Training steps of every policy network allocate nothing once the tape exists (on machines where the
 //! products use the built-in AVX-512 kernels; the generic GEMM fallback allocates packing buffers). Only
-//! this thread's allocations are counted, as in `gru_alloc.rs`.
+//! this thread's allocations are counted: the test harness's own thread allocates at times of its choosing
+//! (it did on CI).
 
 use motornet_runtime::policy::{ModularSpec, Network, NetworkSpec, Policy, PolicyTape};
 use ndarray::Array2;
