@@ -94,7 +94,9 @@ impl Sym {
                     Sub => x - yv,
                     Mul => x * yv,
                     Div => x / yv,
-                    Pow => match y.constant_value() {
+                    // The exponent as built: a constant node when it names nothing (checking the
+                    // expression instead would rebuild it at every level of a chain of powers).
+                    Pow => match b.with(|g| g.const_value(yv.id)) {
                         Some(n) if n.fract() == 0.0 && n.abs() <= 64.0 => x.powi(n as i32),
                         _ => (yv * x.ln()).exp(),
                     },
@@ -121,21 +123,17 @@ impl Sym {
 
     /// The value, when it depends on no parameter or coordinate (e.g. the `-2` of `x^-2`).
     pub fn constant_value(&self) -> Option<f64> {
+        (!self.names_anything()).then(|| self.eval(&[]))
+    }
+
+    /// Whether the expression refers to a parameter or a coordinate.
+    fn names_anything(&self) -> bool {
         match self {
-            Sym::Num(v) => Some(*v),
-            Sym::Param(_) | Sym::Coord(_) => None,
-            Sym::Neg(a) => a.constant_value().map(|v| -v),
-            Sym::Bin(_, a, b) => {
-                a.constant_value()?;
-                b.constant_value()?;
-                Some(self.eval(&[]))
-            }
-            Sym::Call(_, args) => {
-                for a in args {
-                    a.constant_value()?;
-                }
-                Some(self.eval(&[]))
-            }
+            Sym::Num(_) => false,
+            Sym::Param(_) | Sym::Coord(_) => true,
+            Sym::Neg(a) => a.names_anything(),
+            Sym::Bin(_, a, b) => a.names_anything() || b.names_anything(),
+            Sym::Call(_, args) => args.iter().any(Sym::names_anything),
         }
     }
 
