@@ -110,15 +110,19 @@ impl<'a> Checker<'a> {
         None
     }
 
+    /// Reads the joints (with their coordinates) in the order written, checks that every body hangs from a
+    /// chain of joints ending at the world, and orders the attached joints from the world outwards.
     #[allow(clippy::type_complexity)]
     pub(super) fn skeleton(
         &mut self,
         ast: &ast::Model,
         bodies: &[Body],
     ) -> (Vec<Joint>, Vec<Coord>, Vec<usize>) {
-        let mut joints = Vec::new();
-        let mut coords = Vec::new();
-        let mut parent_joint: Vec<Option<(usize, Span)>> = vec![None; bodies.len()];
+        let mut tree = Tree {
+            joints: Vec::new(),
+            coords: Vec::new(),
+            parent_joint: vec![None; bodies.len()],
+        };
         for item in &ast.items {
             let Item::Joint {
                 name,
@@ -135,131 +139,157 @@ impl<'a> Checker<'a> {
                 self.broken_joints.push(name.name.clone());
                 continue;
             }
-            // A joint whose name is taken (reported) still holds its bodies together.
-            self.no_paths(block, "a joint");
-            let props = self.properties(
-                &block.properties,
-                &["type", "at", "range", "velocity", "damping"],
-                "a joint",
-            );
-            let parent_ref = self.body_ref(parent);
-            let child_ref = if child.name == "world" {
-                self.error(Diagnostic::new(
-                    "world-child",
-                    "`world` cannot be the child of a joint",
-                    child.span,
-                    "world is fixed",
-                ));
-                None
-            } else {
-                self.body_ref(child)
-            };
-            if parent_ref.is_none() || (child_ref.is_none() && child.name != "world") {
-                self.skeleton_incomplete = true;
-            }
-            let kind = match props.get("type") {
-                Some(p) => match self.word(p, &["hinge", "slide"]) {
-                    Some(w) if w.name == "slide" => JointKind::Slide,
-                    _ => JointKind::Hinge,
-                },
-                None => JointKind::Hinge,
-            };
-            let n = &name.name;
-            let at = match props.get("at").and_then(|p| self.single(p)) {
-                Some(v) => self.vector(v, Dim::LENGTH, &format!("{n}.at"), "at"),
-                // By default a joint sits at the parent's tip.
-                None => match parent_ref {
-                    Some(BodyRef::Body(i)) => [bodies[i].length.clone(), Sym::Num(0.0)],
-                    _ => [Sym::Num(0.0), Sym::Num(0.0)],
-                },
-            };
-            let (pos_dim, vel_dim, damp_dim) = match kind {
-                JointKind::Hinge => (Dim::ANGLE, Dim::ANGULAR_SPEED, Dim::ROTARY_DAMPING),
-                JointKind::Slide => (Dim::LENGTH, Dim::SPEED, Dim::LINEAR_DAMPING),
-            };
-            let unbounded = (Sym::Num(f64::NEG_INFINITY), Sym::Num(f64::INFINITY));
-            let (lower, upper) = props
-                .get("range")
-                .and_then(|p| self.single(p))
-                .and_then(|v| self.range(v, pos_dim, &format!("{n}.range"), "range"))
-                .unwrap_or(unbounded.clone());
-            let (vel_lower, vel_upper) = props
-                .get("velocity")
-                .and_then(|p| self.single(p))
-                .and_then(|v| self.range(v, vel_dim, &format!("{n}.velocity"), "velocity range"))
-                .unwrap_or(unbounded);
-            let damping = match props.get("damping").and_then(|p| self.single(p)) {
-                Some(v) => {
-                    let s = self.scalar(v, damp_dim, &format!("{n}.damping"), "damping");
-                    self.positive(
-                        &s,
-                        false,
-                        format!("the damping of `{n}` must not be negative"),
-                        v.span(),
-                    );
-                    s
-                }
-                None => Sym::Num(0.0),
-            };
-            let j = joints.len();
-            if let Some(BodyRef::Body(c)) = child_ref {
-                if let Some((_, first)) = parent_joint[c] {
-                    self.error(
-                        Diagnostic::new(
-                            "two-parents",
-                            format!("body `{}` is attached by two joints", child.name),
-                            child.span,
-                            "second parent joint",
-                        )
-                        .with_related(first, "first attached here")
-                        .with_help(
-                            "each body hangs from exactly one joint; the skeleton must be a tree",
-                        ),
-                    );
-                } else {
-                    parent_joint[c] = Some((j, child.span));
-                }
-            }
-            let first_coord = coords.len();
-            match kind {
-                JointKind::Hinge => coords.push(Coord {
-                    name: n.clone(),
-                    joint: j,
-                }),
-                JointKind::Slide => {
-                    coords.push(Coord {
-                        name: format!("{n}.x"),
-                        joint: j,
-                    });
-                    coords.push(Coord {
-                        name: format!("{n}.y"),
-                        joint: j,
-                    });
-                }
-            }
-            joints.push(Joint {
-                name: n.clone(),
-                kind,
-                parent: parent_ref.unwrap_or(BodyRef::World),
-                child: match child_ref {
-                    Some(BodyRef::Body(c)) => c,
-                    _ => usize::MAX,
-                },
-                at,
-                coords: first_coord..coords.len(),
-                lower,
-                upper,
-                vel_lower,
-                vel_upper,
-                damping,
-                span: name.span,
-            });
+            self.joint(name, parent, child, block, bodies, &mut tree);
         }
+        let any_joint = ast.items.iter().any(|i| matches!(i, Item::Joint { .. }));
+        let depth = self.attach_to_world(bodies, &tree.joints, &tree.parent_joint, any_joint);
+        let order = joint_order(&tree.joints, &depth);
+        (tree.joints, tree.coords, order)
+    }
+
+    /// One joint that parsed: its properties, its coordinates, and its child's parent joint.
+    fn joint(
+        &mut self,
+        name: &Ident,
+        parent: &Ident,
+        child: &Ident,
+        block: &ast::Block,
+        bodies: &[Body],
+        tree: &mut Tree,
+    ) {
+        // A joint whose name is taken (reported) still holds its bodies together.
+        self.no_paths(block, "a joint");
+        let props = self.properties(
+            &block.properties,
+            &["type", "at", "range", "velocity", "damping"],
+            "a joint",
+        );
+        let parent_ref = self.body_ref(parent);
+        let child_ref = if child.name == "world" {
+            self.error(Diagnostic::new(
+                "world-child",
+                "`world` cannot be the child of a joint",
+                child.span,
+                "world is fixed",
+            ));
+            None
+        } else {
+            self.body_ref(child)
+        };
+        if parent_ref.is_none() || (child_ref.is_none() && child.name != "world") {
+            self.skeleton_incomplete = true;
+        }
+        let kind = match props.get("type") {
+            Some(p) => match self.word(p, &["hinge", "slide"]) {
+                Some(w) if w.name == "slide" => JointKind::Slide,
+                _ => JointKind::Hinge,
+            },
+            None => JointKind::Hinge,
+        };
+        let n = &name.name;
+        let at = match props.get("at").and_then(|p| self.single(p)) {
+            Some(v) => self.vector(v, Dim::LENGTH, &format!("{n}.at"), "at"),
+            // By default a joint sits at the parent's tip.
+            None => match parent_ref {
+                Some(BodyRef::Body(i)) => [bodies[i].length.clone(), Sym::Num(0.0)],
+                _ => [Sym::Num(0.0), Sym::Num(0.0)],
+            },
+        };
+        let (pos_dim, vel_dim, damp_dim) = match kind {
+            JointKind::Hinge => (Dim::ANGLE, Dim::ANGULAR_SPEED, Dim::ROTARY_DAMPING),
+            JointKind::Slide => (Dim::LENGTH, Dim::SPEED, Dim::LINEAR_DAMPING),
+        };
+        let unbounded = (Sym::Num(f64::NEG_INFINITY), Sym::Num(f64::INFINITY));
+        let (lower, upper) = props
+            .get("range")
+            .and_then(|p| self.single(p))
+            .and_then(|v| self.range(v, pos_dim, &format!("{n}.range"), "range"))
+            .unwrap_or(unbounded.clone());
+        let (vel_lower, vel_upper) = props
+            .get("velocity")
+            .and_then(|p| self.single(p))
+            .and_then(|v| self.range(v, vel_dim, &format!("{n}.velocity"), "velocity range"))
+            .unwrap_or(unbounded);
+        let damping = match props.get("damping").and_then(|p| self.single(p)) {
+            Some(v) => {
+                let s = self.scalar(v, damp_dim, &format!("{n}.damping"), "damping");
+                self.positive(
+                    &s,
+                    false,
+                    format!("the damping of `{n}` must not be negative"),
+                    v.span(),
+                );
+                s
+            }
+            None => Sym::Num(0.0),
+        };
+        let j = tree.joints.len();
+        if let Some(BodyRef::Body(c)) = child_ref {
+            if let Some((_, first)) = tree.parent_joint[c] {
+                self.error(
+                    Diagnostic::new(
+                        "two-parents",
+                        format!("body `{}` is attached by two joints", child.name),
+                        child.span,
+                        "second parent joint",
+                    )
+                    .with_related(first, "first attached here")
+                    .with_help(
+                        "each body hangs from exactly one joint; the skeleton must be a tree",
+                    ),
+                );
+            } else {
+                tree.parent_joint[c] = Some((j, child.span));
+            }
+        }
+        let first_coord = tree.coords.len();
+        match kind {
+            JointKind::Hinge => tree.coords.push(Coord {
+                name: n.clone(),
+                joint: j,
+            }),
+            JointKind::Slide => {
+                tree.coords.push(Coord {
+                    name: format!("{n}.x"),
+                    joint: j,
+                });
+                tree.coords.push(Coord {
+                    name: format!("{n}.y"),
+                    joint: j,
+                });
+            }
+        }
+        tree.joints.push(Joint {
+            name: n.clone(),
+            kind,
+            parent: parent_ref.unwrap_or(BodyRef::World),
+            child: match child_ref {
+                Some(BodyRef::Body(c)) => c,
+                _ => usize::MAX,
+            },
+            at,
+            coords: first_coord..tree.coords.len(),
+            lower,
+            upper,
+            vel_lower,
+            vel_upper,
+            damping,
+            span: name.span,
+        });
+    }
+
+    /// Checks that every body hangs from a chain of joints that ends at the world, reporting cycles and
+    /// bodies not attached to anything. Returns each attached body's depth (joints between it and the world).
+    fn attach_to_world(
+        &mut self,
+        bodies: &[Body],
+        joints: &[Joint],
+        parent_joint: &[Option<(usize, Span)>],
+        any_joint: bool,
+    ) -> Vec<Option<usize>> {
         // Every body hangs from a chain of joints that ends at the world.
-        let mut order = Vec::new();
         let mut depth: Vec<Option<usize>> = vec![None; bodies.len()];
         let mut in_reported_cycle = vec![false; bodies.len()];
-        let any_joint = ast.items.iter().any(|i| matches!(i, Item::Joint { .. }));
         // Each body's walk to the world stops at a body already walked (its depth or its failure is known),
         // so the whole check takes time linear in the number of bodies, however deep the chains.
         let mut failed = vec![false; bodies.len()];
@@ -314,7 +344,7 @@ impl<'a> Checker<'a> {
                     for &c in &cycle {
                         in_reported_cycle[c] = true;
                     }
-                    self.report_cycle(&cycle, bodies, &joints, &parent_joint);
+                    self.report_cycle(&cycle, bodies, joints, parent_joint);
                 }
                 Err(None) => {
                     // A body hanging from a disconnected body is reported through that body. Without any
@@ -337,16 +367,7 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        let mut js: Vec<usize> = (0..joints.len())
-            .filter(|&j| joints[j].child != usize::MAX)
-            .collect();
-        js.sort_by_key(|&j| depth[joints[j].child].unwrap_or(usize::MAX));
-        for j in js {
-            if depth[joints[j].child].is_some() {
-                order.push(j);
-            }
-        }
-        (joints, coords, order)
+        depth
     }
 
     /// Reports a cycle of bodies (each hanging from the next, by `parent_joint`).
@@ -477,4 +498,28 @@ impl<'a> Checker<'a> {
             }
         }
     }
+}
+
+/// The skeleton while its joints are read.
+struct Tree {
+    joints: Vec<Joint>,
+    coords: Vec<Coord>,
+    /// Each body's parent joint, with the span of the child name that attached it.
+    parent_joint: Vec<Option<(usize, Span)>>,
+}
+
+/// The attached joints (those whose child has a depth), from the world outwards (by the child's depth; the
+/// sort is stable, so joints at one depth keep the order they are written in).
+fn joint_order(joints: &[Joint], depth: &[Option<usize>]) -> Vec<usize> {
+    let mut order = Vec::new();
+    let mut js: Vec<usize> = (0..joints.len())
+        .filter(|&j| joints[j].child != usize::MAX)
+        .collect();
+    js.sort_by_key(|&j| depth[joints[j].child].unwrap_or(usize::MAX));
+    for j in js {
+        if depth[joints[j].child].is_some() {
+            order.push(j);
+        }
+    }
+    order
 }
