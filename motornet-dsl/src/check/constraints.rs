@@ -52,7 +52,7 @@ impl<'a> Checker<'a> {
         &mut self,
         bodies: &[Body],
         joints: &[Joint],
-        order: &[usize],
+        order: &[JointId],
         muscles: &[Muscle],
         obstacles: &[Obstacle],
     ) {
@@ -62,7 +62,7 @@ impl<'a> Checker<'a> {
         let world = |poses: &[(f64, f64, f64)], b: BodyRef, at: &[Sym; 2]| -> (f64, f64) {
             let (x, y, a) = match b {
                 BodyRef::World => (0.0, 0.0, 0.0),
-                BodyRef::Body(i) => poses[i],
+                BodyRef::Body(i) => poses[i.index()],
             };
             let (px, py) = (ev(&at[0]), ev(&at[1]));
             (
@@ -80,11 +80,11 @@ impl<'a> Checker<'a> {
             }
         };
         for &ji in order {
-            let j = &joints[ji];
+            let j = &joints[ji.index()];
             let q = posture(j);
             let parent = match j.parent {
                 BodyRef::World => (0.0, 0.0, 0.0),
-                BodyRef::Body(i) => poses[i],
+                BodyRef::Body(i) => poses[i.index()],
             };
             let at = match j.kind {
                 JointKind::Hinge => [j.at[0].clone(), j.at[1].clone()],
@@ -95,7 +95,7 @@ impl<'a> Checker<'a> {
             };
             let (x, y) = world(&poses, j.parent, &at);
             let angle = parent.2 + if j.kind == JointKind::Hinge { q } else { 0.0 };
-            poses[j.child] = (x, y, angle);
+            poses[j.child.index()] = (x, y, angle);
         }
         for m in muscles {
             let Path::Via(elements) = &m.path else {
@@ -105,7 +105,7 @@ impl<'a> Checker<'a> {
                 let PathElementRef::Wrap { obstacle, .. } = e else {
                     continue;
                 };
-                let o = &obstacles[*obstacle];
+                let o = &obstacles[obstacle.index()];
                 let (cx, cy) = world(&poses, o.body, &o.at);
                 let r = ev(&o.radius);
                 for n in [k.wrapping_sub(1), k + 1] {

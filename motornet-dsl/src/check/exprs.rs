@@ -169,7 +169,7 @@ impl<'a> Checker<'a> {
         }
         if let Some(coords) = &self.coords_in_scope {
             if let Some(&i) = coords.get(&full) {
-                return (Sym::Coord(i), DimT::Free, false);
+                return (Sym::Coord(CoordId(i)), DimT::Free, false);
             }
         }
         if path.len() == 1 && self.consts.contains_key(&full) {
@@ -185,7 +185,11 @@ impl<'a> Checker<'a> {
             return (Sym::Num(0.0), DimT::Free, false);
         }
         if let Some(&i) = self.param_index.get(&full) {
-            return (Sym::Param(i), DimT::Known(self.params[i].dim), false);
+            return (
+                Sym::Param(ParamId(i)),
+                DimT::Known(self.params[i].dim),
+                false,
+            );
         }
         // Not found: explain what it might have been.
         let mut d = Diagnostic::new(

@@ -285,7 +285,10 @@ impl<'a> Checker<'a> {
                                     "side point",
                                 )),
                             };
-                            out.push(PathElementRef::Wrap { obstacle: o, side });
+                            out.push(PathElementRef::Wrap {
+                                obstacle: ObstacleId(o),
+                                side,
+                            });
                         }
                     }
                 }

@@ -88,7 +88,7 @@ impl<'a> Checker<'a> {
             return Some(BodyRef::World);
         }
         if let Some(&i) = self.body_index.get(&name.name) {
-            return Some(BodyRef::Body(i));
+            return Some(BodyRef::Body(BodyId(i)));
         }
         let mut d = Diagnostic::new(
             "unknown-body",
@@ -117,7 +117,7 @@ impl<'a> Checker<'a> {
         &mut self,
         ast: &ast::Model,
         bodies: &[Body],
-    ) -> (Vec<Joint>, Vec<Coord>, Vec<usize>) {
+    ) -> (Vec<Joint>, Vec<Coord>, Vec<JointId>) {
         let mut tree = Tree {
             joints: Vec::new(),
             coords: Vec::new(),
@@ -191,7 +191,7 @@ impl<'a> Checker<'a> {
             Some(v) => self.vector(v, Dim::LENGTH, &format!("{n}.at"), "at"),
             // By default a joint sits at the parent's tip.
             None => match parent_ref {
-                Some(BodyRef::Body(i)) => [bodies[i].length.clone(), Sym::Num(0.0)],
+                Some(BodyRef::Body(i)) => [bodies[i.index()].length.clone(), Sym::Num(0.0)],
                 _ => [Sym::Num(0.0), Sym::Num(0.0)],
             },
         };
@@ -225,7 +225,7 @@ impl<'a> Checker<'a> {
         };
         let j = tree.joints.len();
         if let Some(BodyRef::Body(c)) = child_ref {
-            if let Some((_, first)) = tree.parent_joint[c] {
+            if let Some((_, first)) = tree.parent_joint[c.index()] {
                 self.error(
                     Diagnostic::new(
                         "two-parents",
@@ -239,23 +239,23 @@ impl<'a> Checker<'a> {
                     ),
                 );
             } else {
-                tree.parent_joint[c] = Some((j, child.span));
+                tree.parent_joint[c.index()] = Some((j, child.span));
             }
         }
         let first_coord = tree.coords.len();
         match kind {
             JointKind::Hinge => tree.coords.push(Coord {
                 name: n.clone(),
-                joint: j,
+                joint: JointId(j),
             }),
             JointKind::Slide => {
                 tree.coords.push(Coord {
                     name: format!("{n}.x"),
-                    joint: j,
+                    joint: JointId(j),
                 });
                 tree.coords.push(Coord {
                     name: format!("{n}.y"),
-                    joint: j,
+                    joint: JointId(j),
                 });
             }
         }
@@ -265,7 +265,7 @@ impl<'a> Checker<'a> {
             parent: parent_ref.unwrap_or(BodyRef::World),
             child: match child_ref {
                 Some(BodyRef::Body(c)) => c,
-                _ => usize::MAX,
+                _ => NO_BODY,
             },
             at,
             coords: first_coord..tree.coords.len(),
@@ -305,6 +305,7 @@ impl<'a> Checker<'a> {
                 match joints[j].parent {
                     BodyRef::World => break Ok(chain.len()),
                     BodyRef::Body(p) => {
+                        let p = p.index();
                         if on_chain[p] != usize::MAX {
                             break Err(Some(chain[on_chain[p]..].to_vec()));
                         }
@@ -393,13 +394,13 @@ impl<'a> Checker<'a> {
         let BodyRef::Body(start) = joints[first].parent else {
             return;
         };
-        let mut walk = vec![bodies[start].name.clone()];
-        let mut cur = start;
+        let mut walk = vec![bodies[start.index()].name.clone()];
+        let mut cur = start.index();
         for _ in 0..cycle.len() {
             match joints[parent_joint[cur].map_or(first, |p| p.0)].parent {
                 BodyRef::Body(p) => {
-                    walk.push(bodies[p].name.clone());
-                    cur = p;
+                    walk.push(bodies[p.index()].name.clone());
+                    cur = p.index();
                 }
                 BodyRef::World => break,
             }
@@ -457,7 +458,7 @@ impl<'a> Checker<'a> {
             let b = self.body_ref(word)?;
             let at = match (at, b) {
                 (Some(v), _) => self.vector(v, Dim::LENGTH, "endpoint", "endpoint"),
-                (None, BodyRef::Body(i)) => [bodies[i].length.clone(), Sym::Num(0.0)],
+                (None, BodyRef::Body(i)) => [bodies[i.index()].length.clone(), Sym::Num(0.0)],
                 (None, BodyRef::World) => [Sym::Num(0.0), Sym::Num(0.0)],
             };
             return Some(Endpoint { body: b, at });
@@ -467,12 +468,12 @@ impl<'a> Checker<'a> {
             .filter(|&b| {
                 !joints
                     .iter()
-                    .any(|j| j.parent == BodyRef::Body(b) && j.child != usize::MAX)
+                    .any(|j| j.parent == BodyRef::Body(BodyId(b)) && j.child != NO_BODY)
             })
             .collect();
         match leaves.as_slice() {
             [b] => Some(Endpoint {
-                body: BodyRef::Body(*b),
+                body: BodyRef::Body(BodyId(*b)),
                 at: [bodies[*b].length.clone(), Sym::Num(0.0)],
             }),
             // No body at all is reported as `no-skeleton`, no leaf at all as a `skeleton-cycle`; with a joint
@@ -500,6 +501,9 @@ impl<'a> Checker<'a> {
     }
 }
 
+/// The child of a joint whose child is not a body (reported): such a joint is never in a checked model.
+const NO_BODY: BodyId = BodyId(usize::MAX);
+
 /// The skeleton while its joints are read.
 struct Tree {
     joints: Vec<Joint>,
@@ -510,15 +514,15 @@ struct Tree {
 
 /// The attached joints (those whose child has a depth), from the world outwards (by the child's depth; the
 /// sort is stable, so joints at one depth keep the order they are written in).
-fn joint_order(joints: &[Joint], depth: &[Option<usize>]) -> Vec<usize> {
+fn joint_order(joints: &[Joint], depth: &[Option<usize>]) -> Vec<JointId> {
     let mut order = Vec::new();
     let mut js: Vec<usize> = (0..joints.len())
-        .filter(|&j| joints[j].child != usize::MAX)
+        .filter(|&j| joints[j].child != NO_BODY)
         .collect();
-    js.sort_by_key(|&j| depth[joints[j].child].unwrap_or(usize::MAX));
+    js.sort_by_key(|&j| depth[joints[j].child.index()].unwrap_or(usize::MAX));
     for j in js {
-        if depth[joints[j].child].is_some() {
-            order.push(j);
+        if depth[joints[j].child.index()].is_some() {
+            order.push(JointId(j));
         }
     }
     order

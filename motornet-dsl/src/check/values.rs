@@ -19,7 +19,7 @@ impl<'a> Checker<'a> {
         let default = sym.eval(&[]);
         if let Some(&i) = self.param_index.get(name) {
             // Same property written twice is reported elsewhere; keep the first.
-            return Sym::Param(i);
+            return Sym::Param(ParamId(i));
         }
         self.param_index.insert(name.to_string(), self.params.len());
         self.params.push(ParamDef {
@@ -28,7 +28,7 @@ impl<'a> Checker<'a> {
             dim,
             span,
         });
-        Sym::Param(self.params.len() - 1)
+        Sym::Param(ParamId(self.params.len() - 1))
     }
 
     pub(super) fn param_defaults(&self) -> Vec<f64> {
