@@ -48,28 +48,10 @@ impl<'a> Checker<'a> {
 
     /// Reports path points that lie inside an obstacle they wrap over, at the default posture (every
     /// coordinate at the middle of its range, 0 where unbounded). Runs on a model without other errors.
-    pub(super) fn wrap_points_outside(
-        &mut self,
-        bodies: &[Body],
-        joints: &[Joint],
-        order: &[JointId],
-        muscles: &[Muscle],
-        obstacles: &[Obstacle],
-    ) {
-        let p = self.param_defaults();
+    /// Positions come from the lowered kinematics (`lower::world_points`), the one the step is built from.
+    pub(super) fn wrap_points_outside(&mut self, model: &Model) {
+        let p: Vec<f64> = model.params.iter().map(|p| p.default).collect();
         let ev = |s: &Sym| s.eval(&p);
-        let mut poses: Vec<(f64, f64, f64)> = vec![(0.0, 0.0, 0.0); bodies.len()];
-        let world = |poses: &[(f64, f64, f64)], b: BodyRef, at: &[Sym; 2]| -> (f64, f64) {
-            let (x, y, a) = match b {
-                BodyRef::World => (0.0, 0.0, 0.0),
-                BodyRef::Body(i) => poses[i.index()],
-            };
-            let (px, py) = (ev(&at[0]), ev(&at[1]));
-            (
-                x + a.cos() * px - a.sin() * py,
-                y + a.sin() * px + a.cos() * py,
-            )
-        };
         let posture = |j: &Joint| -> f64 {
             let (lo, hi) = (ev(&j.lower), ev(&j.upper));
             match (lo.is_finite(), hi.is_finite()) {
@@ -79,40 +61,40 @@ impl<'a> Checker<'a> {
                 (false, false) => 0.0,
             }
         };
-        for &ji in order {
-            let j = &joints[ji.index()];
-            let q = posture(j);
-            let parent = match j.parent {
-                BodyRef::World => (0.0, 0.0, 0.0),
-                BodyRef::Body(i) => poses[i.index()],
-            };
-            let at = match j.kind {
-                JointKind::Hinge => [j.at[0].clone(), j.at[1].clone()],
-                JointKind::Slide => [
-                    Sym::Bin(BinOp::Add, Box::new(j.at[0].clone()), Box::new(Sym::Num(q))),
-                    Sym::Bin(BinOp::Add, Box::new(j.at[1].clone()), Box::new(Sym::Num(q))),
-                ],
-            };
-            let (x, y) = world(&poses, j.parent, &at);
-            let angle = parent.2 + if j.kind == JointKind::Hinge { q } else { 0.0 };
-            poses[j.child.index()] = (x, y, angle);
-        }
-        for m in muscles {
+        let q: Vec<f64> = model
+            .coords
+            .iter()
+            .map(|c| posture(&model.joints[c.joint.index()]))
+            .collect();
+        // Each obstacle a path wraps over (its centre) and the points next to the wrap, in the order the
+        // check below reads them.
+        let mut queries: Vec<(BodyRef, &[Sym; 2])> = Vec::new();
+        for m in &model.muscles {
             let Path::Via(elements) = &m.path else {
                 continue;
             };
-            for (k, e) in elements.iter().enumerate() {
-                let PathElementRef::Wrap { obstacle, .. } = e else {
-                    continue;
-                };
-                let o = &obstacles[obstacle.index()];
-                let (cx, cy) = world(&poses, o.body, &o.at);
+            for (k, obstacle) in wraps(elements) {
+                let o = &model.obstacles[obstacle.index()];
+                queries.push((o.body, &o.at));
+                for (_, pt) in neighbours(elements, k) {
+                    queries.push((pt.body, &pt.at));
+                }
+            }
+        }
+        if queries.is_empty() {
+            return;
+        }
+        let mut world = crate::lower::world_points(model, &q, &queries).into_iter();
+        for m in &model.muscles {
+            let Path::Via(elements) = &m.path else {
+                continue;
+            };
+            for (k, obstacle) in wraps(elements) {
+                let o = &model.obstacles[obstacle.index()];
+                let [cx, cy] = world.next().expect("one position per query");
                 let r = ev(&o.radius);
-                for n in [k.wrapping_sub(1), k + 1] {
-                    let Some(PathElementRef::Point(pt)) = elements.get(n) else {
-                        continue;
-                    };
-                    let (px, py) = world(&poses, pt.body, &pt.at);
+                for (n, _) in neighbours(elements, k) {
+                    let [px, py] = world.next().expect("one position per query");
                     let d = (px - cx).hypot(py - cy);
                     if d <= r {
                         let which = elements[..n]
@@ -138,4 +120,27 @@ impl<'a> Checker<'a> {
             }
         }
     }
+}
+
+/// The wraps of a via path: each one's position in the path and its obstacle.
+fn wraps(elements: &[PathElementRef]) -> Vec<(usize, ObstacleId)> {
+    elements
+        .iter()
+        .enumerate()
+        .filter_map(|(k, e)| match e {
+            PathElementRef::Wrap { obstacle, .. } => Some((k, *obstacle)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The points just before and after position `k` of a via path (those that are points).
+fn neighbours(elements: &[PathElementRef], k: usize) -> Vec<(usize, &PathPoint)> {
+    [k.wrapping_sub(1), k + 1]
+        .into_iter()
+        .filter_map(|n| match elements.get(n) {
+            Some(PathElementRef::Point(pt)) => Some((n, pt)),
+            _ => None,
+        })
+        .collect()
 }

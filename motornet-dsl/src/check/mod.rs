@@ -241,12 +241,14 @@ impl<'a> Checker<'a> {
             );
         }
         self.validate_constraints();
-        if self.diags.is_empty() {
-            self.wrap_points_outside(&bodies, &joints, &joint_order, &muscles, &obstacles);
-        }
 
-        let endpoint = endpoint?;
-        Some(Model {
+        // Without an endpoint (reported) the model is only checked, with a placeholder in its place.
+        let found_endpoint = endpoint.is_some();
+        let endpoint = endpoint.unwrap_or(Endpoint {
+            body: BodyRef::World,
+            at: [Sym::Num(0.0), Sym::Num(0.0)],
+        });
+        let model = Model {
             name: ast.name.name.clone(),
             params: std::mem::take(&mut self.params),
             timestep: settings.timestep,
@@ -262,7 +264,11 @@ impl<'a> Checker<'a> {
             obstacles,
             muscles,
             constraints: std::mem::take(&mut self.constraints),
-        })
+        };
+        if self.diags.is_empty() {
+            self.wrap_points_outside(&model);
+        }
+        found_endpoint.then_some(model)
     }
 
     fn declare_names(&mut self, ast: &'a ast::Model) {
