@@ -169,7 +169,7 @@ impl<'a> Checker<'a> {
         }
         if let Some(coords) = &self.coords_in_scope {
             if let Some(&i) = coords.get(&full) {
-                return (Sym::Coord(CoordId(i)), DimT::Free, false);
+                return (Sym::Coord(i), DimT::Free, false);
             }
         }
         if path.len() == 1 && self.consts.contains_key(&full) {
@@ -186,8 +186,8 @@ impl<'a> Checker<'a> {
         }
         if let Some(&i) = self.param_index.get(&full) {
             return (
-                Sym::Param(ParamId(i)),
-                DimT::Known(self.params[i].dim),
+                Sym::Param(i),
+                DimT::Known(self.params[i.index()].dim),
                 false,
             );
         }

@@ -95,7 +95,7 @@ struct Checker<'a> {
     diags: Vec<Diagnostic>,
     params: Vec<ParamDef>,
     /// Index of each parameter in `params`, by name.
-    param_index: HashMap<String, usize>,
+    param_index: HashMap<String, ParamId>,
     /// How many more "did you mean" searches over all declared names may run (each is linear in the
     /// number of names; past this, unknown names are reported without a suggestion).
     suggestion_budget: std::cell::Cell<usize>,
@@ -103,8 +103,8 @@ struct Checker<'a> {
     decls: HashMap<String, (DeclKind, Span)>,
     consts: HashMap<String, ConstState<'a>>,
     /// Generalized coordinates by name, when expressions may refer to them (inside lumped paths).
-    coords_in_scope: Option<HashMap<String, usize>>,
-    body_index: HashMap<String, usize>,
+    coords_in_scope: Option<HashMap<String, CoordId>>,
+    body_index: HashMap<String, BodyId>,
     model_span: Span,
     /// Constants currently being resolved, innermost last (to describe a cycle).
     resolving: Vec<String>,
@@ -184,17 +184,18 @@ impl<'a> Checker<'a> {
                 if self.body_index.contains_key(&name.name) || name.name == "world" {
                     continue; // duplicate or reserved, already reported
                 }
-                self.body_index.insert(name.name.clone(), bodies.len());
+                self.body_index
+                    .insert(name.name.clone(), BodyId(bodies.len()));
                 bodies.push((name, block));
             }
         }
         let bodies: Vec<Body> = bodies.into_iter().map(|(n, b)| self.body(n, b)).collect();
         let (joints, coords, joint_order) = self.skeleton(ast, &bodies);
         let obstacles = self.obstacles(ast);
-        let coord_names: HashMap<String, usize> = coords
+        let coord_names: HashMap<String, CoordId> = coords
             .iter()
             .enumerate()
-            .map(|(i, c)| (c.name.clone(), i))
+            .map(|(i, c)| (c.name.clone(), CoordId(i)))
             .collect();
         let muscles = self.muscles(ast, &coord_names, &obstacles);
         let endpoint = self.endpoint(&settings, &bodies, &joints);

@@ -76,7 +76,7 @@ impl<'a> Checker<'a> {
     pub(super) fn muscles(
         &mut self,
         ast: &ast::Model,
-        coords: &HashMap<String, usize>,
+        coords: &HashMap<String, CoordId>,
         obstacles: &[Obstacle],
     ) -> Vec<Muscle> {
         let mut out = Vec::new();
@@ -208,7 +208,7 @@ impl<'a> Checker<'a> {
         &mut self,
         p: &ast::PathDef,
         muscle: &str,
-        coords: &HashMap<String, usize>,
+        coords: &HashMap<String, CoordId>,
         obstacles: &[Obstacle],
     ) -> Option<Path> {
         match p {

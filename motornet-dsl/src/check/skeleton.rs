@@ -88,7 +88,7 @@ impl<'a> Checker<'a> {
             return Some(BodyRef::World);
         }
         if let Some(&i) = self.body_index.get(&name.name) {
-            return Some(BodyRef::Body(BodyId(i)));
+            return Some(BodyRef::Body(i));
         }
         let mut d = Diagnostic::new(
             "unknown-body",

@@ -19,9 +19,10 @@ impl<'a> Checker<'a> {
         let default = sym.eval(&[]);
         if let Some(&i) = self.param_index.get(name) {
             // Same property written twice is reported elsewhere; keep the first.
-            return Sym::Param(ParamId(i));
+            return Sym::Param(i);
         }
-        self.param_index.insert(name.to_string(), self.params.len());
+        self.param_index
+            .insert(name.to_string(), ParamId(self.params.len()));
         self.params.push(ParamDef {
             name: name.to_string(),
             default,
