@@ -239,7 +239,7 @@ impl<'a> Checker<'a> {
                     ),
                 );
             } else {
-                tree.parent_joint[c.index()] = Some((j, child.span));
+                tree.parent_joint[c.index()] = Some((JointId(j), child.span));
             }
         }
         let first_coord = tree.coords.len();
@@ -284,7 +284,7 @@ impl<'a> Checker<'a> {
         &mut self,
         bodies: &[Body],
         joints: &[Joint],
-        parent_joint: &[Option<(usize, Span)>],
+        parent_joint: &[Option<(JointId, Span)>],
         any_joint: bool,
     ) -> Vec<Option<usize>> {
         // Every body hangs from a chain of joints that ends at the world.
@@ -302,7 +302,7 @@ impl<'a> Checker<'a> {
                 let Some((j, _)) = parent_joint[cur] else {
                     break Err(None);
                 };
-                match joints[j].parent {
+                match joints[j.index()].parent {
                     BodyRef::World => break Ok(chain.len()),
                     BodyRef::Body(p) => {
                         let p = p.index();
@@ -377,12 +377,12 @@ impl<'a> Checker<'a> {
         cycle: &[usize],
         bodies: &[Body],
         joints: &[Joint],
-        parent_joint: &[Option<(usize, Span)>],
+        parent_joint: &[Option<(JointId, Span)>],
     ) {
         // The joints of the cycle in the order they are written, each as `parent -> child`.
         let mut js: Vec<usize> = cycle
             .iter()
-            .filter_map(|&b| parent_joint[b].map(|p| p.0))
+            .filter_map(|&b| parent_joint[b].map(|p| p.0.index()))
             .collect();
         js.sort_by_key(|&j| joints[j].span.start);
         let Some(&first) = js.first() else { return };
@@ -397,7 +397,7 @@ impl<'a> Checker<'a> {
         let mut walk = vec![bodies[start.index()].name.clone()];
         let mut cur = start.index();
         for _ in 0..cycle.len() {
-            match joints[parent_joint[cur].map_or(first, |p| p.0)].parent {
+            match joints[parent_joint[cur].map_or(first, |p| p.0.index())].parent {
                 BodyRef::Body(p) => {
                     walk.push(bodies[p.index()].name.clone());
                     cur = p.index();
@@ -509,7 +509,7 @@ struct Tree {
     joints: Vec<Joint>,
     coords: Vec<Coord>,
     /// Each body's parent joint, with the span of the child name that attached it.
-    parent_joint: Vec<Option<(usize, Span)>>,
+    parent_joint: Vec<Option<(JointId, Span)>>,
 }
 
 /// The attached joints (those whose child has a depth), from the world outwards (by the child's depth; the
