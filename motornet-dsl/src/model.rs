@@ -6,6 +6,37 @@ use crate::muscles::MuscleKind;
 
 pub use motornet_runtime::units::Dim;
 
+/// Typed indices of the model's entities: each indexes one of the model's lists (`BodyId` into `bodies`,
+/// `JointId` into `joints`, `CoordId` into `coords`, `ParamId` into `params`, `ObstacleId` into
+/// `obstacles`), so an index of one kind cannot be used for another.
+macro_rules! ids {
+    ($($(#[$m:meta])* $name:ident;)*) => {$(
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub usize);
+
+        impl $name {
+            /// The position in the model's list.
+            pub fn index(self) -> usize {
+                self.0
+            }
+        }
+    )*};
+}
+
+ids! {
+    /// A body: an index into [`Model::bodies`].
+    BodyId;
+    /// A joint: an index into [`Model::joints`].
+    JointId;
+    /// A generalized coordinate: an index into [`Model::coords`].
+    CoordId;
+    /// A parameter: an index into [`Model::params`].
+    ParamId;
+    /// An obstacle: an index into [`Model::obstacles`].
+    ObstacleId;
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Func {
     Sin,
@@ -48,9 +79,9 @@ impl Func {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Sym {
     Num(f64),
-    Param(usize),
+    Param(ParamId),
     /// A generalized coordinate (only inside lumped path expressions).
-    Coord(usize),
+    Coord(CoordId),
     Neg(Box<Sym>),
     Bin(crate::ast::BinOp, Box<Sym>, Box<Sym>),
     Call(Func, Vec<Sym>),
@@ -64,7 +95,7 @@ impl Sym {
         match self {
             // The common cases, which involve no operation.
             Sym::Num(v) => return *v,
-            Sym::Param(i) => return params[*i],
+            Sym::Param(i) => return params[i.index()],
             _ => {}
         }
         let b = crate::expr::Builder::default();
@@ -84,8 +115,8 @@ impl Sym {
         use crate::ast::BinOp::*;
         match self {
             Sym::Num(v) => b.c(*v),
-            Sym::Param(i) => params[*i],
-            Sym::Coord(i) => coord(*i),
+            Sym::Param(i) => params[i.index()],
+            Sym::Coord(i) => coord(i.index()),
             Sym::Neg(a) => -a.build(b, params, coord),
             Sym::Bin(op, a, y) => {
                 let (x, yv) = (a.build(b, params, coord), y.build(b, params, coord));
@@ -162,7 +193,7 @@ pub struct ParamDef {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BodyRef {
     World,
-    Body(usize),
+    Body(BodyId),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -189,7 +220,7 @@ pub struct Joint {
     pub name: String,
     pub kind: JointKind,
     pub parent: BodyRef,
-    pub child: usize,
+    pub child: BodyId,
     /// Joint location in the parent's frame.
     pub at: [Sym; 2],
     /// Generalized coordinates of this joint (indices into [`Model::coords`]).
@@ -205,7 +236,7 @@ pub struct Joint {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Coord {
     pub name: String,
-    pub joint: usize,
+    pub joint: JointId,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -285,7 +316,10 @@ pub enum WrapSideRef {
 #[derive(Clone, Debug, PartialEq)]
 pub enum PathElementRef {
     Point(PathPoint),
-    Wrap { obstacle: usize, side: WrapSideRef },
+    Wrap {
+        obstacle: ObstacleId,
+        side: WrapSideRef,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -328,7 +362,7 @@ pub struct Model {
     pub bodies: Vec<Body>,
     /// In declaration order; [`Model::joint_order`] lists them parents first.
     pub joints: Vec<Joint>,
-    pub joint_order: Vec<usize>,
+    pub joint_order: Vec<JointId>,
     pub coords: Vec<Coord>,
     pub endpoint: Endpoint,
     pub obstacles: Vec<Obstacle>,

@@ -222,6 +222,42 @@ fn derivative_functions(g: &mut Graph, step: &Function, first_input: u32) -> (Fu
     (vjp, jvp)
 }
 
+/// World positions of `points` (each a body and a point in its frame) with every parameter at its default
+/// and coordinate k at `q[k]`: the kinematics the step is built from, folded to numbers. A body that hangs
+/// from no joint (in a model with errors elsewhere) sits at the world's origin.
+pub(crate) fn world_points(
+    model: &Model,
+    q: &[f64],
+    points: &[(BodyRef, &[Sym; 2])],
+) -> Vec<[f64; 2]> {
+    let b = Builder::new(Graph::new());
+    let params: Vec<E> = model.params.iter().map(|p| b.c(p.default)).collect();
+    let lw = Lowerer {
+        m: model,
+        b: &b,
+        params,
+    };
+    let q: Vec<E> = q.iter().map(|&v| b.c(v)).collect();
+    let poses = lw.poses(&q);
+    let value = |e: E| {
+        b.with(|g| g.const_value(e.id))
+            .expect("an expression of constants folds to a constant")
+    };
+    points
+        .iter()
+        .map(|&(body, at)| {
+            let at = lw.vec2(at);
+            let p = match body {
+                BodyRef::World => at,
+                BodyRef::Body(i) => poses[i.index()]
+                    .unwrap_or_else(|| frame::Pose::world(&b))
+                    .apply(at),
+            };
+            p.map(value)
+        })
+        .collect()
+}
+
 pub(super) struct Lowerer<'m, 'b> {
     pub(super) m: &'m Model,
     pub(super) b: &'b Builder,

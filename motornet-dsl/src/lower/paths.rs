@@ -14,16 +14,20 @@ impl<'b> Lowerer<'_, 'b> {
     ) -> E<'b> {
         let mut total = Vec::new();
         let mut prev: Option<[E<'b>; 2]> = None;
-        let mut pending_wrap: Option<(usize, &WrapSideRef)> = None;
+        let mut pending_wrap: Option<(ObstacleId, &WrapSideRef)> = None;
         for e in elements {
             match e {
                 PathElementRef::Point(p) => {
                     let here = self.point(poses, p.body, self.vec2(&p.at));
                     if let Some(from) = prev {
                         total.push(match pending_wrap.take() {
-                            Some((o, side)) => {
-                                self.wrapped_segment(poses, from, here, &self.m.obstacles[o], side)
-                            }
+                            Some((o, side)) => self.wrapped_segment(
+                                poses,
+                                from,
+                                here,
+                                &self.m.obstacles[o.index()],
+                                side,
+                            ),
                             None => distance(from, here),
                         });
                     }
@@ -101,7 +105,7 @@ impl<'b> Lowerer<'_, 'b> {
             .iter()
             .enumerate()
             .map(|(k, c)| {
-                let joint = &self.m.joints[c.joint];
+                let joint = &self.m.joints[c.joint.index()];
                 if joint.kind == JointKind::Slide {
                     return qd[k];
                 }

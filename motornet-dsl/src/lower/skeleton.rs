@@ -20,7 +20,7 @@ impl<'m, 'b> Lowerer<'m, 'b> {
             .coords
             .iter()
             .map(|c| {
-                let j = &self.m.joints[c.joint];
+                let j = &self.m.joints[c.joint.index()];
                 Bound {
                     lower: self.sym(&j.lower, &[]),
                     upper: self.sym(&j.upper, &[]),
@@ -36,14 +36,14 @@ impl<'m, 'b> Lowerer<'m, 'b> {
         let world = Pose::world(self.b);
         let mut poses: Vec<Option<Pose>> = vec![None; self.m.bodies.len()];
         for &j in &self.m.joint_order {
-            let joint = &self.m.joints[j];
+            let joint = &self.m.joints[j.index()];
             let parent = match joint.parent {
                 BodyRef::World => world,
-                BodyRef::Body(p) => poses[p].expect("joint_order lists parents first"),
+                BodyRef::Body(p) => poses[p.index()].expect("joint_order lists parents first"),
             };
             let at = self.vec2(&joint.at);
             let c = joint.coords.start;
-            poses[joint.child] = Some(match joint.kind {
+            poses[joint.child.index()] = Some(match joint.kind {
                 JointKind::Hinge => parent.hinge(at, q[c]),
                 JointKind::Slide => parent.slide(at, [q[c], q[c + 1]]),
             });
@@ -59,7 +59,7 @@ impl<'m, 'b> Lowerer<'m, 'b> {
     ) -> [E<'b>; 2] {
         match body {
             BodyRef::World => at,
-            BodyRef::Body(i) => poses[i]
+            BodyRef::Body(i) => poses[i.index()]
                 .expect("every body is connected (checked)")
                 .apply(at),
         }

@@ -91,7 +91,7 @@ impl<'b> StepContext<'_, '_, 'b> {
                         .zip(&s.geometry)
                         .map(|(m, g)| m[force_row] * g[2 + j]),
                 );
-                let joint = &self.lw.m.joints[self.lw.m.coords[j].joint];
+                let joint = &self.lw.m.joints[self.lw.m.coords[j].joint.index()];
                 let damping = self.lw.sym(&joint.damping, &[]);
                 -muscles + self.tau_load[j] - damping * s.qd[j]
             })

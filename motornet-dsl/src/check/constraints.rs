@@ -1,0 +1,146 @@
+//! Constraints on parameter values, and the obstacle check at the default posture.
+
+use super::*;
+
+impl<'a> Checker<'a> {
+    pub(super) fn positive(&mut self, value: &Sym, strict: bool, what: String, span: Span) {
+        self.constraints.push(Constraint {
+            value: value.clone(),
+            strict,
+            message: what,
+            span,
+        });
+    }
+
+    pub(super) fn validate_constraints(&mut self) {
+        let defaults = self.param_defaults();
+        // A value with a problem inside (already reported) is not checked any further.
+        let mut flawed: Vec<Span> = self
+            .diags
+            .iter()
+            .map(|d| d.span)
+            .chain(self.poisoned_spans.iter().copied())
+            .collect();
+        // Sorted by start, so finding a flaw inside a value is a binary search (not a scan of every
+        // diagnostic for every constraint).
+        flawed.sort_by_key(|f| (f.start, f.end));
+        let has_flaw_inside = |c: Span| {
+            let from = flawed.partition_point(|f| f.start < c.start);
+            flawed[from..]
+                .iter()
+                .take_while(|f| f.start <= c.end)
+                .any(|f| f.end <= c.end)
+        };
+        let failures: Vec<Diagnostic> = self
+            .constraints
+            .iter()
+            .filter(|c| c.span.is_empty() || !has_flaw_inside(c.span))
+            .filter_map(|c| {
+                let v = c.value.eval(&defaults);
+                let ok = v.is_finite() && if c.strict { v > 0.0 } else { v >= 0.0 };
+                (!ok).then(|| {
+                    Diagnostic::new("invalid-value", c.message.clone(), c.span, "invalid here")
+                })
+            })
+            .collect();
+        self.diags.extend(failures);
+    }
+
+    /// Reports path points that lie inside an obstacle they wrap over, at the default posture (every
+    /// coordinate at the middle of its range, 0 where unbounded). Runs on a model without other errors.
+    /// Positions come from the lowered kinematics (`lower::world_points`), the one the step is built from.
+    pub(super) fn wrap_points_outside(&mut self, model: &Model) {
+        let p: Vec<f64> = model.params.iter().map(|p| p.default).collect();
+        let ev = |s: &Sym| s.eval(&p);
+        let posture = |j: &Joint| -> f64 {
+            let (lo, hi) = (ev(&j.lower), ev(&j.upper));
+            match (lo.is_finite(), hi.is_finite()) {
+                (true, true) => 0.5 * (lo + hi),
+                (true, false) => lo.max(0.0),
+                (false, true) => hi.min(0.0),
+                (false, false) => 0.0,
+            }
+        };
+        let q: Vec<f64> = model
+            .coords
+            .iter()
+            .map(|c| posture(&model.joints[c.joint.index()]))
+            .collect();
+        // Each obstacle a path wraps over (its centre) and the points next to the wrap, in the order the
+        // check below reads them.
+        let mut queries: Vec<(BodyRef, &[Sym; 2])> = Vec::new();
+        for m in &model.muscles {
+            let Path::Via(elements) = &m.path else {
+                continue;
+            };
+            for (k, obstacle) in wraps(elements) {
+                let o = &model.obstacles[obstacle.index()];
+                queries.push((o.body, &o.at));
+                for (_, pt) in neighbours(elements, k) {
+                    queries.push((pt.body, &pt.at));
+                }
+            }
+        }
+        if queries.is_empty() {
+            return;
+        }
+        let mut world = crate::lower::world_points(model, &q, &queries).into_iter();
+        for m in &model.muscles {
+            let Path::Via(elements) = &m.path else {
+                continue;
+            };
+            for (k, obstacle) in wraps(elements) {
+                let o = &model.obstacles[obstacle.index()];
+                let [cx, cy] = world.next().expect("one position per query");
+                let r = ev(&o.radius);
+                for (n, _) in neighbours(elements, k) {
+                    let [px, py] = world.next().expect("one position per query");
+                    let d = (px - cx).hypot(py - cy);
+                    if d <= r {
+                        let which = elements[..n]
+                            .iter()
+                            .filter(|e| matches!(e, PathElementRef::Point(_)))
+                            .count()
+                            + 1;
+                        self.error(
+                            Diagnostic::new(
+                                "point-inside-obstacle",
+                                format!(
+                                    "path point {which} of `{}` lies inside obstacle `{}` at the default posture ({:.4} m from its centre, radius {:.4} m)",
+                                    m.name, o.name, d, r
+                                ),
+                                m.span,
+                                "this muscle's path",
+                            )
+                            .with_related(o.span, "the obstacle")
+                            .with_help("a path cannot wrap over an obstacle from inside it: move the point or shrink the obstacle"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The wraps of a via path: each one's position in the path and its obstacle.
+fn wraps(elements: &[PathElementRef]) -> Vec<(usize, ObstacleId)> {
+    elements
+        .iter()
+        .enumerate()
+        .filter_map(|(k, e)| match e {
+            PathElementRef::Wrap { obstacle, .. } => Some((k, *obstacle)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The points just before and after position `k` of a via path (those that are points).
+fn neighbours(elements: &[PathElementRef], k: usize) -> Vec<(usize, &PathPoint)> {
+    [k.wrapping_sub(1), k + 1]
+        .into_iter()
+        .filter_map(|n| match elements.get(n) {
+            Some(PathElementRef::Point(pt)) => Some((n, pt)),
+            _ => None,
+        })
+        .collect()
+}
