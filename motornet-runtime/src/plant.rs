@@ -33,13 +33,16 @@ pub struct ParamInfo {
 pub const CARTESIAN_DIM: usize = 4;
 
 impl PlantInfo {
+    #[inline]
     pub fn dof(&self) -> usize {
         self.coord_names.len()
     }
+    #[inline]
     pub fn n_muscles(&self) -> usize {
         self.muscle_names.len()
     }
     /// Size of the joint state: positions then velocities.
+    #[inline]
     pub fn joint_dim(&self) -> usize {
         2 * self.dof()
     }
@@ -52,6 +55,7 @@ impl PlantInfo {
     }
     /// The parts of the state vector, in order, as (name, offset, length). This is the one description of
     /// the state layout: the compiler lowers the model against it, and every reader of states uses it.
+    #[inline]
     pub fn parts(&self) -> [(&'static str, usize, usize); 4] {
         let j = self.joint_dim();
         let m = self.muscle_state_names.len() * self.n_muscles();
@@ -68,25 +72,31 @@ impl PlantInfo {
         at..at + len
     }
     /// Joint positions then velocities.
+    #[inline]
     pub fn joint(&self) -> std::ops::Range<usize> {
         self.range_of(0)
     }
     /// Muscle states, `muscle_state_names.len()` rows × muscles, row-major.
+    #[inline]
     pub fn muscle(&self) -> std::ops::Range<usize> {
         self.range_of(1)
     }
     /// Path geometry (length, velocity, dL/dq per coordinate), rows × muscles, row-major.
+    #[inline]
     pub fn geometry(&self) -> std::ops::Range<usize> {
         self.range_of(2)
     }
     /// Endpoint `[x, y, vx, vy]`.
+    #[inline]
     pub fn cartesian(&self) -> std::ops::Range<usize> {
         self.range_of(3)
     }
+    #[inline]
     pub fn state_dim(&self) -> usize {
         self.cartesian().end
     }
     /// Controls of one step: excitations, endpoint force (x, y), joint loads.
+    #[inline]
     pub fn control_dim(&self) -> usize {
         self.n_muscles() + 2 + self.dof()
     }
@@ -172,7 +182,8 @@ pub trait Plant: Send + Sync {
         controls: &[f64],
         next: &mut [f64],
     ) {
-        let (s, c) = (self.info().state_dim(), self.info().control_dim());
+        let info = self.info();
+        let (s, c) = (info.state_dim(), info.control_dim());
         let n = states.len() / s;
         let mut rows = std::mem::take(&mut ws.rows);
         rows.resize(2 * s + c, 0.0);
@@ -226,7 +237,8 @@ pub trait Plant: Send + Sync {
         controls: &[f64],
         next: &mut [f64],
     ) -> Result<(), Error> {
-        let (s, c) = (self.info().state_dim(), self.info().control_dim());
+        let info = self.info();
+        let (s, c) = (info.state_dim(), info.control_dim());
         expect_len("step", "state", state.len(), s)?;
         expect_len("step", "controls", controls.len(), c)?;
         expect_len("step", "next", next.len(), s)?;
@@ -245,7 +257,8 @@ pub trait Plant: Send + Sync {
         controls: &[f64],
         next: &mut [f64],
     ) -> Result<(), Error> {
-        let (s, c) = (self.info().state_dim(), self.info().control_dim());
+        let info = self.info();
+        let (s, c) = (info.state_dim(), info.control_dim());
         if !states.len().is_multiple_of(s) {
             return Err(Error::Input(format!(
                 "step_batch: `states` has {} values, not a whole number of states of {s} values",
@@ -270,7 +283,8 @@ pub trait Plant: Send + Sync {
         state_cotangent: &mut [f64],
         controls_cotangent: &mut [f64],
     ) -> Result<(), Error> {
-        let (s, c) = (self.info().state_dim(), self.info().control_dim());
+        let info = self.info();
+        let (s, c) = (info.state_dim(), info.control_dim());
         expect_len("step_vjp", "state", state.len(), s)?;
         expect_len("step_vjp", "controls", controls.len(), c)?;
         expect_len("step_vjp", "next_cotangent", next_cotangent.len(), s)?;
@@ -303,7 +317,8 @@ pub trait Plant: Send + Sync {
         controls_tangent: &[f64],
         next_tangent: &mut [f64],
     ) -> Result<(), Error> {
-        let (s, c) = (self.info().state_dim(), self.info().control_dim());
+        let info = self.info();
+        let (s, c) = (info.state_dim(), info.control_dim());
         expect_len("step_jvp", "state", state.len(), s)?;
         expect_len("step_jvp", "controls", controls.len(), c)?;
         expect_len("step_jvp", "state_tangent", state_tangent.len(), s)?;
@@ -328,7 +343,8 @@ pub trait Plant: Send + Sync {
         state: &[f64],
         controls: &[f64],
     ) -> Result<Vec<f64>, Error> {
-        let (s, c) = (self.info().state_dim(), self.info().control_dim());
+        let info = self.info();
+        let (s, c) = (info.state_dim(), info.control_dim());
         expect_len("step_jacobian", "state", state.len(), s)?;
         expect_len("step_jacobian", "controls", controls.len(), c)?;
         let mut jac = vec![0.0; s * (s + c)];
@@ -382,14 +398,23 @@ pub trait Plant: Send + Sync {
 }
 
 /// The error of an entry point given a vector of the wrong length.
+/// Inlined into every checked entry point, with the error built out of line: a step of one effector takes
+/// about 100 ns, and the checks must not show in it.
+#[inline(always)]
 fn expect_len(function: &str, argument: &str, got: usize, expected: usize) -> Result<(), Error> {
     if got == expected {
         Ok(())
     } else {
-        Err(Error::Shape {
-            what: format!("{function}: `{argument}`"),
-            expected,
-            got,
-        })
+        Err(wrong_len(function, argument, got, expected))
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn wrong_len(function: &str, argument: &str, got: usize, expected: usize) -> Error {
+    Error::Shape {
+        what: format!("{function}: `{argument}`"),
+        expected,
+        got,
     }
 }
