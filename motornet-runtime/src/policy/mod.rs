@@ -11,8 +11,8 @@
 //! ([`Policy::backward`]), returning `dL/dx_t` for the plant's adjoint — the interface of
 //! [`crate::gru::Gru`], which implements [`Policy`] itself.
 //!
-//! One training episode with any policy (what `train.rs` does with the GRU today):
-//! ```ignore
+//! One training episode with any policy (what `train.rs` does), in outline:
+//! ```text
 //! let mut tape = net.tape(batch, steps);              // once per worker
 //! let mut grads = vec![0.0; net.param_count()];
 //! net.reset(&mut tape);                               // zeros, or tanh(h0)
