@@ -56,8 +56,13 @@ pub fn read_text(path: &Path, what: &str, max: u64) -> Result<String, Error> {
         let at = e.utf8_error().valid_up_to();
         // The prefix up to `at` is valid UTF-8 by definition.
         let before = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
-        let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        // Lines end at `\n`, `\r\n` or a lone `\r`, as the model parser counts them.
+        let line = before.replace("\r\n", "\n").matches(['\n', '\r']).count() + 1;
+        let col = before
+            .rsplit(['\n', '\r'])
+            .next()
+            .map_or(0, |l| l.chars().count())
+            + 1;
         Error::Input(format!(
             "{}:{line}:{col}: the {what} is not UTF-8 text (byte 0x{:02x}); save it as UTF-8",
             path.display(),
@@ -130,5 +135,9 @@ mod tests {
         let e = read_text(&p, "model", MAX_MODEL_BYTES).unwrap_err();
         assert!(e.to_string().contains("latin1.mnet:2:8:"), "{e}");
         assert!(e.to_string().contains("0xe9"), "{e}");
+        // CR-only and CRLF line ends count as one line end each.
+        let p = temp("cr.mnet", b"model m {\r\r\n  body \xe9 { }\r}\r");
+        let e = read_text(&p, "model", MAX_MODEL_BYTES).unwrap_err();
+        assert!(e.to_string().contains("cr.mnet:3:8:"), "{e}");
     }
 }
