@@ -328,7 +328,12 @@ impl TrainConfig {
                         key,
                         &seconds.to_string(),
                         &format!(
-                            "must be a positive whole multiple of the model's time step {dt} s"
+                            "must be {} whole multiple of the model's time step {dt} s",
+                            if at_least_one {
+                                "a positive"
+                            } else {
+                                "0 or a positive"
+                            }
                         ),
                     );
                     return None;
@@ -336,13 +341,14 @@ impl TrainConfig {
                 Some(steps as usize)
             };
         let steps = whole(p, "episode_duration", self.env.episode_duration, true);
+        // A delay of 0 is allowed: as in MotorNet it means no lag, like one step.
         whole(
             p,
             "proprioception_delay",
             self.env.proprioception_delay,
-            true,
+            false,
         );
-        whole(p, "vision_delay", self.env.vision_delay, true);
+        whole(p, "vision_delay", self.env.vision_delay, false);
         if self.policy.kind == "ctrnn" && self.policy.tau.is_finite() && self.policy.tau > 0.0 {
             if let Err(what) = self.policy.alpha(dt) {
                 p.push("policy", "tau", &self.policy.tau.to_string(), &what);

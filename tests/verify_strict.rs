@@ -4,7 +4,7 @@
 //! message naming the field. The small valid references are trimmed copies of the vendored ones
 //! (`tests/fuzz_seeds/`), which still pass.
 
-use motornet::verify::{check_text, verify_text, FieldError, Kind, Options, Outcome};
+use motornet::verify::{check_text, classify, verify_text, FieldError, Kind, Options, Outcome};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -379,16 +379,24 @@ fn files_that_compare_nothing_fail() {
 
 #[test]
 fn unsupported_kinds_are_reported_and_fail_the_run() {
-    // A closed-loop episode carries a trajectory too; it must not pass as one.
+    // A closed-loop episode carries a trajectory too; a trajectory with an observation field is read as
+    // one, strictly, and does not pass as a trajectory.
     let mut v = trajectory();
     v["observations"] = json!([]);
     let text = v.to_string();
-    assert_eq!(check_text("cl.json", &text).unwrap(), Kind::ClosedLoop);
-    match verify_text("cl.json", &text, &Options::default()).unwrap() {
-        Outcome::Unsupported { kind, .. } => assert_eq!(kind, Kind::ClosedLoop),
+    let err = check_text("cl.json", &text).unwrap_err().to_string();
+    assert!(err.contains("cl.json"), "{err}");
+    assert!(verify_text("cl.json", &text, &Options::default()).is_err());
+    // A 3D MuJoCo case is recognised and reported as unsupported.
+    let mut v = trajectory();
+    v["energy"] = json!([]);
+    let text = v.to_string();
+    assert_eq!(classify(&v), Some(Kind::Mujoco3d));
+    match verify_text("m3.json", &text, &Options::default()).unwrap() {
+        Outcome::Unsupported { kind, .. } => assert_eq!(kind, Kind::Mujoco3d),
         other => panic!("{other:?}"),
     }
-    let cl = write("closed-loop.json", &text);
+    let cl = write("mujoco3d.json", &text);
     let (ok, out) = cli(&[&cl]);
     assert!(!ok, "{out}");
     assert!(out.contains("not supported by this version"), "{out}");
@@ -406,11 +414,12 @@ fn unsupported_kinds_are_reported_and_fail_the_run() {
     );
     for (field, kind) in [
         ("network", Kind::Policy),
-        ("energy", Kind::Mujoco3d),
+        ("observations", Kind::ClosedLoop),
         ("model_file", Kind::OpenSim),
     ] {
         let text = mutated(&trajectory(), field, json!("x"));
-        assert_eq!(check_text("k.json", &text).unwrap(), kind, "{field}");
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(classify(&value), Some(kind), "{field}");
     }
 }
 

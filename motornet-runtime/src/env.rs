@@ -5,7 +5,7 @@
 //! **Delays.** MotorNet keeps a buffer of `delay / dt` past values, appends the newest value after every step
 //! and shows the oldest, so a delay of `d` steps shows the value captured `d − 1` steps ago (a delay of one
 //! `dt`, the default, shows the current value). We match this exactly: the observation at step `t` reads
-//! the state at step `max(0, t − d + 1)`. Delays must be positive whole multiples of `dt`.
+//! the state at step `max(0, t − d + 1)`. Delays must be whole multiples of `dt`; 0 means no lag, like one step.
 //!
 //! **Noise.** Proprioceptive and visual noise is drawn when a value is captured (each step's state gets
 //! its own sample), observation noise when the observation is formed, action noise on the network's output
@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 pub struct EnvConfig {
     /// Episode length in seconds.
     pub episode_duration: f64,
-    /// Proprioceptive delay in seconds (a multiple of the time step, at least one step).
+    /// Proprioceptive delay in seconds: a whole multiple of the time step; 0 and one step both mean no lag.
     pub proprioception_delay: f64,
     /// Visual delay in seconds.
     pub vision_delay: f64,
@@ -98,7 +98,8 @@ pub struct Batch {
     pub controls: Vec<f64>,
     /// `steps × batch × n_muscles`: the policy's actions before noise.
     pub actions: Vec<f64>,
-    /// `steps × batch × obs_dim`.
+    /// `(steps + 1) × batch × obs_dim`: row `t < steps` is what the policy saw at step `t`; row `steps`
+    /// is the observation after the last step (MotorNet returns it; no action is taken on it).
     pub observations: Vec<f64>,
     /// Capture noise of proprioception and vision: `(steps + 1) × batch × obs_dim` (zero elsewhere).
     capture_noise: Vec<f64>,
@@ -129,13 +130,25 @@ fn whole_steps(what: &str, seconds: f64, dt: f64) -> Result<usize, Error> {
     Ok(n.round() as usize)
 }
 
+/// A delay in steps. Zero is allowed and, as in MotorNet, is the same as one step: no lag.
+fn delay_steps(what: &str, seconds: f64, dt: f64) -> Result<usize, Error> {
+    if seconds == 0.0 {
+        return Ok(1);
+    }
+    whole_steps(what, seconds, dt).map_err(|_| {
+        Error::Input(format!(
+            "{what} = {seconds} s must be 0 or a positive whole multiple of the time step {dt} s"
+        ))
+    })
+}
+
 impl<P: Plant> Environment<P> {
     pub fn new(plant: P, task: Box<dyn Task>, config: EnvConfig) -> Result<Self, Error> {
         let info = plant.info().clone();
         let dt = plant.timestep();
         let steps = whole_steps("episode_duration", config.episode_duration, dt)?;
-        let dp = whole_steps("proprioception_delay", config.proprioception_delay, dt)?;
-        let dv = whole_steps("vision_delay", config.vision_delay, dt)?;
+        let dp = delay_steps("proprioception_delay", config.proprioception_delay, dt)?;
+        let dv = delay_steps("vision_delay", config.vision_delay, dt)?;
         for (what, v) in [
             ("action_noise", config.action_noise),
             ("proprioception_noise", config.proprioception_noise),
@@ -282,7 +295,7 @@ impl<P: Plant> Environment<P> {
         out.states.resize((steps + 1) * batch * s, 0.0);
         out.controls.resize(steps * batch * c, 0.0);
         out.actions.resize(steps * batch * m, 0.0);
-        out.observations.resize(steps * batch * o, 0.0);
+        out.observations.resize((steps + 1) * batch * o, 0.0);
         out.capture_noise.resize((steps + 1) * batch * o, 0.0);
         let noise = |rng: &mut ChaCha8Rng, sd: f64| -> f64 {
             if deterministic || sd == 0.0 {
@@ -313,9 +326,6 @@ impl<P: Plant> Environment<P> {
                         out.capture_noise[(t * batch + b) * o + k] = noise(rng, sd);
                     }
                 }
-            }
-            if t == steps {
-                break;
             }
             for (b, e) in episodes.iter().enumerate() {
                 for (k, src) in self.sources.iter().enumerate() {
@@ -349,6 +359,9 @@ impl<P: Plant> Environment<P> {
                 }
             }
             out.observations[t * batch * o..(t + 1) * batch * o].copy_from_slice(&obs);
+            if t == steps {
+                break;
+            }
             policy(t, &obs, &mut actions);
             out.actions[t * batch * m..(t + 1) * batch * m].copy_from_slice(&actions);
             let (done, rest) = out.states.split_at_mut((t + 1) * batch * s);

@@ -235,6 +235,11 @@ impl<P: Plant + 'static> Trainer<P> {
         self.workers[0].env.obs_dim()
     }
 
+    /// The plant (of the first worker; every worker's is built alike).
+    pub fn plant(&self) -> &P {
+        &self.workers[0].env.plant
+    }
+
     pub fn steps(&self) -> usize {
         self.workers[0].env.steps
     }
@@ -374,6 +379,42 @@ impl<P: Plant + 'static> Trainer<P> {
         ))
     }
 
+    /// Runs `episodes` deterministically (no noise of any kind) with the current network and records
+    /// everything: states, observations, actions and the network's hidden activity. `episodes` must not be
+    /// empty.
+    pub fn rollout(&mut self, episodes: &[Episode]) -> Result<Rollout, Error> {
+        if episodes.is_empty() {
+            return Err(Error::Input("rollout: no episodes to run".into()));
+        }
+        let w = &mut self.workers[0];
+        w.env.episode_offset = 0;
+        let policy = &self.policy;
+        let n = episodes.len();
+        let mut tape = policy.tape(n, w.env.steps);
+        policy.reset(&mut tape);
+        let mut run = Batch::default();
+        let mut rngs: Vec<ChaCha8Rng> = (0..n as u64).map(|b| episode_rng(0, 0, b)).collect();
+        w.env.run(
+            episodes.to_vec(),
+            &mut rngs,
+            true,
+            &mut run,
+            |t, obs, actions| {
+                let x = ArrayView2::from_shape((n, obs.len() / n), obs).expect("obs");
+                let u = policy.step(&mut tape, t, x, None);
+                actions.copy_from_slice(u.as_slice().expect("contiguous"));
+            },
+        )?;
+        let hidden = (0..=run.steps).flat_map(|t| tape.h(t).iter().copied().collect::<Vec<_>>());
+        Ok(Rollout {
+            hidden_size: policy.sizes().hidden,
+            obs_dim: w.env.obs_dim(),
+            hidden: hidden.collect(),
+            info: w.env.plant.info().clone(),
+            run,
+        })
+    }
+
     /// Deterministic evaluation: endpoint paths (`[episode][step]` of [x, y, vx, vy]), activations
     /// (`[episode][step][muscle]`) and the mean endpoint-to-aim distance over the last `last` steps.
     ///
@@ -389,37 +430,15 @@ impl<P: Plant + 'static> Trainer<P> {
                  the {steps} steps of an episode"
             )));
         }
-        let w = &mut self.workers[0];
-        w.env.episode_offset = 0;
-        let policy = &self.policy;
-        let mut tape = policy.tape(episodes.len(), w.env.steps);
-        policy.reset(&mut tape);
-        let mut run = Batch::default();
-        let mut rngs: Vec<ChaCha8Rng> = (0..episodes.len() as u64)
-            .map(|b| episode_rng(0, 0, b))
-            .collect();
-        w.env.run(
-            episodes.to_vec(),
-            &mut rngs,
-            true,
-            &mut run,
-            |t, obs, actions| {
-                let x = ArrayView2::from_shape((episodes.len(), obs.len() / episodes.len()), obs)
-                    .expect("obs");
-                let u = policy.step(&mut tape, t, x, None);
-                actions.copy_from_slice(u.as_slice().expect("contiguous"));
-            },
-        )?;
-        let info = w.env.plant.info().clone();
-        let (s, steps) = (info.state_dim(), run.steps);
-        let musc = info.muscle().start;
-        let m = info.n_muscles();
+        let r = self.rollout(episodes)?;
+        let m = r.info.n_muscles();
+        let musc = r.info.muscle().start;
         let mut paths = Vec::new();
         let mut activations = Vec::new();
         let mut metric = 0.0;
         let mut count = 0usize;
         for (b, e) in episodes.iter().enumerate() {
-            let path: Vec<[f64; 4]> = (0..=steps).map(|t| w.env.cartesian(&run, t, b)).collect();
+            let path: Vec<[f64; 4]> = (0..=steps).map(|t| r.cartesian(t, b)).collect();
             let first = steps.saturating_sub(last.saturating_sub(1));
             for (t, p) in path.iter().enumerate().skip(first) {
                 let aim = e.aim(t);
@@ -429,7 +448,7 @@ impl<P: Plant + 'static> Trainer<P> {
             paths.push(path);
             activations.push(
                 (0..=steps)
-                    .map(|t| run.states[(t * episodes.len() + b) * s + musc..][..m].to_vec())
+                    .map(|t| r.state(t, b)[musc..][..m].to_vec())
                     .collect(),
             );
         }
@@ -438,6 +457,55 @@ impl<P: Plant + 'static> Trainer<P> {
             activations,
             metric: metric / count.max(1) as f64,
         })
+    }
+}
+
+/// A recorded closed-loop run ([`Trainer::rollout`]).
+#[derive(Clone, Debug)]
+pub struct Rollout {
+    /// States `(steps + 1) × batch × state_dim`, observations `(steps + 1) × batch × obs_dim`, the
+    /// policy's actions `steps × batch × n_muscles`, the applied controls and the episodes.
+    pub run: Batch,
+    /// The network's hidden activity, `(steps + 1) × batch × hidden_size`; row 0 is the initial state and
+    /// row `t + 1` the activity after step `t`.
+    pub hidden: Vec<f64>,
+    pub hidden_size: usize,
+    pub obs_dim: usize,
+    /// The plant's state layout.
+    pub info: crate::PlantInfo,
+}
+
+impl Rollout {
+    pub fn steps(&self) -> usize {
+        self.run.steps
+    }
+    pub fn batch(&self) -> usize {
+        self.run.batch
+    }
+    /// The whole state of episode `b` after `t` steps.
+    pub fn state(&self, t: usize, b: usize) -> &[f64] {
+        let s = self.info.state_dim();
+        &self.run.states[(t * self.run.batch + b) * s..][..s]
+    }
+    /// Endpoint [x, y, vx, vy] of episode `b` after `t` steps.
+    pub fn cartesian(&self, t: usize, b: usize) -> [f64; 4] {
+        self.state(t, b)[self.info.cartesian().start..][..4]
+            .try_into()
+            .expect("4")
+    }
+    /// What the network saw at step `t` (`t = steps`: the observation after the last step).
+    pub fn observation(&self, t: usize, b: usize) -> &[f64] {
+        &self.run.observations[(t * self.run.batch + b) * self.obs_dim..][..self.obs_dim]
+    }
+    /// The network's action at step `t < steps`.
+    pub fn action(&self, t: usize, b: usize) -> &[f64] {
+        let m = self.info.n_muscles();
+        &self.run.actions[(t * self.run.batch + b) * m..][..m]
+    }
+    /// The hidden activity after `t` network steps (`t = 0`: the initial state).
+    pub fn hidden(&self, t: usize, b: usize) -> &[f64] {
+        let h = self.hidden_size;
+        &self.hidden[(t * self.run.batch + b) * h..][..h]
     }
 }
 

@@ -11,19 +11,22 @@
 //! `n_muscles` and `dof` and then with the model's — and hold finite numbers; a top-level field the kind
 //! does not define is an error unless it is one of the informational fields its generator writes
 //! (`case`, `seed`, `description`, …, whose types are checked too); a duplicated key is an error. Every
-//! message names the file and the field. Kinds of reference this version cannot run yet (closed-loop
-//! episodes, other policy networks, 3D MuJoCo, OpenSim) are recognised and reported as
+//! message names the file and the field. Kinds of reference this version cannot run yet (3D MuJoCo,
+//! OpenSim) are recognised and reported as
 //! [`Outcome::Unsupported`], never run partially. A field that compares no element does not pass.
 //!
 //! Files: this one holds the reports, the kinds of reference and the entry points; `strict` the strict
-//! JSON reader (`Doc`); `trajectory`, `gradient`, `geometry` and `policy` read and run one kind each.
+//! JSON reader (`Doc`); `trajectory`, `gradient`, `geometry`, `policy` and `closed_loop` read and run one
+//! kind each.
 
+mod closed_loop;
 mod geometry;
 mod gradient;
 mod policy;
 mod strict;
 mod trajectory;
 
+use closed_loop::*;
 pub use geometry::verify_geometry;
 use geometry::*;
 pub use gradient::verify_gradients;
@@ -92,7 +95,7 @@ pub enum Kind {
     PathGeometry,
     /// `gru/`: a one-layer GRU policy, forward values and gradients.
     Gru,
-    /// `closed_loop/`: whole training episodes (not supported by this version).
+    /// `closed_loop/`: whole training episodes (environment, GRU policy, loss and BPTT).
     ClosedLoop,
     /// `policies/`: other recurrent policy networks (RNN, LSTM, stacked GRU, CTRNN, modular GRU).
     Policy,
@@ -107,7 +110,12 @@ impl Kind {
     pub fn supported(self) -> bool {
         matches!(
             self,
-            Kind::Trajectory | Kind::Gradient | Kind::PathGeometry | Kind::Gru | Kind::Policy
+            Kind::Trajectory
+                | Kind::Gradient
+                | Kind::PathGeometry
+                | Kind::Gru
+                | Kind::Policy
+                | Kind::ClosedLoop
         )
     }
 
@@ -226,6 +234,7 @@ fn check_value(file: &str, reference: &Value) -> Result<Kind, Error> {
         Kind::Gru => {
             read_gru(&doc)?;
         }
+        Kind::ClosedLoop => check_closed_loop(&doc)?,
         _ => {}
     }
     Ok(kind)
@@ -245,6 +254,9 @@ pub fn verify_text(file: &str, text: &str, opts: &Options) -> Result<Outcome, Er
     match kind {
         Kind::Gru => return verify_gru(file, &reference).map(Outcome::Compared),
         Kind::Policy => return verify_policy(file, &reference).map(Outcome::Compared),
+        Kind::ClosedLoop => {
+            return verify_closed_loop(file, &reference, opts).map(Outcome::Compared)
+        }
         _ => {}
     }
     let case = match kind {

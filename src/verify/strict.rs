@@ -304,6 +304,11 @@ pub(super) enum Info {
     Text,
     Count,
     Flag,
+    Number,
+    /// A list (of anything).
+    List,
+    /// An object (of anything).
+    Object,
 }
 
 /// One object of a reference (the file, or a sample in it) being read.
@@ -358,12 +363,18 @@ impl<'a> Doc<'a> {
                 Info::Text => v.is_string(),
                 Info::Count => v.is_u64(),
                 Info::Flag => v.is_boolean(),
+                Info::Number => v.is_number(),
+                Info::List => v.is_array(),
+                Info::Object => v.is_object(),
             };
             if !ok {
                 let want = match ty {
                     Info::Text => "a string",
                     Info::Count => "a whole number ≥ 0",
                     Info::Flag => "true or false",
+                    Info::Number => "a number",
+                    Info::List => "a list",
+                    Info::Object => "an object",
                 };
                 return Err(self.err(name, format!("expected {want}, found {}", describe(v))));
             }
