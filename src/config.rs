@@ -152,6 +152,8 @@ pub mod limits {
     pub const MAX_HIDDEN: usize = 16_384;
     pub const MAX_THREADS: usize = 1024;
     pub const MAX_FRAME_STACKING: usize = 1000;
+    /// Reaches a deterministic evaluation, export or analysis may rerun.
+    pub const MAX_EVAL_EPISODES: usize = 100_000;
     /// Memory the trainer's buffers may need, estimated from the configuration before anything is
     /// allocated.
     pub const MAX_MEMORY_BYTES: f64 = 16.0 * (1u64 << 30) as f64;
@@ -280,7 +282,13 @@ impl TrainConfig {
             1,
             usize::MAX,
         );
-        p.in_count("run", "eval_episodes", r.eval_episodes, 1, usize::MAX);
+        p.in_count(
+            "run",
+            "eval_episodes",
+            r.eval_episodes,
+            1,
+            limits::MAX_EVAL_EPISODES,
+        );
         p.non_negative("run", "target_metric", r.target_metric);
 
         match &self.task {

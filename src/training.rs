@@ -378,16 +378,7 @@ pub fn train(
 /// Reruns a run's latest checkpoint deterministically on the evaluation episodes and regenerates its plots.
 pub fn evaluate_run(dir: &Path) -> Result<(f64, Summary), Error> {
     let run = RunDir(dir.to_path_buf());
-    let text = crate::input::read_text(
-        &run.config(),
-        "configuration",
-        crate::input::MAX_CONFIG_BYTES,
-    )?;
-    let cfg = TrainConfig::from_toml(&text)?;
-    let mut trainer = cfg.trainer()?;
-    let (net, _, _) = checkpoint::load(&run.checkpoint())?;
-    check_network(&net, &trainer.policy)?;
-    trainer.policy = net;
+    let (cfg, mut trainer) = load_run(dir)?;
     let eval = eval_episodes(&trainer, &cfg);
     let ev = trainer.evaluate(&eval, cfg.run.eval_last_steps)?;
     // A run interrupted before its first save has no summary or log yet; a damaged one is an error.
@@ -401,6 +392,22 @@ pub fn evaluate_run(dir: &Path) -> Result<(f64, Summary), Error> {
     };
     write_plots(&run, &trainer, &ev, &summary, &log)?;
     Ok((ev.metric, summary))
+}
+
+/// A run directory's configuration and a trainer holding its checkpoint's network.
+pub fn load_run(dir: &Path) -> Result<(TrainConfig, Trainer<Box<dyn Plant>>), Error> {
+    let run = RunDir(dir.to_path_buf());
+    let text = crate::input::read_text(
+        &run.config(),
+        "configuration",
+        crate::input::MAX_CONFIG_BYTES,
+    )?;
+    let cfg = TrainConfig::from_toml(&text)?;
+    let mut trainer = cfg.trainer()?;
+    let (net, _, _) = checkpoint::load(&run.checkpoint())?;
+    check_network(&net, &trainer.policy)?;
+    trainer.policy = net;
+    Ok((cfg, trainer))
 }
 
 /// The checkpoint's `format` note: what the network is and which torch module its names belong to.

@@ -255,6 +255,31 @@ impl<P: Plant> Environment<P> {
         self.plant.info().n_muscles()
     }
 
+    /// A name for each observation column: `goal x`, `vision x`, `proprioception: muscle length of
+    /// biceps` (divided by the normalizer), `efference: biceps, 2 steps back`, `go cue`.
+    pub fn observation_names(&self) -> Vec<String> {
+        let info = self.plant.info();
+        self.sources
+            .iter()
+            .map(|source| match *source {
+                Source::Goal(i) => format!("goal {}", ["x", "y"][i]),
+                Source::GoCue => "go cue".to_string(),
+                Source::State { index, noise, .. } => {
+                    let (_, what) = crate::effector::describe_index(info, index);
+                    match noise {
+                        Channel::Vision => format!("vision {what}"),
+                        Channel::Proprioception => format!("proprioception: {what}"),
+                    }
+                }
+                Source::Action { muscle, lag } => format!(
+                    "efference: {}, {lag} step{} back",
+                    info.muscle_names[muscle],
+                    if lag == 1 { "" } else { "s" }
+                ),
+            })
+            .collect()
+    }
+
     /// Draws a batch of episodes from the task.
     pub fn draw(&self, batch: usize, rng: &mut ChaCha8Rng) -> Vec<Episode> {
         let ctx = TaskContext {

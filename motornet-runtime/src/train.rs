@@ -409,6 +409,8 @@ impl<P: Plant + 'static> Trainer<P> {
         Ok(Rollout {
             hidden_size: policy.sizes().hidden,
             obs_dim: w.env.obs_dim(),
+            observation_names: w.env.observation_names(),
+            dt: w.env.plant.timestep(),
             hidden: hidden.collect(),
             info: w.env.plant.info().clone(),
             run,
@@ -471,6 +473,10 @@ pub struct Rollout {
     pub hidden: Vec<f64>,
     pub hidden_size: usize,
     pub obs_dim: usize,
+    /// What each observation column is ([`Environment::observation_names`]).
+    pub observation_names: Vec<String>,
+    /// Time step, s.
+    pub dt: f64,
     /// The plant's state layout.
     pub info: crate::PlantInfo,
 }

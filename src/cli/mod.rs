@@ -1,5 +1,6 @@
 //! Subcommands of the `motornet` program. Each is a thin layer over the library.
 
+mod analyze;
 mod bench;
 mod check;
 mod simulate;
@@ -38,6 +39,8 @@ enum Command {
     Train(train::Args),
     /// Rerun a training run's checkpoint deterministically and regenerate its plots.
     Eval(train::EvalArgs),
+    /// Analyse a trained network's activity: tuning, preferred directions, principal components.
+    Analyze(analyze::Args),
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode, motornet::Error> {
@@ -50,6 +53,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, motornet::Error> {
         Command::Bench(a) => bench::run(a),
         Command::Train(a) => train::run(a),
         Command::Eval(a) => train::eval(a),
+        Command::Analyze(a) => analyze::run(a),
     }
 }
 

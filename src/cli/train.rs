@@ -191,9 +191,20 @@ fn read_config(path: &std::path::Path) -> Result<String, motornet::Error> {
 pub struct EvalArgs {
     /// A run directory written by `motornet train`.
     run: std::path::PathBuf,
+    /// Also write every evaluation reach's hidden activity, observations, actions, targets and states to
+    /// RUN/eval.npz (numpy; the arrays are listed in docs/training.md).
+    #[arg(long)]
+    export: bool,
+    /// Reaches to export (default: the run's `eval_episodes`).
+    #[arg(long, requires = "export")]
+    episodes: Option<usize>,
 }
 
 pub fn eval(a: EvalArgs) -> Result<ExitCode, motornet::Error> {
+    if a.export {
+        let path = motornet::analysis::export_run(&a.run, a.episodes)?;
+        outln!("wrote {}", path.display());
+    }
     let (metric, _) = evaluate_run(&a.run)?;
     outln!(
         "evaluation metric (mean endpoint-to-target distance over the final steps): {:.3} cm; plots in {}",

@@ -1,5 +1,5 @@
 //! Plots for `motornet train` / `motornet eval`: training curves, reach trajectories, endpoint
-//! speed profiles and muscle activations.
+//! speed profiles and muscle activations; for `motornet analyze`: the network's activity.
 //!
 //! Every function takes plain data and writes two files into `dir` (created if missing):
 //! `<stem>.png` (raster) and `<stem>.svg` (vector). Each file is written to a temporary file in
@@ -17,12 +17,15 @@
 //!
 //! Files: this one is the public API; `render` draws a figure to PNG and SVG and writes the files;
 //! `chart` holds the helpers every figure shares (ranges, axes, broken lines, legends); `figures` the
-//! figures themselves.
+//! figures of a run, `analysis` those of its activity.
 
+mod analysis;
 mod chart;
 mod figures;
 mod render;
 
+pub use analysis::direction_color;
+use analysis::*;
 use chart::*;
 use figures::*;
 use render::*;
@@ -186,6 +189,71 @@ pub fn plot_activations(
             n_muscles,
         },
     )
+}
+
+/// Population trajectories in two principal components: one line per reach direction (`lines[i]` is
+/// `(direction in radians, points)`), coloured by direction, a dot at the start and a cross at the end.
+pub fn plot_pca_trajectories(
+    dir: &Path,
+    stem: &str,
+    title: &str,
+    lines: &[(f64, Vec<[f64; 2]>)],
+    axes: (&str, &str),
+) -> Result<Vec<PathBuf>, PlotError> {
+    render(dir, stem, &PcaFigure { title, lines, axes })
+}
+
+/// Rose (polar) histograms of angles in radians, one panel per `(title, angles)`, in `bins` sectors (the
+/// first centred on 0°), each scaled to its largest bin; the panel notes the count and the first and
+/// second mean resultant lengths.
+pub fn plot_rose(
+    dir: &Path,
+    stem: &str,
+    title: &str,
+    panels: &[(String, Vec<f64>)],
+    bins: usize,
+) -> Result<Vec<PathBuf>, PlotError> {
+    render(
+        dir,
+        stem,
+        &RoseFigure {
+            title,
+            panels,
+            bins,
+        },
+    )
+}
+
+/// Tuning curves: for each `(unit, activity per reach, fit)`, the activity at each reach direction
+/// (`directions`, radians) and the fitted cosine.
+pub fn plot_tuning(
+    dir: &Path,
+    stem: &str,
+    title: &str,
+    directions: &[f64],
+    units: &[(usize, Vec<f64>, crate::analysis::UnitTuning)],
+) -> Result<Vec<PathBuf>, PlotError> {
+    render(
+        dir,
+        stem,
+        &TuningFigure {
+            title,
+            directions,
+            units,
+        },
+    )
+}
+
+/// Heat maps of activity over time, one per `(reach direction, rows)`; rows are units in the order given
+/// (sorted by preferred direction by the caller), columns steps `dt` apart.
+pub fn plot_activity_maps(
+    dir: &Path,
+    stem: &str,
+    title: &str,
+    dt: f64,
+    panels: &[(f64, Vec<Vec<f64>>)],
+) -> Result<Vec<PathBuf>, PlotError> {
+    render(dir, stem, &ActivityMapFigure { title, dt, panels })
 }
 
 #[cfg(test)]

@@ -1,0 +1,46 @@
+//! `motornet analyze RUN`: the trained network's activity, as figures and `analysis.json`.
+
+use super::outln;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A run directory written by `motornet train`.
+    run: std::path::PathBuf,
+    /// Reaches to rerun (drawn from the run's task, the evaluation reaches first).
+    #[arg(long, default_value_t = 256)]
+    episodes: usize,
+    /// Reach-direction groups for the population trajectories and activity maps.
+    #[arg(long, default_value_t = 8)]
+    bins: usize,
+    /// Where the figures and analysis.json go (default: RUN/analysis).
+    #[arg(long, short)]
+    out: Option<std::path::PathBuf>,
+}
+
+pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
+    let out = a.out.unwrap_or_else(|| a.run.join("analysis"));
+    let (analysis, written) = motornet::analysis::analyze_run(&a.run, a.episodes, a.bins, &out)?;
+    let pd = &analysis.preferred_directions;
+    outln!(
+        "{} of {} units directionally tuned (cosine fit R² ≥ {}); their preferred directions: r1 = {:.3}, \
+         r2 = {:.3} (bimodal along {:.0}° when r2 is large and r1 small)",
+        analysis.tuned_units,
+        analysis.hidden,
+        motornet::analysis::TUNED_R2,
+        pd.r1,
+        pd.r2,
+        pd.axis.to_degrees()
+    );
+    let explained: Vec<String> = analysis
+        .explained_variance
+        .iter()
+        .map(|v| format!("{:.1} %", 100.0 * v))
+        .collect();
+    outln!(
+        "variance explained by the first principal components: {}",
+        explained.join(", ")
+    );
+    outln!("wrote {} files in {}", written.len(), out.display());
+    Ok(ExitCode::SUCCESS)
+}
