@@ -428,7 +428,9 @@ fn resuming_an_lstm_or_a_modular_gru_is_bit_identical_and_eval_reruns_it() {
 module_size = [5, 3]
 connectivity_mask = [[1.0, 0.5], [1.0, 1.0]]
 connectivity_delay = [[0, 1], [2, 0]]
-output_mask = [1.0, 0.5]",
+output_mask = [1.0, 0.5]
+proportion_excitatory = [0.8, 0.5]
+spectral_scaling = 1.1",
     );
     let lstm = policy("kind = \"lstm\"\nlayers = 2");
     for (name, policy) in [("lstm", lstm), ("modular_gru", modular)] {
@@ -555,10 +557,18 @@ proprio_mask = [1.0, 2.0]
 connectivity_mask = [[1.0, 0.5], [1.5, 1.0]]
 connectivity_delay = [[0]]
 output_mask = [0.5, 0.5, 0.5]
+proportion_excitatory = [0.8]
+spectral_scaling = -1.0
 nonlinearity = \"relu\"
 ",
     );
-    assert_eq!(found.len(), 8, "{found:#?}");
+    assert_eq!(found.len(), 10, "{found:#?}");
+    assert_reported(
+        &found,
+        "proportion_excitatory",
+        "one probability per module (2)",
+    );
+    assert_reported(&found, "spectral_scaling", "positive");
     assert_reported(&found, "layers", "must be 1");
     assert_reported(&found, "module_size", "[optim] hidden = 16");
     assert_reported(&found, "vision_mask", "one probability per module (2)");
@@ -574,9 +584,15 @@ nonlinearity = \"relu\"
 kind = \"lstm\"
 module_size = [64, 64]
 connectivity_delay = [[0, 1], [1, 0]]
+proportion_excitatory = [0.8, 0.8]
 ",
     );
-    assert_eq!(found.len(), 2, "{found:#?}");
+    assert_eq!(found.len(), 3, "{found:#?}");
+    assert_reported(
+        &found,
+        "proportion_excitatory",
+        "only to kind = \"modular_gru\"",
+    );
     assert_reported(&found, "module_size", "only to kind = \"modular_gru\"");
     assert_reported(
         &found,

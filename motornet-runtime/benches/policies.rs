@@ -21,6 +21,8 @@ fn episodes(c: &mut Criterion) {
         delay: vec![vec![0, 2], vec![2, 0]],
         mask_w: vec![1.0; H * (I + H)],
         mask_y: vec![1.0; O * H],
+        unit_sign: Vec::new(),
+        spectral_scaling: None,
     };
     let specs = [
         (

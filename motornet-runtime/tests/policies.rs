@@ -144,6 +144,8 @@ fn modular_spec(rng: &mut ChaCha8Rng, delay: Vec<Vec<usize>>) -> ModularSpec {
         delay,
         mask_w: bits(h * (I + h)),
         mask_y: bits(O * h),
+        unit_sign: Vec::new(),
+        spectral_scaling: None,
     }
 }
 
@@ -491,6 +493,7 @@ fn modular_masks_follow_upstreams_procedure() {
         task_mask: vec![1.0, 1.0],
         connectivity_mask: vec![vec![1.0, 0.5], vec![0.0, 1.0]],
         output_mask: vec![0.0, 1.0],
+        proportion_excitatory: None,
     };
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     let delay = vec![vec![0, 1], vec![1, 0]];
@@ -515,4 +518,133 @@ fn modular_masks_follow_upstreams_procedure() {
     let mut bad = masks.clone();
     bad.task_dim = vec![0];
     assert!(ModularSpec::generate(5, vec![3, 4], 2, delay, &bad, &mut rng).is_err());
+}
+
+/// Dale's law: unit types drawn per module, every recurrent weight of the three gates takes its
+/// presynaptic unit's sign, the candidate's recurrent weights start balanced (excitatory sum 1, inhibitory
+/// −1), and after any update `constrain` leaves no weight of the wrong sign while keeping the others.
+/// Spectral scaling sets the largest real eigenvalue of the candidate's recurrent weights.
+#[test]
+fn dales_law_and_spectral_scaling_hold_from_initialisation_through_training() {
+    use motornet_runtime::policy::ModularMasks;
+    let (i, modules, o) = (5, vec![6, 10], 3);
+    let h: usize = modules.iter().sum();
+    let k = i + h;
+    let masks = |p: Option<Vec<f64>>| ModularMasks {
+        vision_dim: vec![2, 3],
+        proprio_dim: vec![4],
+        task_dim: vec![0, 1],
+        vision_mask: vec![1.0; 2],
+        proprio_mask: vec![1.0; 2],
+        task_mask: vec![1.0; 2],
+        connectivity_mask: vec![vec![1.0, 0.5], vec![0.5, 1.0]],
+        output_mask: vec![1.0; 2],
+        proportion_excitatory: p,
+    };
+    let delay = vec![vec![0; 2]; 2];
+    let generate = |p, seed| {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        ModularSpec::generate(i, modules.clone(), o, delay.clone(), &masks(p), &mut rng).unwrap()
+    };
+    // Unit types come after the masks: the same seed gives the same masks with or without them.
+    let plain = generate(None, 4);
+    let mut spec = generate(Some(vec![1.0, 0.5]), 4);
+    assert_eq!(plain.mask_w, spec.mask_w);
+    assert!(plain.unit_sign.is_empty());
+    assert!(
+        spec.unit_sign[..6].iter().all(|&s| s == 1.0),
+        "module 0 is all excitatory"
+    );
+    let inhibitory = spec.unit_sign[6..].iter().filter(|&&s| s == -1.0).count();
+    assert!((1..10).contains(&inhibitory), "{:?}", spec.unit_sign);
+    spec.spectral_scaling = Some(1.3);
+    let mut net = Network::new(
+        &NetworkSpec::ModularGru(spec.clone()),
+        i,
+        o,
+        &mut ChaCha8Rng::seed_from_u64(1),
+    )
+    .unwrap();
+    let tensors = net.tensors();
+    let tensor = |net: &Network, name: &str| {
+        let t = tensors.iter().find(|t| t.name == name).unwrap();
+        net.params()[t.range()].to_vec()
+    };
+    let check_signs = |net: &Network| {
+        for gate in ["Wz", "Wr", "Wh"] {
+            let w = tensor(net, gate);
+            for r in 0..h {
+                for j in 0..h {
+                    let v = w[r * k + i + j];
+                    assert!(v * spec.unit_sign[j] >= 0.0, "{gate}[{r}][{j}] = {v}");
+                    if spec.mask_w[r * k + i + j] == 0.0 {
+                        assert_eq!(v, 0.0);
+                    }
+                }
+            }
+        }
+    };
+    check_signs(&net);
+    // The candidate's recurrent weights: balanced, then scaled to the requested largest real eigenvalue.
+    let wh = tensor(&net, "Wh");
+    let rec: Vec<f64> = (0..h)
+        .flat_map(|r| wh[r * k + i..r * k + k].to_vec())
+        .collect();
+    let (mut e, mut inh) = (0.0, 0.0);
+    for (idx, v) in rec.iter().enumerate() {
+        if spec.unit_sign[idx % h] > 0.0 {
+            e += v
+        } else {
+            inh += v
+        }
+    }
+    assert!((e / -inh - 1.0).abs() < 1e-12, "balanced: {e} vs {inh}");
+    let largest = nalgebra::DMatrix::from_row_slice(h, h, &rec)
+        .complex_eigenvalues()
+        .iter()
+        .map(|z| z.re)
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert!((largest - 1.3).abs() < 1e-9, "{largest}");
+    // An update that would flip signs: constrain projects the flipped weights to zero, keeps the rest.
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let before = net.params().to_vec();
+    for p in net.params_mut() {
+        *p += rng.random_range(-0.5..0.5);
+    }
+    let updated = net.params().to_vec();
+    net.constrain();
+    check_signs(&net);
+    let wz = tensors.iter().find(|t| t.name == "Wz").unwrap();
+    let mut kept = 0;
+    for r in 0..h {
+        for j in 0..h {
+            let at = wz.offset + r * k + i + j;
+            let (u, v) = (updated[at], net.params()[at]);
+            if spec.mask_w[r * k + i + j] == 1.0 && u * spec.unit_sign[j] > 0.0 {
+                assert_eq!(v, u);
+                kept += 1;
+            }
+        }
+    }
+    assert!(kept > 0 && before != net.params());
+    // The unit signs are part of the network's buffers, under their own name.
+    assert!(net
+        .buffers()
+        .iter()
+        .any(|b| b.0 == "unit_sign" && b.2 == spec.unit_sign));
+    // A spectrum with nothing to scale is an error, not a division by zero.
+    let mut degenerate = spec.clone();
+    for r in 0..h {
+        for c in i..k {
+            degenerate.mask_w[r * k + c] = 0.0;
+        }
+    }
+    let err = Network::new(
+        &NetworkSpec::ModularGru(degenerate),
+        i,
+        o,
+        &mut ChaCha8Rng::seed_from_u64(1),
+    )
+    .unwrap_err();
+    assert!(err.contains("spectral_scaling"), "{err}");
 }

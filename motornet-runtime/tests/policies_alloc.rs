@@ -51,6 +51,8 @@ fn steady_state_steps_do_not_allocate() {
         delay: vec![vec![0, 2], vec![1, 0]],
         mask_w: vec![1.0; 16 * (i + 16)],
         mask_y: vec![1.0; o * 16],
+        unit_sign: Vec::new(),
+        spectral_scaling: None,
     };
     let specs = [
         NetworkSpec::Gru {

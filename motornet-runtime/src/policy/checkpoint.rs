@@ -48,6 +48,11 @@ struct StoredSpec {
     module_size: Option<Vec<usize>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     connectivity_delay: Option<Vec<Vec<usize>>>,
+    /// The modular GRU under Dale's law (its unit signs are the `unit_sign` tensor).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    dale: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    spectral_scaling: Option<f64>,
 }
 
 impl StoredSpec {
@@ -62,6 +67,8 @@ impl StoredSpec {
             alpha: None,
             module_size: None,
             connectivity_delay: None,
+            dale: false,
+            spectral_scaling: None,
         };
         match net {
             Network::Layered(l) => {
@@ -72,6 +79,8 @@ impl StoredSpec {
             Network::Modular(m) => {
                 spec.module_size = Some(m.spec().modules.clone());
                 spec.connectivity_delay = Some(m.spec().delay.clone());
+                spec.dale = !m.spec().unit_sign.is_empty();
+                spec.spectral_scaling = m.spec().spectral_scaling;
             }
             Network::Gru(_) => {}
         }
@@ -94,8 +103,8 @@ impl StoredSpec {
     }
 
     /// A network of this structure with every parameter zero; `masks` are the modular GRU's stored
-    /// `mask_Wz` and `mask_Y`.
-    fn zeros(&self, masks: Option<(Vec<f64>, Vec<f64>)>) -> Result<Network, String> {
+    /// `mask_Wz`, `mask_Y` and `unit_sign` (empty without Dale's law).
+    fn zeros(&self, masks: Option<(Vec<f64>, Vec<f64>, Vec<f64>)>) -> Result<Network, String> {
         let (i, h, l, o) = (self.input, self.hidden, self.layers, self.output);
         if h == 0 || l == 0 || o == 0 {
             return Err(format!(
@@ -114,7 +123,7 @@ impl StoredSpec {
                 _ => return Err(format!("ctrnn needs alpha in (0, 1], not {:?}", self.alpha)),
             },
             "modular_gru" => {
-                let (Some(modules), Some(delay), Some((mask_w, mask_y))) =
+                let (Some(modules), Some(delay), Some((mask_w, mask_y, unit_sign))) =
                     (&self.module_size, &self.connectivity_delay, masks)
                 else {
                     return Err("modular_gru needs module_size and connectivity_delay".into());
@@ -126,6 +135,8 @@ impl StoredSpec {
                     delay: delay.clone(),
                     mask_w,
                     mask_y,
+                    unit_sign,
+                    spectral_scaling: self.spectral_scaling,
                 };
                 if spec.hidden() != h {
                     return Err(format!(
@@ -374,7 +385,11 @@ pub fn load(path: &Path) -> Result<NetworkCheckpoint, Error> {
         )));
     }
     let masks = if spec.kind == "modular_gru" {
-        Some((read("mask_Wz")?.1, read("mask_Y")?.1))
+        let unit_sign = match spec.dale {
+            true => read("unit_sign")?.1,
+            false => Vec::new(),
+        };
+        Some((read("mask_Wz")?.1, read("mask_Y")?.1, unit_sign))
     } else {
         None
     };
@@ -458,6 +473,8 @@ fn legacy_gru_spec(
         alpha: None,
         module_size: None,
         connectivity_delay: None,
+        dale: false,
+        spectral_scaling: None,
     })
 }
 
@@ -487,6 +504,8 @@ mod tests {
                     alpha: Some(a),
                     module_size: None,
                     connectivity_delay: None,
+                    dale: false,
+                    spectral_scaling: None,
                 };
                 let back: StoredSpec =
                     serde_json::from_str(&serde_json::to_string(&spec).unwrap()).unwrap();
@@ -515,6 +534,8 @@ mod tests {
                 alpha: None,
                 module_size: None,
                 connectivity_delay: None,
+                dale: false,
+                spectral_scaling: None,
             };
             let mut info = HashMap::new();
             info.insert(

@@ -60,6 +60,14 @@ pub struct PolicyConfig {
     /// Default 1.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output_mask: Option<Vec<f64>>,
+    /// `modular_gru`, Dale's law: per module, the probability that a unit is excitatory (its outgoing
+    /// recurrent weights stay ≥ 0; the others' stay ≤ 0). Default: no sign constraint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proportion_excitatory: Option<Vec<f64>>,
+    /// `modular_gru`: at initialisation, scale the recurrent weights of the candidate state so that the
+    /// largest real part of their eigenvalues is this value. Default: no scaling.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spectral_scaling: Option<f64>,
 }
 
 impl Default for PolicyConfig {
@@ -76,6 +84,8 @@ impl Default for PolicyConfig {
             connectivity_mask: None,
             connectivity_delay: None,
             output_mask: None,
+            proportion_excitatory: None,
+            spectral_scaling: None,
         }
     }
 }
@@ -123,6 +133,16 @@ impl PolicyConfig {
         key(
             "output_mask",
             self.output_mask.as_ref().map(|v| format!("{v:?}")),
+        );
+        key(
+            "proportion_excitatory",
+            self.proportion_excitatory
+                .as_ref()
+                .map(|v| format!("{v:?}")),
+        );
+        key(
+            "spectral_scaling",
+            self.spectral_scaling.map(|v| v.to_string()),
         );
         out
     }
@@ -215,6 +235,7 @@ impl PolicyConfig {
             ("proprio_mask", &self.proprio_mask),
             ("task_mask", &self.task_mask),
             ("output_mask", &self.output_mask),
+            ("proportion_excitatory", &self.proportion_excitatory),
         ] {
             if let Some(v) = given {
                 if v.len() != m {
@@ -247,6 +268,15 @@ impl PolicyConfig {
                     "connectivity_mask",
                     format!("{c:?}"),
                     "fractions must lie in [0, 1]".into(),
+                );
+            }
+        }
+        if let Some(s) = self.spectral_scaling {
+            if !(s.is_finite() && s > 0.0) {
+                push(
+                    "spectral_scaling",
+                    s.to_string(),
+                    "must be a positive number (the largest real eigenvalue wanted)".into(),
                 );
             }
         }
@@ -330,6 +360,7 @@ impl PolicyConfig {
                         .clone()
                         .unwrap_or_else(|| vec![vec![1.0; m]; m]),
                     output_mask: ones(&self.output_mask),
+                    proportion_excitatory: self.proportion_excitatory.clone(),
                 };
                 let delay = self
                     .connectivity_delay
@@ -337,14 +368,16 @@ impl PolicyConfig {
                     .unwrap_or_else(|| vec![vec![0; m]; m]);
                 const KEY: u64 = 0x6d_6173_6b73; // "masks"
                 let mut rng = ChaCha8Rng::seed_from_u64(seed ^ KEY);
-                NetworkSpec::ModularGru(ModularSpec::generate(
+                let mut spec = ModularSpec::generate(
                     env.obs_dim(),
                     modules,
                     env.n_muscles(),
                     delay,
                     &masks,
                     &mut rng,
-                )?)
+                )?;
+                spec.spectral_scaling = self.spectral_scaling;
+                NetworkSpec::ModularGru(spec)
             }
         })
     }

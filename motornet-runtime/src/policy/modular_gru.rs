@@ -3,8 +3,9 @@
 //! output masks, from a learnable initial state `tanh(h0)`.
 //!
 //! The cell follows upstream's module-by-module path (which equals its single-pass path when every delay
-//! is 0), without its 1e-3 noise on the candidate pre-activation, without Dale's law, an output delay or
-//! a cancellation matrix (none of which the reference exercises):
+//! is 0), without its 1e-3 noise on the candidate pre-activation, an output delay or a cancellation matrix
+//! (none of which the reference exercises). Dale's law and spectral scaling are optional (see
+//! [`ModularSpec`]):
 //! ```text
 //! for each module i:  hd = h^{t−1−delay[i][j]} on module j's units (h⁰ before the start)
 //!     z = σ(Wz[rows_i] [x, hd] + bz[rows_i]);   r = σ(Wr [x, hd] + br)   (all H rows)
@@ -96,9 +97,12 @@ impl ModularGru {
         })
     }
 
-    /// A freshly initialised network, as upstream does it (with input gain 1 and no spectral scaling):
-    /// `h0 = 0`; each of `Wz`, `Wr`, `Wh` is `[xavier_uniform(H × I) | normal(0, 1/√H) (H × H)]`; zero
-    /// biases; xavier-uniform `Y`; `bY = −3`; then every weight multiplied by its mask.
+    /// A freshly initialised network, as upstream does it (with input gain 1): `h0 = 0`; each of `Wz`,
+    /// `Wr`, `Wh` is `[xavier_uniform(H × I) | normal(0, 1/√H) (H × H)]`; zero biases; xavier-uniform
+    /// `Y`; `bY = −3`; under Dale's law every recurrent weight takes its presynaptic unit's sign; every
+    /// weight multiplied by its mask; under Dale's law the recurrent `Wh` balanced (its excitatory weights
+    /// sum to 1, its inhibitory ones to −1); with spectral scaling the recurrent `Wh` scaled to the given
+    /// largest real eigenvalue.
     pub fn new<R: Rng + ?Sized>(spec: ModularSpec, rng: &mut R) -> Result<ModularGru, String> {
         let mut net = ModularGru::zeros(spec)?;
         let (i, h, o, at) = (net.spec.input, net.hidden, net.spec.output, net.at);
@@ -116,8 +120,70 @@ impl ModularGru {
         }
         xavier_uniform(&mut net.params[at.y..at.by], o, h, 1.0, rng);
         net.params[at.by..at.end].fill(-3.0);
+        if !net.spec.unit_sign.is_empty() {
+            // Dale's law from the start: every recurrent weight takes its presynaptic unit's sign.
+            for w in [at.wz, at.wr, at.wh] {
+                let offsets: Vec<(usize, usize)> = net.recurrent(w).collect();
+                for (k, j) in offsets {
+                    net.params[k] = net.spec.unit_sign[j] * net.params[k].abs();
+                }
+            }
+        }
         net.constrain();
+        if !net.spec.unit_sign.is_empty() {
+            net.balance_excitation_and_inhibition();
+        }
+        if let Some(radius) = net.spec.spectral_scaling {
+            net.scale_recurrent_spectrum(radius)?;
+        }
         Ok(net)
+    }
+
+    /// The offsets of the recurrent weights `W[row][input + j]` of one gate matrix starting at `w`: every
+    /// `(offset, j)`.
+    fn recurrent(&self, w: usize) -> impl Iterator<Item = (usize, usize)> {
+        let (i, h) = (self.spec.input, self.hidden);
+        (0..h).flat_map(move |row| (0..h).map(move |j| (w + row * (i + h) + i + j, j)))
+    }
+
+    /// Upstream's initial E/I balance under Dale's law: the recurrent weights of `Wh` leaving excitatory
+    /// units are scaled to sum to 1, those leaving inhibitory units to sum to −1.
+    fn balance_excitation_and_inhibition(&mut self) {
+        let mut sums = [0.0f64; 2]; // inhibitory, excitatory
+        let kind = |s: f64| usize::from(s > 0.0);
+        for (k, j) in self.recurrent(self.at.wh) {
+            sums[kind(self.spec.unit_sign[j])] += self.params[k];
+        }
+        let offsets: Vec<(usize, usize)> = self.recurrent(self.at.wh).collect();
+        for (k, j) in offsets {
+            let sum = sums[kind(self.spec.unit_sign[j])].abs();
+            if sum > 0.0 {
+                self.params[k] /= sum;
+            }
+        }
+    }
+
+    /// Scales the recurrent part of `Wh` so that the largest real part of its eigenvalues is `radius`
+    /// (upstream's `spectral_scaling`).
+    fn scale_recurrent_spectrum(&mut self, radius: f64) -> Result<(), String> {
+        let h = self.hidden;
+        let offsets: Vec<(usize, usize)> = self.recurrent(self.at.wh).collect();
+        let values: Vec<f64> = offsets.iter().map(|&(k, _)| self.params[k]).collect();
+        let largest = nalgebra::DMatrix::from_row_slice(h, h, &values)
+            .complex_eigenvalues()
+            .iter()
+            .map(|e| e.re)
+            .fold(f64::NEG_INFINITY, f64::max);
+        if !(largest.is_finite() && largest > 1e-12) {
+            return Err(format!(
+                "spectral_scaling: the recurrent weights' eigenvalues have no positive real part to scale \
+                 (largest {largest})"
+            ));
+        }
+        for (k, _) in offsets {
+            self.params[k] *= radius / largest;
+        }
+        Ok(())
     }
 
     /// A network from a flat parameter vector in [`Policy::tensors`] order.
@@ -195,6 +261,12 @@ impl Policy for ModularGru {
             ones("mask_bh", h),
             ones("mask_bY", o),
         ]
+        .into_iter()
+        .chain(
+            (!self.spec.unit_sign.is_empty())
+                .then(|| ("unit_sign".into(), vec![h], self.spec.unit_sign.clone())),
+        )
+        .collect()
     }
 
     fn params(&self) -> &[f64] {
@@ -205,9 +277,21 @@ impl Policy for ModularGru {
         &mut self.params
     }
 
+    /// The masks, then Dale's law: a recurrent weight whose sign disagrees with its presynaptic unit's is
+    /// set to zero (the projection onto the allowed signs; upstream instead restores the magnitude it had
+    /// before the step, which needs a copy of the previous weights).
     fn constrain(&mut self) {
         let mut p = std::mem::take(&mut self.params);
         self.mask_gradient(&mut p);
+        if !self.spec.unit_sign.is_empty() {
+            for w in [self.at.wz, self.at.wr, self.at.wh] {
+                for (k, j) in self.recurrent(w) {
+                    if p[k] * self.spec.unit_sign[j] < 0.0 {
+                        p[k] = 0.0;
+                    }
+                }
+            }
+        }
         self.params = p;
     }
 

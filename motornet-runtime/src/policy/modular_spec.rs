@@ -16,6 +16,12 @@ pub struct ModularSpec {
     pub mask_w: Vec<f64>,
     /// `O × H` binary mask of `Y`.
     pub mask_y: Vec<f64>,
+    /// Dale's law: the sign (+1 excitatory, −1 inhibitory) of every recurrent weight leaving each hidden
+    /// unit, kept through training. Empty: no sign constraint.
+    pub unit_sign: Vec<f64>,
+    /// Initialisation only: the recurrent part of `Wh` is scaled so that the largest real part of its
+    /// eigenvalues is this value.
+    pub spectral_scaling: Option<f64>,
 }
 
 impl ModularSpec {
@@ -41,6 +47,17 @@ impl ModularSpec {
         if self.mask_y.len() != self.output * h {
             return Err(format!("mask_Y must be {} × {h}", self.output));
         }
+        if !self.unit_sign.is_empty()
+            && (self.unit_sign.len() != h || self.unit_sign.iter().any(|s| s.abs() != 1.0))
+        {
+            return Err(format!("unit_sign must be {h} values of +1 or −1"));
+        }
+        if self
+            .spectral_scaling
+            .is_some_and(|s| !(s.is_finite() && s > 0.0))
+        {
+            return Err("spectral_scaling must be a positive number".into());
+        }
         Ok(())
     }
 }
@@ -60,6 +77,9 @@ pub struct ModularMasks {
     pub connectivity_mask: Vec<Vec<f64>>,
     /// Per module: probability that each output reads each of its units.
     pub output_mask: Vec<f64>,
+    /// Dale's law, per module: the probability that a unit is excitatory (the others are inhibitory).
+    /// `None`: no sign constraint.
+    pub proportion_excitatory: Option<Vec<f64>>,
 }
 
 impl ModularSpec {
@@ -151,6 +171,21 @@ impl ModularSpec {
         let mut draw = |p: &f64| f64::from(u8::from(rng.random_bool(*p)));
         let mask_w = p_w.iter().map(&mut draw).collect();
         let mask_y = p_y.iter().map(&mut draw).collect();
+        // Unit types last, so that the masks do not depend on whether Dale's law is on.
+        let unit_sign = match &masks.proportion_excitatory {
+            None => Vec::new(),
+            Some(p) if p.len() != m || p.iter().any(|p| !(0.0..=1.0).contains(p)) => {
+                return Err(format!(
+                    "proportion_excitatory must be one probability in [0, 1] per module ({m})"
+                ))
+            }
+            Some(p) => modules
+                .iter()
+                .zip(p)
+                .flat_map(|(&size, &p)| (0..size).map(move |_| p))
+                .map(|p| if rng.random_bool(p) { 1.0 } else { -1.0 })
+                .collect(),
+        };
         let spec = ModularSpec {
             input,
             modules,
@@ -158,6 +193,8 @@ impl ModularSpec {
             delay,
             mask_w,
             mask_y,
+            unit_sign,
+            spectral_scaling: None,
         };
         spec.validate()?;
         Ok(spec)

@@ -345,6 +345,8 @@ fn modular(r: &Reader) -> Result<Vec<(String, f64)>, String> {
             .collect(),
         mask_w: r.array("mask_W", &[c.h, k], false)?,
         mask_y: r.array("mask_Y", &[c.o, c.h], false)?,
+        unit_sign: Vec::new(),
+        spectral_scaling: None,
     };
     if spec.hidden() != c.h {
         return Err(format!(
