@@ -35,7 +35,10 @@ fn main() -> Result<(), motornet::Error> {
     let reuse = std::env::args().any(|a| a == "--reuse");
 
     let mut panels = Vec::new();
-    for (model, label) in [("pointmass24_relu", "point mass"), ("arm26", "two-joint arm")] {
+    for (model, label) in [
+        ("pointmass24_relu", "point mass"),
+        ("arm26", "two-joint arm"),
+    ] {
         let mut cfg = TrainConfig {
             model: model.into(),
             ..TrainConfig::default()

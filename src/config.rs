@@ -241,6 +241,7 @@ impl TrainConfig {
             ("hidden_derivative", l.hidden_derivative),
             ("speed", l.speed),
             ("jerk", l.jerk),
+            ("weight", l.weight),
         ];
         for (key, v) in weights {
             p.non_negative("loss", key, v);

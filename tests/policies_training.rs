@@ -166,6 +166,7 @@ connectivity_delay = [[0, 2], [1, 0]]",
                 activation: 0.5,
                 hidden: 1.0,
                 hidden_derivative: 0.5,
+                weight: 0.3,
                 ..LossConfig::default()
             },
             optim: OptimConfig {
@@ -203,6 +204,18 @@ connectivity_delay = [[0, 2], [1, 0]]",
         tr.policy.constrain();
         let eps = tr.episodes(7, 2);
         let (stats, grad) = tr.loss_and_gradient(&eps, 7, true).unwrap();
+        // The weight penalty covers the weight matrices only (not biases or the initial state).
+        let penalty: f64 = tensors
+            .iter()
+            .filter(|t| t.shape.len() == 2 && t.name != "h0")
+            .flat_map(|t| tr.policy.params()[t.range()].to_vec())
+            .map(|w| 0.3 * w * w)
+            .sum();
+        let term = stats.terms.iter().find(|t| t.0 == "weight").unwrap().1;
+        assert!(
+            (term - penalty).abs() <= 1e-12 * penalty,
+            "{name}: {term} vs {penalty}"
+        );
         // Every 7th parameter that is not masked out, and all of h0.
         let params = tr.policy.params().to_vec();
         let mut indices: Vec<usize> = (0..params.len())

@@ -42,6 +42,8 @@ pub struct LossConfig {
     pub speed: f64,
     /// Mean squared endpoint jerk (third difference of position over dt³).
     pub jerk: f64,
+    /// L2 penalty on the network's weight matrices (not its biases or initial state): `w · Σ W²`.
+    pub weight: f64,
 }
 
 impl Default for LossConfig {
@@ -55,6 +57,7 @@ impl Default for LossConfig {
             hidden_derivative: 0.0,
             speed: 0.0,
             jerk: 0.0,
+            weight: 0.0,
         }
     }
 }
@@ -358,6 +361,22 @@ impl<P: Plant + 'static> Trainer<P> {
             for (a, b) in grads.iter_mut().zip(&g) {
                 *a += b;
             }
+        }
+        if self.loss.weight != 0.0 {
+            let params = self.policy.params();
+            let mut sum = 0.0;
+            for t in self
+                .policy
+                .tensors()
+                .iter()
+                .filter(|t| is_weight_matrix(&t.name, &t.shape))
+            {
+                for (g, w) in grads[t.range()].iter_mut().zip(&params[t.range()]) {
+                    sum += w * w;
+                    *g += 2.0 * self.loss.weight * w;
+                }
+            }
+            terms.push(("weight", self.loss.weight * sum));
         }
         let loss: f64 = terms.iter().map(|t| t.1).sum();
         if !loss.is_finite() {
@@ -780,6 +799,12 @@ fn loss_terms(
         terms.push(("jerk", cfg.jerk * sum / count));
     }
     terms
+}
+
+/// Whether a parameter tensor is a weight matrix (what the `weight` loss term penalises): every matrix but
+/// the modular GRU's learnable initial state `h0`.
+fn is_weight_matrix(name: &str, shape: &[usize]) -> bool {
+    shape.len() == 2 && name != "h0"
 }
 
 /// sign with sign(0) = 0, as torch.abs's gradient.
