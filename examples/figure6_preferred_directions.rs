@@ -54,7 +54,7 @@ fn main() -> Result<(), motornet::Error> {
             let _ = std::fs::remove_dir_all(&dir);
             let started = std::time::Instant::now();
             let mut progress = |b: u64, n: u64, loss: f64, _: Option<f64>| {
-                if b % 250 == 0 || b == n {
+                if b.is_multiple_of(250) || b == n {
                     eprintln!("{label}: batch {b}/{n}, loss {loss:.4}");
                 }
             };
