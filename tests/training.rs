@@ -243,6 +243,7 @@ fn all_terms() -> LossConfig {
         hidden_derivative: 0.5,
         speed: 0.2,
         jerk: 1e-7,
+        weight: 0.01,
     }
 }
 
@@ -305,7 +306,7 @@ fn bptt_gradient_of_each_loss_term_and_with_noise() {
         position: 0.0,
         ..LossConfig::default()
     };
-    let single: [(&str, LossConfig); 7] = [
+    let single: [(&str, LossConfig); 8] = [
         ("position", LossConfig::default()),
         (
             "activation",
@@ -346,6 +347,13 @@ fn bptt_gradient_of_each_loss_term_and_with_noise() {
             "jerk",
             LossConfig {
                 jerk: 1e-6,
+                ..none.clone()
+            },
+        ),
+        (
+            "weight",
+            LossConfig {
+                weight: 0.1,
                 ..none.clone()
             },
         ),
