@@ -25,6 +25,7 @@ pub mod config;
 pub mod input;
 pub mod models;
 pub mod plots;
+pub mod show;
 pub mod training;
 pub mod trajectory;
 pub mod verify;

@@ -21,6 +21,7 @@
 
 mod chart;
 mod figures;
+mod model;
 mod render;
 
 use chart::*;
@@ -186,6 +187,50 @@ pub fn plot_activations(
             n_muscles,
         },
     )
+}
+
+/// The figures of `motornet show` for an inspected model, each as PNG and SVG: `skeleton` (bodies,
+/// joints, muscle paths with their wraps, the endpoint, the reachable workspace and the isometric
+/// endpoint forces), `moment_arms` (musculotendon lengths and moment arms across each coordinate's
+/// range), `fibre_lengths` (normalised fibre length of each muscle across the workspace, with slack and
+/// out-of-range postures marked) and `muscle_model` (force–length, force–velocity and activation
+/// dynamics). Returns every path written.
+pub fn plot_model(dir: &Path, ins: &crate::show::Inspection) -> Result<Vec<PathBuf>, PlotError> {
+    let name = &ins.name;
+    let mut out = Vec::new();
+    out.extend(render(
+        dir,
+        "skeleton",
+        &model::SkeletonFigure {
+            title: &format!("{name}: skeleton, muscle paths and workspace"),
+            ins,
+        },
+    )?);
+    out.extend(render(
+        dir,
+        "moment_arms",
+        &model::MomentArmFigure {
+            title: &format!("{name}: musculotendon lengths and moment arms"),
+            ins,
+        },
+    )?);
+    out.extend(render(
+        dir,
+        "fibre_lengths",
+        &model::FibreFigure {
+            title: &format!("{name}: normalised fibre length across the workspace"),
+            ins,
+        },
+    )?);
+    out.extend(render(
+        dir,
+        "muscle_model",
+        &model::MuscleModelFigure {
+            title: &format!("{name}: force–length, force–velocity, activation"),
+            ins,
+        },
+    )?);
+    Ok(out)
 }
 
 #[cfg(test)]
