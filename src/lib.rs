@@ -20,6 +20,7 @@
 // Lets generated code name `::motornet` from inside this crate too (for the built-in models).
 extern crate self as motornet;
 
+pub mod animate;
 pub mod bench;
 pub mod config;
 pub mod input;

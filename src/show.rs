@@ -635,8 +635,10 @@ fn curves(
     c
 }
 
-/// The scene at posture `q`: positions from the compiler's kinematics at the plant's parameters.
-fn scene(model: &Model, params: &[f64], q: &[f64]) -> Scene {
+/// The scene at posture `q` (bodies, joints, obstacles, muscle paths; not the endpoint, the workspace or
+/// the forces): positions from the compiler's kinematics with the parameters at `params` (a plant's
+/// `params()`).
+pub fn scene(model: &Model, params: &[f64], q: &[f64]) -> Scene {
     let zero = || [Sym::Num(0.0), Sym::Num(0.0)];
     // Every point asked for, then read back in the same order.
     let mut owned: Vec<(BodyRef, [Sym; 2])> = Vec::new();

@@ -289,3 +289,84 @@ fn the_command_writes_figures_and_prints_warnings_and_refuses_bad_input() {
     assert_eq!(code, 2);
     assert!(stderr.contains("no_such_model"), "{stderr}");
 }
+
+#[test]
+fn simulate_animates_the_effector_with_its_target_and_force() {
+    let dir = temp_dir("animate");
+    let page = dir.join("reach.html");
+    let csv = dir.join("reach.csv");
+    let (code, _, stderr) = motornet(&[
+        "simulate",
+        "wrap_elbow",
+        "--steps",
+        "30",
+        "--excitation",
+        "triceps=0.6",
+        "--endpoint-load",
+        "3,-2",
+        "--target",
+        "0.1,0.4",
+        "--animate",
+        page.to_str().unwrap(),
+        "-o",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.starts_with("<!DOCTYPE html>")
+            && html.contains("<svg")
+            && html.contains("id=\"scrub\"")
+    );
+    assert!(!html.contains("src=\"http"), "the page is self-contained");
+    let start = html.find("const frames = ").unwrap() + "const frames = ".len();
+    let end = start + html[start..].find(";\n").unwrap();
+    let frames: serde_json::Value = serde_json::from_str(&html[start..end]).unwrap();
+    let frames = frames.as_array().unwrap();
+    assert_eq!(frames.len(), 31);
+    // The endpoint of every frame is the simulation's (the CSV's x, y columns), the target is drawn, the
+    // force is applied during the steps and its arrow points along it.
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let (ix, iy) = (
+        header.iter().position(|c| *c == "x").unwrap(),
+        header.iter().position(|c| *c == "y").unwrap(),
+    );
+    for (t, line) in lines.enumerate() {
+        let row: Vec<f64> = line
+            .split(',')
+            .map(|v| v.parse().unwrap_or(f64::NAN))
+            .collect();
+        let e = &frames[t]["e"];
+        assert!((e[0].as_f64().unwrap() - row[ix]).abs() < 1e-4, "step {t}");
+        assert!((e[1].as_f64().unwrap() - row[iy]).abs() < 1e-4, "step {t}");
+        assert_eq!(frames[t]["g"], serde_json::json!([0.1, 0.4]));
+    }
+    let f = &frames[10];
+    let (e, tip) = (&f["e"], &f["f"]);
+    let d = [
+        tip[0].as_f64().unwrap() - e[0].as_f64().unwrap(),
+        tip[1].as_f64().unwrap() - e[1].as_f64().unwrap(),
+    ];
+    assert!(
+        d[0] > 0.0 && d[1] < 0.0 && (d[0] / d[1] + 1.5).abs() < 1e-3,
+        "{d:?}"
+    );
+    assert!((f["fn"].as_f64().unwrap() - 13f64.sqrt()).abs() < 1e-4);
+    // Three muscle paths, the triceps more active than the others by the end.
+    let a = frames[30]["a"].as_array().unwrap();
+    assert_eq!(frames[30]["m"].as_array().unwrap().len(), 3);
+    assert!(a[0].as_f64().unwrap() > 0.5 && a[1].as_f64().unwrap() < 0.1);
+
+    let (code, _, stderr) = motornet(&[
+        "simulate",
+        "arm26",
+        "--animate",
+        page.to_str().unwrap(),
+        "--target",
+        "0.1",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--target: expected `x,y`"), "{stderr}");
+}
