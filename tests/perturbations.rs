@@ -475,3 +475,78 @@ fn the_gradient_through_perturbed_episodes_matches_finite_differences() {
     }
     assert!(checked >= 8, "only {checked} derivatives resolved");
 }
+
+#[test]
+fn eval_draws_joint_angles_and_muscle_forces_of_the_same_perturbed_reaches() {
+    use motornet::training::{evaluate_run, evaluation_states, train, Hooks};
+    let mut cfg = config(
+        r#"
+[[perturbation]]
+kind = "force_pulse"
+probability = 0.5
+magnitude = [1.0, 4.0]
+onset = [0.02, 0.1]
+duration = 0.03
+"#,
+    );
+    cfg.env.episode_duration = 0.2;
+    cfg.optim.hidden = 8;
+    cfg.optim.batch_size = 4;
+    cfg.run.batches = 2;
+    cfg.run.eval_every = 2;
+    cfg.run.checkpoint_every = 2;
+    cfg.run.eval_episodes = 6;
+    cfg.run.eval_last_steps = 5;
+    let dir = std::env::temp_dir().join(format!("motornet-perturbed-eval-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut progress = |_: u64, _: u64, _: f64, _: Option<f64>| {};
+    let interrupted = || false;
+    let hooks = Hooks {
+        progress: &mut progress,
+        interrupted: &interrupted,
+    };
+    train(&dir, &cfg, false, hooks).unwrap();
+    let (metric, summary) = evaluate_run(&dir).unwrap();
+    assert_eq!(Some(metric), summary.final_metric);
+    for plot in ["joints", "forces"] {
+        for ext in ["png", "svg"] {
+            let p = dir.join("plots").join(format!("{plot}.{ext}"));
+            assert!(
+                std::fs::metadata(&p).unwrap().len() > 1000,
+                "{}",
+                p.display()
+            );
+        }
+    }
+    // The saved configuration keeps the perturbation, and the plotted states are the evaluation's own
+    // movements: their joint positions give the evaluated endpoint paths.
+    let text = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    let saved = TrainConfig::from_toml(&text).unwrap();
+    assert_eq!(saved.perturbations, cfg.perturbations);
+    let mut trainer = saved.trainer().unwrap();
+    let (net, _, _) =
+        motornet::runtime::policy::checkpoint::load(&dir.join("checkpoint.safetensors")).unwrap();
+    trainer.policy = net;
+    let eps = motornet::training::eval_episodes(&trainer, &saved);
+    assert!(eps.iter().any(|e| !e.events.is_empty()) && eps.iter().any(|e| e.events.is_empty()));
+    let ev = trainer.evaluate(&eps, 5).unwrap();
+    let st = evaluation_states(&saved, &trainer, &eps).unwrap();
+    let plant = saved.plant().unwrap();
+    let ctx = TaskContext {
+        plant: plant.as_ref(),
+        steps: 20,
+    };
+    for (b, path) in ev.paths.iter().enumerate() {
+        for (t, p) in path.iter().enumerate() {
+            let mut joint = st.joints[b][t].clone();
+            joint.extend([0.0, 0.0]);
+            let e = ctx.endpoint(&joint);
+            assert!(
+                (e[0] - p[0]).abs() < 1e-12 && (e[1] - p[1]).abs() < 1e-12,
+                "{b} {t}"
+            );
+        }
+        assert!(st.forces[b][20].iter().all(|f| f.is_finite() && *f >= 0.0));
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

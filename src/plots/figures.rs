@@ -298,6 +298,10 @@ pub(super) struct ActivationFigure<'a> {
     pub(super) activations: &'a [Vec<Vec<f64>>],
     pub(super) max_reaches: usize,
     pub(super) n_muscles: usize,
+    /// The y axis: its description, and whether it always shows [0, 1] (activations) rather than the
+    /// data's range with 0.
+    pub(super) y_desc: &'a str,
+    pub(super) unit_range: bool,
 }
 
 impl ActivationFigure<'_> {
@@ -323,7 +327,7 @@ impl Figure for ActivationFigure<'_> {
         if self.n_muscles == 0 || reaches.is_empty() {
             let (w, h) = area.dim_in_pixel();
             let msg = if self.n_muscles == 0 {
-                "no activation data"
+                "no data"
             } else if self.max_reaches == 0 && !self.activations.is_empty() {
                 "no reaches to plot (max_reaches is 0)"
             } else {
@@ -349,9 +353,11 @@ impl Figure for ActivationFigure<'_> {
 
         let (dt, x_desc) = time_axis(self.dt);
         let x = time_range(reaches.iter().map(Vec::len).max().unwrap_or(0), dt);
-        // One activation axis for all panels: [0, 1] unless the data leave it.
+        // One axis for all panels: [0, 1] for activations unless the data leave it; else the data's range
+        // with 0.
         let y = match finite_range(reaches.iter().flatten().flatten().copied()) {
-            Some((lo, hi)) => (lo.min(0.0), hi.max(1.0)),
+            Some((lo, hi)) if self.unit_range => (lo.min(0.0), hi.max(1.0)),
+            Some((lo, hi)) => padded(lo.min(0.0), hi.max(0.0), 0.0),
             None => (0.0, 1.0),
         };
         let y = (y.0 - 0.03 * (y.1 - y.0), y.1 + 0.03 * (y.1 - y.0));
@@ -374,7 +380,7 @@ impl Figure for ActivationFigure<'_> {
                 .cloned()
                 .unwrap_or_else(|| format!("muscle {m}"));
             let panel = titled(panel, &name, px.font(18, TEXT), px.n(30))?;
-            let desc = (x_desc, "activation");
+            let desc = (x_desc, self.y_desc);
             let mut chart = linear_chart(&panel, x, y, desc, sizes, px)?;
             let mut any = false;
             for (i, reach) in reaches.iter().enumerate() {

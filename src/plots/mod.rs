@@ -185,6 +185,44 @@ pub fn plot_activations(
             activations,
             max_reaches,
             n_muscles,
+            y_desc: "activation",
+            unit_range: true,
+        },
+    )
+}
+
+/// Plot time courses in a grid of panels, one per named quantity (joint angles, muscle forces): each
+/// panel shows the first `max_reaches` reaches (`values[reach][step][panel]`, steps `dt` seconds apart),
+/// on one y axis described by `y_desc` that includes 0. Colours match [`plot_reaches`].
+pub fn plot_time_courses(
+    dir: &Path,
+    stem: &str,
+    title: &str,
+    dt: f64,
+    names: &[String],
+    y_desc: &str,
+    values: &[Vec<Vec<f64>>],
+    max_reaches: usize,
+) -> Result<Vec<PathBuf>, PlotError> {
+    let n = values
+        .iter()
+        .take(max_reaches)
+        .flat_map(|reach| reach.iter().map(Vec::len))
+        .max()
+        .unwrap_or(0)
+        .max(names.len());
+    render(
+        dir,
+        stem,
+        &ActivationFigure {
+            title,
+            dt,
+            muscle_names: names,
+            activations: values,
+            max_reaches,
+            n_muscles: n,
+            y_desc,
+            unit_range: false,
         },
     )
 }
