@@ -23,6 +23,7 @@ extern crate self as motornet;
 pub mod animate;
 pub mod bench;
 pub mod config;
+pub mod experiments;
 pub mod input;
 pub mod models;
 pub mod plots;

@@ -550,3 +550,96 @@ duration = 0.03
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The MotorNet paper's Figure 5 on a small budget (`examples/force_pulses.rs` is the full run): a small
+/// network trained for centre-out reaches with orthogonal pulses in a third of them; pulses to the left or
+/// right of each reach push the endpoint their way, by more for the larger pulse, and the network brings
+/// it back toward the path it takes without a pulse.
+#[test]
+fn figure_5_pulse_responses_deviate_in_the_pulse_direction_and_return() {
+    use motornet::experiments::pulse_responses;
+    let mut cfg = TrainConfig::from_toml(
+        r#"
+model = "arm26"
+[task]
+kind = "centre_out"
+start_joint = [0.8, 1.6]
+n_targets = 4
+radius = 0.1
+[env]
+episode_duration = 0.5
+[optim]
+hidden = 24
+batch_size = 8
+learning_rate = 0.01
+seed = 3
+[run]
+eval_episodes = 4
+[[perturbation]]
+kind = "force_pulse"
+probability = 0.33
+magnitude = [0.0, 6.0]
+onset = [0.05, 0.25]
+duration = 0.05
+"#,
+    )
+    .unwrap();
+    cfg.run.batches = 200;
+    let mut trainer = cfg.trainer().unwrap();
+    for b in 0..cfg.run.batches {
+        trainer.train_batch(b).unwrap();
+    }
+    let mut reaches = trainer.episodes(0, 4);
+    for e in &mut reaches {
+        e.events.clear();
+    }
+    let r = pulse_responses(
+        &mut trainer,
+        &reaches,
+        &[-6.0, -3.0, 0.0, 3.0, 6.0],
+        &[0.15],
+        0.05,
+        5,
+    )
+    .unwrap();
+    let none = r[2].mean_lateral();
+    let dev = |k: usize| -> Vec<f64> {
+        r[k].mean_lateral()
+            .iter()
+            .zip(&none)
+            .map(|(a, b)| a - b)
+            .collect()
+    };
+    let (onset, end) = (r[0].onset, r[0].onset + r[0].duration);
+    assert_eq!((onset, end), (15, 20));
+    for k in [0, 1, 3, 4] {
+        let d = dev(k);
+        let sign = r[k].magnitude.signum();
+        // Nothing before the pulse.
+        assert!(d[..=onset].iter().all(|v| v.abs() < 1e-12), "{k}");
+        // Pushed the pulse's way.
+        let peak = d
+            .iter()
+            .copied()
+            .fold(0.0, |a: f64, v| if v.abs() > a.abs() { v } else { a });
+        assert!(
+            peak * sign > 0.002,
+            "magnitude {}: peak {peak}",
+            r[k].magnitude
+        );
+        // And brought back toward the unperturbed path.
+        let last = *d.last().unwrap();
+        assert!(
+            last.abs() < 0.5 * peak.abs(),
+            "magnitude {}: {last} of {peak}",
+            r[k].magnitude
+        );
+        eprintln!(
+            "pulse {:+} N: peak {:+.4} m, final {:+.4} m",
+            r[k].magnitude, peak, last
+        );
+    }
+    // Larger pulses push further.
+    let peak = |k: usize| dev(k).iter().map(|v| v.abs()).fold(0.0, f64::max);
+    assert!(peak(4) > peak(3) && peak(0) > peak(1));
+}

@@ -132,6 +132,14 @@ pub(super) struct ReachFigure<'a> {
     pub(super) paths: &'a [Vec<[f64; 2]>],
     pub(super) targets: &'a [[f64; 2]],
     pub(super) starts: &'a [[f64; 2]],
+    /// The colour index of each path and target (default: its own index).
+    pub(super) groups: Option<&'a [usize]>,
+}
+
+impl ReachFigure<'_> {
+    fn color(&self, i: usize) -> RGBColor {
+        reach_color(self.groups.and_then(|g| g.get(i).copied()).unwrap_or(i))
+    }
 }
 
 impl Figure for ReachFigure<'_> {
@@ -184,7 +192,7 @@ impl Figure for ReachFigure<'_> {
 
         for (i, path) in self.paths.iter().enumerate() {
             let points = path.iter().map(|p| finite_point(p[0], p[1]));
-            draw_runs(&mut chart, points, reach_color(i), px.n(2), px)?;
+            draw_runs(&mut chart, points, self.color(i), px.n(2), px)?;
         }
         let targets: Vec<_> = self
             .targets
@@ -197,7 +205,7 @@ impl Figure for ReachFigure<'_> {
             .draw_series(
                 targets
                     .iter()
-                    .map(|&(i, p)| Circle::new(p, radius, reach_color(i).mix(0.2).filled())),
+                    .map(|&(i, p)| Circle::new(p, radius, self.color(i).mix(0.2).filled())),
             )
             .msg()?;
         let (marker, line) = (px.i(8), px.n(2));
@@ -205,7 +213,7 @@ impl Figure for ReachFigure<'_> {
             .draw_series(
                 targets
                     .iter()
-                    .map(|&(i, p)| Circle::new(p, radius, reach_color(i).stroke_width(line))),
+                    .map(|&(i, p)| Circle::new(p, radius, self.color(i).stroke_width(line))),
             )
             .msg()?
             .label("target")

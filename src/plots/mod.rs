@@ -139,6 +139,31 @@ pub fn plot_reaches(
             paths,
             targets,
             starts,
+            groups: None,
+        },
+    )
+}
+
+/// [`plot_reaches`] with path `i` and target `i` drawn in the colour of group `groups[i]` (e.g. the
+/// magnitude of a perturbation) instead of their own.
+pub fn plot_reaches_grouped(
+    dir: &Path,
+    stem: &str,
+    title: &str,
+    paths: &[Vec<[f64; 2]>],
+    groups: &[usize],
+    targets: &[[f64; 2]],
+    starts: &[[f64; 2]],
+) -> Result<Vec<PathBuf>, PlotError> {
+    render(
+        dir,
+        stem,
+        &ReachFigure {
+            title,
+            paths,
+            targets,
+            starts,
+            groups: Some(groups),
         },
     )
 }
