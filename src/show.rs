@@ -31,6 +31,8 @@ pub const USEFUL_FORCE_FRACTION: f64 = 0.05;
 /// A muscle is reported when it is slack or outside its useful range at more than this fraction of the
 /// workspace's postures.
 pub const WARN_FRACTION: f64 = 0.05;
+/// Most postures of the workspace grid.
+pub const MAX_POSTURES: usize = 20_000;
 /// Condition number of the mass matrix above which the skeleton is reported as nearly singular.
 pub const MAX_CONDITION: f64 = 1e6;
 
@@ -370,6 +372,11 @@ pub fn inspect(model: &Model, plant: &dyn Plant, opts: &ShowOptions) -> Result<I
         3 => (opts.grid / 2).max(2),
         _ => 4,
     };
+    // At most MAX_POSTURES postures: fewer points per axis rather than a truncated grid.
+    let mut per_axis = per_axis;
+    while per_axis > 2 && (per_axis as f64).powi(dof as i32) > MAX_POSTURES as f64 {
+        per_axis -= 1;
+    }
     let axes: Vec<Vec<f64>> = bounds
         .iter()
         .map(|b| {
@@ -377,7 +384,11 @@ pub fn inspect(model: &Model, plant: &dyn Plant, opts: &ShowOptions) -> Result<I
             linspace(lo, hi, per_axis)
         })
         .collect();
-    let total = axes.iter().map(Vec::len).product::<usize>().min(20_000);
+    let total = axes
+        .iter()
+        .map(Vec::len)
+        .fold(1usize, |a, n| a.saturating_mul(n))
+        .min(MAX_POSTURES);
     out.workspace.fibre = vec![Vec::new(); m];
     out.workspace.status = vec![Vec::new(); m];
     let mut conds: Vec<f64> = Vec::new();
