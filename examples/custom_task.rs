@@ -69,6 +69,8 @@ impl Task for ChannelReach {
                     // Move at once. `Some(step)` would make the endpoint hold at `start` until a go cue at
                     // that step (then also return true from `has_go_cue`, so the network sees the cue).
                     go_step: None,
+                    // No force pulses, target jumps, … (`motornet::runtime::task::Event`).
+                    events: Vec::new(),
                 }
             })
             .collect()

@@ -4,6 +4,7 @@
 //! batch job learns that its configuration is wrong in a second, not after a night of compute.
 
 use crate::runtime::env::EnvConfig;
+use crate::runtime::perturb::{Direction, Kind, Perturbation, Perturbed};
 use crate::runtime::task::{CentreOut, DelayedReach, RandomReach, Task};
 use crate::runtime::train::{LossConfig, OptimConfig, PolicyConfig, Trainer};
 use crate::{Error, Plant};
@@ -126,6 +127,10 @@ pub struct TrainConfig {
     /// The network: kind, layers and the kind's own settings (width: `[optim] hidden`).
     pub policy: PolicyConfig,
     pub run: RunConfig,
+    /// Perturbations scheduled per trial, for training and evaluation alike (`[[perturbation]]` tables;
+    /// see [`PerturbationConfig`]).
+    #[serde(rename = "perturbation", skip_serializing_if = "Vec::is_empty")]
+    pub perturbations: Vec<PerturbationConfig>,
 }
 
 impl Default for TrainConfig {
@@ -140,6 +145,7 @@ impl Default for TrainConfig {
             optim: OptimConfig::default(),
             policy: PolicyConfig::default(),
             run: RunConfig::default(),
+            perturbations: Vec::new(),
         }
     }
 }
@@ -169,6 +175,22 @@ impl TrainConfig {
         toml::to_string_pretty(self).expect("the configuration serializes")
     }
 
+    /// The task with its perturbations (after [`TrainConfig::validate`]).
+    pub fn build_task(&self) -> Box<dyn Task> {
+        let task = self.task.build();
+        if self.perturbations.is_empty() {
+            return task;
+        }
+        Box::new(Perturbed {
+            inner: task,
+            perturbations: self
+                .perturbations
+                .iter()
+                .map(|p| p.build().expect("validated: the perturbations build"))
+                .collect(),
+        })
+    }
+
     /// A plant for this configuration (overrides applied).
     pub fn plant(&self) -> Result<Box<dyn Plant>, Error> {
         let (mut plant, _) = crate::models::load(&self.model, self.interpreted)?;
@@ -180,10 +202,10 @@ impl TrainConfig {
     pub fn trainer(&self) -> Result<Trainer<Box<dyn Plant>>, Error> {
         self.validate()?;
         let cfg = self.clone();
-        let task = self.task.clone();
+        let task = self.clone();
         Trainer::with_policy(
             move || cfg.plant().expect("validated: the plant builds"),
-            move || task.build(),
+            move || task.build_task(),
             self.env.clone(),
             self.loss.clone(),
             self.optim.clone(),
@@ -272,6 +294,15 @@ impl TrainConfig {
 
         for (key, value, what) in self.policy.problems(o.hidden) {
             p.push("policy", key, &value, &what);
+        }
+
+        for (i, pert) in self.perturbations.iter().enumerate() {
+            let table = format!("perturbation {}", i + 1);
+            if let Err(problems) = pert.build() {
+                for (key, value, what) in problems {
+                    p.push(&table, key, &value, &what);
+                }
+            }
         }
 
         let r = &self.run;
@@ -364,6 +395,14 @@ impl TrainConfig {
             }
         }
         let Some(steps) = steps else { return };
+        for (i, pert) in self.perturbations.iter().enumerate() {
+            if let Ok(built) = pert.build() {
+                let table = format!("perturbation {}", i + 1);
+                for (key, what) in built.problems(steps, dt) {
+                    p.push(&table, key, &pert.value_of(key), &what);
+                }
+            }
+        }
         if steps > limits::MAX_STEPS {
             p.push(
                 "env",
@@ -456,6 +495,287 @@ impl TrainConfig {
                 "with batch_size {} / eval_episodes {}, hidden {} and {steps} steps, a run needs about {:.1} GiB; at most {:.0} GiB is allowed",
                 self.optim.batch_size, r.eval_episodes, self.optim.hidden, bytes / (1u64 << 30) as f64, limits::MAX_MEMORY_BYTES / (1u64 << 30) as f64
             ));
+        }
+    }
+}
+
+/// A number, or `[low, high]` to draw uniformly from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SpanValue {
+    One(f64),
+    Range(Vec<f64>),
+}
+
+impl SpanValue {
+    fn span(&self, scale: f64) -> Option<(f64, f64)> {
+        match self {
+            SpanValue::One(v) => Some((v * scale, v * scale)),
+            SpanValue::Range(v) if v.len() == 2 => Some((v[0] * scale, v[1] * scale)),
+            SpanValue::Range(_) => None,
+        }
+    }
+    fn text(&self) -> String {
+        match self {
+            SpanValue::One(v) => v.to_string(),
+            SpanValue::Range(v) => format!("{v:?}"),
+        }
+    }
+}
+
+/// A direction relative to the reach: an angle in degrees (0 along the reach, 90 to its left), or
+/// `"orthogonal"` (left or right at random), `"left"`, `"right"`, `"along"`, `"against"`, `"random"`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DirectionValue {
+    Degrees(f64),
+    Name(String),
+}
+
+impl DirectionValue {
+    fn direction(&self) -> Option<Direction> {
+        use std::f64::consts::{FRAC_PI_2, PI};
+        Some(match self {
+            DirectionValue::Degrees(d) => Direction::Relative(d.to_radians()),
+            DirectionValue::Name(n) => match n.as_str() {
+                "orthogonal" => Direction::Orthogonal,
+                "left" => Direction::Relative(FRAC_PI_2),
+                "right" => Direction::Relative(-FRAC_PI_2),
+                "along" => Direction::Relative(0.0),
+                "against" => Direction::Relative(PI),
+                "random" => Direction::Random,
+                _ => return None,
+            },
+        })
+    }
+    fn text(&self) -> String {
+        match self {
+            DirectionValue::Degrees(d) => d.to_string(),
+            DirectionValue::Name(n) => format!("{n:?}"),
+        }
+    }
+}
+
+/// One perturbation of the schedule (a `[[perturbation]]` table): its `kind`, the `probability` that an
+/// episode gets it (default 1), and the kind's settings. See docs/training.md, §5.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerturbationConfig {
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
+    /// N (force_pulse, load).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub magnitude: Option<SpanValue>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<DirectionValue>,
+    /// s (force_pulse).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onset: Option<SpanValue>,
+    /// s (force_pulse).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
+    /// N·s/m (viscous).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matrix: Option<[[f64; 2]; 2]>,
+    /// N·s/m (curl).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k: Option<f64>,
+    /// N/m, N·s/m (channel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stiffness: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub damping: Option<f64>,
+    /// s (target_jump).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<SpanValue>,
+    /// m (target_jump).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distance: Option<SpanValue>,
+    /// degrees (visuomotor_rotation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub angle: Option<SpanValue>,
+    /// sequence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets: Option<usize>,
+    /// s (sequence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<f64>,
+}
+
+/// The perturbation kinds and the settings each takes (besides `kind` and `probability`): required, then
+/// optional.
+const PERTURBATION_KINDS: [(&str, &[&str], &[&str]); 8] = [
+    (
+        "force_pulse",
+        &["magnitude", "onset", "duration"],
+        &["direction"],
+    ),
+    ("load", &["magnitude", "direction"], &[]),
+    ("viscous", &["matrix"], &[]),
+    ("curl", &["k"], &[]),
+    ("channel", &["stiffness"], &["damping"]),
+    ("target_jump", &["time"], &["distance", "direction"]),
+    ("visuomotor_rotation", &["angle"], &[]),
+    ("sequence", &["targets", "interval"], &[]),
+];
+
+impl PerturbationConfig {
+    /// The settings given, as (key, value text).
+    fn given(&self) -> Vec<(&'static str, String)> {
+        let mut g = Vec::new();
+        let mut put = |k: &'static str, v: Option<String>| {
+            if let Some(v) = v {
+                g.push((k, v));
+            }
+        };
+        put("magnitude", self.magnitude.as_ref().map(SpanValue::text));
+        put(
+            "direction",
+            self.direction.as_ref().map(DirectionValue::text),
+        );
+        put("onset", self.onset.as_ref().map(SpanValue::text));
+        put("duration", self.duration.map(|v| v.to_string()));
+        put("matrix", self.matrix.map(|v| format!("{v:?}")));
+        put("k", self.k.map(|v| v.to_string()));
+        put("stiffness", self.stiffness.map(|v| v.to_string()));
+        put("damping", self.damping.map(|v| v.to_string()));
+        put("time", self.time.as_ref().map(SpanValue::text));
+        put("distance", self.distance.as_ref().map(SpanValue::text));
+        put("angle", self.angle.as_ref().map(SpanValue::text));
+        put("targets", self.targets.map(|v| v.to_string()));
+        put("interval", self.interval.map(|v| v.to_string()));
+        g
+    }
+
+    /// The text of setting `key` as given (for messages).
+    fn value_of(&self, key: &str) -> String {
+        if key == "probability" {
+            return self.probability.unwrap_or(1.0).to_string();
+        }
+        self.given()
+            .into_iter()
+            .find(|(k, _)| *k == key)
+            .map_or_else(String::new, |(_, v)| v)
+    }
+
+    /// The runtime's perturbation, or every problem as (key, value, what is allowed).
+    pub fn build(&self) -> Result<Perturbation, Vec<(&'static str, String, String)>> {
+        let mut problems: Vec<(&'static str, String, String)> = Vec::new();
+        let Some(&(_, required, optional)) = PERTURBATION_KINDS.iter().find(|k| k.0 == self.kind)
+        else {
+            let names: Vec<&str> = PERTURBATION_KINDS.iter().map(|k| k.0).collect();
+            return Err(vec![(
+                "kind",
+                format!("{:?}", self.kind),
+                format!("must be one of {}", names.join(", ")),
+            )]);
+        };
+        let given = self.given();
+        for (key, value) in &given {
+            if !required.contains(key) && !optional.contains(key) {
+                problems.push((
+                    key,
+                    value.clone(),
+                    format!("is not a setting of `{}`", self.kind),
+                ));
+            }
+        }
+        for key in required {
+            if !given.iter().any(|(k, _)| k == key) {
+                problems.push((key, "(missing)".into(), format!("`{}` needs it", self.kind)));
+            }
+        }
+        let probability = self.probability.unwrap_or(1.0);
+        if !(0.0..=1.0).contains(&probability) {
+            problems.push((
+                "probability",
+                probability.to_string(),
+                "must be a probability in [0, 1]".into(),
+            ));
+        }
+        let span = |problems: &mut Vec<_>, key: &'static str, v: &Option<SpanValue>, scale| {
+            let s = v.as_ref().and_then(|v| v.span(scale));
+            if s.is_none() {
+                if let Some(v) = v {
+                    problems.push((key, v.text(), "must be a number or [low, high]".to_string()));
+                }
+            }
+            s.unwrap_or((0.0, 0.0))
+        };
+        let direction = |problems: &mut Vec<_>, default: Direction| {
+            match &self.direction {
+            None => default,
+            Some(d) => d.direction().unwrap_or_else(|| {
+                problems.push((
+                    "direction",
+                    d.text(),
+                    "must be an angle in degrees or one of \"orthogonal\", \"left\", \"right\", \"along\", \"against\", \"random\"".to_string(),
+                ));
+                default
+            }),
+        }
+        };
+        let kind = match self.kind.as_str() {
+            "force_pulse" => Kind::ForcePulse {
+                magnitude: span(&mut problems, "magnitude", &self.magnitude, 1.0),
+                direction: direction(&mut problems, Direction::Orthogonal),
+                onset: span(&mut problems, "onset", &self.onset, 1.0),
+                duration: self.duration.unwrap_or(0.0),
+            },
+            "load" => Kind::Load {
+                magnitude: span(&mut problems, "magnitude", &self.magnitude, 1.0),
+                direction: direction(&mut problems, Direction::Relative(0.0)),
+            },
+            "viscous" => Kind::Viscous {
+                matrix: self.matrix.unwrap_or_default(),
+            },
+            "curl" => Kind::Curl {
+                k: self.k.unwrap_or(0.0),
+            },
+            "channel" => Kind::Channel {
+                stiffness: self.stiffness.unwrap_or(0.0),
+                damping: self.damping.unwrap_or(0.0),
+            },
+            "target_jump" => {
+                if self.direction.is_some() && self.distance.is_none() {
+                    problems.push((
+                        "direction",
+                        self.value_of("direction"),
+                        "needs `distance` (without it the target jumps to a new random target)"
+                            .into(),
+                    ));
+                }
+                Kind::TargetJump {
+                    time: span(&mut problems, "time", &self.time, 1.0),
+                    distance: self
+                        .distance
+                        .as_ref()
+                        .map(|_| span(&mut problems, "distance", &self.distance, 1.0)),
+                    direction: direction(&mut problems, Direction::Orthogonal),
+                }
+            }
+            "visuomotor_rotation" => Kind::VisuomotorRotation {
+                angle: span(&mut problems, "angle", &self.angle, 1f64.to_radians()),
+            },
+            "sequence" => Kind::Sequence {
+                targets: self.targets.unwrap_or(0),
+                interval: self.interval.unwrap_or(0.0),
+            },
+            _ => unreachable!("the kind was found above"),
+        };
+        let built = Perturbation { probability, kind };
+        // The checks that need no model (finite values, ordered ranges); those against the episode's
+        // length and time step come with the model.
+        for (key, what) in built.problems(0, 0.0) {
+            if !problems.iter().any(|p| p.0 == key) && given.iter().any(|g| g.0 == key) {
+                problems.push((key, self.value_of(key), what));
+            }
+        }
+        if problems.is_empty() {
+            Ok(built)
+        } else {
+            Err(problems)
         }
     }
 }

@@ -21,11 +21,14 @@
 extern crate self as motornet;
 
 pub mod analysis;
+pub mod animate;
 pub mod bench;
 pub mod config;
+pub mod experiments;
 pub mod input;
 pub mod models;
 pub mod plots;
+pub mod show;
 pub mod training;
 pub mod trajectory;
 pub mod verify;

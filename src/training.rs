@@ -371,7 +371,7 @@ pub fn train(
     summary.set_final_metric();
     save(&trainer, &summary, &log, summary.batches_done.max(start))?;
     let ev = trainer.evaluate(&eval, cfg.run.eval_last_steps)?;
-    write_plots(&run, &trainer, &ev, &summary, &log)?;
+    write_plots(&run, cfg, &trainer, &ev, &summary, &log)?;
     Ok((outcome, summary))
 }
 
@@ -390,7 +390,7 @@ pub fn evaluate_run(dir: &Path) -> Result<(f64, Summary), Error> {
         true => read_log(&run.log())?,
         false => Vec::new(),
     };
-    write_plots(&run, &trainer, &ev, &summary, &log)?;
+    write_plots(&run, &cfg, &trainer, &ev, &summary, &log)?;
     Ok((ev.metric, summary))
 }
 
@@ -442,6 +442,7 @@ fn check_network(saved: &Network, configured: &Network) -> Result<(), Error> {
 
 fn write_plots(
     run: &RunDir,
+    cfg: &TrainConfig,
     trainer: &Trainer<Box<dyn Plant>>,
     ev: &Evaluation,
     summary: &Summary,
@@ -498,5 +499,98 @@ fn write_plots(
         8,
     )
     .map_err(err)?;
+    // Joint angles and muscle forces of the first reaches, from a rerun of those episodes with the same
+    // policy (deterministic, so the same reaches).
+    let shown = shown.min(8);
+    if shown > 0 {
+        let st = evaluation_states(cfg, trainer, &eps[..shown])?;
+        crate::plots::plot_time_courses(
+            &dir,
+            "joints",
+            "Joint angles",
+            dt,
+            &st.coord_names,
+            "position (rad or m)",
+            &st.joints,
+            shown,
+        )
+        .map_err(err)?;
+        crate::plots::plot_time_courses(
+            &dir,
+            "forces",
+            "Muscle forces",
+            dt,
+            &st.muscle_names,
+            "force (N)",
+            &st.forces,
+            shown,
+        )
+        .map_err(err)?;
+    }
     Ok(())
+}
+
+/// The joint positions and muscle forces of episodes run with a trainer's policy (see
+/// [`evaluation_states`]).
+#[derive(Clone, Debug, Default)]
+pub struct EvalStates {
+    /// `[episode][step][coordinate]`, steps `0..=T`.
+    pub joints: Vec<Vec<Vec<f64>>>,
+    /// `[episode][step][muscle]`: the muscle model's force row (N).
+    pub forces: Vec<Vec<Vec<f64>>>,
+    pub coord_names: Vec<String>,
+    pub muscle_names: Vec<String>,
+}
+
+/// Runs `episodes` deterministically with the trainer's policy (as [`Trainer::evaluate`] does, so the
+/// same movements) and keeps their joint positions and muscle forces, which `motornet eval` plots.
+pub fn evaluation_states(
+    cfg: &TrainConfig,
+    trainer: &Trainer<Box<dyn Plant>>,
+    episodes: &[crate::runtime::task::Episode],
+) -> Result<EvalStates, Error> {
+    use crate::runtime::policy::Policy;
+    let mut env =
+        crate::runtime::env::Environment::new(cfg.plant()?, cfg.build_task(), cfg.env.clone())?;
+    let info = env.plant.info().clone();
+    let n = episodes.len();
+    let policy = &trainer.policy;
+    let mut tape = policy.tape(n, env.steps);
+    policy.reset(&mut tape);
+    let mut run = crate::runtime::env::Batch::default();
+    let mut rngs: Vec<_> = (0..n as u64)
+        .map(|b| crate::runtime::train::episode_rng(0, 0, b))
+        .collect();
+    env.run(
+        episodes.to_vec(),
+        &mut rngs,
+        true,
+        &mut run,
+        |t, obs, actions| {
+            let x = crate::runtime::ndarray::ArrayView2::from_shape((n, obs.len() / n), obs)
+                .expect("one observation row per episode");
+            let u = policy.step(&mut tape, t, x, None);
+            actions.copy_from_slice(u.as_slice().expect("contiguous"));
+        },
+    )?;
+    let (s, dof, m) = (info.state_dim(), info.dof(), info.n_muscles());
+    let force_row = info.muscle_state_names.len().saturating_sub(1);
+    let musc = info.muscle().start + force_row * m;
+    let mut joints = Vec::new();
+    let mut forces = Vec::new();
+    for b in 0..n {
+        let at = |t: usize| &run.states[(t * n + b) * s..(t * n + b + 1) * s];
+        joints.push((0..=run.steps).map(|t| at(t)[..dof].to_vec()).collect());
+        forces.push(
+            (0..=run.steps)
+                .map(|t| at(t)[musc..musc + m].to_vec())
+                .collect(),
+        );
+    }
+    Ok(EvalStates {
+        joints,
+        forces,
+        coord_names: info.coord_names.clone(),
+        muscle_names: info.muscle_names.clone(),
+    })
 }

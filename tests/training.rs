@@ -80,12 +80,7 @@ fn episodes_with_cue(
         .iter()
         .zip(targets)
         .enumerate()
-        .map(|(b, (j, t))| Episode {
-            joint0: j.to_vec(),
-            start: ctx.endpoint(j),
-            target: *t,
-            go_step: go.get(b).copied(),
-        })
+        .map(|(b, (j, t))| Episode::new(j.to_vec(), ctx.endpoint(j), *t, go.get(b).copied()))
         .collect()
 }
 

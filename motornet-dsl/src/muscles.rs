@@ -502,6 +502,58 @@ impl MuscleKind {
     }
 }
 
+/// A muscle's forces at one operating point, from its model's own equations (see [`muscle_terms`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MuscleTerms {
+    /// Fibre length (m); for the ReLU muscle, which has no fibre, the musculotendon length.
+    pub fibre_length: f64,
+    /// Passive force, in units of the maximal isometric force.
+    pub passive: f64,
+    /// Active force (activation × force–length × force–velocity), in units of the maximal force.
+    pub active: f64,
+    /// Total force (N).
+    pub force: f64,
+}
+
+/// The forces of a muscle of `kind` at activation `act` (clipped to `[min_activation, 1]`),
+/// musculotendon length `len` (m) and lengthening velocity `vel` (m/s), with its parameters at `params`
+/// (in the order of `kind.params()`): the model's own state equations, folded to numbers. The compliant
+/// tendon's fibre length is a state of its own; for it these are the forces of its fibre (the same
+/// Kistemaker contractile and parallel elements) at fibre length `len − tendon_length`, as if its tendon
+/// were rigid.
+///
+/// # Panics
+///
+/// If `params` has fewer values than `kind.params()`.
+pub fn muscle_terms(kind: MuscleKind, params: &[f64], act: f64, len: f64, vel: f64) -> MuscleTerms {
+    let b = crate::expr::Builder::default();
+    let specs = kind.params();
+    let p = Params::new(kind, params[..specs.len()].iter().map(|&v| b.c(v)));
+    let (a, l, v) = (b.c(act), b.c(len), b.c(vel));
+    let rows = match kind {
+        MuscleKind::CompliantTendonHill => kistemaker_rigid_state(&p, p.clip_activation(a), l, v),
+        _ => kind.integrate(&p, b.c(0.0), &[b.c(0.0)], &[a], l, v),
+    };
+    let value = |e: E| {
+        b.with(|g| g.const_value(e.id))
+            .expect("an expression of constants folds to a constant")
+    };
+    let r: Vec<f64> = rows.into_iter().map(value).collect();
+    let fmax = value(p.get(MuscleParam::MaxForce));
+    let force = r[r.len() - 1];
+    let active = match kind {
+        MuscleKind::Relu => force / fmax,
+        MuscleKind::RigidTendonHill | MuscleKind::CompliantTendonHill => r[5],
+        MuscleKind::MujocoHill | MuscleKind::RigidTendonHillThelen => r[0] * r[4] * r[5],
+    };
+    MuscleTerms {
+        fibre_length: r[1],
+        passive: force / fmax - active,
+        active,
+        force,
+    }
+}
+
 fn mujoco_state<'a>(p: &Params<'a>, act: E<'a>, len: E<'a>, vel: E<'a>) -> Vec<E<'a>> {
     let (l0_ce, l0_se, l0_pe) = (
         p.get(MuscleParam::OptimalLength),

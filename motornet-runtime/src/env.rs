@@ -251,6 +251,25 @@ impl<P: Plant> Environment<P> {
         out
     }
 
+    /// The observation columns of the seen endpoint's x and y.
+    fn vision_columns(&self) -> [usize; 2] {
+        let mut cols = [0; 2];
+        let mut n = 0;
+        for (k, src) in self.sources.iter().enumerate() {
+            if let Source::State {
+                noise: Channel::Vision,
+                ..
+            } = src
+            {
+                if n < 2 {
+                    cols[n] = k;
+                }
+                n += 1;
+            }
+        }
+        cols
+    }
+
     pub fn n_muscles(&self) -> usize {
         self.plant.info().n_muscles()
     }
@@ -339,6 +358,8 @@ impl<P: Plant> Environment<P> {
         check_finite(&info, &out.states[..batch * s], 0, self.episode_offset)?;
         let mut obs = vec![0.0; batch * o];
         let mut actions = vec![0.0; batch * m];
+        let cart = info.cartesian().start;
+        let vision = self.vision_columns();
         for t in 0..=steps {
             // Capture this step's sensory values (with their noise).
             for (b, rng) in rngs.iter_mut().enumerate() {
@@ -355,8 +376,25 @@ impl<P: Plant> Environment<P> {
             for (b, e) in episodes.iter().enumerate() {
                 for (k, src) in self.sources.iter().enumerate() {
                     let v = match *src {
-                        Source::Goal(i) => e.target[i],
+                        Source::Goal(i) => e.goal(t)[i],
                         Source::GoCue => e.go_signal(t),
+                        Source::State {
+                            noise: Channel::Vision,
+                            delay,
+                            ..
+                        } if vision_rotation(e) != 0.0 => {
+                            // Both coordinates of the (noisy) seen position, rotated about the start.
+                            let tc = t.saturating_sub(delay - 1);
+                            let seen = |kk: usize| {
+                                out.states[(tc * batch + b) * s + cart + kk]
+                                    + out.capture_noise[(tc * batch + b) * o + vision[kk]]
+                            };
+                            let r = rotation(vision_rotation(e));
+                            let axis = vision.iter().position(|&c| c == k).unwrap_or(0);
+                            e.start[axis]
+                                + r[axis][0] * (seen(0) - e.start[0])
+                                + r[axis][1] * (seen(1) - e.start[1])
+                        }
                         Source::State {
                             index,
                             scale,
@@ -405,7 +443,7 @@ impl<P: Plant> Environment<P> {
                     u[k] = a + noise(&mut rngs[b], self.config.action_noise);
                 }
                 let cart: [f64; 4] = x[info.cartesian().start..][..4].try_into().expect("4");
-                let (force, jac) = self.task.endpoint_load(t, e, &cart);
+                let (force, jac) = total_load(self.task.as_ref(), t, e, &cart);
                 if !force
                     .iter()
                     .chain(jac.iter().flatten())
@@ -464,7 +502,7 @@ impl<P: Plant> Environment<P> {
                 d_actions[b * m + k] += gu[k];
             }
             let state: [f64; 4] = x[cart..cart + 4].try_into().expect("4");
-            let (_, jac) = self.task.endpoint_load(t, &run.episodes[b], &state);
+            let (_, jac) = total_load(self.task.as_ref(), t, &run.episodes[b], &state);
             for (i, row) in jac.iter().enumerate() {
                 for (k, d) in row.iter().enumerate() {
                     lambda_now[b * s + cart + k] += d * gu[m + i];
@@ -487,10 +525,26 @@ impl<P: Plant> Environment<P> {
         let info = self.plant.info();
         let (s, m, o) = (info.state_dim(), info.n_muscles(), self.obs_dim());
         let batch = run.batch;
+        let cart = info.cartesian().start;
+        let vision = self.vision_columns();
         for b in 0..batch {
+            let angle = vision_rotation(&run.episodes[b]);
             for (k, src) in self.sources.iter().enumerate() {
                 let g = d_obs[b * o + k];
                 match *src {
+                    Source::State {
+                        noise: Channel::Vision,
+                        delay,
+                        ..
+                    } if angle != 0.0 => {
+                        // seen[axis] = start + R[axis]·(p − start): ∂/∂p_j = R[axis][j].
+                        let tc = t.saturating_sub(delay - 1);
+                        let r = rotation(angle);
+                        let axis = vision.iter().position(|&c| c == k).unwrap_or(0);
+                        for j in 0..2 {
+                            lambda[(tc * batch + b) * s + cart + j] += r[axis][j] * g;
+                        }
+                    }
                     Source::State {
                         index,
                         scale,
@@ -518,6 +572,35 @@ impl<P: Plant> Environment<P> {
             .try_into()
             .expect("4")
     }
+}
+
+/// The task's endpoint load plus the episode's events' (force pulses, loads, fields, channels).
+fn total_load(task: &dyn Task, t: usize, e: &Episode, cart: &[f64; 4]) -> crate::task::Load {
+    let (mut f, mut d) = task.endpoint_load(t, e, cart);
+    if !e.events.is_empty() {
+        let (g, dg) = e.event_load(t, cart);
+        for i in 0..2 {
+            f[i] += g[i];
+            for k in 0..4 {
+                d[i][k] += dg[i][k];
+            }
+        }
+    }
+    (f, d)
+}
+
+fn vision_rotation(e: &Episode) -> f64 {
+    if e.events.is_empty() {
+        0.0
+    } else {
+        e.vision_rotation()
+    }
+}
+
+/// The rotation matrix of `angle` (counter-clockwise).
+fn rotation(angle: f64) -> [[f64; 2]; 2] {
+    let (s, c) = angle.sin_cos();
+    [[c, -s], [s, c]]
 }
 
 fn check_finite(

@@ -12,6 +12,7 @@ pub mod files;
 pub mod gru;
 pub mod math;
 pub mod ops;
+pub mod perturb;
 pub mod plant;
 pub mod policy;
 pub mod rollout;

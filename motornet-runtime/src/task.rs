@@ -14,7 +14,7 @@ pub use rand_chacha::ChaCha8Rng;
 use std::f64::consts::PI;
 
 /// One episode of one effector.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Episode {
     /// Initial joint positions then velocities.
     pub joint0: Vec<f64>,
@@ -25,23 +25,145 @@ pub struct Episode {
     /// Step at which the go cue appears: before it the endpoint should stay at `start`. `None`: move at
     /// once. A catch trial has a cue that never comes (`Some(usize::MAX)`).
     pub go_step: Option<usize>,
+    /// What happens to this episode besides the task's own load: force pulses, loads, fields, channels,
+    /// target jumps, a rotation of vision (see [`Event`]; [`crate::perturb`] draws them from settings).
+    /// Empty for an unperturbed episode.
+    pub events: Vec<Event>,
+}
+
+/// Something that happens in one episode. The environment applies them to every task: forces are added
+/// to the task's endpoint load (with their derivatives, so the gradient flows through state-dependent
+/// ones), target jumps change the goal shown and the aim of the loss, a rotation changes what vision
+/// sees.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// A constant endpoint force (N) during steps `from..until` (a pulse; a load for the whole episode
+    /// when `from` is 0 and `until` is `usize::MAX`).
+    Force {
+        from: usize,
+        until: usize,
+        force: [f64; 2],
+    },
+    /// A velocity-dependent field `F = B·v` (N·s/m); a curl field is `B = [[0, −k], [k, 0]]`.
+    Viscous { matrix: [[f64; 2]; 2] },
+    /// A force channel along the line through `from` and `to`: a spring and damper across it,
+    /// `F = −(stiffness·d + damping·v⊥)·n` with `n` the line's normal, `d` the distance from the line and
+    /// `v⊥` the velocity across it.
+    Channel {
+        from: [f64; 2],
+        to: [f64; 2],
+        stiffness: f64,
+        damping: f64,
+    },
+    /// From step `step` on, the target is `to` (shown as the goal and aimed at by the loss).
+    TargetJump { step: usize, to: [f64; 2] },
+    /// Vision rotated by `angle` (radians, counter-clockwise) about the start: the network sees the
+    /// endpoint at `start + R(angle)·(p − start)`.
+    VisionRotation { angle: f64 },
 }
 
 impl Episode {
+    /// An episode without events.
+    pub fn new(
+        joint0: Vec<f64>,
+        start: [f64; 2],
+        target: [f64; 2],
+        go_step: Option<usize>,
+    ) -> Self {
+        Episode {
+            joint0,
+            start,
+            target,
+            go_step,
+            events: Vec::new(),
+        }
+    }
     fn gone(&self, t: usize) -> bool {
         self.go_step.is_none_or(|g| t >= g)
+    }
+    /// The target in force at step `t`: the last target jump at or before `t`, else `target`.
+    pub fn target_at(&self, t: usize) -> [f64; 2] {
+        let mut best: Option<(usize, [f64; 2])> = None;
+        for e in &self.events {
+            if let Event::TargetJump { step, to } = *e {
+                if step <= t && best.is_none_or(|(s, _)| step >= s) {
+                    best = Some((step, to));
+                }
+            }
+        }
+        best.map_or(self.target, |(_, to)| to)
     }
     /// The position the loss aims at, at step `t`.
     pub fn aim(&self, t: usize) -> [f64; 2] {
         if self.gone(t) {
-            self.target
+            self.target_at(t)
         } else {
             self.start
         }
     }
+    /// The goal the network is shown at step `t` (the target in force, also before the go cue).
+    pub fn goal(&self, t: usize) -> [f64; 2] {
+        self.target_at(t)
+    }
     /// The go signal the network sees at step `t` (1 after the cue).
     pub fn go_signal(&self, t: usize) -> f64 {
         f64::from(u8::from(self.gone(t)))
+    }
+    /// The rotation of vision (radians; 0 without one).
+    pub fn vision_rotation(&self) -> f64 {
+        self.events
+            .iter()
+            .map(|e| match e {
+                Event::VisionRotation { angle } => *angle,
+                _ => 0.0,
+            })
+            .sum()
+    }
+    /// The endpoint force of this episode's events at step `t` and endpoint state `[x, y, vx, vy]`, with
+    /// its derivative (added to the task's [`Task::endpoint_load`]).
+    pub fn event_load(&self, t: usize, c: &[f64; 4]) -> Load {
+        let mut f = [0.0; 2];
+        let mut d = [[0.0; 4]; 2];
+        for e in &self.events {
+            match *e {
+                Event::Force { from, until, force } if (from..until).contains(&t) => {
+                    f[0] += force[0];
+                    f[1] += force[1];
+                }
+                Event::Viscous { matrix } => {
+                    for i in 0..2 {
+                        f[i] += matrix[i][0] * c[2] + matrix[i][1] * c[3];
+                        d[i][2] += matrix[i][0];
+                        d[i][3] += matrix[i][1];
+                    }
+                }
+                Event::Channel {
+                    from,
+                    to,
+                    stiffness,
+                    damping,
+                } => {
+                    let (dx, dy) = (to[0] - from[0], to[1] - from[1]);
+                    let len = dx.hypot(dy);
+                    if !(len > 0.0) {
+                        continue;
+                    }
+                    let n = [-dy / len, dx / len];
+                    let dist = (c[0] - from[0]) * n[0] + (c[1] - from[1]) * n[1];
+                    let v = c[2] * n[0] + c[3] * n[1];
+                    let m = -(stiffness * dist + damping * v);
+                    for i in 0..2 {
+                        f[i] += m * n[i];
+                        for k in 0..2 {
+                            d[i][k] -= stiffness * n[i] * n[k];
+                            d[i][2 + k] -= damping * n[i] * n[k];
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        (f, d)
     }
 }
 
@@ -145,12 +267,8 @@ impl Task for RandomReach {
             .map(|_| {
                 let joint0 = ctx.random_joint(rng);
                 let target = ctx.endpoint(&ctx.random_joint(rng));
-                Episode {
-                    start: ctx.endpoint(&joint0),
-                    joint0,
-                    target,
-                    go_step: None,
-                }
+                let start = ctx.endpoint(&joint0);
+                Episode::new(joint0, start, target, None)
             })
             .collect()
     }
@@ -234,12 +352,7 @@ impl Task for CentreOut {
         let start = ctx.endpoint(&joint0);
         let targets = self.targets(start);
         (0..batch)
-            .map(|i| Episode {
-                joint0: joint0.clone(),
-                start,
-                target: targets[i % targets.len()],
-                go_step: None,
-            })
+            .map(|i| Episode::new(joint0.clone(), start, targets[i % targets.len()], None))
             .collect()
     }
     fn endpoint_load(&self, _t: usize, _e: &Episode, c: &[f64; 4]) -> Load {
@@ -291,12 +404,8 @@ impl Task for DelayedReach {
                 } else {
                     rng.random_range(lo..=hi.max(lo)) // `validate` rejects hi < lo
                 };
-                Episode {
-                    start: ctx.endpoint(&joint0),
-                    joint0,
-                    target,
-                    go_step: Some(go),
-                }
+                let start = ctx.endpoint(&joint0);
+                Episode::new(joint0, start, target, Some(go))
             })
             .collect()
     }
@@ -322,12 +431,7 @@ mod tests {
 
     #[test]
     fn episodes_aim_at_start_until_the_cue() {
-        let e = Episode {
-            joint0: vec![],
-            start: [0.0, 0.0],
-            target: [1.0, 1.0],
-            go_step: Some(5),
-        };
+        let e = Episode::new(vec![], [0.0, 0.0], [1.0, 1.0], Some(5));
         assert_eq!(e.aim(4), [0.0, 0.0]);
         assert_eq!(e.aim(5), [1.0, 1.0]);
         assert_eq!(e.go_signal(4), 0.0);
@@ -336,5 +440,72 @@ mod tests {
             ..e
         };
         assert_eq!(catch.aim(1000), [0.0, 0.0]);
+    }
+
+    #[test]
+    fn target_jumps_move_the_aim_and_the_goal_from_their_step() {
+        let mut e = Episode::new(vec![], [0.0, 0.0], [1.0, 0.0], Some(2));
+        e.events = vec![
+            Event::TargetJump {
+                step: 8,
+                to: [3.0, 0.0],
+            },
+            Event::TargetJump {
+                step: 5,
+                to: [2.0, 0.0],
+            },
+        ];
+        assert_eq!(e.goal(0), [1.0, 0.0]);
+        assert_eq!(e.aim(1), [0.0, 0.0]);
+        assert_eq!(e.aim(4), [1.0, 0.0]);
+        assert_eq!(e.aim(5), [2.0, 0.0]);
+        assert_eq!(e.goal(7), [2.0, 0.0]);
+        assert_eq!(e.aim(8), [3.0, 0.0]);
+    }
+
+    #[test]
+    fn event_loads_are_linear_in_the_state_with_their_derivative() {
+        let mut e = Episode::new(vec![], [0.1, 0.2], [0.4, 0.6], None);
+        e.events = vec![
+            Event::Force {
+                from: 3,
+                until: 5,
+                force: [1.0, -2.0],
+            },
+            Event::Viscous {
+                matrix: [[1.0, 2.0], [-3.0, 4.0]],
+            },
+            Event::Channel {
+                from: [0.1, 0.2],
+                to: [0.4, 0.6],
+                stiffness: 100.0,
+                damping: 5.0,
+            },
+        ];
+        let c = [0.3, 0.1, 0.5, -0.7];
+        for t in [2, 3, 4, 5] {
+            let (f, d) = e.event_load(t, &c);
+            let pulse = if (3..5).contains(&t) {
+                [1.0, -2.0]
+            } else {
+                [0.0, 0.0]
+            };
+            // The channel's force vanishes on the line and the field's at rest: f − pulse is linear in
+            // the offset from (start, at rest), with slope d.
+            for i in 0..2 {
+                let linear: f64 = d[i][0] * (c[0] - 0.1)
+                    + d[i][1] * (c[1] - 0.2)
+                    + d[i][2] * c[2]
+                    + d[i][3] * c[3];
+                assert!((f[i] - pulse[i] - linear).abs() < 1e-12, "t {t}: {f:?}");
+            }
+        }
+        // The channel pushes back toward the line: across it, the force points against the offset.
+        let on = Episode {
+            events: vec![e.events[2].clone()],
+            ..e.clone()
+        };
+        let (f, _) = on.event_load(0, &[0.1 - 0.8 * 0.01, 0.2 + 0.6 * 0.01, 0.0, 0.0]);
+        assert!(f[0] > 0.0 && f[1] < 0.0, "{f:?}");
     }
 }

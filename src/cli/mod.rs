@@ -3,6 +3,7 @@
 mod analyze;
 mod bench;
 mod check;
+mod show;
 mod simulate;
 mod train;
 mod verify;
@@ -29,6 +30,9 @@ enum Command {
     Verify(verify::Args),
     /// Simulate a model and write its states to CSV or JSON.
     Simulate(simulate::Args),
+    /// Draw a model (skeleton, muscle paths, moment arms, fibre lengths, muscle curves) and warn about
+    /// muscles or settings that look wrong.
+    Show(show::Args),
     /// List a model's parameters (the names `--set` accepts), with values and units.
     Params(check::ParamsArgs),
     /// Print the Rust code `model!` generates for a model file.
@@ -48,6 +52,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, motornet::Error> {
         Command::Check(a) => check::run(a),
         Command::Verify(a) => verify::run(a),
         Command::Simulate(a) => simulate::run(a),
+        Command::Show(a) => show::run(a),
         Command::Params(a) => check::params(a),
         Command::Expand(a) => check::expand(a),
         Command::Bench(a) => bench::run(a),

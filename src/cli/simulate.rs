@@ -33,9 +33,94 @@ pub struct Args {
     /// Use the interpreter even for a built-in model.
     #[arg(long)]
     interpreted: bool,
-    /// Output file (`.csv` or `.json`); standard output (CSV) by default.
+    /// Output file (`.csv` or `.json`); standard output (CSV) by default, or nothing with `--animate`.
     #[arg(long, short)]
     output: Option<std::path::PathBuf>,
+    /// Also write an animation of the first effector: an HTML page with an SVG drawing of the skeleton,
+    /// the muscle paths (coloured by activation), the endpoint's path, the target (`--target`) and the
+    /// applied endpoint force, and a scrubber.
+    #[arg(long, value_name = "FILE.html")]
+    animate: Option<std::path::PathBuf>,
+    /// A target drawn in the animation, `x,y` in metres.
+    #[arg(long, allow_hyphen_values = true, requires = "animate")]
+    target: Option<String>,
+}
+
+/// Most frames an animation holds (longer simulations show every k-th step).
+const MAX_FRAMES: usize = 1000;
+
+/// Writes the animation of effector 0.
+fn animate(
+    a: &Args,
+    path: &std::path::Path,
+    joint0: &[f64],
+    u: &Excitations,
+    endpoint: &[f64],
+    joint_load: &[f64],
+) -> Result<(), Error> {
+    let plant = super::load_model(&a.model, a.interpreted, &a.overrides)?;
+    let model = motornet::show::model_of(&a.model)?;
+    let target = a
+        .target
+        .as_deref()
+        .map(|s| numbers("target", s))
+        .transpose()?;
+    let target = match target.as_deref() {
+        None => None,
+        Some([x, y]) => Some([*x, *y]),
+        Some(_) => return Err(Error::Input("--target: expected `x,y`".into())),
+    };
+    let info = plant.info().clone();
+    let params = plant.params().to_vec();
+    let (m, steps, dof) = (info.n_muscles(), a.steps, info.dof());
+    let dt = plant.timestep();
+    let force = [
+        endpoint.first().copied().unwrap_or(0.0),
+        endpoint.get(1).copied().unwrap_or(0.0),
+    ];
+    let traj = simulate(
+        plant,
+        &joint0[..2 * dof],
+        1,
+        steps,
+        |t| {
+            let mut row = vec![0.0; m];
+            u.fill(t, steps, m, &mut row);
+            row
+        },
+        &endpoint[..endpoint.len().min(2)],
+        &joint_load[..joint_load.len().min(dof)],
+    )?;
+    let act_row = info
+        .muscle_state_names
+        .iter()
+        .position(|n| n == "activation");
+    let every = steps.div_ceil(MAX_FRAMES).max(1);
+    let cart = info.cartesian().start;
+    let frames: Vec<motornet::animate::Frame> = traj
+        .states
+        .iter()
+        .enumerate()
+        .filter(|(t, _)| t % every == 0 || *t == steps)
+        .map(|(t, x)| motornet::animate::Frame {
+            time: t as f64 * dt,
+            scene: motornet::show::scene(&model, &params, &x[..dof]),
+            endpoint: [x[cart], x[cart + 1]],
+            force: if t < steps { force } else { [0.0; 2] },
+            target,
+            activation: act_row
+                .map_or_else(Vec::new, |r| x[info.muscle().start + r * m..][..m].to_vec()),
+        })
+        .collect();
+    let title = format!("{} — {} steps of {dt} s", info.name, steps);
+    let page = motornet::animate::html(&title, &info.muscle_names, &frames);
+    super::write_output_file(path, page.as_bytes())?;
+    eprintln!(
+        "wrote an animation of {} frames to {}",
+        frames.len(),
+        path.display()
+    );
+    Ok(())
 }
 
 fn numbers(what: &str, text: &str) -> Result<Vec<f64>, Error> {
@@ -258,6 +343,12 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
         .unwrap_or_default();
     let (m, steps) = (info.n_muscles(), a.steps);
     let joint0 = joint.repeat(a.batch);
+    if let Some(path) = &a.animate {
+        animate(&a, path, &joint0, &u, &endpoint, &joint_load)?;
+        if a.output.is_none() {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
     if json {
         let path = a.output.as_ref().expect("json output has a path");
         let traj = simulate(

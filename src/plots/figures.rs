@@ -132,6 +132,14 @@ pub(super) struct ReachFigure<'a> {
     pub(super) paths: &'a [Vec<[f64; 2]>],
     pub(super) targets: &'a [[f64; 2]],
     pub(super) starts: &'a [[f64; 2]],
+    /// The colour index of each path and target (default: its own index).
+    pub(super) groups: Option<&'a [usize]>,
+}
+
+impl ReachFigure<'_> {
+    fn color(&self, i: usize) -> RGBColor {
+        reach_color(self.groups.and_then(|g| g.get(i).copied()).unwrap_or(i))
+    }
 }
 
 impl Figure for ReachFigure<'_> {
@@ -184,7 +192,7 @@ impl Figure for ReachFigure<'_> {
 
         for (i, path) in self.paths.iter().enumerate() {
             let points = path.iter().map(|p| finite_point(p[0], p[1]));
-            draw_runs(&mut chart, points, reach_color(i), px.n(2), px)?;
+            draw_runs(&mut chart, points, self.color(i), px.n(2), px)?;
         }
         let targets: Vec<_> = self
             .targets
@@ -197,7 +205,7 @@ impl Figure for ReachFigure<'_> {
             .draw_series(
                 targets
                     .iter()
-                    .map(|&(i, p)| Circle::new(p, radius, reach_color(i).mix(0.2).filled())),
+                    .map(|&(i, p)| Circle::new(p, radius, self.color(i).mix(0.2).filled())),
             )
             .msg()?;
         let (marker, line) = (px.i(8), px.n(2));
@@ -205,7 +213,7 @@ impl Figure for ReachFigure<'_> {
             .draw_series(
                 targets
                     .iter()
-                    .map(|&(i, p)| Circle::new(p, radius, reach_color(i).stroke_width(line))),
+                    .map(|&(i, p)| Circle::new(p, radius, self.color(i).stroke_width(line))),
             )
             .msg()?
             .label("target")
@@ -298,6 +306,10 @@ pub(super) struct ActivationFigure<'a> {
     pub(super) activations: &'a [Vec<Vec<f64>>],
     pub(super) max_reaches: usize,
     pub(super) n_muscles: usize,
+    /// The y axis: its description, and whether it always shows [0, 1] (activations) rather than the
+    /// data's range with 0.
+    pub(super) y_desc: &'a str,
+    pub(super) unit_range: bool,
 }
 
 impl ActivationFigure<'_> {
@@ -323,7 +335,7 @@ impl Figure for ActivationFigure<'_> {
         if self.n_muscles == 0 || reaches.is_empty() {
             let (w, h) = area.dim_in_pixel();
             let msg = if self.n_muscles == 0 {
-                "no activation data"
+                "no data"
             } else if self.max_reaches == 0 && !self.activations.is_empty() {
                 "no reaches to plot (max_reaches is 0)"
             } else {
@@ -349,9 +361,11 @@ impl Figure for ActivationFigure<'_> {
 
         let (dt, x_desc) = time_axis(self.dt);
         let x = time_range(reaches.iter().map(Vec::len).max().unwrap_or(0), dt);
-        // One activation axis for all panels: [0, 1] unless the data leave it.
+        // One axis for all panels: [0, 1] for activations unless the data leave it; else the data's range
+        // with 0.
         let y = match finite_range(reaches.iter().flatten().flatten().copied()) {
-            Some((lo, hi)) => (lo.min(0.0), hi.max(1.0)),
+            Some((lo, hi)) if self.unit_range => (lo.min(0.0), hi.max(1.0)),
+            Some((lo, hi)) => padded(lo.min(0.0), hi.max(0.0), 0.0),
             None => (0.0, 1.0),
         };
         let y = (y.0 - 0.03 * (y.1 - y.0), y.1 + 0.03 * (y.1 - y.0));
@@ -374,7 +388,7 @@ impl Figure for ActivationFigure<'_> {
                 .cloned()
                 .unwrap_or_else(|| format!("muscle {m}"));
             let panel = titled(panel, &name, px.font(18, TEXT), px.n(30))?;
-            let desc = (x_desc, "activation");
+            let desc = (x_desc, self.y_desc);
             let mut chart = linear_chart(&panel, x, y, desc, sizes, px)?;
             let mut any = false;
             for (i, reach) in reaches.iter().enumerate() {

@@ -1,5 +1,5 @@
 //! Plots for `motornet train` / `motornet eval`: training curves, reach trajectories, endpoint
-//! speed profiles and muscle activations; for `motornet analyze`: the network's activity.
+//! speed profiles and muscle activations.
 //!
 //! Every function takes plain data and writes two files into `dir` (created if missing):
 //! `<stem>.png` (raster) and `<stem>.svg` (vector). Each file is written to a temporary file in
@@ -17,11 +17,12 @@
 //!
 //! Files: this one is the public API; `render` draws a figure to PNG and SVG and writes the files;
 //! `chart` holds the helpers every figure shares (ranges, axes, broken lines, legends); `figures` the
-//! figures of a run, `analysis` those of its activity.
+//! figures of a run, `model` those of `show`, `analysis` those of a network's activity.
 
 mod analysis;
 mod chart;
 mod figures;
+mod model;
 mod render;
 
 pub use analysis::direction_color;
@@ -141,6 +142,31 @@ pub fn plot_reaches(
             paths,
             targets,
             starts,
+            groups: None,
+        },
+    )
+}
+
+/// [`plot_reaches`] with path `i` and target `i` drawn in the colour of group `groups[i]` (e.g. the
+/// magnitude of a perturbation) instead of their own.
+pub fn plot_reaches_grouped(
+    dir: &Path,
+    stem: &str,
+    title: &str,
+    paths: &[Vec<[f64; 2]>],
+    groups: &[usize],
+    targets: &[[f64; 2]],
+    starts: &[[f64; 2]],
+) -> Result<Vec<PathBuf>, PlotError> {
+    render(
+        dir,
+        stem,
+        &ReachFigure {
+            title,
+            paths,
+            targets,
+            starts,
+            groups: Some(groups),
         },
     )
 }
@@ -187,8 +213,90 @@ pub fn plot_activations(
             activations,
             max_reaches,
             n_muscles,
+            y_desc: "activation",
+            unit_range: true,
         },
     )
+}
+
+/// Plot time courses in a grid of panels, one per named quantity (joint angles, muscle forces): each
+/// panel shows the first `max_reaches` reaches (`values[reach][step][panel]`, steps `dt` seconds apart),
+/// on one y axis described by `y_desc` that includes 0. Colours match [`plot_reaches`].
+pub fn plot_time_courses(
+    dir: &Path,
+    stem: &str,
+    title: &str,
+    dt: f64,
+    names: &[String],
+    y_desc: &str,
+    values: &[Vec<Vec<f64>>],
+    max_reaches: usize,
+) -> Result<Vec<PathBuf>, PlotError> {
+    let n = values
+        .iter()
+        .take(max_reaches)
+        .flat_map(|reach| reach.iter().map(Vec::len))
+        .max()
+        .unwrap_or(0)
+        .max(names.len());
+    render(
+        dir,
+        stem,
+        &ActivationFigure {
+            title,
+            dt,
+            muscle_names: names,
+            activations: values,
+            max_reaches,
+            n_muscles: n,
+            y_desc,
+            unit_range: false,
+        },
+    )
+}
+
+/// The figures of `motornet show` for an inspected model, each as PNG and SVG: `skeleton` (bodies,
+/// joints, muscle paths with their wraps, the endpoint, the reachable workspace and the isometric
+/// endpoint forces), `moment_arms` (musculotendon lengths and moment arms across each coordinate's
+/// range), `fibre_lengths` (normalised fibre length of each muscle across the workspace, with slack and
+/// out-of-range postures marked) and `muscle_model` (force–length, force–velocity and activation
+/// dynamics). Returns every path written.
+pub fn plot_model(dir: &Path, ins: &crate::show::Inspection) -> Result<Vec<PathBuf>, PlotError> {
+    let name = &ins.name;
+    let mut out = Vec::new();
+    out.extend(render(
+        dir,
+        "skeleton",
+        &model::SkeletonFigure {
+            title: &format!("{name}: skeleton, muscle paths and workspace"),
+            ins,
+        },
+    )?);
+    out.extend(render(
+        dir,
+        "moment_arms",
+        &model::MomentArmFigure {
+            title: &format!("{name}: musculotendon lengths and moment arms"),
+            ins,
+        },
+    )?);
+    out.extend(render(
+        dir,
+        "fibre_lengths",
+        &model::FibreFigure {
+            title: &format!("{name}: normalised fibre length across the workspace"),
+            ins,
+        },
+    )?);
+    out.extend(render(
+        dir,
+        "muscle_model",
+        &model::MuscleModelFigure {
+            title: &format!("{name}: force–length, force–velocity, activation"),
+            ins,
+        },
+    )?);
+    Ok(out)
 }
 
 /// Population trajectories in two principal components: one line per reach direction (`lines[i]` is

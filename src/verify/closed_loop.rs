@@ -520,6 +520,7 @@ pub(super) fn verify_closed_loop(
             start: [0.0; 2], // only read before a go cue, and there is none
             target: [r.goal[2 * b], r.goal[2 * b + 1]],
             go_step: None,
+            events: Vec::new(),
         })
         .collect();
     let run = trainer.rollout(&episodes)?;

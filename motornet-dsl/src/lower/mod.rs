@@ -225,13 +225,27 @@ fn derivative_functions(g: &mut Graph, step: &Function, first_input: u32) -> (Fu
 /// World positions of `points` (each a body and a point in its frame) with every parameter at its default
 /// and coordinate k at `q[k]`: the kinematics the step is built from, folded to numbers. A body that hangs
 /// from no joint (in a model with errors elsewhere) sits at the world's origin.
-pub(crate) fn world_points(
+pub fn world_points(model: &Model, q: &[f64], points: &[(BodyRef, &[Sym; 2])]) -> Vec<[f64; 2]> {
+    world_points_with(model, &model.defaults(), q, points)
+}
+
+/// [`world_points`] with the parameters at `params` (in the order of [`Model::params`]; a plant's
+/// `params()` after `--set` overrides) instead of their defaults.
+///
+/// # Panics
+///
+/// If `params` has fewer values than the model has parameters, or `q` fewer than it has coordinates.
+pub fn world_points_with(
     model: &Model,
+    params: &[f64],
     q: &[f64],
     points: &[(BodyRef, &[Sym; 2])],
 ) -> Vec<[f64; 2]> {
     let b = Builder::new(Graph::new());
-    let params: Vec<E> = model.params.iter().map(|p| b.c(p.default)).collect();
+    let params: Vec<E> = params[..model.params.len()]
+        .iter()
+        .map(|&v| b.c(v))
+        .collect();
     let lw = Lowerer {
         m: model,
         b: &b,

@@ -1,0 +1,372 @@
+//! `motornet show`: the inspection of every shipped model (figures written, only the documented
+//! warnings), a user model with a deliberately slack muscle (the warning names it and the workspace
+//! marks it), the moment arms of MotorNet's Figure 4, and the command line.
+
+use motornet::show::{inspect, model_of, FibreStatus, Inspection, ShowOptions};
+use std::path::PathBuf;
+use std::process::Command;
+
+fn opts() -> ShowOptions {
+    ShowOptions {
+        grid: 15,
+        sweep: 41,
+        ..ShowOptions::default()
+    }
+}
+
+fn inspect_builtin(name: &str, overrides: &[String]) -> Inspection {
+    let (mut plant, _) = motornet::models::load(name, false).unwrap();
+    plant.apply_overrides(overrides).unwrap();
+    let model = model_of(name).unwrap();
+    inspect(&model, plant.as_ref(), &opts()).unwrap()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("motornet-show-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The muscles `motornet show` warns about in the shipped models, as docs/show.md documents them: real
+/// properties of the published models (and of `wrap_elbow`, a geometry test whose muscle parameters are
+/// not tuned).
+const DOCUMENTED: [(&str, &[&str]); 8] = [
+    ("arm26", &["biceps"]),
+    ("arm26_rigid_thelen", &[]),
+    (
+        "arm26_rigid_mujoco",
+        &["brachioradialis", "tricepslat", "biceps", "tricepslong"],
+    ),
+    ("arm26_compliant", &["biceps"]),
+    ("pointmass24_relu", &[]),
+    ("arm210_thelen_paths", &["brachioradialis"]),
+    ("chain3_torque_rk4", &[]),
+    ("wrap_elbow", &["triceps", "biarticular", "biceps_wrap"]),
+];
+
+#[test]
+fn every_shipped_model_is_drawn_with_only_its_documented_warnings() {
+    let root = temp_dir("builtin");
+    for (name, _) in motornet::models::BUILTIN {
+        let ins = inspect_builtin(name, &[]);
+        let dir = root.join(name);
+        let files = motornet::plots::plot_model(&dir, &ins).unwrap();
+        assert_eq!(files.len(), 8, "{name}");
+        for f in &files {
+            let len = std::fs::metadata(f).unwrap().len();
+            assert!(len > 500, "{name}: {} is {len} bytes", f.display());
+        }
+        let expected = DOCUMENTED.iter().find(|d| d.0 == name).unwrap().1;
+        let named: Vec<&str> = ins
+            .muscle_names
+            .iter()
+            .map(String::as_str)
+            .filter(|m| ins.warnings.iter().any(|w| w.contains(&format!("`{m}`"))))
+            .collect();
+        assert_eq!(named, expected, "{name}: {:#?}", ins.warnings);
+        assert!(
+            ins.warnings.iter().all(|w| w.starts_with("muscle `")),
+            "{name}: {:#?}",
+            ins.warnings
+        );
+        // The skeleton's endpoint is the plant's, and lies in the workspace drawn around it.
+        let near = ins
+            .workspace
+            .endpoints
+            .iter()
+            .map(|p| (p[0] - ins.scene.endpoint[0]).hypot(p[1] - ins.scene.endpoint[1]))
+            .fold(f64::INFINITY, f64::min);
+        assert!(near < 0.1, "{name}: endpoint {near} m from the workspace");
+        let (lo, hi) = ins.condition.unwrap();
+        assert!(lo >= 1.0 - 1e-9 && hi < 1e4, "{name}: condition {lo}..{hi}");
+    }
+}
+
+const SLACK_ARM: &str = r#"
+model slack_arm {
+  timestep 0.01 s;
+  body upper_arm { mass 1.82 kg; com (0.135, 0) m; inertia 0.051 kg m^2; length 0.309 m; }
+  body forearm   { mass 1.43 kg; com (0.165, 0) m; inertia 0.057 kg m^2; length 0.333 m; }
+  joint shoulder: world -> upper_arm { range 0 deg .. 135 deg; }
+  joint elbow: upper_arm -> forearm  { range 0 deg .. 155 deg; }
+  endpoint forearm;
+  muscle flexor: RigidTendonHillMuscle {
+    max_force 500 N; optimal_length 0.10 m; tendon_length 0.17 m;
+    path upper_arm (0.05, 0.02) -> forearm (0.04, 0.01);
+  }
+  // Its tendon is longer than the whole path: slack at every posture.
+  muscle slacker: RigidTendonHillMuscle {
+    max_force 500 N; optimal_length 0.10 m; tendon_length 1.00 m;
+    path world (-0.05, -0.03) -> forearm (-0.03, -0.01);
+  }
+}
+"#;
+
+#[test]
+fn a_slack_muscle_is_named_in_a_warning_and_marked_across_the_workspace() {
+    let dir = temp_dir("slack");
+    let file = dir.join("slack_arm.mnet");
+    std::fs::write(&file, SLACK_ARM).unwrap();
+    let spec = file.to_str().unwrap();
+    let (plant, _) = motornet::models::load(spec, false).unwrap();
+    let model = model_of(spec).unwrap();
+    let ins = inspect(&model, plant.as_ref(), &opts()).unwrap();
+    let slack: Vec<&String> = ins
+        .warnings
+        .iter()
+        .filter(|w| w.contains("`slacker` is slack"))
+        .collect();
+    assert_eq!(slack.len(), 1, "{:#?}", ins.warnings);
+    assert!(slack[0].contains("slacker.tendon_length"), "{}", slack[0]);
+    assert!(
+        ins.warnings.iter().all(|w| !w.contains("`flexor`")),
+        "{:#?}",
+        ins.warnings
+    );
+    // Every posture of the workspace is marked slack for it (the black crosses of the figure), none for
+    // the other muscle.
+    let k = ins
+        .muscle_names
+        .iter()
+        .position(|m| m == "slacker")
+        .unwrap();
+    assert!(ins.workspace.status[k]
+        .iter()
+        .all(|s| *s == FibreStatus::Slack));
+    assert!(ins.workspace.status[1 - k]
+        .iter()
+        .all(|s| *s != FibreStatus::Slack));
+    // The same muscle, fixed by an override, raises no warning.
+    let (mut plant, _) = motornet::models::load(spec, false).unwrap();
+    plant
+        .apply_overrides(&[
+            "slacker.tendon_length=0.17".into(),
+            "slacker.optimal_length=0.15".into(),
+        ])
+        .unwrap();
+    let fixed = inspect(&model, plant.as_ref(), &opts()).unwrap();
+    assert!(
+        fixed.warnings.iter().all(|w| !w.contains("`slacker`")),
+        "{:#?}",
+        fixed.warnings
+    );
+    // And an override that makes a shipped muscle slack is caught too.
+    let ins = inspect_builtin("arm26", &["deltoid.tendon_length=0.3".into()]);
+    assert!(
+        ins.warnings
+            .iter()
+            .any(|w| w.contains("`deltoid` is slack")),
+        "{:#?}",
+        ins.warnings
+    );
+}
+
+/// `[muscle][sample]` moment arms of coordinate `coord`.
+fn moment_arms(ins: &Inspection, coord: usize, muscle: &str) -> Vec<f64> {
+    let i = ins.muscle_names.iter().position(|m| m == muscle).unwrap();
+    ins.sweeps[coord].moment_arm[i].clone()
+}
+
+#[test]
+fn figure_4_moment_arms_of_the_lumped_and_the_via_point_arm() {
+    // arm26 (lumped): flexors shorten as the joint flexes (dL/dq < 0), extensors lengthen, over the
+    // whole range; the elbow moment arms are linear in the angle, so their magnitudes are monotonic.
+    let lumped = inspect_builtin("arm26", &[]);
+    for (coord, flexors, extensors) in [
+        (
+            0,
+            &["pectoralis", "biceps"][..],
+            &["deltoid", "tricepslong"][..],
+        ),
+        (
+            1,
+            &["brachioradialis", "biceps"],
+            &["tricepslat", "tricepslong"],
+        ),
+    ] {
+        for m in flexors {
+            assert!(
+                moment_arms(&lumped, coord, m).iter().all(|&v| v < 0.0),
+                "{m}"
+            );
+        }
+        for m in extensors {
+            assert!(
+                moment_arms(&lumped, coord, m).iter().all(|&v| v > 0.0),
+                "{m}"
+            );
+        }
+    }
+    let monotonic =
+        |v: &[f64]| v.windows(2).all(|w| w[1] <= w[0]) || v.windows(2).all(|w| w[1] >= w[0]);
+    assert!(monotonic(&moment_arms(&lumped, 1, "biceps")));
+    // arm210 (via points): the elbow flexors' moment arms peak inside the range and fall toward zero at
+    // full flexion, as a real biceps does; the long triceps' shoulder moment arm changes sign inside
+    // the shoulder's range.
+    let via = inspect_builtin("arm210_thelen_paths", &[]);
+    for m in ["biceps", "brachioradialis"] {
+        let v = moment_arms(&via, 1, m);
+        assert!(v.iter().all(|&x| x <= 1e-12), "{m}: {v:?}");
+        let (k, peak) = v
+            .iter()
+            .enumerate()
+            .fold((0, 0.0), |b, (k, &x)| if x < b.1 { (k, x) } else { b });
+        assert!(
+            k > 5 && k + 5 < v.len(),
+            "{m}: peak at sample {k} of {}",
+            v.len()
+        );
+        assert!(v[v.len() - 1].abs() < 0.6 * peak.abs(), "{m}: {v:?}");
+        assert!(!monotonic(&v), "{m}");
+    }
+    let t = moment_arms(&via, 0, "tricepslong");
+    let changes = t.windows(2).filter(|w| w[0] * w[1] < 0.0).count();
+    assert_eq!(changes, 1, "{t:?}");
+    assert!(t[0] > 0.0 && t[t.len() - 1] < 0.0, "{t:?}");
+}
+
+fn motornet(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_motornet"))
+        .args(args)
+        .output()
+        .expect("run motornet");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_command_writes_figures_and_prints_warnings_and_refuses_bad_input() {
+    let dir = temp_dir("cli");
+    let out = dir.join("arm");
+    let (code, stdout, stderr) = motornet(&[
+        "show",
+        "arm26",
+        "--out",
+        out.to_str().unwrap(),
+        "--grid",
+        "11",
+        "--set",
+        "deltoid.tendon_length=0.3",
+        "--joint",
+        "0.5,1.0",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("mass matrix condition number"), "{stdout}");
+    assert!(
+        stdout.contains("posture: shoulder = 0.500, elbow = 1.000"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("warning: muscle `deltoid` is slack"),
+        "{stderr}"
+    );
+    for stem in ["skeleton", "moment_arms", "fibre_lengths", "muscle_model"] {
+        for ext in ["png", "svg"] {
+            assert!(out.join(format!("{stem}.{ext}")).is_file(), "{stem}.{ext}");
+        }
+    }
+    let summary = std::fs::read_to_string(out.join("summary.txt")).unwrap();
+    assert!(summary.contains("warnings:") && summary.contains("`deltoid`"));
+
+    for (args, message) in [
+        (&["--joint", "0.5"][..], "expected 2 positions"),
+        (&["--joint", "0.5,nan"], "not a finite number"),
+        (&["--set", "nosuch.max_force=1"], "nosuch"),
+        (&["--grid", "1"], "--grid 1"),
+    ] {
+        let mut all = vec!["show", "arm26", "--out", out.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let (code, _, stderr) = motornet(&all);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let (code, _, stderr) = motornet(&["show", "no_such_model", "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no_such_model"), "{stderr}");
+}
+
+#[test]
+fn simulate_animates_the_effector_with_its_target_and_force() {
+    let dir = temp_dir("animate");
+    let page = dir.join("reach.html");
+    let csv = dir.join("reach.csv");
+    let (code, _, stderr) = motornet(&[
+        "simulate",
+        "wrap_elbow",
+        "--steps",
+        "30",
+        "--excitation",
+        "triceps=0.6",
+        "--endpoint-load",
+        "3,-2",
+        "--target",
+        "0.1,0.4",
+        "--animate",
+        page.to_str().unwrap(),
+        "-o",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.starts_with("<!DOCTYPE html>")
+            && html.contains("<svg")
+            && html.contains("id=\"scrub\"")
+    );
+    assert!(!html.contains("src=\"http"), "the page is self-contained");
+    let start = html.find("const frames = ").unwrap() + "const frames = ".len();
+    let end = start + html[start..].find(";\n").unwrap();
+    let frames: serde_json::Value = serde_json::from_str(&html[start..end]).unwrap();
+    let frames = frames.as_array().unwrap();
+    assert_eq!(frames.len(), 31);
+    // The endpoint of every frame is the simulation's (the CSV's x, y columns), the target is drawn, the
+    // force is applied during the steps and its arrow points along it.
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let (ix, iy) = (
+        header.iter().position(|c| *c == "x").unwrap(),
+        header.iter().position(|c| *c == "y").unwrap(),
+    );
+    for (t, line) in lines.enumerate() {
+        let row: Vec<f64> = line
+            .split(',')
+            .map(|v| v.parse().unwrap_or(f64::NAN))
+            .collect();
+        let e = &frames[t]["e"];
+        assert!((e[0].as_f64().unwrap() - row[ix]).abs() < 1e-4, "step {t}");
+        assert!((e[1].as_f64().unwrap() - row[iy]).abs() < 1e-4, "step {t}");
+        assert_eq!(frames[t]["g"], serde_json::json!([0.1, 0.4]));
+    }
+    let f = &frames[10];
+    let (e, tip) = (&f["e"], &f["f"]);
+    let d = [
+        tip[0].as_f64().unwrap() - e[0].as_f64().unwrap(),
+        tip[1].as_f64().unwrap() - e[1].as_f64().unwrap(),
+    ];
+    assert!(
+        d[0] > 0.0 && d[1] < 0.0 && (d[0] / d[1] + 1.5).abs() < 1e-3,
+        "{d:?}"
+    );
+    assert!((f["fn"].as_f64().unwrap() - 13f64.sqrt()).abs() < 1e-4);
+    // Three muscle paths, the triceps more active than the others by the end.
+    let a = frames[30]["a"].as_array().unwrap();
+    assert_eq!(frames[30]["m"].as_array().unwrap().len(), 3);
+    assert!(a[0].as_f64().unwrap() > 0.5 && a[1].as_f64().unwrap() < 0.1);
+
+    let (code, _, stderr) = motornet(&[
+        "simulate",
+        "arm26",
+        "--animate",
+        page.to_str().unwrap(),
+        "--target",
+        "0.1",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--target: expected `x,y`"), "{stderr}");
+}
