@@ -4,8 +4,9 @@
 //! cortex, which arises from the arm's mechanics.
 //!
 //! For each effector (`pointmass24_relu`, `arm26`) the example trains a GRU on random reaches (the
-//! reference workload's settings), reruns it on 512 noise-free random reaches, fits each unit's cosine
-//! tuning to its mean activity during the reach (`motornet::analysis`), and draws the preferred
+//! reference workload's settings), probes it with 32 noise-free centre-out reaches of 10 cm from one
+//! posture, fits each unit's cosine tuning to its mean activity over the movement (the first `--window`
+//! steps, default 30; `motornet::analysis`), and draws the preferred
 //! directions of the tuned units as two rose histograms in `docs/figures/figure6_preferred_directions`
 //! (PNG and SVG). It prints the first and second mean resultant lengths r1 and r2 of each distribution:
 //! uniform PDs give both near 0; a bimodal distribution with opposite modes gives a large r2 and a small r1.
@@ -19,6 +20,7 @@
 //! checkpoint exists).
 
 use motornet::analysis::{analyze, rollout_run};
+use motornet::config::TaskConfig;
 use motornet::training::{train, Hooks, TrainConfig};
 use std::path::PathBuf;
 
@@ -35,10 +37,15 @@ fn main() -> Result<(), motornet::Error> {
     let reuse = std::env::args().any(|a| a == "--reuse");
 
     let mut panels = Vec::new();
-    for (model, label) in [
-        ("pointmass24_relu", "point mass"),
-        ("arm26", "two-joint arm"),
-    ] {
+    // Each network is probed with centre-out reaches (10 cm, 32 directions) from one posture — the
+    // arm's at shoulder 45°, elbow 90°, the point mass at the centre — and its units' tuning measured
+    // over the movement (the first `window` steps).
+    let window: usize = flag("window", 30);
+    let probes = [
+        ("pointmass24_relu", "point mass", vec![0.0, 0.0]),
+        ("arm26", "two-joint arm", vec![0.785, 1.571]),
+    ];
+    for (model, label, start) in probes {
         let mut cfg = TrainConfig {
             model: model.into(),
             ..TrainConfig::default()
@@ -69,8 +76,14 @@ fn main() -> Result<(), motornet::Error> {
                 100.0 * summary.final_metric.unwrap_or(f64::NAN)
             );
         }
-        let rollout = rollout_run(&dir, Some(512))?;
-        let (a, _) = analyze(&rollout)?;
+        let centre_out = TaskConfig::CentreOut {
+            start_joint: start,
+            n_targets: 32,
+            radius: 0.1,
+            curl: 0.0,
+        };
+        let rollout = rollout_run(&dir, Some(32), Some(centre_out))?;
+        let (a, _) = analyze(&rollout, Some(window))?;
         let pds: Vec<f64> = a
             .units
             .iter()

@@ -196,3 +196,34 @@ fn bad_analysis_requests_are_refused_clearly() {
     assert!(!ok && err.contains("/nonexistent/run"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// The probe options: centre-out reaches from one posture, the tuning over a window of each reach.
+#[test]
+fn analyze_probes_with_centre_out_reaches_over_a_window() {
+    let run = small_run();
+    let out_dir = run.join("analysis-centre-out");
+    let (ok, out, err) = motornet(&[
+        "analyze",
+        run.to_str().unwrap(),
+        "--centre-out",
+        "0.8,1.6",
+        "--targets",
+        "8",
+        "--episodes",
+        "8",
+        "--window",
+        "5",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}{err}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("analysis.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["window_steps"], 5);
+    assert_eq!(json["episodes"], 8);
+    let (ok, _, err) = motornet(&["analyze", run.to_str().unwrap(), "--window", "0"]);
+    assert!(!ok && err.contains("--window 0"), "{err}");
+    let (ok, _, err) = motornet(&["analyze", run.to_str().unwrap(), "--targets", "8"]);
+    assert!(!ok && err.contains("--centre-out"), "{err}");
+}

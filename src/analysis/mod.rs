@@ -33,21 +33,26 @@ pub fn reach_direction(e: &Episode) -> f64 {
 }
 
 /// Hidden-activity rows (`t` of [`Rollout::hidden`]) that count as the reach of episode `e` in a run of
-/// `steps` steps: after the go cue, or every step.
-pub fn reach_window(e: &Episode, steps: usize) -> std::ops::RangeInclusive<usize> {
+/// `steps` steps: after the go cue (or from the start), for `window` steps (or to the end).
+pub fn reach_window(
+    e: &Episode,
+    steps: usize,
+    window: Option<usize>,
+) -> std::ops::RangeInclusive<usize> {
     let go = e.go_step.filter(|&g| g < steps).unwrap_or(0);
-    go + 1..=steps
+    let end = window.map_or(steps, |w| (go + w.max(1)).min(steps));
+    go + 1..=end
 }
 
-/// The mean activity of every unit over each episode's reach: `episodes × hidden`.
-pub fn reach_activity(r: &Rollout) -> Vec<Vec<f64>> {
+/// The mean activity of every unit over each episode's reach ([`reach_window`]): `episodes × hidden`.
+pub fn reach_activity(r: &Rollout, window: Option<usize>) -> Vec<Vec<f64>> {
     let (steps, h) = (r.steps(), r.hidden_size);
     r.run
         .episodes
         .iter()
         .enumerate()
         .map(|(b, e)| {
-            let window = reach_window(e, steps);
+            let window = reach_window(e, steps, window);
             let n = window.clone().count().max(1) as f64;
             let mut mean = vec![0.0; h];
             for t in window {
@@ -231,6 +236,8 @@ impl Pca {
 /// Everything `motornet analyze` reports, also written as `analysis.json`.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Analysis {
+    /// Steps of each reach the tuning averages over (`None`: all of it).
+    pub window_steps: Option<usize>,
     pub episodes: usize,
     pub hidden: usize,
     pub units: Vec<UnitTuning>,
@@ -240,11 +247,11 @@ pub struct Analysis {
     pub explained_variance: Vec<f64>,
 }
 
-/// Tuning and principal components of a rollout. An error when the reaches' directions cannot
-/// determine a cosine tuning.
-pub fn analyze(r: &Rollout) -> Result<(Analysis, Pca), crate::Error> {
+/// Tuning (over `window` steps of each reach, or all of it) and principal components of a rollout. An
+/// error when the reaches' directions cannot determine a cosine tuning.
+pub fn analyze(r: &Rollout, window: Option<usize>) -> Result<(Analysis, Pca), crate::Error> {
     let directions: Vec<f64> = r.run.episodes.iter().map(reach_direction).collect();
-    let units = cosine_tuning(&directions, &reach_activity(r)).ok_or_else(|| {
+    let units = cosine_tuning(&directions, &reach_activity(r, window)).ok_or_else(|| {
         crate::Error::Input(format!(
             "the {} evaluation reaches do not go in enough different directions to fit a tuning \
              curve (at least three directions, not all on one line, are needed)",
@@ -259,6 +266,7 @@ pub fn analyze(r: &Rollout) -> Result<(Analysis, Pca), crate::Error> {
     let pca = Pca::of(r, 3);
     Ok((
         Analysis {
+            window_steps: window,
             episodes: directions.len(),
             hidden: r.hidden_size,
             tuned_units: tuned.len(),
@@ -439,7 +447,7 @@ pub fn write_figures(
         )
         .map_err(plot_err)?,
     );
-    let activity = reach_activity(r);
+    let activity = reach_activity(r, a.window_steps);
     let mut best: Vec<usize> = (0..h).collect();
     best.sort_by(|&i, &j| a.units[j].r2.total_cmp(&a.units[i].r2));
     let units: Vec<(usize, Vec<f64>, UnitTuning)> = best
@@ -489,12 +497,20 @@ pub fn write_figures(
 }
 
 /// Reruns a run directory's checkpoint on `episodes` reaches of its task (by default its evaluation
-/// reaches), deterministically, and returns the recorded rollout.
+/// reaches) — or of `task`, to probe the network on other reaches than it was trained on —
+/// deterministically, and returns the recorded rollout.
 pub fn rollout_run(
     dir: &std::path::Path,
     episodes: Option<usize>,
+    task: Option<crate::config::TaskConfig>,
 ) -> Result<Rollout, crate::Error> {
-    let (cfg, mut trainer) = crate::training::load_run(dir)?;
+    let (mut cfg, mut trainer) = crate::training::load_run(dir)?;
+    if let Some(task) = task {
+        cfg.task = task;
+        let network = trainer.policy;
+        trainer = cfg.trainer()?;
+        trainer.policy = network;
+    }
     let n = episodes.unwrap_or(cfg.run.eval_episodes);
     if n == 0 || n > crate::config::limits::MAX_EVAL_EPISODES {
         return Err(crate::Error::Input(format!(
@@ -512,27 +528,44 @@ pub fn export_run(
     dir: &std::path::Path,
     episodes: Option<usize>,
 ) -> Result<std::path::PathBuf, crate::Error> {
-    let r = rollout_run(dir, episodes)?;
+    let r = rollout_run(dir, episodes, None)?;
     let path = dir.join("eval.npz");
     export_npz(&r, &path)?;
     Ok(path)
 }
 
+/// What `motornet analyze` reruns and how it groups it.
+#[derive(Clone, Debug)]
+pub struct Probe {
+    pub episodes: usize,
+    /// Direction groups of the population figures.
+    pub bins: usize,
+    /// Steps of each reach the tuning averages over (`None`: all of it).
+    pub window: Option<usize>,
+    /// Reaches of another task than the run's (e.g. centre-out from one posture).
+    pub task: Option<crate::config::TaskConfig>,
+}
+
 /// `motornet analyze RUN`: tuning, preferred directions and principal components of the network's activity
-/// on `episodes` reaches, written to `out` as figures and `analysis.json`.
+/// on the probe's reaches, written to `out` as figures and `analysis.json`.
 pub fn analyze_run(
     dir: &std::path::Path,
-    episodes: usize,
-    bins: usize,
+    probe: &Probe,
     out: &std::path::Path,
 ) -> Result<(Analysis, Vec<std::path::PathBuf>), crate::Error> {
+    let bins = probe.bins;
     if !(1..=64).contains(&bins) {
         return Err(crate::Error::Input(format!(
             "--bins {bins}: choose between 1 and 64"
         )));
     }
-    let r = rollout_run(dir, Some(episodes))?;
-    let (analysis, pca) = analyze(&r)?;
+    if probe.window == Some(0) {
+        return Err(crate::Error::Input(
+            "--window 0: the window needs at least one step".into(),
+        ));
+    }
+    let r = rollout_run(dir, Some(probe.episodes), probe.task.clone())?;
+    let (analysis, pca) = analyze(&r, probe.window)?;
     let mut written = write_figures(&r, &analysis, &pca, out, bins)?;
     let json = serde_json::to_string_pretty(&analysis).expect("serializable");
     let path = out.join("analysis.json");

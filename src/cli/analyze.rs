@@ -16,11 +16,35 @@ pub struct Args {
     /// Where the figures and analysis.json go (default: RUN/analysis).
     #[arg(long, short)]
     out: Option<std::path::PathBuf>,
+    /// Average each reach's activity over its first STEPS steps (after the go cue) instead of all of it.
+    #[arg(long, value_name = "STEPS")]
+    window: Option<usize>,
+    /// Probe with centre-out reaches from this joint state (positions, comma-separated; velocities 0)
+    /// instead of the run's own task.
+    #[arg(long, value_delimiter = ',', value_name = "Q1,Q2,…")]
+    centre_out: Option<Vec<f64>>,
+    /// Targets of the centre-out probe, evenly spaced on a circle.
+    #[arg(long, default_value_t = 16, requires = "centre_out")]
+    targets: usize,
+    /// Radius of the centre-out probe's circle of targets, m.
+    #[arg(long, default_value_t = 0.1, requires = "centre_out")]
+    radius: f64,
 }
 
 pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
     let out = a.out.unwrap_or_else(|| a.run.join("analysis"));
-    let (analysis, written) = motornet::analysis::analyze_run(&a.run, a.episodes, a.bins, &out)?;
+    let probe = motornet::analysis::Probe {
+        episodes: a.episodes,
+        bins: a.bins,
+        window: a.window,
+        task: a.centre_out.map(|start_joint| motornet::config::TaskConfig::CentreOut {
+            start_joint,
+            n_targets: a.targets,
+            radius: a.radius,
+            curl: 0.0,
+        }),
+    };
+    let (analysis, written) = motornet::analysis::analyze_run(&a.run, &probe, &out)?;
     let pd = &analysis.preferred_directions;
     outln!(
         "{} of {} units directionally tuned (cosine fit R² ≥ {}); their preferred directions: r1 = {:.3}, \
