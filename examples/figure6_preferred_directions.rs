@@ -92,11 +92,14 @@ fn main() -> Result<(), motornet::Error> {
             .collect();
         let c = a.preferred_directions;
         println!(
-            "{label:>14}: {} of {} units tuned; preferred directions r1 = {:.3}, r2 = {:.3}, axis {:.0}°",
+            "{label:>14}: {} of {} units tuned; preferred directions r1 = {:.3} (p = {:.2e}), \
+             r2 = {:.3} (p = {:.2e}), axis {:.0}°",
             a.tuned_units,
             a.hidden,
             c.r1,
+            c.p_unimodal,
             c.r2,
+            c.p_bimodal,
             c.axis.to_degrees()
         );
         panels.push((format!("{label}: {} tuned units", pds.len()), pds));

@@ -141,6 +141,24 @@ pub struct Concentration {
     pub r2: f64,
     /// Orientation of a bimodal distribution's modes, radians in (−π/2, π/2].
     pub axis: f64,
+    /// Rayleigh test of uniformity against one mode (from `r1`), and against two opposite modes (the
+    /// same test on the doubled angles, from `r2`): the probability of so large a resultant if the
+    /// angles were uniform.
+    pub p_unimodal: f64,
+    pub p_bimodal: f64,
+}
+
+/// The Rayleigh test's p-value for `n` angles of mean resultant length `r` (Zar's approximation, good
+/// from a handful of angles on).
+pub fn rayleigh_p(n: usize, r: f64) -> f64 {
+    let n = n as f64;
+    let big_r = n * r;
+    let p = ((1.0 + 4.0 * n + 4.0 * (n * n - big_r * big_r)).sqrt() - (1.0 + 2.0 * n)).exp();
+    if n == 0.0 {
+        1.0
+    } else {
+        p.clamp(0.0, 1.0)
+    }
 }
 
 pub fn concentration(angles: &[f64]) -> Concentration {
@@ -152,11 +170,14 @@ pub fn concentration(angles: &[f64]) -> Concentration {
         (c / n, s / n)
     };
     let ((c1, s1), (c2, s2)) = (mean(1.0), mean(2.0));
+    let (r1, r2) = (c1.hypot(s1), c2.hypot(s2));
     Concentration {
         count: angles.len(),
-        r1: c1.hypot(s1),
-        r2: c2.hypot(s2),
+        r1,
+        r2,
         axis: 0.5 * s2.atan2(c2),
+        p_unimodal: rayleigh_p(angles.len(), r1),
+        p_bimodal: rayleigh_p(angles.len(), r2),
     }
 }
 
@@ -620,6 +641,10 @@ mod tests {
             .collect();
         let c = concentration(&bimodal);
         assert!(c.r1 < 0.05 && c.r2 > 0.99, "{c:?}");
+        assert!(c.p_bimodal < 1e-10 && c.p_unimodal > 0.5, "{c:?}");
+        // Zar's approximation against the large-sample form exp(−n r²) (n = 100, r = 0.2: Z = 4).
+        assert!((rayleigh_p(100, 0.2) - (-4.0f64).exp()).abs() < 0.003);
+        assert_eq!(rayleigh_p(0, 0.0), 1.0);
         assert!((c.axis - 30f64.to_radians()).abs() < 0.02, "{c:?}");
     }
 

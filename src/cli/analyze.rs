@@ -37,24 +37,28 @@ pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
         episodes: a.episodes,
         bins: a.bins,
         window: a.window,
-        task: a.centre_out.map(|start_joint| motornet::config::TaskConfig::CentreOut {
-            start_joint,
-            n_targets: a.targets,
-            radius: a.radius,
-            curl: 0.0,
-        }),
+        task: a
+            .centre_out
+            .map(|start_joint| motornet::config::TaskConfig::CentreOut {
+                start_joint,
+                n_targets: a.targets,
+                radius: a.radius,
+                curl: 0.0,
+            }),
     };
     let (analysis, written) = motornet::analysis::analyze_run(&a.run, &probe, &out)?;
     let pd = &analysis.preferred_directions;
     outln!(
-        "{} of {} units directionally tuned (cosine fit R² ≥ {}); their preferred directions: r1 = {:.3}, \
-         r2 = {:.3} (bimodal along {:.0}° when r2 is large and r1 small)",
+        "{} of {} units directionally tuned (cosine fit R² ≥ {}); their preferred directions: r1 = {:.3} \
+         (Rayleigh p = {:.2e}), r2 = {:.3} (bimodal along {:.0}°, p = {:.2e})",
         analysis.tuned_units,
         analysis.hidden,
         motornet::analysis::TUNED_R2,
         pd.r1,
+        pd.p_unimodal,
         pd.r2,
-        pd.axis.to_degrees()
+        pd.axis.to_degrees(),
+        pd.p_bimodal
     );
     let explained: Vec<String> = analysis
         .explained_variance

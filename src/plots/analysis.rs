@@ -164,8 +164,8 @@ impl Figure for RoseFigure<'_> {
             }
             let c = crate::analysis::concentration(angles);
             let note = format!(
-                "n = {}, largest bin {}; r1 = {:.2}, r2 = {:.2}",
-                c.count, most as usize, c.r1, c.r2
+                "n = {}; r1 = {:.2} (p = {:.1e}), r2 = {:.2} (p = {:.1e})",
+                c.count, c.r1, c.p_unimodal, c.r2, c.p_bimodal
             );
             chart
                 .draw_series([Text::new(
