@@ -43,6 +43,18 @@ struct At {
     end: usize,
 }
 
+/// Merges consecutive modules whose rows of `delay` are equal into blocks `(first module, start, end)`.
+fn blocks(delay: &[Vec<usize>], rows: &[(usize, usize)]) -> Vec<(usize, usize, usize)> {
+    let mut out: Vec<(usize, usize, usize)> = Vec::new();
+    for (mi, &(s, e)) in rows.iter().enumerate() {
+        match out.last_mut() {
+            Some(last) if delay[last.0] == delay[mi] => last.2 = e,
+            _ => out.push((mi, s, e)),
+        }
+    }
+    out
+}
+
 /// MotorNet's `ModularPolicyGRU`; see the module documentation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModularGru {
@@ -50,6 +62,10 @@ pub struct ModularGru {
     hidden: usize,
     /// `[start, end)` of each module's units.
     rows: Vec<(usize, usize)>,
+    /// Runs of consecutive modules that see every module with the same delays, as `(first module, start,
+    /// end)`: their units read the same delayed state, so they share the reset gate and are computed as
+    /// one block (with no delays, the whole network is one block, as a plain GRU).
+    blocks: Vec<(usize, usize, usize)>,
     at: At,
     params: Vec<f64>,
 }
@@ -88,9 +104,11 @@ impl ModularGru {
             by,
             end,
         };
+        let blocks = blocks(&spec.delay, &rows);
         Ok(ModularGru {
             spec,
             hidden: h,
+            blocks,
             rows,
             at,
             params: vec![0.0; end],
@@ -312,7 +330,7 @@ impl Policy for ModularGru {
             self.spec.input,
             self.hidden,
             self.spec.output,
-            self.rows.len(),
+            self.blocks.len(),
         );
         let k = i + h;
         let z = |n: usize| vec![0.0; n];
@@ -387,7 +405,7 @@ impl Policy for ModularGru {
             self.spec.input,
             self.hidden,
             self.spec.output,
-            self.rows.len(),
+            self.blocks.len(),
             self.at,
         );
         let k = i + h;
@@ -402,9 +420,9 @@ impl Policy for ModularGru {
         }
         let (hs_done, hs_next) = tape.hs.split_at_mut((t + 1) * b * h);
         let hs_next = &mut hs_next[..b * h];
-        for (mi, &(s, e)) in self.rows.iter().enumerate() {
+        for (bi, &(mi, s, e)) in self.blocks.iter().enumerate() {
             let hi = e - s;
-            let slot = (t * m + mi) * b;
+            let slot = (t * m + bi) * b;
             // [x, hd]: module j's block of hd is the state `delay[mi][j]` steps before h_t.
             let xh = &mut tape.xh[slot * k..(slot + b) * k];
             for row in 0..b {
@@ -496,7 +514,7 @@ impl Policy for ModularGru {
             self.spec.input,
             self.hidden,
             self.spec.output,
-            self.rows.len(),
+            self.blocks.len(),
             self.at,
         );
         let k = i + h;
@@ -542,9 +560,9 @@ impl Policy for ModularGru {
         add_column_sums(&dau, &mut grads[at.by..at.end]);
         dh.copy_from_slice(&tape.pending[t * b * h..(t + 1) * b * h]);
 
-        for (mi, &(s, e)) in self.rows.iter().enumerate() {
+        for (bi, &(mi, s, e)) in self.blocks.iter().enumerate() {
             let hi = e - s;
-            let slot = (t * m + mi) * b;
+            let slot = (t * m + bi) * b;
             let xh = mat(&tape.xh[slot * k..], b, k);
             let xr = mat(&tape.xr[slot * k..], b, k);
             tape.dhd.fill(0.0);
