@@ -12,6 +12,8 @@
 //!     n = tanh(Wh[rows_i] [x, r∘hd] + bh[rows_i]);   h^t[rows_i] = (1 − z)∘hd[rows_i] + z∘n
 //! u = σ(Y h^t + bY)
 //! ```
+//! Consecutive modules with equal rows of `delay` read the same `hd`, hence the same `r`: they are computed
+//! together as one block (with no delays, the whole network in one pass, as upstream's single-pass path).
 //! Upstream keeps a buffer of the last `max_delay + 1` states; the tape keeps every state anyway, so a
 //! delayed view is an index into it. In the backward pass a delayed view's gradient belongs to an earlier
 //! state, whose backward step comes later: it waits in `pending` until then.
