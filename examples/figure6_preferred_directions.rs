@@ -12,8 +12,8 @@
 //! uniform PDs give both near 0; a bimodal distribution with opposite modes gives a large r2 and a small r1.
 //!
 //! ```sh
-//! cargo run --release --example figure6_preferred_directions                # 1500 batches each
-//! cargo run --release --example figure6_preferred_directions -- --batches 3000 --threads 2
+//! cargo run --release --example figure6_preferred_directions                # 3000 batches each
+//! cargo run --release --example figure6_preferred_directions -- --batches 6000 --threads 2
 //! ```
 //! Flags: `--batches N`, `--hidden N` (default 128), `--threads N`, `--seed N`, `--out DIR` (runs, default
 //! `runs/examples/figure6`), `--figure DIR` (default `docs/figures`), `--reuse` (skip training when a run's
@@ -28,7 +28,7 @@ mod common;
 use common::flag;
 
 fn main() -> Result<(), motornet::Error> {
-    let batches: u64 = flag("batches", 1500);
+    let batches: u64 = flag("batches", 3000);
     let hidden: usize = flag("hidden", 128);
     let threads: usize = flag("threads", 1);
     let seed: u64 = flag("seed", 0);
