@@ -19,8 +19,8 @@
 //! state, whose backward step comes later: it waits in `pending` until then.
 
 use super::{
-    add_column_sums, layout, mat, mat_mut, strided, xavier_uniform, ParamTensor, Policy,
-    PolicySizes, PolicyTape,
+    add_column_sums, layout, mat, mat_mut, xavier_uniform, ParamTensor, Policy, PolicySizes,
+    PolicyTape,
 };
 use crate::gru::gemm::gemm;
 use crate::gru::kernels::{sigmoid, tanh};
@@ -45,16 +45,129 @@ struct At {
     end: usize,
 }
 
-/// Merges consecutive modules whose rows of `delay` are equal into blocks `(first module, start, end)`.
-fn blocks(delay: &[Vec<usize>], rows: &[(usize, usize)]) -> Vec<(usize, usize, usize)> {
-    let mut out: Vec<(usize, usize, usize)> = Vec::new();
-    for (mi, &(s, e)) in rows.iter().enumerate() {
-        match out.last_mut() {
-            Some(last) if delay[last.0] == delay[mi] => last.2 = e,
-            _ => out.push((mi, s, e)),
+/// Units computed together: consecutive modules that see every module with the same delays (so read
+/// the same delayed state), restricted to the columns their masks let through.
+#[derive(Clone, Debug, PartialEq)]
+struct Block {
+    /// The first module (whose row of `delay` the block's units share).
+    module: usize,
+    start: usize,
+    end: usize,
+    /// The columns of `[x, h]` some unit of the block receives (the rest of its weights are masked).
+    cols: Vec<usize>,
+    /// The units whose reset gate the block's candidate reads: the hidden columns of `cols`.
+    r_units: Vec<usize>,
+    /// The columns of `[x, h]` those units' reset-gate rows receive.
+    r_cols: Vec<usize>,
+}
+
+impl Block {
+    fn new(spec: &ModularSpec, module: usize, start: usize, end: usize) -> Block {
+        let (i, h) = (spec.input, spec.hidden());
+        let k = i + h;
+        let active = |rows: &mut dyn Iterator<Item = usize>| -> Vec<usize> {
+            let mut on = vec![false; k];
+            for r in rows {
+                for (c, m) in spec.mask_w[r * k..(r + 1) * k].iter().enumerate() {
+                    on[c] |= *m != 0.0;
+                }
+            }
+            (0..k).filter(|&c| on[c]).collect()
+        };
+        let cols = active(&mut (start..end));
+        let r_units: Vec<usize> = cols.iter().filter(|&&c| c >= i).map(|&c| c - i).collect();
+        let r_cols = active(&mut r_units.iter().copied());
+        Block {
+            module,
+            start,
+            end,
+            cols,
+            r_units,
+            r_cols,
         }
     }
+
+    /// Units, columns, reset-gate units and their columns.
+    fn sizes(&self) -> (usize, usize, usize, usize) {
+        (
+            self.end - self.start,
+            self.cols.len(),
+            self.r_units.len(),
+            self.r_cols.len(),
+        )
+    }
+
+    /// Where each packed matrix of the block starts, from the block's offset: `Wz` and `Wh` over `cols`
+    /// as `cols × units` (for `x W^T`) then as `units × cols` (for `d W`), likewise `Wr`'s `r_units` rows
+    /// over `r_cols`.
+    fn packed_at(&self, at: usize) -> [usize; 6] {
+        let (hi, na, nr, nrc) = self.sizes();
+        let (w, r) = (na * hi, nr * nrc);
+        [
+            at,
+            at + w,
+            at + 2 * w,
+            at + 2 * w + r,
+            at + 3 * w + r,
+            at + 4 * w + r,
+        ]
+    }
+
+    /// Multiply-adds per batch row of a forward step: the update gate and candidate over `cols`, the
+    /// reset gate of `r_units` over `r_cols`.
+    fn cost(&self) -> usize {
+        2 * (self.end - self.start) * self.cols.len() + self.r_units.len() * self.r_cols.len()
+    }
+}
+
+/// The blocks of a network: module by module, consecutive modules merged when they see every module with
+/// the same delays and computing them together costs no more than apart (it saves the reset gate they
+/// share; it costs when their masks let through different columns).
+fn blocks(spec: &ModularSpec, rows: &[(usize, usize)]) -> Vec<Block> {
+    let mut out: Vec<Block> = Vec::new();
+    for (mi, &(s, e)) in rows.iter().enumerate() {
+        let alone = Block::new(spec, mi, s, e);
+        if let Some(last) = out.last_mut() {
+            if spec.delay[last.module] == spec.delay[mi] {
+                let merged = Block::new(spec, last.module, last.start, e);
+                if merged.cost() <= last.cost() + alone.cost() {
+                    *last = merged;
+                    continue;
+                }
+            }
+        }
+        out.push(alone);
+    }
     out
+}
+
+/// Copies columns `cols` of the `rows × width` row-major matrix `src` into `dst` (`rows × cols.len()`).
+fn gather(src: &[f64], rows: usize, width: usize, cols: &[usize], dst: &mut [f64]) {
+    let n = cols.len();
+    for row in 0..rows {
+        let from = &src[row * width..(row + 1) * width];
+        for (d, &c) in dst[row * n..(row + 1) * n].iter_mut().zip(cols) {
+            *d = from[c];
+        }
+    }
+}
+
+/// Adds `g` (one row per unit of `units`, `cols.len()` columns) to the rows `units` and columns `cols` of
+/// the row-major weight matrix `w` of `width` columns.
+fn scatter(
+    g: &[f64],
+    units: impl IntoIterator<Item = usize>,
+    cols: &[usize],
+    width: usize,
+    w: &mut [f64],
+) {
+    let n = cols.len();
+    for (p, u) in units.into_iter().enumerate() {
+        let row = &mut w[u * width..(u + 1) * width];
+        for (v, &c) in g[p * n..(p + 1) * n].iter().zip(cols) {
+            row[c] += v;
+        }
+    }
 }
 
 /// MotorNet's `ModularPolicyGRU`; see the module documentation.
@@ -64,10 +177,8 @@ pub struct ModularGru {
     hidden: usize,
     /// `[start, end)` of each module's units.
     rows: Vec<(usize, usize)>,
-    /// Runs of consecutive modules that see every module with the same delays, as `(first module, start,
-    /// end)`: their units read the same delayed state, so they share the reset gate and are computed as
-    /// one block (with no delays, the whole network is one block, as a plain GRU).
-    blocks: Vec<(usize, usize, usize)>,
+    /// How the units are computed (see [`Block`]).
+    blocks: Vec<Block>,
     at: At,
     params: Vec<f64>,
 }
@@ -106,7 +217,7 @@ impl ModularGru {
             by,
             end,
         };
-        let blocks = blocks(&spec.delay, &rows);
+        let blocks = blocks(&spec, &rows);
         Ok(ModularGru {
             spec,
             hidden: h,
@@ -218,6 +329,31 @@ impl ModularGru {
         }
         net.params = params;
         Ok(net)
+    }
+
+    /// Copies each block's weights over its columns into the tape, in both orientations.
+    fn pack(&self, tape: &mut ModularGruTape) {
+        let k = self.spec.input + self.hidden;
+        for (blk, &offset) in self.blocks.iter().zip(&tape.offsets) {
+            let (hi, na, nr, nrc) = blk.sizes();
+            let [wz_p, wh_p, wr_p, wz_q, wh_q, wr_q] = blk.packed_at(offset);
+            for (w, p, q) in [(self.at.wz, wz_p, wz_q), (self.at.wh, wh_p, wh_q)] {
+                for u in 0..hi {
+                    let row = &self.params[w + (blk.start + u) * k..][..k];
+                    for (a, &c) in blk.cols.iter().enumerate() {
+                        tape.packed[p + a * hi + u] = row[c];
+                        tape.packed[q + u * na + a] = row[c];
+                    }
+                }
+            }
+            for (u, &j) in blk.r_units.iter().enumerate() {
+                let row = &self.params[self.at.wr + j * k..][..k];
+                for (a, &c) in blk.r_cols.iter().enumerate() {
+                    tape.packed[wr_p + a * nr + u] = row[c];
+                    tape.packed[wr_q + u * nrc + a] = row[c];
+                }
+            }
+        }
     }
 
     pub fn spec(&self) -> &ModularSpec {
@@ -336,6 +472,18 @@ impl Policy for ModularGru {
         );
         let k = i + h;
         let z = |n: usize| vec![0.0; n];
+        // Each block's weights over its columns, packed in both orientations (see `pack`).
+        let mut offsets = Vec::with_capacity(m);
+        let mut packed = 0;
+        let (mut cols, mut r_cols, mut gtmp) = (0, 0, 0);
+        for blk in &self.blocks {
+            let (hi, na, nr, nrc) = blk.sizes();
+            offsets.push(packed);
+            packed += 2 * (2 * na * hi + nr * nrc);
+            cols = cols.max(na);
+            r_cols = r_cols.max(nrc);
+            gtmp = gtmp.max(hi * na).max(nr * nrc);
+        }
         ModularGruTape {
             spec: self.spec.clone(),
             batch,
@@ -351,16 +499,22 @@ impl Policy for ModularGru {
             zs: z(steps * batch * h),
             ns: z(steps * batch * h),
             us: z(steps * batch * o),
-            wt: z(3 * k * h + h * o),
+            yt: z(h * o),
+            packed: z(packed),
+            offsets,
             pre: z(batch * h),
             pre_r: z(batch * h),
+            xa: z(batch * cols),
+            xar: z(batch * r_cols),
+            dxa: z(batch * cols),
+            dxar: z(batch * r_cols),
+            gtmp: z(gtmp),
             pending: z((steps + 1) * batch * h),
             dnext: z(batch * h),
             dhd: z(batch * h),
             daz: z(batch * h),
             dan: z(batch * h),
             dar: z(batch * h),
-            dxr: z(batch * k),
             dau: z(batch * o),
         }
     }
@@ -414,16 +568,15 @@ impl Policy for ModularGru {
         assert_eq!(x.dim(), (b, i), "input must be batch × input");
         mat_mut(&mut tape.xs[t * b * i..], b, i).assign(&x);
         if t == 0 {
-            for (n, w) in [at.wz, at.wr, at.wh].into_iter().enumerate() {
-                let wt = &mut tape.wt[n * k * h..(n + 1) * k * h];
-                mat_mut(wt, k, h).assign(&mat(&self.params[w..], h, k).t());
-            }
-            mat_mut(&mut tape.wt[3 * k * h..], h, o).assign(&mat(&self.params[at.y..], o, h).t());
+            self.pack(tape);
+            mat_mut(&mut tape.yt, h, o).assign(&mat(&self.params[at.y..], o, h).t());
         }
         let (hs_done, hs_next) = tape.hs.split_at_mut((t + 1) * b * h);
         let hs_next = &mut hs_next[..b * h];
-        for (bi, &(mi, s, e)) in self.blocks.iter().enumerate() {
-            let hi = e - s;
+        for (bi, blk) in self.blocks.iter().enumerate() {
+            let (mi, s) = (blk.module, blk.start);
+            let (hi, na, nr, nrc) = blk.sizes();
+            let [wz_p, wh_p, wr_p, ..] = blk.packed_at(tape.offsets[bi]);
             let slot = (t * m + bi) * b;
             // [x, hd]: module j's block of hd is the state `delay[mi][j]` steps before h_t.
             let xh = &mut tape.xh[slot * k..(slot + b) * k];
@@ -436,11 +589,20 @@ impl Policy for ModularGru {
                     dst[i + sj..i + ej].copy_from_slice(&hs_done[from + sj..from + ej]);
                 }
             }
-            let xh = mat(xh, b, k);
-            let wzt = strided(&tape.wt[s..], k, hi, h);
-            gemm(&xh, &wzt, false, &mut mat_mut(&mut tape.pre, b, hi));
-            let wrt = mat(&tape.wt[k * h..], k, h);
-            gemm(&xh, &wrt, false, &mut mat_mut(&mut tape.pre_r, b, h));
+            gather(&tape.xh[slot * k..], b, k, &blk.cols, &mut tape.xa);
+            gather(&tape.xh[slot * k..], b, k, &blk.r_cols, &mut tape.xar);
+            gemm(
+                &mat(&tape.xa, b, na),
+                &mat(&tape.packed[wz_p..], na, hi),
+                false,
+                &mut mat_mut(&mut tape.pre, b, hi),
+            );
+            gemm(
+                &mat(&tape.xar, b, nrc),
+                &mat(&tape.packed[wr_p..], nrc, nr),
+                false,
+                &mut mat_mut(&mut tape.pre_r, b, nr),
+            );
             let r = &mut tape.r[slot * h..(slot + b) * h];
             let xr = &mut tape.xr[slot * k..(slot + b) * k];
             for row in 0..b {
@@ -449,8 +611,8 @@ impl Policy for ModularGru {
                     &mut xr[row * k..(row + 1) * k],
                 );
                 xr_row[..i].copy_from_slice(&xh_row[..i]);
-                for j in 0..h {
-                    let rv = sigmoid(tape.pre_r[row * h + j] + self.params[at.br + j]);
+                for (q, &j) in blk.r_units.iter().enumerate() {
+                    let rv = sigmoid(tape.pre_r[row * nr + q] + self.params[at.br + j]);
                     r[row * h + j] = rv;
                     xr_row[i + j] = rv * xh_row[i + j];
                 }
@@ -459,10 +621,10 @@ impl Policy for ModularGru {
                     tape.zs[(t * b + row) * h + s + j] = zv;
                 }
             }
-            let wht = strided(&tape.wt[2 * k * h + s..], k, hi, h);
+            gather(&tape.xr[slot * k..], b, k, &blk.cols, &mut tape.xa);
             gemm(
-                &mat(xr, b, k),
-                &wht,
+                &mat(&tape.xa, b, na),
+                &mat(&tape.packed[wh_p..], na, hi),
                 false,
                 &mut mat_mut(&mut tape.pre, b, hi),
             );
@@ -484,7 +646,7 @@ impl Policy for ModularGru {
             }
         }
         let u = &mut tape.us[t * b * o..(t + 1) * b * o];
-        let yt = mat(&tape.wt[3 * k * h..], h, o);
+        let yt = mat(&tape.yt, h, o);
         gemm(&mat(hs_next, b, h), &yt, false, &mut mat_mut(u, b, o));
         let by = &self.params[at.by..at.end];
         for u_row in u.chunks_exact_mut(o.max(1)) {
@@ -562,11 +724,12 @@ impl Policy for ModularGru {
         add_column_sums(&dau, &mut grads[at.by..at.end]);
         dh.copy_from_slice(&tape.pending[t * b * h..(t + 1) * b * h]);
 
-        for (bi, &(mi, s, e)) in self.blocks.iter().enumerate() {
-            let hi = e - s;
+        for (bi, blk) in self.blocks.iter().enumerate() {
+            let (mi, s, e) = (blk.module, blk.start, blk.end);
+            let (hi, na, nr, nrc) = blk.sizes();
+            let [.., wz_q, wh_q, wr_q] = blk.packed_at(tape.offsets[bi]);
             let slot = (t * m + bi) * b;
             let xh = mat(&tape.xh[slot * k..], b, k);
-            let xr = mat(&tape.xr[slot * k..], b, k);
             tape.dhd.fill(0.0);
             for row in 0..b {
                 for j in 0..hi {
@@ -579,60 +742,93 @@ impl Policy for ModularGru {
                     tape.dan[row * hi + j] = d * zv * (1.0 - nv * nv);
                 }
             }
-            // Candidate: weights of this module's rows, then back through [x, r∘hd].
+            // Candidate: weights of the block's rows over its columns, then back through [x, r∘hd].
             let dan = mat(&tape.dan, b, hi);
+            gather(&tape.xr[slot * k..], b, k, &blk.cols, &mut tape.xa);
             gemm(
                 &dan.t(),
-                &xr,
-                true,
-                &mut mat_mut(&mut grads[at.wh + s * k..], hi, k),
+                &mat(&tape.xa, b, na),
+                false,
+                &mut mat_mut(&mut tape.gtmp, hi, na),
             );
+            scatter(&tape.gtmp, s..e, &blk.cols, k, &mut grads[at.wh..]);
             add_column_sums(&dan, &mut grads[at.bh + s..at.bh + e]);
-            let wh = mat(&self.params[at.wh + s * k..], hi, k);
-            gemm(&dan, &wh, false, &mut mat_mut(&mut tape.dxr, b, k));
+            gemm(
+                &dan,
+                &mat(&tape.packed[wh_q..], hi, na),
+                false,
+                &mut mat_mut(&mut tape.dxa, b, na),
+            );
             let r = &tape.r[slot * h..(slot + b) * h];
+            let n_inputs = blk.cols.len() - nr;
             for row in 0..b {
-                if let Some(dx) = dx.as_mut() {
-                    for c in 0..i {
-                        dx[[row, c]] += tape.dxr[row * k + c];
+                for (q, &c) in blk.cols.iter().enumerate() {
+                    let d = tape.dxa[row * na + q];
+                    if c < i {
+                        if let Some(dx) = dx.as_mut() {
+                            dx[[row, c]] += d;
+                        }
+                        continue;
                     }
-                }
-                for j in 0..h {
-                    let d = tape.dxr[row * k + i + j];
+                    let j = c - i;
                     let rv = r[row * h + j];
-                    let hd = xh[[row, i + j]];
                     tape.dhd[row * h + j] += d * rv;
-                    tape.dar[row * h + j] = d * hd * rv * (1.0 - rv);
+                    tape.dar[row * nr + q - n_inputs] = d * xh[[row, c]] * rv * (1.0 - rv);
                 }
             }
-            // Reset gate (all rows) and update gate (this module's rows), both reading [x, hd].
-            let dar = mat(&tape.dar, b, h);
-            gemm(&dar.t(), &xh, true, &mut mat_mut(&mut grads[at.wr..], h, k));
-            add_column_sums(&dar, &mut grads[at.br..at.br + h]);
+            // Reset gate (the block's `r_units`, over `r_cols`) and update gate (its rows), reading [x, hd].
+            let dar = mat(&tape.dar, b, nr);
+            gather(&tape.xh[slot * k..], b, k, &blk.r_cols, &mut tape.xar);
+            gemm(
+                &dar.t(),
+                &mat(&tape.xar, b, nrc),
+                false,
+                &mut mat_mut(&mut tape.gtmp, nr, nrc),
+            );
+            scatter(
+                &tape.gtmp,
+                blk.r_units.iter().copied(),
+                &blk.r_cols,
+                k,
+                &mut grads[at.wr..],
+            );
+            for (q, &j) in blk.r_units.iter().enumerate() {
+                grads[at.br + j] += dar.column(q).sum();
+            }
             let daz = mat(&tape.daz, b, hi);
+            gather(&tape.xh[slot * k..], b, k, &blk.cols, &mut tape.xa);
             gemm(
                 &daz.t(),
-                &xh,
-                true,
-                &mut mat_mut(&mut grads[at.wz + s * k..], hi, k),
+                &mat(&tape.xa, b, na),
+                false,
+                &mut mat_mut(&mut tape.gtmp, hi, na),
             );
+            scatter(&tape.gtmp, s..e, &blk.cols, k, &mut grads[at.wz..]);
             add_column_sums(&daz, &mut grads[at.bz + s..at.bz + e]);
-            let mut dxh = mat_mut(&mut tape.dxr, b, k);
-            gemm(&dar, &mat(&self.params[at.wr..], h, k), false, &mut dxh);
+            gemm(
+                &dar,
+                &mat(&tape.packed[wr_q..], nr, nrc),
+                false,
+                &mut mat_mut(&mut tape.dxar, b, nrc),
+            );
             gemm(
                 &daz,
-                &mat(&self.params[at.wz + s * k..], hi, k),
-                true,
-                &mut dxh,
+                &mat(&tape.packed[wz_q..], hi, na),
+                false,
+                &mut mat_mut(&mut tape.dxa, b, na),
             );
             for row in 0..b {
-                if let Some(dx) = dx.as_mut() {
-                    for c in 0..i {
-                        dx[[row, c]] += tape.dxr[row * k + c];
+                for (cols, d, n) in [(&blk.r_cols, &tape.dxar, nrc), (&blk.cols, &tape.dxa, na)] {
+                    for (q, &c) in cols.iter().enumerate() {
+                        let v = d[row * n + q];
+                        if c < i {
+                            if let Some(dx) = dx.as_mut() {
+                                dx[[row, c]] += v;
+                            }
+                        } else {
+                            tape.dhd[row * h + c - i] += v;
+                        }
                     }
-                }
-                for j in 0..h {
-                    tape.dhd[row * h + j] += tape.dxr[row * k + i + j];
                 }
             }
             // Send each block of dL/dhd to the state it was read from.
@@ -692,21 +888,32 @@ pub struct ModularGruTape {
     xs: Vec<f64>,
     /// `(T + 1) × B × H`.
     hs: Vec<f64>,
-    /// `T × M × B × (I + H)`: each module's `[x, hd]` and `[x, r∘hd]`.
+    /// `T × blocks × B × (I + H)`: each block's `[x, hd]` and `[x, r∘hd]` (only the block's columns of the
+    /// latter are written).
     xh: Vec<f64>,
     xr: Vec<f64>,
-    /// `T × M × B × H`: each module's reset gate over all units.
+    /// `T × blocks × B × H`: each block's reset gate (only its `r_units` are written).
     r: Vec<f64>,
     /// `T × B × H`: update gate and candidate, each unit from its own module.
     zs: Vec<f64>,
     ns: Vec<f64>,
     /// `T × B × O`.
     us: Vec<f64>,
-    /// `Wzᵀ`, `Wrᵀ`, `Whᵀ` (`(I + H) × H` each) and `Yᵀ` (`H × O`), copied at step 0.
-    wt: Vec<f64>,
+    /// `Yᵀ` (`H × O`) and each block's weights over its columns (`offsets`, see [`Block::packed_at`]),
+    /// copied at step 0.
+    yt: Vec<f64>,
+    packed: Vec<f64>,
+    offsets: Vec<usize>,
     /// Scratch.
     pre: Vec<f64>,
     pre_r: Vec<f64>,
+    /// A block's inputs gathered over its columns, and their gradients.
+    xa: Vec<f64>,
+    xar: Vec<f64>,
+    dxa: Vec<f64>,
+    dxar: Vec<f64>,
+    /// A block's weight gradients over its columns, before they are scattered.
+    gtmp: Vec<f64>,
     /// `(T + 1) × B × H`: gradients sent back to states whose backward step has not run yet.
     pending: Vec<f64>,
     dnext: Vec<f64>,
@@ -714,7 +921,6 @@ pub struct ModularGruTape {
     daz: Vec<f64>,
     dan: Vec<f64>,
     dar: Vec<f64>,
-    dxr: Vec<f64>,
     dau: Vec<f64>,
 }
 
