@@ -73,7 +73,15 @@ class Plant:
         return Plant(self._p.copy())
 
     def __getattr__(self, name):
+        if name == "_p":  # not yet set (unpickling, copying): no recursion
+            raise AttributeError(name)
         return getattr(self._p, name)
+
+    def __copy__(self):
+        return self.copy()
+
+    def __deepcopy__(self, memo):
+        return self.copy()
 
     def __repr__(self):
         return repr(self._p)
