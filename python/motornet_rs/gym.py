@@ -10,6 +10,8 @@ motornet_rs`` registers them)::
 Observations are MotorNet's (goal, delayed vision, delayed proprioception, stacked actions, go cue; see
 ``describe_observation()``), actions are excitations in [0, 1], the reward is minus the L1 distance of the
 fingertip from where it should be, and an episode ends (``terminated``) after ``max_ep_duration``.
+``info`` holds ``cartesian`` (the endpoint [x, y, vx, vy]), ``goal`` and ``aim``; the single environment
+adds the full state row ``states``, the vector environment gives all of them by ``states()``.
 """
 
 from __future__ import annotations
@@ -70,7 +72,11 @@ class _Common:
 
     @staticmethod
     def _info(info):
-        return {"states": info["states"], "goal": info["goal"], "aim": info["aim"]}
+        return {"cartesian": info["cartesian"], "goal": info["goal"], "aim": info["aim"]}
+
+    def states(self):
+        """The full state rows (``num_envs × state_dim``, MotorNet's layout; ``plant.split`` names them)."""
+        return self._vec.states()
 
 
 class ReachEnv(_Common, gymnasium.Env):
@@ -103,12 +109,17 @@ class ReachEnv(_Common, gymnasium.Env):
             joint_state=None if j is None else np.asarray(j, dtype=np.float64).reshape(1, -1),
             goal=None if g is None else np.asarray(g, dtype=np.float64).reshape(1, 2),
         )
-        return obs[0], {k: v[0] for k, v in self._info(info).items()}
+        return obs[0], self._one(info)
+
+    def _one(self, info):
+        out = {k: v[0] for k, v in self._info(info).items()}
+        out["states"] = self._vec.states()[0]
+        return out
 
     def step(self, action):
         a = np.asarray(action, dtype=np.float64).reshape(1, -1)
         obs, reward, terminated, info = self._vec.step(a)
-        return obs[0], float(reward[0]), bool(terminated), False, {k: v[0] for k, v in self._info(info).items()}
+        return obs[0], float(reward[0]), bool(terminated), False, self._one(info)
 
 
 class ReachVectorEnv(_Common, VectorEnv):

@@ -4,15 +4,19 @@
 //! wrappers; and the trainer. Everything that can fail raises `motornet_rs.MotornetError` (a `ValueError`)
 //! with the located message the command-line program prints; nothing panics on bad input.
 
+// PyO3 signatures return tuples of bound arrays.
+#![allow(clippy::type_complexity)]
+
 use motornet::models::{self, Backend};
+use motornet::runtime::batch;
 use motornet::runtime::env::{EnvConfig, Environment, ObsChannel, ObsSource};
 use motornet::runtime::plant::Workspace;
 use motornet::runtime::policy::Policy;
-use motornet::runtime::task::{ChaCha8Rng, Episode, Task, TaskContext};
+use motornet::runtime::task::{ChaCha8Rng, Episode, TaskContext};
 use motornet::runtime::train::episode_rng;
 use motornet::{Effector, Error, Plant};
 use numpy::{
-    PyArray1, PyArray2, PyArray3, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn,
+    IxDyn, PyArray1, PyArray2, PyArray3, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn,
     PyUntypedArrayMethods,
 };
 use pyo3::create_exception;
@@ -116,24 +120,29 @@ fn same_batch(function: &str, what: &[(&str, usize)]) -> PyResult<usize> {
     Ok(b)
 }
 
-fn out_array<'py>(
+/// A new `batch × width` (or `width`) float64 array of zeros, allocated by numpy, and `f` writing into its
+/// values (without the GIL).
+fn new_out<'py>(
     py: Python<'py>,
-    data: Vec<f64>,
     batch: usize,
     width: usize,
     two_d: bool,
-) -> Bound<'py, PyArrayDyn<f64>> {
-    let a = PyArray1::from_vec(py, data);
-    let shape: Vec<usize> = if two_d {
+    f: impl FnOnce(&mut [f64]) + Send,
+) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
+    let shape = if two_d {
         vec![batch, width]
     } else {
         vec![width]
     };
-    a.reshape(shape)
-        .expect("the sizes match")
-        .into_any()
-        .cast_into()
-        .expect("an array")
+    let a = PyArrayDyn::<f64>::zeros(py, IxDyn(&shape), false);
+    {
+        let mut w = a.readwrite();
+        let o = w
+            .as_slice_mut()
+            .map_err(|_| input("a new array is not contiguous".into()))?;
+        py.detach(|| f(o));
+    }
+    Ok(a)
 }
 
 enum WorkspaceGuard<'a> {
@@ -160,6 +169,30 @@ impl std::ops::DerefMut for WorkspaceGuard<'_> {
     }
 }
 
+enum ScratchGuard<'a> {
+    Shared(std::sync::MutexGuard<'a, Vec<f64>>),
+    Own(Vec<f64>),
+}
+
+impl std::ops::Deref for ScratchGuard<'_> {
+    type Target = Vec<f64>;
+    fn deref(&self) -> &Vec<f64> {
+        match self {
+            ScratchGuard::Shared(g) => g,
+            ScratchGuard::Own(v) => v,
+        }
+    }
+}
+
+impl std::ops::DerefMut for ScratchGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Vec<f64> {
+        match self {
+            ScratchGuard::Shared(g) => g,
+            ScratchGuard::Own(v) => v,
+        }
+    }
+}
+
 /// A plant: a built-in model compiled into the package, or a `.mnet` model run by the interpreter.
 #[pyclass(name = "Plant", module = "motornet_rs._core")]
 struct PyPlant {
@@ -167,6 +200,8 @@ struct PyPlant {
     backend: Backend,
     origin: Origin,
     ws: Mutex<Workspace>,
+    /// Batch-layout buffers of large steps, reused between calls.
+    scratch: Mutex<Vec<f64>>,
 }
 
 impl PyPlant {
@@ -181,6 +216,7 @@ impl PyPlant {
             backend,
             origin,
             ws,
+            scratch: Mutex::new(Vec::new()),
         })
     }
 
@@ -190,6 +226,14 @@ impl PyPlant {
         match self.ws.try_lock() {
             Ok(g) => WorkspaceGuard::Shared(g),
             Err(_) => WorkspaceGuard::Own(Box::new(self.plant.workspace())),
+        }
+    }
+
+    /// The scratch buffers, or new ones while another thread uses them.
+    fn scratch(&self) -> ScratchGuard<'_> {
+        match self.scratch.try_lock() {
+            Ok(g) => ScratchGuard::Shared(g),
+            Err(_) => ScratchGuard::Own(Vec::new()),
         }
     }
 
@@ -267,6 +311,7 @@ impl PyPlant {
             backend: self.backend,
             origin: self.origin.clone(),
             ws,
+            scratch: Mutex::new(Vec::new()),
         })
     }
 
@@ -423,15 +468,13 @@ impl PyPlant {
         let (jd, s) = (info.joint_dim(), info.state_dim());
         let (b, j, two) = rows("reset", "joint", &joint, jd)?;
         self.check_joint(j, b)?;
-        let mut out = vec![0.0; b * s];
         let mut ws = self.workspace();
         let ws = &mut *ws;
-        py.detach(|| {
+        new_out(py, b, s, two, |out| {
             for (row, o) in j.chunks_exact(jd).zip(out.chunks_exact_mut(s)) {
                 self.plant.reset_unchecked(ws, row, o);
             }
-        });
-        Ok(out_array(py, out, b, s, two))
+        })
     }
 
     /// One step of every row: `states` (`batch × state_dim`) and `controls` (`batch × control_dim`:
@@ -447,19 +490,33 @@ impl PyPlant {
         let (b, x, two) = rows("step", "states", &states, s)?;
         let (bu, u, _) = rows("step", "controls", &controls, c)?;
         let b = same_batch("step", &[("states", b), ("controls", bu)])?;
-        let mut out = vec![0.0; b * s];
         let mut ws = self.workspace();
         let ws = &mut *ws;
-        py.detach(|| {
-            for ((x, u), y) in x
-                .chunks_exact(s)
-                .zip(u.chunks_exact(c))
-                .zip(out.chunks_exact_mut(s))
-            {
-                self.plant.step_unchecked(ws, x, u, y);
+        let mut scratch = self.scratch();
+        let scratch = &mut *scratch;
+        new_out(py, b, s, two, |out| {
+            if b >= 2 * batch::LANES {
+                // Large batches: the batch layout (blocks of four effectors, component by component),
+                // which compiled plants step four at a time; scratch buffers are reused between calls.
+                scratch.resize(b * (2 * s + c), 0.0);
+                let (bx, rest) = scratch.split_at_mut(b * s);
+                let (bu, by) = rest.split_at_mut(b * c);
+                batch::from_rows(x, b, s, bx);
+                batch::from_rows(u, b, c, bu);
+                self.plant.step_batch_unchecked(ws, bx, bu, by);
+                for (k, row) in out.chunks_exact_mut(s).enumerate() {
+                    batch::read_row(by, b, k, row);
+                }
+            } else {
+                for ((x, u), y) in x
+                    .chunks_exact(s)
+                    .zip(u.chunks_exact(c))
+                    .zip(out.chunks_exact_mut(s))
+                {
+                    self.plant.step_unchecked(ws, x, u, y);
+                }
             }
-        });
-        Ok(out_array(py, out, b, s, two))
+        })
     }
 
     /// Reverse mode: given the cotangent of the next states, the cotangents of `states` and `controls`
@@ -480,23 +537,29 @@ impl PyPlant {
             "step_vjp",
             &[("states", b), ("controls", bu), ("next_cotangent", bw)],
         )?;
-        let mut gx = vec![0.0; b * s];
-        let mut gu = vec![0.0; b * c];
         let mut ws = self.workspace();
         let ws = &mut *ws;
-        py.detach(|| {
-            for k in 0..b {
-                self.plant.step_vjp_unchecked(
-                    ws,
-                    &x[k * s..(k + 1) * s],
-                    &u[k * c..(k + 1) * c],
-                    &w[k * s..(k + 1) * s],
-                    &mut gx[k * s..(k + 1) * s],
-                    &mut gu[k * c..(k + 1) * c],
-                );
-            }
-        });
-        Ok((out_array(py, gx, b, s, two), out_array(py, gu, b, c, two)))
+        let gu = PyArrayDyn::<f64>::zeros(py, IxDyn(&[b * c]), false);
+        let gx = {
+            let mut gu_w = gu.readwrite();
+            let gu = gu_w
+                .as_slice_mut()
+                .map_err(|_| input("a new array is not contiguous".into()))?;
+            new_out(py, b, s, two, |gx| {
+                for k in 0..b {
+                    self.plant.step_vjp_unchecked(
+                        ws,
+                        &x[k * s..(k + 1) * s],
+                        &u[k * c..(k + 1) * c],
+                        &w[k * s..(k + 1) * s],
+                        &mut gx[k * s..(k + 1) * s],
+                        &mut gu[k * c..(k + 1) * c],
+                    );
+                }
+            })?
+        };
+        let shape = if two { vec![b, c] } else { vec![c] };
+        Ok((gx, gu.reshape(shape)?))
     }
 
     /// Forward mode: the tangent of the next states given tangents of `states` and `controls`.
@@ -523,10 +586,9 @@ impl PyPlant {
                 ("controls_tangent", btu),
             ],
         )?;
-        let mut out = vec![0.0; b * s];
         let mut ws = self.workspace();
         let ws = &mut *ws;
-        py.detach(|| {
+        new_out(py, b, s, two, |out| {
             for k in 0..b {
                 self.plant.step_jvp_unchecked(
                     ws,
@@ -537,8 +599,7 @@ impl PyPlant {
                     &mut out[k * s..(k + 1) * s],
                 );
             }
-        });
-        Ok(out_array(py, out, b, s, two))
+        })
     }
 
     /// The Jacobian of one step at one state: `state_dim × (state_dim + control_dim)`.
@@ -605,10 +666,9 @@ fn json_to<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> PyResult<T
 
 impl PyVecEnv {
     fn observe(&mut self) -> Vec<f64> {
-        let info = self.env.plant.info().clone();
-        let s = info.state_dim();
+        let info = self.env.plant.info();
+        let (s, m) = (info.state_dim(), info.n_muscles());
         let o = self.env.obs_dim();
-        let m = info.n_muscles();
         let n = self.n;
         let cfg = self.env.config.clone();
         let t = self.t;
@@ -670,10 +730,13 @@ impl PyVecEnv {
     fn info_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         let s = self.env.plant.info().state_dim();
-        d.set_item(
-            "states",
-            PyArray1::from_slice(py, &self.states).reshape([self.n, s])?,
-        )?;
+        let cart = self.env.plant.info().cartesian().start;
+        let c: Vec<f64> = self
+            .states
+            .chunks_exact(s)
+            .flat_map(|x| x[cart..cart + 4].iter().copied())
+            .collect();
+        d.set_item("cartesian", PyArray1::from_vec(py, c).reshape([self.n, 4])?)?;
         let goal: Vec<f64> = self.episodes.iter().flat_map(|e| e.target).collect();
         d.set_item("goal", PyArray1::from_vec(py, goal).reshape([self.n, 2])?)?;
         let aim: Vec<f64> = self.episodes.iter().flat_map(|e| e.aim(self.t)).collect();
@@ -885,8 +948,8 @@ impl PyVecEnv {
                 self.env.steps
             )));
         }
-        let info = self.env.plant.info().clone();
-        let (m, s) = (info.n_muscles(), info.state_dim());
+        let info = self.env.plant.info();
+        let (m, s, cart) = (info.n_muscles(), info.state_dim(), info.cartesian().start);
         let (b, a, _) = rows("step", "actions", &actions, m)?;
         same_batch("step", &[("num_envs", self.n), ("actions", b)])?;
         let noise_sd = self.env.config.action_noise;
@@ -895,7 +958,7 @@ impl PyVecEnv {
             if !v.is_finite() {
                 return Err(input(format!(
                     "step: the excitation of muscle `{}` of environment {} is {v}",
-                    info.muscle_names[k % m],
+                    self.env.plant.info().muscle_names[k % m],
                     k / m
                 )));
             }
@@ -903,7 +966,6 @@ impl PyVecEnv {
                 *v += noise_sd * normal(&mut self.rngs[k / m]);
             }
         }
-        let cart = info.cartesian().start;
         let mut load = vec![0.0; self.n * 2];
         for b in 0..self.n {
             let c: [f64; 4] = self.states[b * s + cart..][..4].try_into().expect("4");
@@ -935,7 +997,7 @@ impl PyVecEnv {
     /// The current states, `num_envs × state_dim` (MotorNet's layout).
     fn states<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let s = self.env.plant.info().state_dim();
-        Ok(PyArray1::from_slice(py, &self.states).reshape([self.n, s])?)
+        PyArray1::from_slice(py, &self.states).reshape([self.n, s])
     }
 
     /// The episodes since the last reset: initial joint states, start and goal positions, go steps
@@ -974,7 +1036,7 @@ impl PyVecEnv {
     /// Per environment, where the endpoint should be at step `t` (`num_envs × 2`).
     fn aim<'py>(&self, py: Python<'py>, t: usize) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let aim: Vec<f64> = self.episodes.iter().flat_map(|e| e.aim(t)).collect();
-        Ok(PyArray1::from_vec(py, aim).reshape([self.episodes.len(), 2])?)
+        PyArray1::from_vec(py, aim).reshape([self.episodes.len(), 2])
     }
 
     /// The task's endpoint load at step `t` for endpoint states `cartesian` (`num_envs × 4`): the force
@@ -1022,7 +1084,7 @@ fn train_run(
     let dir = std::path::PathBuf::from(out);
     let result = py.detach(|| {
         let mut progress = |batch: u64, batches: u64, loss: f64, metric: Option<f64>| {
-            if !quiet && (batch + 1) % 100 == 0 {
+            if !quiet && (batch + 1).is_multiple_of(100) {
                 match metric {
                     Some(m) => eprintln!(
                         "batch {}/{batches}: loss {loss:.5}, metric {m:.5} m",
@@ -1144,6 +1206,3 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(builtin_source, m)?)?;
     Ok(())
 }
-
-#[allow(dead_code)]
-fn _assert_task_object_safe(_: &dyn Task) {}
