@@ -170,7 +170,10 @@ class Environment(torch.nn.Module):
 
     # -- construction helpers -------------------------------------------------------------------------
     def _make_vec(self, batch):
-        if self._vec is None or self._vec.num_envs != batch:
+        # Rebuilt for another batch size, or when the plant's parameters changed (the task draws with them).
+        params = tuple(self.plant.core().param_table())
+        if self._vec is None or self._vec.num_envs != batch or params != self._vec_params:
+            self._vec_params = params
             self._vec = _core.VecEnv(
                 self.plant.core(), batch, json.dumps(self.task), json.dumps(self.env_config), self.seed
             )

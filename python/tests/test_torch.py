@@ -107,3 +107,28 @@ def test_bad_environment_settings_raise():
         mt.Environment("arm26", vision_delay=0.015)
     with pytest.raises(mn.MotornetError, match="task"):
         mt.Environment("arm26", {"kind": "nope"})
+
+
+def test_float32_environment_for_motornets_float32_policies():
+    env = mt.Environment("arm26", max_ep_duration=0.05, dtype=torch.float32)
+    gru = torch.nn.GRU(env.observation_space.shape[0], 8, 1, batch_first=True)
+    fc = torch.nn.Linear(8, 6)
+    h = torch.zeros(1, 2, 8)
+    obs, info = env.reset(seed=0, options={"batch_size": 2})
+    assert obs.dtype == torch.float32
+    done = False
+    while not done:
+        y, h = gru(obs[:, None], h)
+        obs, _, done, _, info = env.step(action=torch.sigmoid(fc(y[:, 0])))
+    info["states"]["fingertip"].sum().backward()
+    assert fc.bias.grad is not None and torch.all(torch.isfinite(fc.bias.grad))
+
+
+def test_parameter_changes_reach_the_environment():
+    env = mt.Environment("arm26", max_ep_duration=0.05)
+    env.reset(seed=1, options={"batch_size": 2})
+    j0 = env.joint0.copy()
+    env.plant.set_param("shoulder.range.max", "30 deg")
+    env.reset(seed=1, options={"batch_size": 2})
+    assert np.all(env.joint0[:, 0] <= np.deg2rad(30) + 1e-12)
+    assert not np.array_equal(j0, env.joint0)
