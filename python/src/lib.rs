@@ -14,7 +14,7 @@ use motornet::runtime::plant::Workspace;
 use motornet::runtime::policy::Policy;
 use motornet::runtime::task::{ChaCha8Rng, Episode, TaskContext};
 use motornet::runtime::train::episode_rng;
-use motornet::{Effector, Error, Plant};
+use motornet::{Error, Plant};
 use numpy::{
     IxDyn, PyArray1, PyArray2, PyArray3, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn,
     PyUntypedArrayMethods,
@@ -243,36 +243,6 @@ impl PyPlant {
         p.set_params(self.plant.params())?;
         Ok(p)
     }
-
-    fn check_joint(&self, joint: &[f64], batch: usize) -> PyResult<()> {
-        let info = self.plant.info();
-        let (jd, dof) = (info.joint_dim(), info.dof());
-        for b in 0..batch {
-            let row = &joint[b * jd..(b + 1) * jd];
-            for (k, bound) in self.plant.bounds().iter().enumerate() {
-                let (q, v) = (row[k], row[dof + k]);
-                if !(q >= bound.lower && q <= bound.upper) {
-                    return Err(err(Error::OutOfBounds {
-                        effector: b,
-                        coord: info.coord_names[k].clone(),
-                        value: q,
-                        lower: bound.lower,
-                        upper: bound.upper,
-                    }));
-                }
-                if !(v >= bound.vel_lower && v <= bound.vel_upper) {
-                    return Err(err(Error::OutOfBounds {
-                        effector: b,
-                        coord: format!("{} velocity", info.coord_names[k]),
-                        value: v,
-                        lower: bound.vel_lower,
-                        upper: bound.vel_upper,
-                    }));
-                }
-            }
-        }
-        Ok(())
-    }
 }
 
 #[pymethods]
@@ -467,7 +437,7 @@ impl PyPlant {
         let info = self.plant.info();
         let (jd, s) = (info.joint_dim(), info.state_dim());
         let (b, j, two) = rows("reset", "joint", &joint, jd)?;
-        self.check_joint(j, b)?;
+        check_joint(&*self.plant, j, b)?;
         let mut ws = self.workspace();
         let ws = &mut *ws;
         new_out(py, b, s, two, |out| {
@@ -642,39 +612,129 @@ impl PyPlant {
 
 /// A batch of environments stepped in Rust: an effector, a task, and MotorNet's observation model (goal,
 /// delayed and noisy vision and proprioception, stacked actions, go cue), one episode per environment.
-/// The gymnasium environments and the torch environment are built on it.
+/// The gymnasium environments and the torch environment are built on it. The states are kept in the
+/// plant's batch layout (blocks of four effectors, component by component), which compiled plants step
+/// four at a time; observations read the components they need from it.
 #[pyclass(name = "VecEnv", module = "motornet_rs._core")]
 struct PyVecEnv {
     env: Environment<Box<dyn Plant>>,
-    effector: Effector<Box<dyn Plant>>,
     n: usize,
+    threads: usize,
     seed: u64,
     resets: u64,
     episodes: Vec<Episode>,
     rngs: Vec<ChaCha8Rng>,
     t: usize,
-    /// Captured sensory values of every state since reset: `[t][b × obs_dim]` (only State columns).
-    captured: Vec<Vec<f64>>,
-    /// Applied (noisy) excitations of every step since reset: `[t][b × m]`.
-    applied: Vec<Vec<f64>>,
-    states: Vec<f64>,
+    /// States (batch layout, `n × state_dim`), the next states, controls (batch layout and rows).
+    x: Vec<f64>,
+    y: Vec<f64>,
+    u: Vec<f64>,
+    u_rows: Vec<f64>,
+    /// One workspace per thread.
+    wss: Vec<Workspace>,
+    /// The last `delay_slots` captured sensory values (`slot × n × obs_dim`, only State columns): the
+    /// capture of state `t` is in slot `t mod delay_slots`.
+    captured: Vec<f64>,
+    delay_slots: usize,
+    /// The last `action_slots` applied (noisy) excitations (`slot × n × m`), likewise.
+    applied: Vec<f64>,
+    action_slots: usize,
 }
 
 fn json_to<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> PyResult<T> {
     serde_json::from_str(text).map_err(|e| input(format!("{what}: {e}")))
 }
 
+/// Checks joint states (`batch × 2·dof`) against a plant's limits, as `Effector::reset` does.
+fn check_joint(plant: &dyn Plant, joint: &[f64], batch: usize) -> PyResult<()> {
+    let info = plant.info();
+    let (jd, dof) = (info.joint_dim(), info.dof());
+    for b in 0..batch {
+        let row = &joint[b * jd..(b + 1) * jd];
+        for (k, bound) in plant.bounds().iter().enumerate() {
+            let (q, v) = (row[k], row[dof + k]);
+            if !(q >= bound.lower && q <= bound.upper) {
+                return Err(err(Error::OutOfBounds {
+                    effector: b,
+                    coord: info.coord_names[k].clone(),
+                    value: q,
+                    lower: bound.lower,
+                    upper: bound.upper,
+                }));
+            }
+            if !(v >= bound.vel_lower && v <= bound.vel_upper) {
+                return Err(err(Error::OutOfBounds {
+                    effector: b,
+                    coord: format!("{} velocity", info.coord_names[k]),
+                    value: v,
+                    lower: bound.vel_lower,
+                    upper: bound.vel_upper,
+                }));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Below this many environments per thread a step is not split.
+const MIN_PER_THREAD: usize = 256;
+
 impl PyVecEnv {
-    fn observe(&mut self) -> Vec<f64> {
-        let info = self.env.plant.info();
-        let (s, m) = (info.state_dim(), info.n_muscles());
+    fn state_dim(&self) -> usize {
+        self.env.plant.info().state_dim()
+    }
+
+    /// Component `k` of environment `b`'s current state.
+    #[inline]
+    fn at(&self, b: usize, k: usize) -> f64 {
+        let (start, stride) = batch::slot(self.n, self.state_dim(), b);
+        self.x[start + k * stride]
+    }
+
+    fn cartesian_of(&self, b: usize) -> [f64; 4] {
+        let c = self.env.plant.info().cartesian().start;
+        let (start, stride) = batch::slot(self.n, self.state_dim(), b);
+        std::array::from_fn(|i| self.x[start + (c + i) * stride])
+    }
+
+    /// The first non-finite component of the current states, as an error.
+    fn check_finite(&self) -> PyResult<()> {
+        if self.x.iter().all(|v| v.is_finite()) {
+            return Ok(());
+        }
+        let s = self.state_dim();
+        for b in 0..self.n {
+            for k in 0..s {
+                let v = self.at(b, k);
+                if !v.is_finite() {
+                    let (part, index) =
+                        motornet::runtime::effector::describe_index(self.env.plant.info(), k);
+                    return Err(err(Error::NonFinite {
+                        step: self.t,
+                        effector: b,
+                        part,
+                        index,
+                        value: v,
+                    }));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Captures the current state's sensory values and forms the observations (`n × obs_dim`).
+    fn observe<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let m = self.env.n_muscles();
         let o = self.env.obs_dim();
         let n = self.n;
-        let cfg = self.env.config.clone();
+        let (sd_v, sd_p, sd_o) = (
+            self.env.config.vision_noise,
+            self.env.config.proprioception_noise,
+            self.env.config.observation_noise,
+        );
         let t = self.t;
-        // Capture this state's sensory values with their noise.
-        let mut cap = vec![0.0; n * o];
         let sources = self.env.observation_sources().to_vec();
+        let slot = t % self.delay_slots;
         for b in 0..n {
             for (k, src) in sources.iter().enumerate() {
                 if let ObsSource::State {
@@ -685,57 +745,58 @@ impl PyVecEnv {
                 } = *src
                 {
                     let sd = match channel {
-                        ObsChannel::Vision => cfg.vision_noise,
-                        ObsChannel::Proprioception => cfg.proprioception_noise,
+                        ObsChannel::Vision => sd_v,
+                        ObsChannel::Proprioception => sd_p,
                     };
                     let noise = if sd > 0.0 {
                         sd * normal(&mut self.rngs[b])
                     } else {
                         0.0
                     };
-                    cap[b * o + k] = scale * self.states[b * s + index] + noise;
+                    self.captured[(slot * n + b) * o + k] = scale * self.at(b, index) + noise;
                 }
             }
         }
-        self.captured.push(cap);
-        let mut obs = vec![0.0; n * o];
-        for b in 0..n {
-            let e = &self.episodes[b];
-            for (k, src) in sources.iter().enumerate() {
-                let v = match *src {
-                    ObsSource::Goal(i) => e.target[i],
-                    ObsSource::GoCue => e.go_signal(t),
-                    ObsSource::State { delay, .. } => {
-                        self.captured[t.saturating_sub(delay - 1)][b * o + k]
-                    }
-                    ObsSource::Action { muscle, lag } => {
-                        if t >= lag {
-                            self.applied[t - lag][b * m + muscle]
-                        } else {
-                            0.0
+        let out = PyArray2::<f64>::zeros(py, [n, o], false);
+        {
+            let mut w = out.readwrite();
+            let obs = w
+                .as_slice_mut()
+                .map_err(|_| input("a new array is not contiguous".into()))?;
+            for b in 0..n {
+                let e = &self.episodes[b];
+                for (k, src) in sources.iter().enumerate() {
+                    let v = match *src {
+                        ObsSource::Goal(i) => e.target[i],
+                        ObsSource::GoCue => e.go_signal(t),
+                        ObsSource::State { delay, .. } => {
+                            let s = t.saturating_sub(delay - 1) % self.delay_slots;
+                            self.captured[(s * n + b) * o + k]
                         }
-                    }
-                };
-                let noisy = !matches!(src, ObsSource::Goal(_) | ObsSource::GoCue);
-                obs[b * o + k] = if noisy && cfg.observation_noise > 0.0 {
-                    v + cfg.observation_noise * normal(&mut self.rngs[b])
-                } else {
-                    v
-                };
+                        ObsSource::Action { muscle, lag } => {
+                            if t >= lag {
+                                let s = (t - lag) % self.action_slots;
+                                self.applied[(s * n + b) * m + muscle]
+                            } else {
+                                0.0
+                            }
+                        }
+                    };
+                    let noisy = !matches!(src, ObsSource::Goal(_) | ObsSource::GoCue);
+                    obs[b * o + k] = if noisy && sd_o > 0.0 {
+                        v + sd_o * normal(&mut self.rngs[b])
+                    } else {
+                        v
+                    };
+                }
             }
         }
-        obs
+        Ok(out)
     }
 
     fn info_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        let s = self.env.plant.info().state_dim();
-        let cart = self.env.plant.info().cartesian().start;
-        let c: Vec<f64> = self
-            .states
-            .chunks_exact(s)
-            .flat_map(|x| x[cart..cart + 4].iter().copied())
-            .collect();
+        let c: Vec<f64> = (0..self.n).flat_map(|b| self.cartesian_of(b)).collect();
         d.set_item("cartesian", PyArray1::from_vec(py, c).reshape([self.n, 4])?)?;
         let goal: Vec<f64> = self.episodes.iter().flat_map(|e| e.target).collect();
         d.set_item("goal", PyArray1::from_vec(py, goal).reshape([self.n, 2])?)?;
@@ -772,20 +833,53 @@ impl PyVecEnv {
         let config: EnvConfig = json_to("env", env_json)?;
         let env = Environment::new(plant.copy_plant().map_err(err)?, task.build(), config)
             .map_err(err)?;
-        let mut effector = Effector::new(plant.copy_plant().map_err(err)?, num_envs);
-        effector.set_threads(threads.max(1)).map_err(err)?;
+        let info = env.plant.info();
+        let (s, c, m, o) = (
+            info.state_dim(),
+            info.control_dim(),
+            info.n_muscles(),
+            env.obs_dim(),
+        );
+        let delay_slots = env
+            .observation_sources()
+            .iter()
+            .map(|src| match src {
+                ObsSource::State { delay, .. } => *delay,
+                _ => 1,
+            })
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        let action_slots = env.config.action_frame_stacking.max(1);
+        // Refuse sizes whose buffers cannot be allocated (8 bytes a value, 32 GiB at most).
+        if num_envs
+            .checked_mul(s.max(c).max(o) * (3 + delay_slots + action_slots))
+            .is_none_or(|values| values > 1 << 32)
+        {
+            return Err(input(format!(
+                "VecEnv: {num_envs} environments need more than 32 GiB of buffers"
+            )));
+        }
+        let threads = threads.clamp(1, 64);
+        let wss = (0..threads).map(|_| env.plant.workspace()).collect();
         Ok(PyVecEnv {
-            env,
-            effector,
             n: num_envs,
+            threads,
             seed,
             resets: 0,
             episodes: Vec::new(),
             rngs: Vec::new(),
             t: 0,
-            captured: Vec::new(),
-            applied: Vec::new(),
-            states: Vec::new(),
+            x: vec![0.0; num_envs * s],
+            y: vec![0.0; num_envs * s],
+            u: vec![0.0; num_envs * c],
+            u_rows: vec![0.0; num_envs * c],
+            wss,
+            captured: vec![0.0; delay_slots * num_envs * o],
+            delay_slots,
+            applied: vec![0.0; action_slots * num_envs * m],
+            action_slots,
+            env,
         })
     }
 
@@ -907,22 +1001,25 @@ impl PyVecEnv {
             }
         }
         let joint: Vec<f64> = episodes.iter().flat_map(|e| e.joint0.clone()).collect();
-        self.effector.reset(&joint).map_err(err)?;
+        check_joint(&self.env.plant, &joint, self.n)?;
+        let sd = self.state_dim();
+        let mut row = vec![0.0; sd];
+        for (b, j) in joint.chunks_exact(jd).enumerate() {
+            self.env
+                .plant
+                .reset_unchecked(&mut self.wss[0], j, &mut row);
+            batch::write_row(&mut self.x, self.n, b, &row);
+        }
         self.rngs = (0..self.n as u64)
             .map(|b| episode_rng(self.seed, self.resets, b))
             .collect();
         self.resets += 1;
         self.episodes = episodes;
         self.t = 0;
-        self.captured.clear();
-        self.applied.clear();
-        self.states = self.effector.states();
-        let obs = self.observe();
-        let o = self.env.obs_dim();
-        Ok((
-            PyArray1::from_vec(py, obs).reshape([self.n, o])?,
-            self.info_dict(py)?,
-        ))
+        self.applied.fill(0.0);
+        self.check_finite()?;
+        let obs = self.observe(py)?;
+        Ok((obs, self.info_dict(py)?))
     }
 
     /// One step of every environment with `actions` (`num_envs × n_muscles` excitations; action noise is
@@ -949,45 +1046,82 @@ impl PyVecEnv {
             )));
         }
         let info = self.env.plant.info();
-        let (m, s, cart) = (info.n_muscles(), info.state_dim(), info.cartesian().start);
+        let (m, s, c) = (info.n_muscles(), info.state_dim(), info.control_dim());
         let (b, a, _) = rows("step", "actions", &actions, m)?;
         same_batch("step", &[("num_envs", self.n), ("actions", b)])?;
         let noise_sd = self.env.config.action_noise;
-        let mut u = a.to_vec();
-        for (k, v) in u.iter_mut().enumerate() {
-            if !v.is_finite() {
-                return Err(input(format!(
-                    "step: the excitation of muscle `{}` of environment {} is {v}",
-                    self.env.plant.info().muscle_names[k % m],
-                    k / m
-                )));
+        let n = self.n;
+        let slot = self.t % self.action_slots;
+        for e in 0..n {
+            for k in 0..m {
+                let mut v = a[e * m + k];
+                if !v.is_finite() {
+                    return Err(input(format!(
+                        "step: the excitation of muscle `{}` of environment {e} is {v}",
+                        self.env.plant.info().muscle_names[k],
+                    )));
+                }
+                if noise_sd > 0.0 {
+                    v += noise_sd * normal(&mut self.rngs[e]);
+                }
+                self.u_rows[e * c + k] = v;
+                self.applied[(slot * n + e) * m + k] = v;
             }
-            if noise_sd > 0.0 {
-                *v += noise_sd * normal(&mut self.rngs[k / m]);
+            let cart = self.cartesian_of(e);
+            let (f, _) = self
+                .env
+                .task
+                .endpoint_load(self.t, &self.episodes[e], &cart);
+            self.u_rows[e * c + m..e * c + m + 2].copy_from_slice(&f);
+            self.u_rows[e * c + m + 2..(e + 1) * c].fill(0.0);
+        }
+        batch::from_rows(&self.u_rows, n, c, &mut self.u);
+        let threads = if n >= 2 * MIN_PER_THREAD {
+            self.threads
+        } else {
+            1
+        };
+        let plant = &self.env.plant;
+        let (x, u, y, wss) = (&self.x, &self.u, &mut self.y, &mut self.wss);
+        py.detach(|| {
+            if threads <= 1 {
+                plant.step_batch_unchecked(&mut wss[0], x, u, y);
+                return;
             }
-        }
-        let mut load = vec![0.0; self.n * 2];
-        for b in 0..self.n {
-            let c: [f64; 4] = self.states[b * s + cart..][..4].try_into().expect("4");
-            let (f, _) = self.env.task.endpoint_load(self.t, &self.episodes[b], &c);
-            load[b * 2..b * 2 + 2].copy_from_slice(&f);
-        }
-        let effector = &mut self.effector;
-        py.detach(|| effector.step(&u, &load, &[])).map_err(err)?;
-        self.applied.push(u);
-        self.states = self.effector.states();
+            // Slices starting at block boundaries are batches of their own.
+            let per = n
+                .div_ceil(threads)
+                .next_multiple_of(batch::LANES)
+                .max(MIN_PER_THREAD);
+            std::thread::scope(|scope| {
+                let mut y_rest: &mut [f64] = y;
+                let mut lo = 0;
+                for ws in wss.iter_mut() {
+                    if lo >= n {
+                        break;
+                    }
+                    let hi = (lo + per).min(n);
+                    let (y_part, rest) = y_rest.split_at_mut((hi - lo) * s);
+                    y_rest = rest;
+                    let (xp, up) = (&x[lo * s..hi * s], &u[lo * c..hi * c]);
+                    scope.spawn(move || plant.step_batch_unchecked(ws, xp, up, y_part));
+                    lo = hi;
+                }
+            });
+        });
+        std::mem::swap(&mut self.x, &mut self.y);
         self.t += 1;
-        let obs = self.observe();
-        let reward: Vec<f64> = (0..self.n)
+        self.check_finite()?;
+        let obs = self.observe(py)?;
+        let reward: Vec<f64> = (0..n)
             .map(|b| {
                 let aim = self.episodes[b].aim(self.t);
-                let p = &self.states[b * s + cart..][..2];
+                let p = self.cartesian_of(b);
                 -((p[0] - aim[0]).abs() + (p[1] - aim[1]).abs())
             })
             .collect();
-        let o = self.env.obs_dim();
         Ok((
-            PyArray1::from_vec(py, obs).reshape([self.n, o])?,
+            obs,
             PyArray1::from_vec(py, reward),
             self.t >= self.env.steps,
             self.info_dict(py)?,
@@ -996,8 +1130,8 @@ impl PyVecEnv {
 
     /// The current states, `num_envs × state_dim` (MotorNet's layout).
     fn states<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        let s = self.env.plant.info().state_dim();
-        PyArray1::from_slice(py, &self.states).reshape([self.n, s])
+        let s = self.state_dim();
+        PyArray1::from_vec(py, batch::to_rows(&self.x, self.n, s)).reshape([self.n, s])
     }
 
     /// The episodes since the last reset: initial joint states, start and goal positions, go steps
