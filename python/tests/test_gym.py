@@ -85,3 +85,26 @@ def test_vector_env_bad_actions_raise():
         vec.step(np.zeros((3, 6)))
     with pytest.raises(motornet_rs.MotornetError, match="excitation"):
         vec.step(np.full((2, 6), np.nan))
+
+
+def test_vector_env_threads_give_the_same_trajectories():
+    a = np.full((1030, 6), 0.3)
+    out = []
+    for threads in (1, 3):
+        vec = ReachVectorEnv(1030, "arm26", max_ep_duration=0.03, threads=threads)
+        obs, _ = vec.reset(seed=2)
+        for _ in range(3):
+            obs, *_ = vec.step(a)
+        out.append((obs, vec.states()))
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    np.testing.assert_array_equal(out[0][1], out[1][1])
+
+
+def test_vector_env_states_split_by_name():
+    vec = ReachVectorEnv(6, "arm26")
+    _, info = vec.reset(seed=0)
+    s = vec.plant.split(vec.states())
+    assert s["muscle"].shape == (6, 7, 6)
+    np.testing.assert_array_equal(s["cartesian"], info["cartesian"])
+    _, _, _, _, info = vec.step(np.full((6, 6), 0.5))
+    np.testing.assert_array_equal(vec.plant.split(vec.states())["cartesian"], info["cartesian"])

@@ -132,3 +132,24 @@ def test_parameter_changes_reach_the_environment():
     env.reset(seed=1, options={"batch_size": 2})
     assert np.all(env.joint0[:, 0] <= np.deg2rad(30) + 1e-12)
     assert not np.array_equal(j0, env.joint0)
+
+
+@pytest.mark.parametrize("task", ["random_reach", {"kind": "delayed_reach", "go_steps": [2, 4]}])
+def test_rust_vector_env_and_torch_env_observe_alike(task):
+    # Two implementations of the layout Rust describes: the Rust step-wise environment (ring buffers) and
+    # the torch environment (tensors); with delays, stacked actions and a go cue they must agree.
+    from motornet_rs.gym import ReachVectorEnv
+
+    kw = dict(max_ep_duration=0.12, proprioception_delay=0.02, vision_delay=0.05, action_frame_stacking=2)
+    vec = ReachVectorEnv(5, "arm26", task, **kw)
+    env = mt.Environment("arm26", task, **kw)
+    obs_v, _ = vec.reset(seed=3)
+    ep = vec._vec.episodes()
+    obs_t, _ = env.reset(seed=3, options={"batch_size": 5, "joint_state": ep["joint_state"], "goal": ep["goal"]})
+    np.testing.assert_allclose(obs_t.numpy(), obs_v, rtol=0, atol=1e-14)
+    rng = np.random.default_rng(0)
+    for _ in range(env.steps):
+        a = rng.uniform(0, 1, size=(5, 6))
+        obs_v, *_ = vec.step(a)
+        obs_t, *_ = env.step(torch.from_numpy(a))
+        np.testing.assert_allclose(obs_t.numpy(), obs_v, rtol=1e-12, atol=1e-12)
