@@ -23,6 +23,13 @@ from . import _core
 from ._core import MotornetError, VecEnv, builtin_models, builtin_source
 from .training import train
 
+try:
+    from importlib.metadata import PackageNotFoundError, version
+
+    __version__ = version("motornet-rs")
+except PackageNotFoundError:  # running from a source tree without installing
+    __version__ = "0.0.0"
+
 __all__ = [
     "MotornetError",
     "Plant",

@@ -108,3 +108,10 @@ def test_vector_env_states_split_by_name():
     np.testing.assert_array_equal(s["cartesian"], info["cartesian"])
     _, _, _, _, info = vec.step(np.full((6, 6), 0.5))
     np.testing.assert_array_equal(vec.plant.split(vec.states())["cartesian"], info["cartesian"])
+
+
+def test_module_prefixed_id_imports_the_package():
+    env = gymnasium.make("motornet_rs:motornet_rs/RandomReach-v0", model="pointmass24_relu")
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (12,)
+    assert motornet_rs.__version__ == "0.1.0"
