@@ -153,3 +153,25 @@ def test_rust_vector_env_and_torch_env_observe_alike(task):
         obs_v, *_ = vec.step(a)
         obs_t, *_ = env.step(torch.from_numpy(a))
         np.testing.assert_allclose(obs_t.numpy(), obs_v, rtol=1e-12, atol=1e-12)
+
+
+def test_gradcheck_through_the_environment_with_delays_stacking_and_curl():
+    env = mt.Environment(
+        "arm26", {"kind": "random_reach", "curl": 3.0}, max_ep_duration=0.04,
+        proprioception_delay=0.02, vision_delay=0.03, action_frame_stacking=1,
+    )
+    env.reset(seed=4, options={"batch_size": 2, "deterministic": True})
+    joint, goal = env.joint0.copy(), env.goal.clone()
+
+    def rollout(actions):
+        env.reset(options={"batch_size": 2, "joint_state": joint, "goal": goal, "deterministic": True})
+        outs = []
+        for t in range(env.steps):
+            obs, _, _, _, info = env.step(actions[t])
+            outs.append(obs)
+            outs.append(info["states"]["muscle"].reshape(2, -1))
+        return torch.cat(outs, dim=1)
+
+    a = torch.rand(env.steps, 2, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    a = (0.2 + 0.6 * a).requires_grad_()
+    assert torch.autograd.gradcheck(rollout, (a,), eps=1e-6, atol=1e-5, rtol=1e-4)
