@@ -84,6 +84,10 @@ class Plant:
             raise AttributeError(name)
         return getattr(self._p, name)
 
+    def __reduce__(self):
+        kind, a, b, interpreted = self._p.origin
+        return (_rebuild_plant, (kind, a, b, interpreted, self._p.param_values()))
+
     def __copy__(self):
         return self.copy()
 
@@ -164,6 +168,12 @@ class Plant:
 
     def core(self) -> "_core.Plant":
         return self._p
+
+
+def _rebuild_plant(kind, a, b, interpreted, values):
+    p = Plant(a, interpreted=interpreted) if kind == "spec" else Plant.from_source(a, b)
+    p.core().set_param_values(list(values))
+    return p
 
 
 def _register_gym():

@@ -421,6 +421,33 @@ impl PyPlant {
         }
         Ok(())
     }
+    /// All parameter values, in the order of `param_names` (SI units).
+    fn param_values(&self) -> Vec<f64> {
+        self.plant.params().to_vec()
+    }
+    /// Replaces all parameter values (in the order of `param_names`), after checking the model's
+    /// constraints; on error nothing changes.
+    fn set_param_values(&mut self, values: Vec<f64>) -> PyResult<()> {
+        let n = self.plant.params().len();
+        if values.len() != n {
+            return Err(input(format!(
+                "set_param_values: {} values given, the model has {n} parameters",
+                values.len()
+            )));
+        }
+        self.plant.set_params(&values).map_err(err)
+    }
+    /// How the plant was built (for pickling): `("spec", model, "", interpreted)` or
+    /// `("source", text, file_name, True)`.
+    #[getter]
+    fn origin(&self) -> (&'static str, String, String, bool) {
+        match &self.origin {
+            Origin::Spec { spec, interpreted } => {
+                ("spec", spec.clone(), String::new(), *interpreted)
+            }
+            Origin::Source { text, file_name } => ("source", text.clone(), file_name.clone(), true),
+        }
+    }
     /// Applies `"name=value"` overrides (all checked together; on error nothing changes).
     fn apply_overrides(&mut self, overrides: Vec<String>) -> PyResult<()> {
         self.plant.apply_overrides(&overrides).map_err(err)?;

@@ -149,3 +149,16 @@ def test_non_contiguous_inputs_are_accepted():
     x = p.reset([[0.8, 1.2, 0.0, 0.0]] * 4)
     u = np.asfortranarray(p.controls(np.full((4, 6), 0.2)))
     np.testing.assert_array_equal(p.step(x[::1], u), p.step(x, np.ascontiguousarray(u)))
+
+
+def test_plants_pickle_with_their_parameters():
+    import pickle
+
+    p = mn.Plant("arm26", overrides=["biceps.max_force=321"])
+    q = pickle.loads(pickle.dumps(p))
+    assert q.get_param("biceps.max_force") == 321.0 and q.backend == "compiled"
+    t = mn.Plant.from_source(mn.builtin_source("pointmass24_relu"), "pm.mnet")
+    r = pickle.loads(pickle.dumps(t))
+    assert r.backend == "interpreted" and r.n_muscles == 4
+    with pytest.raises(mn.MotornetError, match="values given"):
+        p.core().set_param_values([1.0])
