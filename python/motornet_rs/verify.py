@@ -52,6 +52,13 @@ def _need(ref, key, path):
     return ref[key]
 
 
+def _delay(ref, kw, what):
+    """A delay in seconds: `<what>_delay_s`, else the environment's keyword; `None` (MotorNet's default)
+    and 0 mean one time step."""
+    v = ref.get(f"{what}_delay_s", kw.get(f"{what}_delay"))
+    return None if v is None else float(v)
+
+
 def run_case(ref: dict, path: str = "<reference>", interpreted: bool = False) -> dict:
     """Reruns one closed-loop reference; returns ``{field: (largest scaled error, elements compared)}``."""
     steps = int(_need(ref, "steps", path))
@@ -66,8 +73,8 @@ def run_case(ref: dict, path: str = "<reference>", interpreted: bool = False) ->
         model_for(ref),
         "random_reach",
         max_ep_duration=steps * dt,
-        proprioception_delay=float(_need(ref, "proprioception_delay_s", path)),
-        vision_delay=float(_need(ref, "vision_delay_s", path)),
+        proprioception_delay=_delay(ref, kw, "proprioception"),
+        vision_delay=_delay(ref, kw, "vision"),
         action_frame_stacking=int(kw.get("action_frame_stacking", 0)),
         interpreted=interpreted,
     )

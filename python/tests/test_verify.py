@@ -50,3 +50,11 @@ def test_verify_command_exit_codes(tmp_path):
     broken.write_text("{}")
     out = subprocess.run([sys.executable, "-m", "motornet_rs", "verify", str(broken)], capture_output=True, text=True)
     assert out.returncode == 1 and "missing field" in out.stdout
+
+
+def test_default_delays_are_one_step():
+    from motornet_rs.verify import _delay
+
+    assert _delay({"vision_delay_s": None}, {}, "vision") is None
+    assert _delay({}, {"vision_delay": 0.05}, "vision") == 0.05
+    assert _delay({"vision_delay_s": 0.02}, {"vision_delay": 0.05}, "vision") == 0.02
