@@ -1250,3 +1250,53 @@ fn hidden_noise_perturbs_training_reproducibly_and_never_evaluation() {
         "deterministic runs have none"
     );
 }
+
+#[test]
+fn observation_sources_describe_every_column_in_motornets_order() {
+    use motornet::runtime::env::{ObsChannel, ObsSource};
+    let cfg = EnvConfig {
+        proprioception_delay: 0.02,
+        vision_delay: 0.05,
+        action_frame_stacking: 1,
+        ..EnvConfig::default()
+    };
+    let p = plant("arm26");
+    let info = p.info().clone();
+    let norms = p.muscle_normalizers().to_vec();
+    let env = Environment::new(
+        p,
+        Box::new(DelayedReach {
+            go_steps: (1, 2),
+            catch_probability: 0.0,
+        }),
+        cfg,
+    )
+    .unwrap();
+    let src = env.observation_sources();
+    assert_eq!(src.len(), env.obs_dim());
+    assert_eq!(src.len(), 2 + 2 + 12 + 6 + 1);
+    assert_eq!(src[0], ObsSource::Goal(0));
+    assert_eq!(src[1], ObsSource::Goal(1));
+    let cart = info.cartesian().start;
+    assert_eq!(
+        src[2],
+        ObsSource::State {
+            index: cart,
+            scale: 1.0,
+            delay: 5,
+            channel: ObsChannel::Vision
+        }
+    );
+    let length_row = info.muscle().start + info.n_muscles(); // row 1: muscle length
+    assert_eq!(
+        src[4],
+        ObsSource::State {
+            index: length_row,
+            scale: 1.0 / norms[0][0],
+            delay: 2,
+            channel: ObsChannel::Proprioception
+        }
+    );
+    assert_eq!(src[16], ObsSource::Action { muscle: 0, lag: 1 });
+    assert_eq!(src[22], ObsSource::GoCue);
+}

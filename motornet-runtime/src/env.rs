@@ -61,30 +61,36 @@ impl Default for EnvConfig {
     }
 }
 
-/// Where each observation entry comes from.
+/// Where one observation column comes from: the one description of the observation layout
+/// ([`Environment::observation_sources`]), which the environment itself and outside readers (the Python
+/// bindings) both use.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Source {
+pub enum ObsSource {
+    /// Component `0` (x) or `1` (y) of the episode's goal; never noisy, never delayed.
     Goal(usize),
+    /// The go cue: 0 before the episode's go step, 1 from it on.
     GoCue,
-    /// `scale · state[index]` of the state `delay` steps back (MotorNet's buffer: `delay − 1` steps back).
+    /// `scale · state[index]` of the state at step `max(0, t − delay + 1)` (MotorNet's buffer of `delay`
+    /// values), plus the capture noise of `channel`.
     State {
         index: usize,
         scale: f64,
         delay: usize,
-        noise: Channel,
+        channel: ObsChannel,
     },
-    /// Component `muscle` of the action `lag` steps back.
-    Action {
-        muscle: usize,
-        lag: usize,
-    },
+    /// Component `muscle` of the (noisy) excitation applied `lag` steps back; 0 before the first steps.
+    Action { muscle: usize, lag: usize },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Channel {
+/// The sensory channel of an observed state value, which sets its capture noise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObsChannel {
     Vision,
     Proprioception,
 }
+
+use ObsChannel as Channel;
+use ObsSource as Source;
 
 /// A batch of simulated episodes with everything backpropagation needs.
 #[derive(Clone, Debug, Default)]
@@ -172,7 +178,7 @@ impl<P: Plant> Environment<P> {
                 index: cart + k,
                 scale: 1.0,
                 delay: dv,
-                noise: Channel::Vision,
+                channel: Channel::Vision,
             });
         }
         // Proprioception: normalized muscle lengths, then velocities (MotorNet's order).
@@ -193,7 +199,7 @@ impl<P: Plant> Environment<P> {
                         index,
                         scale: 1.0 / norm[col],
                         delay: dp,
-                        noise: Channel::Proprioception,
+                        channel: Channel::Proprioception,
                     });
                 }
             }
@@ -227,6 +233,11 @@ impl<P: Plant> Environment<P> {
         self.sources.len()
     }
 
+    /// Where each observation column comes from, in column order (see [`ObsSource`]).
+    pub fn observation_sources(&self) -> &[ObsSource] {
+        &self.sources
+    }
+
     /// The observation columns of each modality, as MotorNet's `ModularPolicyGRU` groups its inputs:
     /// `[vision, proprioception, task]` — vision is the endpoint's position; proprioception the muscle
     /// lengths and velocities and the stacked past actions (efference copies); task the goal and the go
@@ -236,11 +247,11 @@ impl<P: Plant> Environment<P> {
         for (column, source) in self.sources.iter().enumerate() {
             let modality = match source {
                 Source::State {
-                    noise: Channel::Vision,
+                    channel: Channel::Vision,
                     ..
                 } => 0,
                 Source::State {
-                    noise: Channel::Proprioception,
+                    channel: Channel::Proprioception,
                     ..
                 }
                 | Source::Action { .. } => 1,
@@ -257,7 +268,7 @@ impl<P: Plant> Environment<P> {
         let mut n = 0;
         for (k, src) in self.sources.iter().enumerate() {
             if let Source::State {
-                noise: Channel::Vision,
+                channel: Channel::Vision,
                 ..
             } = src
             {
@@ -283,9 +294,9 @@ impl<P: Plant> Environment<P> {
             .map(|source| match *source {
                 Source::Goal(i) => format!("goal {}", ["x", "y"][i]),
                 Source::GoCue => "go cue".to_string(),
-                Source::State { index, noise, .. } => {
+                Source::State { index, channel, .. } => {
                     let (_, what) = crate::effector::describe_index(info, index);
-                    match noise {
+                    match channel {
                         Channel::Vision => format!("vision {what}"),
                         Channel::Proprioception => format!("proprioception: {what}"),
                     }
@@ -364,7 +375,7 @@ impl<P: Plant> Environment<P> {
             // Capture this step's sensory values (with their noise).
             for (b, rng) in rngs.iter_mut().enumerate() {
                 for (k, src) in self.sources.iter().enumerate() {
-                    if let Source::State { noise: ch, .. } = src {
+                    if let Source::State { channel: ch, .. } = src {
                         let sd = match ch {
                             Channel::Vision => self.config.vision_noise,
                             Channel::Proprioception => self.config.proprioception_noise,
@@ -379,7 +390,7 @@ impl<P: Plant> Environment<P> {
                         Source::Goal(i) => e.goal(t)[i],
                         Source::GoCue => e.go_signal(t),
                         Source::State {
-                            noise: Channel::Vision,
+                            channel: Channel::Vision,
                             delay,
                             ..
                         } if vision_rotation(e) != 0.0 => {
@@ -533,7 +544,7 @@ impl<P: Plant> Environment<P> {
                 let g = d_obs[b * o + k];
                 match *src {
                     Source::State {
-                        noise: Channel::Vision,
+                        channel: Channel::Vision,
                         delay,
                         ..
                     } if angle != 0.0 => {

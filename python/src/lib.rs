@@ -1,0 +1,1369 @@
+//! `motornet_rs._core`: the Rust side of the Python package. Plants (compiled built-in models or
+//! interpreted `.mnet` files) with batched reset, step and step derivatives on float64 numpy arrays; a
+//! batched step-wise environment (MotorNet's observation model, the tasks) for the gymnasium and torch
+//! wrappers; and the trainer. Everything that can fail raises `motornet_rs.MotornetError` (a `ValueError`)
+//! with the located message the command-line program prints; nothing panics on bad input.
+
+// PyO3 signatures return tuples of bound arrays.
+#![allow(clippy::type_complexity)]
+
+use motornet::models::{self, Backend};
+use motornet::runtime::batch;
+use motornet::runtime::env::{EnvConfig, Environment, ObsChannel, ObsSource};
+use motornet::runtime::plant::Workspace;
+use motornet::runtime::policy::Policy;
+use motornet::runtime::task::{ChaCha8Rng, Episode, TaskContext};
+use motornet::runtime::train::episode_rng;
+use motornet::{Error, Plant};
+use numpy::{
+    IxDyn, PyArray1, PyArray2, PyArray3, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn,
+    PyUntypedArrayMethods,
+};
+use pyo3::create_exception;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use rand_distr_free::normal;
+use std::sync::Mutex;
+
+create_exception!(
+    _core,
+    MotornetError,
+    PyValueError,
+    "An error reported by motornet: a model that does not compile (with file:line:col and the \
+     snippet), an unknown parameter, an array of the wrong shape, a non-finite state, a bad setting."
+);
+
+fn err(e: Error) -> PyErr {
+    MotornetError::new_err(e.to_string())
+}
+
+fn input(msg: String) -> PyErr {
+    MotornetError::new_err(msg)
+}
+
+/// Standard normal samples without another dependency (Box–Muller on the ChaCha stream).
+mod rand_distr_free {
+    use motornet::runtime::task::ChaCha8Rng;
+    use rand::Rng;
+
+    pub fn normal(rng: &mut ChaCha8Rng) -> f64 {
+        loop {
+            let u: f64 = rng.random();
+            let v: f64 = rng.random();
+            if u > 0.0 {
+                return (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos();
+            }
+        }
+    }
+}
+
+/// How a plant was made, so that an environment can build its own copy.
+#[derive(Clone)]
+enum Origin {
+    Spec { spec: String, interpreted: bool },
+    Source { text: String, file_name: String },
+}
+
+impl Origin {
+    fn build(&self) -> Result<(Box<dyn Plant>, Backend), Error> {
+        match self {
+            Origin::Spec { spec, interpreted } => models::load(spec, *interpreted),
+            Origin::Source { text, file_name } => Ok((
+                Box::new(motornet::InterpretedPlant::from_source(text, file_name)?),
+                Backend::Interpreted,
+            )),
+        }
+    }
+}
+
+fn backend_name(b: Backend) -> &'static str {
+    match b {
+        Backend::Compiled => "compiled",
+        Backend::Interpreted => "interpreted",
+    }
+}
+
+/// A float64 array as a batch of rows of `width` values: `(rows, slice)`. One-dimensional arrays are one
+/// row. The array must be C-contiguous (the Python layer makes it so without copying when it already is).
+fn rows<'a>(
+    function: &str,
+    name: &str,
+    a: &'a PyReadonlyArrayDyn<'_, f64>,
+    width: usize,
+) -> PyResult<(usize, &'a [f64], bool)> {
+    let shape = a.shape().to_vec();
+    let data = a.as_slice().map_err(|_| {
+        input(format!(
+            "{function}: `{name}` must be a C-contiguous float64 array"
+        ))
+    })?;
+    match shape.as_slice() {
+        [w] if *w == width => Ok((1, data, false)),
+        [b, w] if *w == width => Ok((*b, data, true)),
+        _ => Err(input(format!(
+            "{function}: `{name}` has shape {shape:?}; expected ({width},) or (batch, {width})"
+        ))),
+    }
+}
+
+fn same_batch(function: &str, what: &[(&str, usize)]) -> PyResult<usize> {
+    let b = what[0].1;
+    for (name, n) in what {
+        if *n != b {
+            return Err(input(format!(
+                "{function}: `{name}` has {n} rows but `{}` has {b}",
+                what[0].0
+            )));
+        }
+    }
+    Ok(b)
+}
+
+/// A new `batch × width` (or `width`) float64 array of zeros, allocated by numpy, and `f` writing into its
+/// values (without the GIL).
+fn new_out<'py>(
+    py: Python<'py>,
+    batch: usize,
+    width: usize,
+    two_d: bool,
+    f: impl FnOnce(&mut [f64]) + Send,
+) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
+    let shape = if two_d {
+        vec![batch, width]
+    } else {
+        vec![width]
+    };
+    let a = PyArrayDyn::<f64>::zeros(py, IxDyn(&shape), false);
+    {
+        let mut w = a.readwrite();
+        let o = w
+            .as_slice_mut()
+            .map_err(|_| input("a new array is not contiguous".into()))?;
+        py.detach(|| f(o));
+    }
+    Ok(a)
+}
+
+enum WorkspaceGuard<'a> {
+    Shared(std::sync::MutexGuard<'a, Workspace>),
+    Own(Box<Workspace>),
+}
+
+impl std::ops::Deref for WorkspaceGuard<'_> {
+    type Target = Workspace;
+    fn deref(&self) -> &Workspace {
+        match self {
+            WorkspaceGuard::Shared(g) => g,
+            WorkspaceGuard::Own(w) => w,
+        }
+    }
+}
+
+impl std::ops::DerefMut for WorkspaceGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Workspace {
+        match self {
+            WorkspaceGuard::Shared(g) => g,
+            WorkspaceGuard::Own(w) => w,
+        }
+    }
+}
+
+enum ScratchGuard<'a> {
+    Shared(std::sync::MutexGuard<'a, Vec<f64>>),
+    Own(Vec<f64>),
+}
+
+impl std::ops::Deref for ScratchGuard<'_> {
+    type Target = Vec<f64>;
+    fn deref(&self) -> &Vec<f64> {
+        match self {
+            ScratchGuard::Shared(g) => g,
+            ScratchGuard::Own(v) => v,
+        }
+    }
+}
+
+impl std::ops::DerefMut for ScratchGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Vec<f64> {
+        match self {
+            ScratchGuard::Shared(g) => g,
+            ScratchGuard::Own(v) => v,
+        }
+    }
+}
+
+/// A plant: a built-in model compiled into the package, or a `.mnet` model run by the interpreter.
+#[pyclass(name = "Plant", module = "motornet_rs._core")]
+struct PyPlant {
+    plant: Box<dyn Plant>,
+    backend: Backend,
+    origin: Origin,
+    ws: Mutex<Workspace>,
+    /// Batch-layout buffers of large steps, reused between calls.
+    scratch: Mutex<Vec<f64>>,
+}
+
+impl PyPlant {
+    fn new_from(origin: Origin, overrides: Option<Vec<String>>) -> PyResult<Self> {
+        let (mut plant, backend) = origin.build().map_err(err)?;
+        if let Some(o) = overrides {
+            plant.apply_overrides(&o).map_err(err)?;
+        }
+        let ws = Mutex::new(plant.workspace());
+        Ok(PyPlant {
+            plant,
+            backend,
+            origin,
+            ws,
+            scratch: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The plant's workspace, or a new one while another thread uses it (a thread that released the GIL
+    /// must not hold a lock another thread waits for with the GIL).
+    fn workspace(&self) -> WorkspaceGuard<'_> {
+        match self.ws.try_lock() {
+            Ok(g) => WorkspaceGuard::Shared(g),
+            Err(_) => WorkspaceGuard::Own(Box::new(self.plant.workspace())),
+        }
+    }
+
+    /// The scratch buffers, or new ones while another thread uses them.
+    fn scratch(&self) -> ScratchGuard<'_> {
+        match self.scratch.try_lock() {
+            Ok(g) => ScratchGuard::Shared(g),
+            Err(_) => ScratchGuard::Own(Vec::new()),
+        }
+    }
+
+    /// A fresh copy with the same parameter values.
+    fn copy_plant(&self) -> Result<Box<dyn Plant>, Error> {
+        let (mut p, _) = self.origin.build()?;
+        p.set_params(self.plant.params())?;
+        Ok(p)
+    }
+}
+
+#[pymethods]
+impl PyPlant {
+    /// `Plant(model, overrides=None, interpreted=False)`: `model` is a built-in name (`"arm26"`) or a path
+    /// to a `.mnet` file; `overrides` a list of `"name=value"` strings (units allowed: `"shoulder.range.max=120 deg"`).
+    #[new]
+    #[pyo3(signature = (model, overrides=None, interpreted=false))]
+    fn py_new(model: String, overrides: Option<Vec<String>>, interpreted: bool) -> PyResult<Self> {
+        Self::new_from(
+            Origin::Spec {
+                spec: model,
+                interpreted,
+            },
+            overrides,
+        )
+    }
+
+    /// A plant from `.mnet` source text, run by the interpreter; `file_name` names it in error messages.
+    #[staticmethod]
+    #[pyo3(signature = (text, file_name="<string>".to_string(), overrides=None))]
+    fn from_source(
+        text: String,
+        file_name: String,
+        overrides: Option<Vec<String>>,
+    ) -> PyResult<Self> {
+        Self::new_from(Origin::Source { text, file_name }, overrides)
+    }
+
+    /// A new plant built the same way, with the same parameter values.
+    fn copy(&self) -> PyResult<Self> {
+        let plant = self.copy_plant().map_err(err)?;
+        let ws = Mutex::new(plant.workspace());
+        Ok(PyPlant {
+            plant,
+            backend: self.backend,
+            origin: self.origin.clone(),
+            ws,
+            scratch: Mutex::new(Vec::new()),
+        })
+    }
+
+    #[getter]
+    fn name(&self) -> String {
+        self.plant.info().name.clone()
+    }
+    /// `"compiled"` (a built-in model compiled into the package) or `"interpreted"`.
+    #[getter]
+    fn backend(&self) -> &'static str {
+        backend_name(self.backend)
+    }
+    #[getter]
+    fn coord_names(&self) -> Vec<String> {
+        self.plant.info().coord_names.clone()
+    }
+    #[getter]
+    fn muscle_names(&self) -> Vec<String> {
+        self.plant.info().muscle_names.clone()
+    }
+    #[getter]
+    fn muscle_model(&self) -> Option<String> {
+        self.plant.info().muscle_model.clone()
+    }
+    #[getter]
+    fn muscle_state_names(&self) -> Vec<String> {
+        self.plant.info().muscle_state_names.clone()
+    }
+    #[getter]
+    fn geometry_state_names(&self) -> Vec<String> {
+        self.plant.info().geometry_state_names.clone()
+    }
+    #[getter]
+    fn integrator(&self) -> String {
+        self.plant.info().integrator.clone()
+    }
+    #[getter]
+    fn dof(&self) -> usize {
+        self.plant.info().dof()
+    }
+    #[getter]
+    fn n_muscles(&self) -> usize {
+        self.plant.info().n_muscles()
+    }
+    #[getter]
+    fn joint_dim(&self) -> usize {
+        self.plant.info().joint_dim()
+    }
+    #[getter]
+    fn state_dim(&self) -> usize {
+        self.plant.info().state_dim()
+    }
+    /// Excitations, endpoint force (x, y), joint loads.
+    #[getter]
+    fn control_dim(&self) -> usize {
+        self.plant.info().control_dim()
+    }
+    #[getter]
+    fn timestep(&self) -> f64 {
+        self.plant.timestep()
+    }
+    /// The parts of the state vector, in order: name → (offset, length).
+    #[getter]
+    fn parts(&self) -> Vec<(&'static str, usize, usize)> {
+        self.plant.info().parts().to_vec()
+    }
+    /// Joint limits, `dof × 4`: position lower, upper, velocity lower, upper.
+    #[getter]
+    fn bounds<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray2<f64>> {
+        let rows: Vec<Vec<f64>> = self
+            .plant
+            .bounds()
+            .iter()
+            .map(|b| vec![b.lower, b.upper, b.vel_lower, b.vel_upper])
+            .collect();
+        if rows.is_empty() {
+            return PyArray2::zeros(py, [0, 4], false);
+        }
+        PyArray2::from_vec2(py, &rows).expect("rows of 4")
+    }
+    /// Per muscle, MotorNet's proprioception normalizers `[l0_ce, vmax]` (`n_muscles × 2`).
+    #[getter]
+    fn muscle_normalizers<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray2<f64>> {
+        let rows: Vec<Vec<f64>> = self
+            .plant
+            .muscle_normalizers()
+            .iter()
+            .map(|n| n.to_vec())
+            .collect();
+        if rows.is_empty() {
+            return PyArray2::zeros(py, [0, 2], false);
+        }
+        PyArray2::from_vec2(py, &rows).expect("rows of 2")
+    }
+    /// Parameter names, in order.
+    #[getter]
+    fn param_names(&self) -> Vec<String> {
+        self.plant
+            .info()
+            .params
+            .iter()
+            .map(|p| p.name.clone())
+            .collect()
+    }
+    /// `(name, value, default, SI unit)` of every parameter.
+    fn param_table(&self) -> Vec<(String, f64, f64, String)> {
+        self.plant
+            .info()
+            .params
+            .iter()
+            .zip(self.plant.params())
+            .map(|(p, v)| (p.name.clone(), *v, p.default, p.dim.si_unit()))
+            .collect()
+    }
+    /// The current value of a parameter (SI units).
+    fn get_param(&self, name: &str) -> PyResult<f64> {
+        let i = self
+            .plant
+            .info()
+            .param_index(name)
+            .ok_or_else(|| err(self.plant.info().unknown_param(name)))?;
+        Ok(self.plant.params()[i])
+    }
+    /// Sets one parameter: a number in SI units, or text with a unit (`"120 deg"`). The model's
+    /// constraints are checked; on error nothing changes.
+    fn set_param(&mut self, name: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        if let Ok(v) = value.extract::<f64>() {
+            self.plant.set_param(name, v).map_err(err)?;
+        } else if let Ok(text) = value.extract::<String>() {
+            self.plant
+                .apply_overrides(&[format!("{name}={text}")])
+                .map_err(err)?;
+        } else {
+            return Err(input(format!(
+                "set_param: the value of `{name}` must be a number or a string with a unit"
+            )));
+        }
+        Ok(())
+    }
+    /// All parameter values, in the order of `param_names` (SI units).
+    fn param_values(&self) -> Vec<f64> {
+        self.plant.params().to_vec()
+    }
+    /// Replaces all parameter values (in the order of `param_names`), after checking the model's
+    /// constraints; on error nothing changes.
+    fn set_param_values(&mut self, values: Vec<f64>) -> PyResult<()> {
+        let n = self.plant.params().len();
+        if values.len() != n {
+            return Err(input(format!(
+                "set_param_values: {} values given, the model has {n} parameters",
+                values.len()
+            )));
+        }
+        self.plant.set_params(&values).map_err(err)
+    }
+    /// How the plant was built (for pickling): `("spec", model, "", interpreted)` or
+    /// `("source", text, file_name, True)`.
+    #[getter]
+    fn origin(&self) -> (&'static str, String, String, bool) {
+        match &self.origin {
+            Origin::Spec { spec, interpreted } => {
+                ("spec", spec.clone(), String::new(), *interpreted)
+            }
+            Origin::Source { text, file_name } => ("source", text.clone(), file_name.clone(), true),
+        }
+    }
+    /// Applies `"name=value"` overrides (all checked together; on error nothing changes).
+    fn apply_overrides(&mut self, overrides: Vec<String>) -> PyResult<()> {
+        self.plant.apply_overrides(&overrides).map_err(err)?;
+        Ok(())
+    }
+
+    /// States right after reset from joint states (`batch × 2·dof`: positions then velocities; or one
+    /// joint state), which must lie within the joint limits. Returns `batch × state_dim` (or one state).
+    fn reset<'py>(
+        &self,
+        py: Python<'py>,
+        joint: PyReadonlyArrayDyn<'py, f64>,
+    ) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
+        let info = self.plant.info();
+        let (jd, s) = (info.joint_dim(), info.state_dim());
+        let (b, j, two) = rows("reset", "joint", &joint, jd)?;
+        check_joint(&*self.plant, j, b)?;
+        let mut ws = self.workspace();
+        let ws = &mut *ws;
+        new_out(py, b, s, two, |out| {
+            for (row, o) in j.chunks_exact(jd).zip(out.chunks_exact_mut(s)) {
+                self.plant.reset_unchecked(ws, row, o);
+            }
+        })
+    }
+
+    /// One step of every row: `states` (`batch × state_dim`) and `controls` (`batch × control_dim`:
+    /// excitations, endpoint force x, y, joint loads). Returns the next states.
+    fn step<'py>(
+        &self,
+        py: Python<'py>,
+        states: PyReadonlyArrayDyn<'py, f64>,
+        controls: PyReadonlyArrayDyn<'py, f64>,
+    ) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
+        let info = self.plant.info();
+        let (s, c) = (info.state_dim(), info.control_dim());
+        let (b, x, two) = rows("step", "states", &states, s)?;
+        let (bu, u, _) = rows("step", "controls", &controls, c)?;
+        let b = same_batch("step", &[("states", b), ("controls", bu)])?;
+        let mut ws = self.workspace();
+        let ws = &mut *ws;
+        let mut scratch = self.scratch();
+        let scratch = &mut *scratch;
+        new_out(py, b, s, two, |out| {
+            if b >= 2 * batch::LANES {
+                // Large batches: the batch layout (blocks of four effectors, component by component),
+                // which compiled plants step four at a time; scratch buffers are reused between calls.
+                scratch.resize(b * (2 * s + c), 0.0);
+                let (bx, rest) = scratch.split_at_mut(b * s);
+                let (bu, by) = rest.split_at_mut(b * c);
+                batch::from_rows(x, b, s, bx);
+                batch::from_rows(u, b, c, bu);
+                self.plant.step_batch_unchecked(ws, bx, bu, by);
+                for (k, row) in out.chunks_exact_mut(s).enumerate() {
+                    batch::read_row(by, b, k, row);
+                }
+            } else {
+                for ((x, u), y) in x
+                    .chunks_exact(s)
+                    .zip(u.chunks_exact(c))
+                    .zip(out.chunks_exact_mut(s))
+                {
+                    self.plant.step_unchecked(ws, x, u, y);
+                }
+            }
+        })
+    }
+
+    /// Reverse mode: given the cotangent of the next states, the cotangents of `states` and `controls`
+    /// (the generated adjoint of one step, row by row).
+    fn step_vjp<'py>(
+        &self,
+        py: Python<'py>,
+        states: PyReadonlyArrayDyn<'py, f64>,
+        controls: PyReadonlyArrayDyn<'py, f64>,
+        next_cotangent: PyReadonlyArrayDyn<'py, f64>,
+    ) -> PyResult<(Bound<'py, PyArrayDyn<f64>>, Bound<'py, PyArrayDyn<f64>>)> {
+        let info = self.plant.info();
+        let (s, c) = (info.state_dim(), info.control_dim());
+        let (b, x, two) = rows("step_vjp", "states", &states, s)?;
+        let (bu, u, _) = rows("step_vjp", "controls", &controls, c)?;
+        let (bw, w, _) = rows("step_vjp", "next_cotangent", &next_cotangent, s)?;
+        let b = same_batch(
+            "step_vjp",
+            &[("states", b), ("controls", bu), ("next_cotangent", bw)],
+        )?;
+        let mut ws = self.workspace();
+        let ws = &mut *ws;
+        let gu = PyArrayDyn::<f64>::zeros(py, IxDyn(&[b * c]), false);
+        let gx = {
+            let mut gu_w = gu.readwrite();
+            let gu = gu_w
+                .as_slice_mut()
+                .map_err(|_| input("a new array is not contiguous".into()))?;
+            new_out(py, b, s, two, |gx| {
+                for k in 0..b {
+                    self.plant.step_vjp_unchecked(
+                        ws,
+                        &x[k * s..(k + 1) * s],
+                        &u[k * c..(k + 1) * c],
+                        &w[k * s..(k + 1) * s],
+                        &mut gx[k * s..(k + 1) * s],
+                        &mut gu[k * c..(k + 1) * c],
+                    );
+                }
+            })?
+        };
+        let shape = if two { vec![b, c] } else { vec![c] };
+        Ok((gx, gu.reshape(shape)?))
+    }
+
+    /// Forward mode: the tangent of the next states given tangents of `states` and `controls`.
+    fn step_jvp<'py>(
+        &self,
+        py: Python<'py>,
+        states: PyReadonlyArrayDyn<'py, f64>,
+        controls: PyReadonlyArrayDyn<'py, f64>,
+        state_tangent: PyReadonlyArrayDyn<'py, f64>,
+        controls_tangent: PyReadonlyArrayDyn<'py, f64>,
+    ) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
+        let info = self.plant.info();
+        let (s, c) = (info.state_dim(), info.control_dim());
+        let (b, x, two) = rows("step_jvp", "states", &states, s)?;
+        let (bu, u, _) = rows("step_jvp", "controls", &controls, c)?;
+        let (bt, tx, _) = rows("step_jvp", "state_tangent", &state_tangent, s)?;
+        let (btu, tu, _) = rows("step_jvp", "controls_tangent", &controls_tangent, c)?;
+        let b = same_batch(
+            "step_jvp",
+            &[
+                ("states", b),
+                ("controls", bu),
+                ("state_tangent", bt),
+                ("controls_tangent", btu),
+            ],
+        )?;
+        let mut ws = self.workspace();
+        let ws = &mut *ws;
+        new_out(py, b, s, two, |out| {
+            for k in 0..b {
+                self.plant.step_jvp_unchecked(
+                    ws,
+                    &x[k * s..(k + 1) * s],
+                    &u[k * c..(k + 1) * c],
+                    &tx[k * s..(k + 1) * s],
+                    &tu[k * c..(k + 1) * c],
+                    &mut out[k * s..(k + 1) * s],
+                );
+            }
+        })
+    }
+
+    /// The Jacobian of one step at one state: `state_dim × (state_dim + control_dim)`.
+    fn step_jacobian<'py>(
+        &self,
+        py: Python<'py>,
+        state: PyReadonlyArrayDyn<'py, f64>,
+        controls: PyReadonlyArrayDyn<'py, f64>,
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let info = self.plant.info();
+        let (s, c) = (info.state_dim(), info.control_dim());
+        let (b, x, _) = rows("step_jacobian", "state", &state, s)?;
+        let (bu, u, _) = rows("step_jacobian", "controls", &controls, c)?;
+        if b != 1 || bu != 1 {
+            return Err(input(
+                "step_jacobian: give one state and one control vector".into(),
+            ));
+        }
+        let mut ws = self.workspace();
+        let jac = self.plant.step_jacobian(&mut ws, x, u).map_err(err)?;
+        let a = PyArray1::from_vec(py, jac);
+        Ok(a.reshape([s, s + c])
+            .expect("sizes")
+            .cast_into()
+            .expect("2-d"))
+    }
+
+    fn __repr__(&self) -> String {
+        let info = self.plant.info();
+        format!(
+            "Plant({:?}, {}, dof={}, muscles={}, state_dim={})",
+            info.name,
+            backend_name(self.backend),
+            info.dof(),
+            info.n_muscles(),
+            info.state_dim()
+        )
+    }
+}
+
+/// A batch of environments stepped in Rust: an effector, a task, and MotorNet's observation model (goal,
+/// delayed and noisy vision and proprioception, stacked actions, go cue), one episode per environment.
+/// The gymnasium environments and the torch environment are built on it. The states are kept in the
+/// plant's batch layout (blocks of four effectors, component by component), which compiled plants step
+/// four at a time; observations read the components they need from it.
+#[pyclass(name = "VecEnv", module = "motornet_rs._core")]
+struct PyVecEnv {
+    env: Environment<Box<dyn Plant>>,
+    n: usize,
+    threads: usize,
+    seed: u64,
+    resets: u64,
+    episodes: Vec<Episode>,
+    rngs: Vec<ChaCha8Rng>,
+    t: usize,
+    /// States (batch layout, `n × state_dim`), the next states, controls (batch layout and rows).
+    x: Vec<f64>,
+    y: Vec<f64>,
+    u: Vec<f64>,
+    u_rows: Vec<f64>,
+    /// One workspace per thread.
+    wss: Vec<Workspace>,
+    /// The last `delay_slots` captured sensory values (`slot × n × obs_dim`, only State columns): the
+    /// capture of state `t` is in slot `t mod delay_slots`.
+    captured: Vec<f64>,
+    delay_slots: usize,
+    /// The last `action_slots` applied (noisy) excitations (`slot × n × m`), likewise.
+    applied: Vec<f64>,
+    action_slots: usize,
+}
+
+fn json_to<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> PyResult<T> {
+    serde_json::from_str(text).map_err(|e| input(format!("{what}: {e}")))
+}
+
+/// Checks joint states (`batch × 2·dof`) against a plant's limits, as `Effector::reset` does.
+fn check_joint(plant: &dyn Plant, joint: &[f64], batch: usize) -> PyResult<()> {
+    let info = plant.info();
+    let (jd, dof) = (info.joint_dim(), info.dof());
+    for b in 0..batch {
+        let row = &joint[b * jd..(b + 1) * jd];
+        for (k, bound) in plant.bounds().iter().enumerate() {
+            let (q, v) = (row[k], row[dof + k]);
+            if !(q >= bound.lower && q <= bound.upper) {
+                return Err(err(Error::OutOfBounds {
+                    effector: b,
+                    coord: info.coord_names[k].clone(),
+                    value: q,
+                    lower: bound.lower,
+                    upper: bound.upper,
+                }));
+            }
+            if !(v >= bound.vel_lower && v <= bound.vel_upper) {
+                return Err(err(Error::OutOfBounds {
+                    effector: b,
+                    coord: format!("{} velocity", info.coord_names[k]),
+                    value: v,
+                    lower: bound.vel_lower,
+                    upper: bound.vel_upper,
+                }));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Below this many environments per thread a step is not split.
+const MIN_PER_THREAD: usize = 256;
+
+impl PyVecEnv {
+    fn state_dim(&self) -> usize {
+        self.env.plant.info().state_dim()
+    }
+
+    /// Component `k` of environment `b`'s current state.
+    #[inline]
+    fn at(&self, b: usize, k: usize) -> f64 {
+        let (start, stride) = batch::slot(self.n, self.state_dim(), b);
+        self.x[start + k * stride]
+    }
+
+    fn cartesian_of(&self, b: usize) -> [f64; 4] {
+        let c = self.env.plant.info().cartesian().start;
+        let (start, stride) = batch::slot(self.n, self.state_dim(), b);
+        std::array::from_fn(|i| self.x[start + (c + i) * stride])
+    }
+
+    /// The first non-finite component of the current states, as an error.
+    fn check_finite(&self) -> PyResult<()> {
+        if self.x.iter().all(|v| v.is_finite()) {
+            return Ok(());
+        }
+        let s = self.state_dim();
+        for b in 0..self.n {
+            for k in 0..s {
+                let v = self.at(b, k);
+                if !v.is_finite() {
+                    let (part, index) =
+                        motornet::runtime::effector::describe_index(self.env.plant.info(), k);
+                    return Err(err(Error::NonFinite {
+                        step: self.t,
+                        effector: b,
+                        part,
+                        index,
+                        value: v,
+                    }));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Captures the current state's sensory values and forms the observations (`n × obs_dim`).
+    fn observe<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let m = self.env.n_muscles();
+        let o = self.env.obs_dim();
+        let n = self.n;
+        let (sd_v, sd_p, sd_o) = (
+            self.env.config.vision_noise,
+            self.env.config.proprioception_noise,
+            self.env.config.observation_noise,
+        );
+        let t = self.t;
+        let sources = self.env.observation_sources().to_vec();
+        let slot = t % self.delay_slots;
+        for b in 0..n {
+            for (k, src) in sources.iter().enumerate() {
+                if let ObsSource::State {
+                    index,
+                    scale,
+                    channel,
+                    ..
+                } = *src
+                {
+                    let sd = match channel {
+                        ObsChannel::Vision => sd_v,
+                        ObsChannel::Proprioception => sd_p,
+                    };
+                    let noise = if sd > 0.0 {
+                        sd * normal(&mut self.rngs[b])
+                    } else {
+                        0.0
+                    };
+                    self.captured[(slot * n + b) * o + k] = scale * self.at(b, index) + noise;
+                }
+            }
+        }
+        let out = PyArray2::<f64>::zeros(py, [n, o], false);
+        {
+            let mut w = out.readwrite();
+            let obs = w
+                .as_slice_mut()
+                .map_err(|_| input("a new array is not contiguous".into()))?;
+            for b in 0..n {
+                let e = &self.episodes[b];
+                for (k, src) in sources.iter().enumerate() {
+                    let v = match *src {
+                        ObsSource::Goal(i) => e.target[i],
+                        ObsSource::GoCue => e.go_signal(t),
+                        ObsSource::State { delay, .. } => {
+                            let s = t.saturating_sub(delay - 1) % self.delay_slots;
+                            self.captured[(s * n + b) * o + k]
+                        }
+                        ObsSource::Action { muscle, lag } => {
+                            if t >= lag {
+                                let s = (t - lag) % self.action_slots;
+                                self.applied[(s * n + b) * m + muscle]
+                            } else {
+                                0.0
+                            }
+                        }
+                    };
+                    let noisy = !matches!(src, ObsSource::Goal(_) | ObsSource::GoCue);
+                    obs[b * o + k] = if noisy && sd_o > 0.0 {
+                        v + sd_o * normal(&mut self.rngs[b])
+                    } else {
+                        v
+                    };
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn info_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        let c: Vec<f64> = (0..self.n).flat_map(|b| self.cartesian_of(b)).collect();
+        d.set_item("cartesian", PyArray1::from_vec(py, c).reshape([self.n, 4])?)?;
+        let goal: Vec<f64> = self.episodes.iter().flat_map(|e| e.target).collect();
+        d.set_item("goal", PyArray1::from_vec(py, goal).reshape([self.n, 2])?)?;
+        let aim: Vec<f64> = self.episodes.iter().flat_map(|e| e.aim(self.t)).collect();
+        d.set_item("aim", PyArray1::from_vec(py, aim).reshape([self.n, 2])?)?;
+        d.set_item("t", self.t)?;
+        Ok(d)
+    }
+}
+
+#[pymethods]
+impl PyVecEnv {
+    /// `VecEnv(plant, num_envs, task_json, env_json, seed)`: `task_json` and `env_json` are the `[task]`
+    /// and `[env]` tables of the training configuration as JSON (omitted keys keep their defaults).
+    #[new]
+    #[pyo3(signature = (plant, num_envs, task_json="{}", env_json="{}", seed=0, threads=1))]
+    fn py_new(
+        plant: &PyPlant,
+        num_envs: usize,
+        task_json: &str,
+        env_json: &str,
+        seed: u64,
+        threads: usize,
+    ) -> PyResult<Self> {
+        if num_envs == 0 {
+            return Err(input("VecEnv: num_envs must be at least 1".into()));
+        }
+        let mut task: serde_json::Value = json_to("task", task_json)?;
+        if let Some(t) = task.as_object_mut() {
+            t.entry("kind").or_insert("random_reach".into());
+        }
+        let task: motornet::config::TaskConfig =
+            serde_json::from_value(task).map_err(|e| input(format!("task: {e}")))?;
+        let config: EnvConfig = json_to("env", env_json)?;
+        let env = Environment::new(plant.copy_plant().map_err(err)?, task.build(), config)
+            .map_err(err)?;
+        let info = env.plant.info();
+        let (s, c, m, o) = (
+            info.state_dim(),
+            info.control_dim(),
+            info.n_muscles(),
+            env.obs_dim(),
+        );
+        let delay_slots = env
+            .observation_sources()
+            .iter()
+            .map(|src| match src {
+                ObsSource::State { delay, .. } => *delay,
+                _ => 1,
+            })
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        let action_slots = env.config.action_frame_stacking.max(1);
+        // Refuse sizes whose buffers cannot be allocated (8 bytes a value, 32 GiB at most).
+        if num_envs
+            .checked_mul(s.max(c).max(o) * (3 + delay_slots + action_slots))
+            .is_none_or(|values| values > 1 << 32)
+        {
+            return Err(input(format!(
+                "VecEnv: {num_envs} environments need more than 32 GiB of buffers"
+            )));
+        }
+        let threads = threads.clamp(1, 64);
+        let wss = (0..threads).map(|_| env.plant.workspace()).collect();
+        Ok(PyVecEnv {
+            n: num_envs,
+            threads,
+            seed,
+            resets: 0,
+            episodes: Vec::new(),
+            rngs: Vec::new(),
+            t: 0,
+            x: vec![0.0; num_envs * s],
+            y: vec![0.0; num_envs * s],
+            u: vec![0.0; num_envs * c],
+            u_rows: vec![0.0; num_envs * c],
+            wss,
+            captured: vec![0.0; delay_slots * num_envs * o],
+            delay_slots,
+            applied: vec![0.0; action_slots * num_envs * m],
+            action_slots,
+            env,
+        })
+    }
+
+    #[getter]
+    fn num_envs(&self) -> usize {
+        self.n
+    }
+    #[getter]
+    fn obs_dim(&self) -> usize {
+        self.env.obs_dim()
+    }
+    #[getter]
+    fn n_muscles(&self) -> usize {
+        self.env.n_muscles()
+    }
+    /// Steps per episode.
+    #[getter]
+    fn steps(&self) -> usize {
+        self.env.steps
+    }
+    /// Steps taken since the last reset.
+    #[getter]
+    fn t(&self) -> usize {
+        self.t
+    }
+    #[getter]
+    fn timestep(&self) -> f64 {
+        self.env.plant.timestep()
+    }
+    #[getter]
+    fn task_name(&self) -> String {
+        self.env.task.name()
+    }
+    #[getter]
+    fn has_go_cue(&self) -> bool {
+        self.env.task.has_go_cue()
+    }
+    /// The environment settings as JSON (every key, with defaults filled in).
+    #[getter]
+    fn config_json(&self) -> String {
+        serde_json::to_string(&self.env.config).expect("serializes")
+    }
+
+    /// Where each observation column comes from, in column order: dicts with `kind` (`goal`, `go_cue`,
+    /// `vision`, `proprioception`, `action`) and, by kind, `component`, `state_index`, `scale`, `delay`
+    /// (steps: the column reads the state at `max(0, t − delay + 1)`), `muscle`, `lag`. Read from the
+    /// Rust environment: the one description of the layout.
+    fn observation_layout<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let out = PyList::empty(py);
+        for src in self.env.observation_sources() {
+            let d = PyDict::new(py);
+            match *src {
+                ObsSource::Goal(i) => {
+                    d.set_item("kind", "goal")?;
+                    d.set_item("component", i)?;
+                }
+                ObsSource::GoCue => d.set_item("kind", "go_cue")?,
+                ObsSource::State {
+                    index,
+                    scale,
+                    delay,
+                    channel,
+                } => {
+                    let kind = match channel {
+                        ObsChannel::Vision => "vision",
+                        ObsChannel::Proprioception => "proprioception",
+                    };
+                    d.set_item("kind", kind)?;
+                    d.set_item("state_index", index)?;
+                    d.set_item("scale", scale)?;
+                    d.set_item("delay", delay)?;
+                }
+                ObsSource::Action { muscle, lag } => {
+                    d.set_item("kind", "action")?;
+                    d.set_item("muscle", muscle)?;
+                    d.set_item("lag", lag)?;
+                }
+            }
+            out.append(d)?;
+        }
+        Ok(out)
+    }
+
+    /// Starts new episodes. `seed` reseeds the stream episodes and noise are drawn from; `joint_state`
+    /// (`num_envs × 2·dof`) and `goal` (`num_envs × 2`) replace what the task draws. Returns
+    /// `(observations, info)`.
+    #[pyo3(signature = (seed=None, joint_state=None, goal=None))]
+    fn reset<'py>(
+        &mut self,
+        py: Python<'py>,
+        seed: Option<u64>,
+        joint_state: Option<PyReadonlyArrayDyn<'py, f64>>,
+        goal: Option<PyReadonlyArrayDyn<'py, f64>>,
+    ) -> PyResult<(Bound<'py, PyArray2<f64>>, Bound<'py, PyDict>)> {
+        if let Some(s) = seed {
+            self.seed = s;
+            self.resets = 0;
+        }
+        let mut rng = episode_rng(self.seed, self.resets, u64::MAX);
+        let mut episodes = self.env.draw(self.n, &mut rng);
+        let jd = self.env.plant.info().joint_dim();
+        if let Some(j) = &joint_state {
+            let (b, rows_, _) = rows("reset", "joint_state", j, jd)?;
+            same_batch("reset", &[("num_envs", self.n), ("joint_state", b)])?;
+            let ctx = TaskContext {
+                plant: &self.env.plant,
+                steps: self.env.steps,
+            };
+            for (e, row) in episodes.iter_mut().zip(rows_.chunks_exact(jd)) {
+                e.joint0 = row.to_vec();
+                e.start = ctx.endpoint(row);
+            }
+        }
+        if let Some(g) = &goal {
+            let (b, rows_, _) = rows("reset", "goal", g, 2)?;
+            same_batch("reset", &[("num_envs", self.n), ("goal", b)])?;
+            for (e, row) in episodes.iter_mut().zip(rows_.chunks_exact(2)) {
+                e.target = [row[0], row[1]];
+            }
+        }
+        let joint: Vec<f64> = episodes.iter().flat_map(|e| e.joint0.clone()).collect();
+        check_joint(&self.env.plant, &joint, self.n)?;
+        let sd = self.state_dim();
+        let mut row = vec![0.0; sd];
+        for (b, j) in joint.chunks_exact(jd).enumerate() {
+            self.env
+                .plant
+                .reset_unchecked(&mut self.wss[0], j, &mut row);
+            batch::write_row(&mut self.x, self.n, b, &row);
+        }
+        self.rngs = (0..self.n as u64)
+            .map(|b| episode_rng(self.seed, self.resets, b))
+            .collect();
+        self.resets += 1;
+        self.episodes = episodes;
+        self.t = 0;
+        self.applied.fill(0.0);
+        self.check_finite()?;
+        let obs = self.observe(py)?;
+        Ok((obs, self.info_dict(py)?))
+    }
+
+    /// One step of every environment with `actions` (`num_envs × n_muscles` excitations; action noise is
+    /// added, the task's endpoint load applied). Returns `(observations, reward, terminated, info)`:
+    /// the reward is minus the L1 distance of the endpoint from the aim after the step; `terminated` is
+    /// true when the episode's steps are done.
+    fn step<'py>(
+        &mut self,
+        py: Python<'py>,
+        actions: PyReadonlyArrayDyn<'py, f64>,
+    ) -> PyResult<(
+        Bound<'py, PyArray2<f64>>,
+        Bound<'py, PyArray1<f64>>,
+        bool,
+        Bound<'py, PyDict>,
+    )> {
+        if self.episodes.is_empty() {
+            return Err(input("step: call reset first".into()));
+        }
+        if self.t >= self.env.steps {
+            return Err(input(format!(
+                "step: the episode is over after {} steps; call reset",
+                self.env.steps
+            )));
+        }
+        let info = self.env.plant.info();
+        let (m, s, c) = (info.n_muscles(), info.state_dim(), info.control_dim());
+        let (b, a, _) = rows("step", "actions", &actions, m)?;
+        same_batch("step", &[("num_envs", self.n), ("actions", b)])?;
+        let noise_sd = self.env.config.action_noise;
+        let n = self.n;
+        let slot = self.t % self.action_slots;
+        for e in 0..n {
+            for k in 0..m {
+                let mut v = a[e * m + k];
+                if !v.is_finite() {
+                    return Err(input(format!(
+                        "step: the excitation of muscle `{}` of environment {e} is {v}",
+                        self.env.plant.info().muscle_names[k],
+                    )));
+                }
+                if noise_sd > 0.0 {
+                    v += noise_sd * normal(&mut self.rngs[e]);
+                }
+                self.u_rows[e * c + k] = v;
+                self.applied[(slot * n + e) * m + k] = v;
+            }
+            let cart = self.cartesian_of(e);
+            let (f, _) = self
+                .env
+                .task
+                .endpoint_load(self.t, &self.episodes[e], &cart);
+            self.u_rows[e * c + m..e * c + m + 2].copy_from_slice(&f);
+            self.u_rows[e * c + m + 2..(e + 1) * c].fill(0.0);
+        }
+        batch::from_rows(&self.u_rows, n, c, &mut self.u);
+        let threads = if n >= 2 * MIN_PER_THREAD {
+            self.threads
+        } else {
+            1
+        };
+        let plant = &self.env.plant;
+        let (x, u, y, wss) = (&self.x, &self.u, &mut self.y, &mut self.wss);
+        py.detach(|| {
+            if threads <= 1 {
+                plant.step_batch_unchecked(&mut wss[0], x, u, y);
+                return;
+            }
+            // Slices starting at block boundaries are batches of their own.
+            let per = n
+                .div_ceil(threads)
+                .next_multiple_of(batch::LANES)
+                .max(MIN_PER_THREAD);
+            std::thread::scope(|scope| {
+                let mut y_rest: &mut [f64] = y;
+                let mut lo = 0;
+                for ws in wss.iter_mut() {
+                    if lo >= n {
+                        break;
+                    }
+                    let hi = (lo + per).min(n);
+                    let (y_part, rest) = y_rest.split_at_mut((hi - lo) * s);
+                    y_rest = rest;
+                    let (xp, up) = (&x[lo * s..hi * s], &u[lo * c..hi * c]);
+                    scope.spawn(move || plant.step_batch_unchecked(ws, xp, up, y_part));
+                    lo = hi;
+                }
+            });
+        });
+        std::mem::swap(&mut self.x, &mut self.y);
+        self.t += 1;
+        self.check_finite()?;
+        let obs = self.observe(py)?;
+        let reward: Vec<f64> = (0..n)
+            .map(|b| {
+                let aim = self.episodes[b].aim(self.t);
+                let p = self.cartesian_of(b);
+                -((p[0] - aim[0]).abs() + (p[1] - aim[1]).abs())
+            })
+            .collect();
+        Ok((
+            obs,
+            PyArray1::from_vec(py, reward),
+            self.t >= self.env.steps,
+            self.info_dict(py)?,
+        ))
+    }
+
+    /// The current states, `num_envs × state_dim` (MotorNet's layout).
+    fn states<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let s = self.state_dim();
+        PyArray1::from_vec(py, batch::to_rows(&self.x, self.n, s)).reshape([self.n, s])
+    }
+
+    /// The episodes since the last reset: initial joint states, start and goal positions, go steps
+    /// (`-1`: none; a catch trial's never comes and is a very large number).
+    fn episodes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        let n = self.episodes.len();
+        let jd = self.env.plant.info().joint_dim();
+        let joint: Vec<f64> = self
+            .episodes
+            .iter()
+            .flat_map(|e| e.joint0.clone())
+            .collect();
+        let start: Vec<f64> = self.episodes.iter().flat_map(|e| e.start).collect();
+        let goal: Vec<f64> = self.episodes.iter().flat_map(|e| e.target).collect();
+        let go: Vec<i64> = self
+            .episodes
+            .iter()
+            .map(|e| e.go_step.map_or(-1, |g| g.min(i64::MAX as usize) as i64))
+            .collect();
+        d.set_item(
+            "joint_state",
+            PyArray1::from_vec(py, joint).reshape([n, jd])?,
+        )?;
+        d.set_item("start", PyArray1::from_vec(py, start).reshape([n, 2])?)?;
+        d.set_item("goal", PyArray1::from_vec(py, goal).reshape([n, 2])?)?;
+        d.set_item("go_step", PyArray1::from_vec(py, go))?;
+        Ok(d)
+    }
+
+    /// Per environment, the go signal (0 or 1) at step `t`.
+    fn go_signal<'py>(&self, py: Python<'py>, t: usize) -> Bound<'py, PyArray1<f64>> {
+        PyArray1::from_vec(py, self.episodes.iter().map(|e| e.go_signal(t)).collect())
+    }
+
+    /// Per environment, where the endpoint should be at step `t` (`num_envs × 2`).
+    fn aim<'py>(&self, py: Python<'py>, t: usize) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let aim: Vec<f64> = self.episodes.iter().flat_map(|e| e.aim(t)).collect();
+        PyArray1::from_vec(py, aim).reshape([self.episodes.len(), 2])
+    }
+
+    /// The task's endpoint load at step `t` for endpoint states `cartesian` (`num_envs × 4`): the force
+    /// (`num_envs × 2`) and its derivative with respect to `[x, y, vx, vy]` (`num_envs × 2 × 4`).
+    fn endpoint_load<'py>(
+        &self,
+        py: Python<'py>,
+        t: usize,
+        cartesian: PyReadonlyArrayDyn<'py, f64>,
+    ) -> PyResult<(Bound<'py, PyArray2<f64>>, Bound<'py, PyArray3<f64>>)> {
+        let (b, c, _) = rows("endpoint_load", "cartesian", &cartesian, 4)?;
+        let n = same_batch(
+            "endpoint_load",
+            &[("episodes", self.episodes.len()), ("cartesian", b)],
+        )?;
+        let mut force = Vec::with_capacity(2 * n);
+        let mut jac = Vec::with_capacity(8 * n);
+        for (e, row) in self.episodes.iter().zip(c.chunks_exact(4)) {
+            let (f, j) = self
+                .env
+                .task
+                .endpoint_load(t, e, row.try_into().expect("4"));
+            force.extend(f);
+            jac.extend(j.iter().flatten());
+        }
+        Ok((
+            PyArray1::from_vec(py, force).reshape([n, 2])?,
+            PyArray1::from_vec(py, jac).reshape([n, 2, 4])?,
+        ))
+    }
+}
+
+/// Trains as `motornet train` does, in `out` (a run directory), with the configuration given as TOML
+/// text. Returns the run directory; `motornet_rs.train` reads the results from it.
+#[pyfunction]
+#[pyo3(signature = (config_toml, out, resume=false, quiet=true))]
+fn train_run(
+    py: Python<'_>,
+    config_toml: &str,
+    out: &str,
+    resume: bool,
+    quiet: bool,
+) -> PyResult<String> {
+    let cfg = motornet::config::TrainConfig::from_toml(config_toml).map_err(err)?;
+    let dir = std::path::PathBuf::from(out);
+    let result = py.detach(|| {
+        let mut progress = |batch: u64, batches: u64, loss: f64, metric: Option<f64>| {
+            if !quiet && (batch + 1).is_multiple_of(100) {
+                match metric {
+                    Some(m) => eprintln!(
+                        "batch {}/{batches}: loss {loss:.5}, metric {m:.5} m",
+                        batch + 1
+                    ),
+                    None => eprintln!("batch {}/{batches}: loss {loss:.5}", batch + 1),
+                }
+            }
+        };
+        let interrupted = || false;
+        motornet::training::train(
+            &dir,
+            &cfg,
+            resume,
+            motornet::training::Hooks {
+                progress: &mut progress,
+                interrupted: &interrupted,
+            },
+        )
+    });
+    result.map_err(err)?;
+    Ok(out.to_string())
+}
+
+/// The weights of a run's checkpoint as `{name: (shape, values)}` in PyTorch `state_dict` order, and
+/// a deterministic evaluation of them on the run's evaluation episodes: endpoint paths
+/// (`episodes × (steps+1) × 4`), activations, goals and the metric.
+#[pyfunction]
+fn load_run<'py>(
+    py: Python<'py>,
+    config_toml: &str,
+    checkpoint: &str,
+) -> PyResult<Bound<'py, PyDict>> {
+    let cfg = motornet::config::TrainConfig::from_toml(config_toml).map_err(err)?;
+    let (net, _, _) = motornet::runtime::policy::checkpoint::load(std::path::Path::new(checkpoint))
+        .map_err(err)?;
+    let weights = PyDict::new(py);
+    for (name, shape, values) in net.state_dict() {
+        weights.set_item(name, PyArray1::from_vec(py, values).reshape(shape)?)?;
+    }
+    let mut trainer = cfg.trainer().map_err(err)?;
+    trainer.policy = net;
+    let episodes = motornet::training::eval_episodes(&trainer, &cfg);
+    let eval = py
+        .detach(|| trainer.evaluate(&episodes, cfg.run.eval_last_steps))
+        .map_err(err)?;
+    let n = episodes.len();
+    let steps = trainer.steps();
+    let paths: Vec<f64> = eval.paths.iter().flatten().flatten().copied().collect();
+    let m = eval
+        .activations
+        .first()
+        .and_then(|a| a.first())
+        .map_or(0, Vec::len);
+    let acts: Vec<f64> = eval
+        .activations
+        .iter()
+        .flatten()
+        .flatten()
+        .copied()
+        .collect();
+    let goals: Vec<f64> = episodes.iter().flat_map(|e| e.target).collect();
+    let starts: Vec<f64> = episodes.iter().flat_map(|e| e.start).collect();
+    let ev = PyDict::new(py);
+    ev.set_item(
+        "paths",
+        PyArray1::from_vec(py, paths).reshape([n, steps + 1, 4])?,
+    )?;
+    ev.set_item(
+        "activations",
+        PyArray1::from_vec(py, acts).reshape([n, steps + 1, m])?,
+    )?;
+    ev.set_item("goal", PyArray1::from_vec(py, goals).reshape([n, 2])?)?;
+    ev.set_item("start", PyArray1::from_vec(py, starts).reshape([n, 2])?)?;
+    ev.set_item("metric", eval.metric)?;
+    let d = PyDict::new(py);
+    d.set_item("weights", weights)?;
+    d.set_item("evaluation", ev)?;
+    d.set_item("obs_dim", trainer.obs_dim())?;
+    d.set_item("policy", trainer.policy.kind())?;
+    Ok(d)
+}
+
+/// A configuration (TOML text) with every default filled in, after validation (every problem at once,
+/// by key).
+#[pyfunction]
+fn resolve_config(config_toml: &str) -> PyResult<String> {
+    let cfg = motornet::config::TrainConfig::from_toml(config_toml).map_err(err)?;
+    cfg.validate().map_err(err)?;
+    Ok(cfg.to_toml())
+}
+
+/// The built-in model names.
+#[pyfunction]
+fn builtin_models() -> Vec<&'static str> {
+    models::BUILTIN.iter().map(|b| b.0).collect()
+}
+
+/// The `.mnet` source of a built-in model.
+#[pyfunction]
+fn builtin_source(name: &str) -> PyResult<&'static str> {
+    models::source(name).ok_or_else(|| {
+        input(format!(
+            "no built-in model `{name}` (built-in: {})",
+            builtin_models().join(", ")
+        ))
+    })
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("MotornetError", m.py().get_type::<MotornetError>())?;
+    m.add_class::<PyPlant>()?;
+    m.add_class::<PyVecEnv>()?;
+    m.add_function(wrap_pyfunction!(train_run, m)?)?;
+    m.add_function(wrap_pyfunction!(load_run, m)?)?;
+    m.add_function(wrap_pyfunction!(resolve_config, m)?)?;
+    m.add_function(wrap_pyfunction!(builtin_models, m)?)?;
+    m.add_function(wrap_pyfunction!(builtin_source, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Times the Python package (`pip install ./python` first): gymnasium vector and single environments,
+plant steps on numpy, and the differentiable torch environment.
+
+    python scripts/bench_python.py [--repeats 5] [--json]
+
+Each figure is the best (minimum) of `--repeats` timed runs after a warm-up: on a shared machine the
+minimum is the stable statistic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+
+def timed(fn, repeats):
+    fn()  # warm-up
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return min(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    import motornet_rs as mn
+    from motornet_rs.gym import ReachEnv, ReachVectorEnv
+
+    results = {}
+
+    # gymnasium VectorEnv.step, 1024 arm26 environments, 100-step episodes.
+    for threads in (1, 2):
+        n, steps = 1024, 100
+        envs = ReachVectorEnv(n, "arm26", threads=threads)
+        a = np.full((n, 6), 0.2)
+
+        def run():
+            envs.reset(seed=0)
+            for _ in range(steps):
+                envs.step(a)
+
+        s = timed(run, args.repeats)
+        results[f"vector_env_1024_arm26_threads{threads}_env_steps_per_s"] = n * steps / s
+        results[f"vector_env_1024_arm26_threads{threads}_us_per_step"] = 1e6 * s / steps
+
+    # gymnasium Env.step latency, one arm26 environment.
+    env = ReachEnv("arm26", max_ep_duration=1.0)
+    a1 = np.full(6, 0.2)
+
+    def run1():
+        env.reset(seed=0)
+        for _ in range(100):
+            env.step(a1)
+
+    results["env_step_arm26_us"] = 1e6 * timed(run1, args.repeats) / 100
+
+    # Plant.step / step_vjp on numpy.
+    p = mn.Plant("arm26")
+    for b in (1, 1024):
+        x = p.reset(np.tile([0.8, 1.2, 0.0, 0.0], (b, 1)))
+        u = p.controls(np.full((b, 6), 0.2))
+        w = np.ones_like(x)
+        k = 1000 if b == 1 else 20
+
+        def steps():
+            for _ in range(k):
+                p.step(x, u)
+
+        def vjps():
+            for _ in range(k):
+                p.step_vjp(x, u, w)
+
+        results[f"plant_step_arm26_batch{b}_us"] = 1e6 * timed(steps, args.repeats) / k
+        results[f"plant_step_vjp_arm26_batch{b}_us"] = 1e6 * timed(vjps, args.repeats) / k
+
+    # The differentiable torch environment: one 100-step episode of batch 32 with a GRU 128, and backward.
+    try:
+        import torch
+
+        import motornet_rs.torch as mt
+
+        tenv = mt.Environment("arm26", max_ep_duration=1.0)
+        gru = torch.nn.GRU(tenv.obs_dim, 128, 1, batch_first=True).double()
+        fc = torch.nn.Linear(128, 6).double()
+
+        def episode():
+            h = torch.zeros(1, 32, 128, dtype=torch.float64)
+            obs, info = tenv.reset(seed=0, options={"batch_size": 32})
+            xy = [info["states"]["fingertip"]]
+            done = False
+            while not done:
+                y, h = gru(obs[:, None, :], h)
+                obs, _, done, _, info = tenv.step(torch.sigmoid(fc(y[:, 0])))
+                xy.append(info["states"]["fingertip"])
+            loss = torch.mean(torch.abs(torch.stack(xy, 1) - info["goal"][:, None]).sum(-1))
+            loss.backward()
+
+        results["torch_env_episode_batch32_gru128_forward_backward_ms"] = 1e3 * timed(episode, args.repeats)
+    except ImportError:
+        pass
+
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for k, v in results.items():
+            print(f"{k:60} {v:14.3f}")
+
+
+if __name__ == "__main__":
+    main()
