@@ -5,8 +5,8 @@
 //! by more for larger pulses, and the network brings it back to the target.
 //!
 //! ```sh
-//! cargo run --release --example force_pulses                       # about a minute on two cores
-//! cargo run --release --example force_pulses -- --batches 3000     # closer to the paper
+//! cargo run --release --example force_pulses                       # a few minutes on two cores
+//! cargo run --release --example force_pulses -- --batches 4000     # closer to the paper
 //! ```
 //! Flags: `--batches N`, `--threads N`, `--out DIR` (default `runs/examples/force_pulses`). Writes
 //! `plots/pulse_lateral` (the mean sideways deviation over time, one panel per onset, one line per
@@ -34,6 +34,7 @@ episode_duration = 0.8
 
 [optim]
 batch_size = 32
+learning_rate = 0.003
 
 [run]
 eval_episodes = 8
@@ -57,7 +58,7 @@ const ONSETS: [f64; 2] = [0.1, 0.3];
 fn main() -> Result<(), motornet::Error> {
     let out: PathBuf = flag("out", PathBuf::from("runs/examples/force_pulses"));
     let mut cfg = TrainConfig::from_toml(CONFIG)?;
-    cfg.run.batches = flag("batches", 1000);
+    cfg.run.batches = flag("batches", 1500);
     cfg.optim.threads = flag("threads", 2);
     println!(
         "Training `arm26` on centre-out reaches with orthogonal pulses in a third of them ({} batches) in {}",

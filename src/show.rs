@@ -515,14 +515,10 @@ fn mass_condition(
         }
     }
     // Symmetrise (exact for an explicit step) and take the eigenvalues.
-    for i in 0..dof {
-        for j in 0..i {
-            let v = 0.5 * (a[i][j] + a[j][i]);
-            a[i][j] = v;
-            a[j][i] = v;
-        }
-    }
-    let eig = symmetric_eigenvalues(a);
+    let sym: Vec<Vec<f64>> = (0..dof)
+        .map(|i| (0..dof).map(|j| 0.5 * (a[i][j] + a[j][i])).collect())
+        .collect();
+    let eig = symmetric_eigenvalues(sym);
     let lo = eig.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = eig.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     (lo.is_finite() && lo > 0.0 && hi.is_finite()).then(|| hi / lo)
@@ -554,10 +550,11 @@ fn symmetric_eigenvalues(mut a: Vec<Vec<f64>>) -> Vec<f64> {
                     row[p] = cs * x - sn * y;
                     row[q] = sn * x + cs * y;
                 }
-                for k in 0..n {
-                    let (x, y) = (a[p][k], a[q][k]);
-                    a[p][k] = cs * x - sn * y;
-                    a[q][k] = sn * x + cs * y;
+                let (upper, lower) = a.split_at_mut(q);
+                for (x, y) in upper[p].iter_mut().zip(lower[0].iter_mut()) {
+                    let (u, v) = (*x, *y);
+                    *x = cs * u - sn * v;
+                    *y = sn * u + cs * v;
                 }
             }
         }
@@ -578,7 +575,7 @@ fn endpoint_force(jac: &[[f64; 2]], tau: &[f64]) -> Option<[f64; 2]> {
         r[1] += col[1] * t;
     }
     let det = a * d - b * b;
-    if !(det.abs() > 1e-12 * (a * d).abs().max(1e-300)) {
+    if det.is_nan() || det.abs() <= 1e-12 * (a * d).abs().max(1e-300) {
         return None;
     }
     let f = [(d * r[0] - b * r[1]) / det, (a * r[1] - b * r[0]) / det];
@@ -747,7 +744,7 @@ fn wrap_arc(p: [f64; 2], q: [f64; 2], c: [f64; 2], r: f64, side: Side) -> Vec<[f
     let len2 = dx * dx + dy * dy;
     let t = (-(px * dx + py * dy) / len2.max(1e-300)).clamp(0.0, 1.0);
     let (cx, cy) = (px + t * dx, py + t * dy);
-    if cx * cx + cy * cy >= r * r || !(r > 0.0) {
+    if cx * cx + cy * cy >= r * r || r.is_nan() || r <= 0.0 {
         return vec![q];
     }
     let ccw = match side {

@@ -377,8 +377,7 @@ fn target_jumps_and_rotations_change_what_the_network_sees() {
     ];
     let (paths, out) = simulate(vec![e.clone()], env);
     let o = out.observations.len() / out.steps;
-    for t in 0..out.steps {
-        let obs = &out.observations[t * o..(t + 1) * o];
+    for (t, obs) in out.observations.chunks(o).enumerate() {
         let goal = if t < 7 { e.target } else { jump_to };
         assert_eq!(obs[..2], goal, "goal at step {t}");
         // Vision: the endpoint turned 90° about the start.

@@ -219,6 +219,7 @@ pub fn plot_activations(
 /// Plot time courses in a grid of panels, one per named quantity (joint angles, muscle forces): each
 /// panel shows the first `max_reaches` reaches (`values[reach][step][panel]`, steps `dt` seconds apart),
 /// on one y axis described by `y_desc` that includes 0. Colours match [`plot_reaches`].
+#[allow(clippy::too_many_arguments)] // plain data in, as every plot function here
 pub fn plot_time_courses(
     dir: &Path,
     stem: &str,
