@@ -642,3 +642,23 @@ duration = 0.05
     let peak = |k: usize| dev(k).iter().map(|v| v.abs()).fold(0.0, f64::max);
     assert!(peak(4) > peak(3) && peak(0) > peak(1));
 }
+
+#[test]
+fn a_pulse_longer_than_any_episode_lasts_to_the_end_without_overflow() {
+    let cfg = config(
+        "[[perturbation]]\nkind = \"force_pulse\"\nmagnitude = 1.0\nonset = 0.1\nduration = 1e300\n",
+    );
+    let eps = draw(&cfg, 2, 1);
+    assert!(
+        matches!(
+            eps[0].events[..],
+            [Event::Force {
+                from: 10,
+                until: usize::MAX,
+                ..
+            }]
+        ),
+        "{:?}",
+        eps[0].events
+    );
+}
