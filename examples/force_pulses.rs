@@ -5,8 +5,8 @@
 //! by more for larger pulses, and the network brings it back to the target.
 //!
 //! ```sh
-//! cargo run --release --example force_pulses                       # about a minute on two cores
-//! cargo run --release --example force_pulses -- --batches 3000     # closer to the paper
+//! cargo run --release --example force_pulses                       # a few minutes on two cores
+//! cargo run --release --example force_pulses -- --batches 4000     # closer to the paper
 //! ```
 //! Flags: `--batches N`, `--threads N`, `--out DIR` (default `runs/examples/force_pulses`). Writes
 //! `plots/pulse_lateral` (the mean sideways deviation over time, one panel per onset, one line per
@@ -34,6 +34,7 @@ episode_duration = 0.8
 
 [optim]
 batch_size = 32
+learning_rate = 0.003
 
 [run]
 eval_episodes = 8
@@ -52,12 +53,12 @@ duration = 0.05
 
 /// Pulse magnitudes (N, to the left of each reach) and onsets (s) of the test.
 const MAGNITUDES: [f64; 4] = [0.0, 2.0, 4.0, 8.0];
-const ONSETS: [f64; 2] = [0.1, 0.3];
+const ONSETS: [f64; 2] = [0.05, 0.3];
 
 fn main() -> Result<(), motornet::Error> {
     let out: PathBuf = flag("out", PathBuf::from("runs/examples/force_pulses"));
     let mut cfg = TrainConfig::from_toml(CONFIG)?;
-    cfg.run.batches = flag("batches", 1000);
+    cfg.run.batches = flag("batches", 1500);
     cfg.optim.threads = flag("threads", 2);
     println!(
         "Training `arm26` on centre-out reaches with orthogonal pulses in a third of them ({} batches) in {}",
@@ -132,7 +133,7 @@ fn main() -> Result<(), motornet::Error> {
         motornet::plots::plot_reaches_grouped(
             &plots,
             &format!("pulse_paths_{}ms", (onset * 1000.0).round()),
-            &format!("Pulses at {onset} s to the left of each reach (colours: 0, 2, 4, 8 N)"),
+            &format!("Pulses at {onset} s to the left of each reach (blue 0, orange 2, green 4, red 8 N)"),
             &paths,
             &groups,
             &targets,
@@ -154,17 +155,18 @@ fn main() -> Result<(), motornet::Error> {
                 .collect()
         })
         .collect();
-    motornet::plots::plot_time_courses(
-        &plots,
-        "pulse_lateral",
-        "Sideways deviation, mean of 8 reaches (colours: 0, 2, 4, 8 N)",
+    let tc = motornet::plots::TimeCourses {
+        title: "Sideways deviation after a pulse to the left, mean of 8 reaches",
         dt,
-        &names,
-        "deviation to the left of the reach (cm)",
-        &values,
-        MAGNITUDES.len(),
-    )
-    .map_err(err)?;
+        names: &names,
+        y_desc: "deviation to the left of the reach (cm)",
+        values: &values,
+        max_series: MAGNITUDES.len(),
+        note: Some(
+            "one colour per pulse magnitude: 0 N (blue), 2 N (orange), 4 N (green), 8 N (red)",
+        ),
+    };
+    motornet::plots::plot_time_courses(&plots, "pulse_lateral", &tc).map_err(err)?;
     println!("\nPlots in {}.", plots.display());
     Ok(())
 }

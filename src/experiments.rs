@@ -61,7 +61,7 @@ pub fn pulse_responses(
                     let left = [-dy / d, dx / d];
                     e.events.push(Event::Force {
                         from,
-                        until: from + len,
+                        until: from.saturating_add(len),
                         force: [magnitude * left[0], magnitude * left[1]],
                     });
                     e

@@ -515,14 +515,10 @@ fn mass_condition(
         }
     }
     // Symmetrise (exact for an explicit step) and take the eigenvalues.
-    for i in 0..dof {
-        for j in 0..i {
-            let v = 0.5 * (a[i][j] + a[j][i]);
-            a[i][j] = v;
-            a[j][i] = v;
-        }
-    }
-    let eig = symmetric_eigenvalues(a);
+    let sym: Vec<Vec<f64>> = (0..dof)
+        .map(|i| (0..dof).map(|j| 0.5 * (a[i][j] + a[j][i])).collect())
+        .collect();
+    let eig = symmetric_eigenvalues(sym);
     let lo = eig.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = eig.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     (lo.is_finite() && lo > 0.0 && hi.is_finite()).then(|| hi / lo)
@@ -554,10 +550,11 @@ fn symmetric_eigenvalues(mut a: Vec<Vec<f64>>) -> Vec<f64> {
                     row[p] = cs * x - sn * y;
                     row[q] = sn * x + cs * y;
                 }
-                for k in 0..n {
-                    let (x, y) = (a[p][k], a[q][k]);
-                    a[p][k] = cs * x - sn * y;
-                    a[q][k] = sn * x + cs * y;
+                let (upper, lower) = a.split_at_mut(q);
+                for (x, y) in upper[p].iter_mut().zip(lower[0].iter_mut()) {
+                    let (u, v) = (*x, *y);
+                    *x = cs * u - sn * v;
+                    *y = sn * u + cs * v;
                 }
             }
         }
@@ -578,7 +575,7 @@ fn endpoint_force(jac: &[[f64; 2]], tau: &[f64]) -> Option<[f64; 2]> {
         r[1] += col[1] * t;
     }
     let det = a * d - b * b;
-    if !(det.abs() > 1e-12 * (a * d).abs().max(1e-300)) {
+    if det.is_nan() || det.abs() <= 1e-12 * (a * d).abs().max(1e-300) {
         return None;
     }
     let f = [(d * r[0] - b * r[1]) / det, (a * r[1] - b * r[0]) / det];
@@ -747,7 +744,7 @@ fn wrap_arc(p: [f64; 2], q: [f64; 2], c: [f64; 2], r: f64, side: Side) -> Vec<[f
     let len2 = dx * dx + dy * dy;
     let t = (-(px * dx + py * dy) / len2.max(1e-300)).clamp(0.0, 1.0);
     let (cx, cy) = (px + t * dx, py + t * dy);
-    if cx * cx + cy * cy >= r * r || !(r > 0.0) {
+    if cx * cx + cy * cy >= r * r || r.is_nan() || r <= 0.0 {
         return vec![q];
     }
     let ccw = match side {
@@ -955,7 +952,42 @@ pub fn summary(ins: &Inspection) -> String {
         s,
         "\nF end: each muscle's endpoint force at full activation, isometric, at the posture; dir: its direction from +x, counter-clockwise"
     );
+    if let Some(((strong, ds), (weak, dw))) = force_extremes(&ins.scene.endpoint_forces) {
+        let _ = writeln!(
+            s,
+            "all muscles together (each activated between 0 and 1): the largest isometric endpoint force is {strong:.1} N toward {ds:.0} deg, the smallest {weak:.1} N toward {dw:.0} deg"
+        );
+    }
     s
+}
+
+/// The largest and smallest endpoint force the muscles can make together, each activated between 0 and
+/// 1 (the support function `h(d) = Σ max(0, Fᵢ·d)` of their force set, over directions a degree apart),
+/// as ((force, direction in degrees), (force, direction)).
+pub fn force_extremes(forces: &[Option<[f64; 2]>]) -> Option<((f64, f64), (f64, f64))> {
+    let f: Vec<[f64; 2]> = forces.iter().flatten().copied().collect();
+    if f.is_empty() {
+        return None;
+    }
+    let support = |deg: f64| {
+        let (s, c) = deg.to_radians().sin_cos();
+        f.iter()
+            .map(|v| (v[0] * c + v[1] * s).max(0.0))
+            .sum::<f64>()
+    };
+    let mut best = (f64::NEG_INFINITY, 0.0);
+    let mut worst = (f64::INFINITY, 0.0);
+    for k in 0..360 {
+        let deg = f64::from(k) - 180.0;
+        let h = support(deg);
+        if h > best.0 {
+            best = (h, deg);
+        }
+        if h < worst.0 {
+            worst = (h, deg);
+        }
+    }
+    Some((best, worst))
 }
 
 fn min_max(v: impl Iterator<Item = f64>) -> (f64, f64) {
@@ -968,6 +1000,23 @@ fn min_max(v: impl Iterator<Item = f64>) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn force_extremes_of_opposed_muscles() {
+        // Two muscles pulling along ±x (10 N and 4 N), one along +y (1 N): strongest toward 0°, weakest
+        // toward −90° (nothing pulls that way).
+        let f = [Some([10.0, 0.0]), Some([-4.0, 0.0]), Some([0.0, 1.0]), None];
+        let ((strong, ds), (weak, dw)) = force_extremes(&f).unwrap();
+        assert!(
+            (strong - 10.0_f64.hypot(1.0)).abs() < 0.01 && (ds - 6.0).abs() <= 1.0,
+            "{strong} {ds}"
+        );
+        assert!(
+            weak.abs() < 1e-12 && (dw + 90.0).abs() < 1e-9,
+            "{weak} {dw}"
+        );
+        assert!(force_extremes(&[None]).is_none());
+    }
 
     #[test]
     fn eigenvalues_of_a_symmetric_matrix() {

@@ -504,28 +504,24 @@ fn write_plots(
     let shown = shown.min(8);
     if shown > 0 {
         let st = evaluation_states(cfg, trainer, &eps[..shown])?;
-        crate::plots::plot_time_courses(
-            &dir,
-            "joints",
-            "Joint angles",
+        let joints = crate::plots::TimeCourses {
+            title: "Joint angles",
             dt,
-            &st.coord_names,
-            "position (rad or m)",
-            &st.joints,
-            shown,
-        )
-        .map_err(err)?;
-        crate::plots::plot_time_courses(
-            &dir,
-            "forces",
-            "Muscle forces",
-            dt,
-            &st.muscle_names,
-            "force (N)",
-            &st.forces,
-            shown,
-        )
-        .map_err(err)?;
+            names: &st.coord_names,
+            y_desc: "position (rad or m)",
+            values: &st.joints,
+            max_series: shown,
+            note: None,
+        };
+        crate::plots::plot_time_courses(&dir, "joints", &joints).map_err(err)?;
+        let forces = crate::plots::TimeCourses {
+            title: "Muscle forces",
+            y_desc: "force (N)",
+            names: &st.muscle_names,
+            values: &st.forces,
+            ..joints
+        };
+        crate::plots::plot_time_courses(&dir, "forces", &forces).map_err(err)?;
     }
     Ok(())
 }

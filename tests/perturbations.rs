@@ -377,8 +377,7 @@ fn target_jumps_and_rotations_change_what_the_network_sees() {
     ];
     let (paths, out) = simulate(vec![e.clone()], env);
     let o = out.observations.len() / out.steps;
-    for t in 0..out.steps {
-        let obs = &out.observations[t * o..(t + 1) * o];
+    for (t, obs) in out.observations.chunks(o).enumerate() {
         let goal = if t < 7 { e.target } else { jump_to };
         assert_eq!(obs[..2], goal, "goal at step {t}");
         // Vision: the endpoint turned 90° about the start.
@@ -642,4 +641,24 @@ duration = 0.05
     // Larger pulses push further.
     let peak = |k: usize| dev(k).iter().map(|v| v.abs()).fold(0.0, f64::max);
     assert!(peak(4) > peak(3) && peak(0) > peak(1));
+}
+
+#[test]
+fn a_pulse_longer_than_any_episode_lasts_to_the_end_without_overflow() {
+    let cfg = config(
+        "[[perturbation]]\nkind = \"force_pulse\"\nmagnitude = 1.0\nonset = 0.1\nduration = 1e300\n",
+    );
+    let eps = draw(&cfg, 2, 1);
+    assert!(
+        matches!(
+            eps[0].events[..],
+            [Event::Force {
+                from: 10,
+                until: usize::MAX,
+                ..
+            }]
+        ),
+        "{:?}",
+        eps[0].events
+    );
 }

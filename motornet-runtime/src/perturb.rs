@@ -239,7 +239,7 @@ impl Perturbation {
                 let from = step(uniform(*onset, rng));
                 vec![Event::Force {
                     from,
-                    until: from + step(*duration).max(1),
+                    until: from.saturating_add(step(*duration).max(1)),
                     force: [f * dir[0], f * dir[1]],
                 }]
             }

@@ -145,7 +145,7 @@ impl Episode {
                 } => {
                     let (dx, dy) = (to[0] - from[0], to[1] - from[1]);
                     let len = dx.hypot(dy);
-                    if !(len > 0.0) {
+                    if len.is_nan() || len <= 0.0 {
                         continue;
                     }
                     let n = [-dy / len, dx / len];

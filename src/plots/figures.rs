@@ -310,6 +310,8 @@ pub(super) struct ActivationFigure<'a> {
     /// data's range with 0.
     pub(super) y_desc: &'a str,
     pub(super) unit_range: bool,
+    /// The line under the title (default: which reaches are shown).
+    pub(super) note: Option<&'a str>,
 }
 
 impl ActivationFigure<'_> {
@@ -351,11 +353,13 @@ impl Figure for ActivationFigure<'_> {
         }
         let area = subtitle(
             &area,
-            &format!(
-                "first {} of {} reaches, one colour per reach (as in the reach plot)",
-                reaches.len(),
-                self.activations.len()
-            ),
+            &self.note.map(str::to_string).unwrap_or_else(|| {
+                format!(
+                    "first {} of {} reaches, one colour per reach (as in the reach plot)",
+                    reaches.len(),
+                    self.activations.len()
+                )
+            }),
             px,
         )?;
 

@@ -215,42 +215,56 @@ pub fn plot_activations(
             n_muscles,
             y_desc: "activation",
             unit_range: true,
+            note: None,
         },
     )
 }
 
-/// Plot time courses in a grid of panels, one per named quantity (joint angles, muscle forces): each
-/// panel shows the first `max_reaches` reaches (`values[reach][step][panel]`, steps `dt` seconds apart),
-/// on one y axis described by `y_desc` that includes 0. Colours match [`plot_reaches`].
+/// Time courses in a grid of panels, one per named quantity, for [`plot_time_courses`].
+pub struct TimeCourses<'a> {
+    pub title: &'a str,
+    /// Seconds between steps.
+    pub dt: f64,
+    /// The panels' names.
+    pub names: &'a [String],
+    /// The y axis's description (one axis for every panel, including 0).
+    pub y_desc: &'a str,
+    /// `values[series][step][panel]`.
+    pub values: &'a [Vec<Vec<f64>>],
+    /// How many series to draw.
+    pub max_series: usize,
+    /// The line under the title; default: "first N of M reaches, one colour per reach".
+    pub note: Option<&'a str>,
+}
+
+/// Plot time courses (joint angles, muscle forces, deviations) in a grid of panels, one per named
+/// quantity, each with one line per series. Colours match [`plot_reaches`].
 pub fn plot_time_courses(
     dir: &Path,
     stem: &str,
-    title: &str,
-    dt: f64,
-    names: &[String],
-    y_desc: &str,
-    values: &[Vec<Vec<f64>>],
-    max_reaches: usize,
+    tc: &TimeCourses,
 ) -> Result<Vec<PathBuf>, PlotError> {
-    let n = values
+    let n = tc
+        .values
         .iter()
-        .take(max_reaches)
-        .flat_map(|reach| reach.iter().map(Vec::len))
+        .take(tc.max_series)
+        .flat_map(|series| series.iter().map(Vec::len))
         .max()
         .unwrap_or(0)
-        .max(names.len());
+        .max(tc.names.len());
     render(
         dir,
         stem,
         &ActivationFigure {
-            title,
-            dt,
-            muscle_names: names,
-            activations: values,
-            max_reaches,
+            title: tc.title,
+            dt: tc.dt,
+            muscle_names: tc.names,
+            activations: tc.values,
+            max_reaches: tc.max_series,
             n_muscles: n,
-            y_desc,
+            y_desc: tc.y_desc,
             unit_range: false,
+            note: tc.note,
         },
     )
 }

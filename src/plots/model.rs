@@ -637,7 +637,7 @@ impl Figure for MuscleModelFigure<'_> {
                     px.n(1),
                     px,
                 )?;
-                draw_note(&mut chart, "excitation 1 → 0", (r, 1.0), note_style(px, 13))?;
+                draw_note(&mut chart, "excitation 1 → 0", (r, 0.6), note_style(px, 13))?;
             }
         }
         Ok(())
