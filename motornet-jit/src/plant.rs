@@ -1,0 +1,199 @@
+//! The plant that runs native code.
+
+use crate::code::{cached, Code, JitError, NativeFn};
+use crate::emit::MathMode;
+use motornet_dsl::interp::static_values;
+use motornet_dsl::program::Program;
+use motornet_dsl::InterpretedPlant;
+use motornet_runtime::plant::{Bounds, Plant, PlantInfo, Workspace};
+use motornet_runtime::Error;
+use std::sync::Arc;
+
+/// A model compiled from source at run time into native code.
+///
+/// Parameters, bounds and constraints are handled by the interpreted plant it wraps (the reference
+/// backend), so both accept and refuse the same values; the functions themselves run as machine code.
+#[derive(Clone)]
+pub struct JitPlant {
+    base: InterpretedPlant,
+    code: Arc<Code>,
+    /// The values of the code's parameter-dependent nodes at the current parameters.
+    table: Vec<f64>,
+    /// [state, controls, joint] lengths, read once.
+    dims: [usize; 3],
+}
+
+impl JitPlant {
+    /// Compiles model source to native code. `file_name` is used in error messages; a model that does
+    /// not compile gets the interpreter's diagnostics, a failure of the code generator an
+    /// [`Error::Input`] saying so.
+    pub fn from_source(source: &str, file_name: &str) -> Result<Self, Error> {
+        let base = InterpretedPlant::from_source(source, file_name)?;
+        Self::from_interpreted(base).map_err(|e| Error::Input(e.to_string()))
+    }
+
+    pub fn from_program(program: Program) -> Result<Self, JitError> {
+        Self::from_interpreted(InterpretedPlant::from_program(program))
+    }
+
+    /// Native code for an interpreted plant, keeping its parameter values.
+    pub fn from_interpreted(base: InterpretedPlant) -> Result<Self, JitError> {
+        Self::with_math(base, MathMode::Inline)
+    }
+
+    /// As [`JitPlant::from_interpreted`], choosing how elementary functions are computed.
+    pub fn with_math(base: InterpretedPlant, math: MathMode) -> Result<Self, JitError> {
+        let code = cached(base.program(), math)?;
+        let info = base.info();
+        let dims = [info.state_dim(), info.control_dim(), info.joint_dim()];
+        let mut plant = JitPlant {
+            base,
+            code,
+            table: Vec::new(),
+            dims,
+        };
+        plant.refresh_table();
+        Ok(plant)
+    }
+
+    fn refresh_table(&mut self) {
+        let statics = static_values(&self.base.program().graph, self.base.params());
+        self.table = self.code.slots.iter().map(|n| statics[n.index()]).collect();
+    }
+
+    /// The interpreted plant this one wraps (same program, same parameters).
+    pub fn interpreted(&self) -> &InterpretedPlant {
+        &self.base
+    }
+
+    pub fn program(&self) -> &Program {
+        self.base.program()
+    }
+
+    /// Seconds spent generating this model's native code (when it was first compiled in this process).
+    pub fn compile_seconds(&self) -> f64 {
+        self.code.compile_seconds
+    }
+
+    /// Calls `f` on argument slices whose lengths the caller checked against the function's layout.
+    #[inline(always)]
+    fn call(&self, f: NativeFn, args: [&[f64]; 4], outs: [&mut [f64]; 2]) {
+        let p = |a: &[f64]| {
+            if a.is_empty() {
+                std::ptr::null()
+            } else {
+                a.as_ptr()
+            }
+        };
+        let [o0, o1] = outs;
+        // SAFETY: every function reads and writes only within the lengths of its layout, which each
+        // caller asserts the slices have (an empty slice stands for an argument the function lacks); the
+        // table holds one value per slot the code reads.
+        unsafe {
+            f(
+                self.table.as_ptr(),
+                p(args[0]),
+                p(args[1]),
+                p(args[2]),
+                p(args[3]),
+                o0.as_mut_ptr(),
+                o1.as_mut_ptr(),
+            )
+        }
+    }
+}
+
+/// A wrong length reaching an unchecked entry point is a caller's bug; native code must not see it.
+#[cold]
+#[inline(never)]
+fn bad_lengths(function: &str) -> ! {
+    panic!("JitPlant::{function}_unchecked: vectors of the wrong length (use the checked entry points)")
+}
+
+impl Plant for JitPlant {
+    #[inline]
+    fn info(&self) -> &PlantInfo {
+        self.base.info()
+    }
+
+    fn params(&self) -> &[f64] {
+        self.base.params()
+    }
+
+    fn set_params(&mut self, values: &[f64]) -> Result<(), Error> {
+        self.base.set_params(values)?;
+        self.refresh_table();
+        Ok(())
+    }
+
+    fn bounds(&self) -> &[Bounds] {
+        self.base.bounds()
+    }
+
+    fn muscle_normalizers(&self) -> &[[f64; 2]] {
+        self.base.muscle_normalizers()
+    }
+
+    fn timestep(&self) -> f64 {
+        self.base.timestep()
+    }
+
+    fn workspace(&self) -> Workspace {
+        Workspace::default()
+    }
+
+    fn reset_unchecked(&self, _ws: &mut Workspace, joint: &[f64], state: &mut [f64]) {
+        let [s, _, j] = self.dims;
+        if joint.len() != j || state.len() != s {
+            bad_lengths("reset");
+        }
+        self.call(self.code.reset, [joint, &[], &[], &[]], [state, &mut []]);
+    }
+
+    #[inline]
+    fn step_unchecked(
+        &self,
+        _ws: &mut Workspace,
+        state: &[f64],
+        controls: &[f64],
+        next: &mut [f64],
+    ) {
+        let [s, c, _] = self.dims;
+        if state.len() != s || controls.len() != c || next.len() != s {
+            bad_lengths("step");
+        }
+        self.call(self.code.step, [state, controls, &[], &[]], [next, &mut []]);
+    }
+
+    fn step_vjp_unchecked(
+        &self,
+        _ws: &mut Workspace,
+        x: &[f64],
+        u: &[f64],
+        w: &[f64],
+        gx: &mut [f64],
+        gu: &mut [f64],
+    ) {
+        let [s, c, _] = self.dims;
+        if x.len() != s || u.len() != c || w.len() != s || gx.len() != s || gu.len() != c {
+            bad_lengths("step_vjp");
+        }
+        self.call(self.code.step_vjp, [x, u, w, &[]], [gx, gu]);
+    }
+
+    fn step_jvp_unchecked(
+        &self,
+        _ws: &mut Workspace,
+        x: &[f64],
+        u: &[f64],
+        tx: &[f64],
+        tu: &[f64],
+        out: &mut [f64],
+    ) {
+        let [s, c, _] = self.dims;
+        if x.len() != s || u.len() != c || tx.len() != s || tu.len() != c || out.len() != s {
+            bad_lengths("step_jvp");
+        }
+        self.call(self.code.step_jvp, [x, u, tx, tu], [out, &mut []]);
+    }
+}
