@@ -176,3 +176,32 @@ fn parameter_changes_reach_the_native_code_and_code_is_shared() {
         assert_eq!(jit.params(), &before[..]);
     }
 }
+
+#[test]
+fn a_model_file_runs_on_the_jit_unless_the_interpreter_is_asked_for() {
+    use motornet::models::{load, load_as, Backend, Choice};
+    let dir = std::env::temp_dir().join(format!("motornet-jit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("my_arm.mnet");
+    let source = motornet::models::source("arm26").unwrap();
+    std::fs::write(&file, format!("// a copy\n{source}")).unwrap();
+    let spec = file.to_str().unwrap();
+    assert_eq!(load(spec, false).unwrap().1, Backend::Jit);
+    assert_eq!(load(spec, true).unwrap().1, Backend::Interpreted);
+    assert_eq!(load("arm26", false).unwrap().1, Backend::Compiled);
+    assert_eq!(load_as("arm26", Choice::Jit).unwrap().1, Backend::Jit);
+    // A file identical to a built-in model runs compiled.
+    let same = dir.join("arm26.mnet");
+    std::fs::write(&same, source).unwrap();
+    assert_eq!(
+        load(same.to_str().unwrap(), false).unwrap().1,
+        Backend::Compiled
+    );
+    // A model that does not compile gets the compiler's diagnostics, whatever the backend.
+    std::fs::write(&file, "effector broken {").unwrap();
+    for choice in [Choice::Auto, Choice::Jit, Choice::Interpreted] {
+        let err = load_as(spec, choice).err().expect("refused");
+        assert!(matches!(err, motornet::Error::Compile(_)), "{err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -55,6 +55,15 @@ pub(crate) struct Code {
 unsafe impl Send for Code {}
 unsafe impl Sync for Code {}
 
+impl Code {
+    /// Frees the executable memory; returns the compile time.
+    pub(crate) fn free(self) -> f64 {
+        // SAFETY: the function pointers die with `self`; none was handed out (uncached code only).
+        unsafe { self._module.free_memory() };
+        self.compile_seconds
+    }
+}
+
 /// The native ISA of this machine, with the flags the JIT uses.
 fn isa() -> Result<cranelift_codegen::isa::OwnedTargetIsa, JitError> {
     let err = |e: &dyn std::fmt::Display| JitError(e.to_string());

@@ -16,6 +16,13 @@ pub use code::JitError;
 pub use emit::MathMode;
 pub use plant::JitPlant;
 
+/// Seconds to generate native code for `program`'s four functions, bypassing the cache (for
+/// benchmarks; the code is freed again).
+pub fn compile_seconds(program: &motornet_dsl::program::Program) -> Result<f64, JitError> {
+    let code = code::compile(program, MathMode::Inline)?;
+    Ok(code.free())
+}
+
 /// Whether this build can generate native code for the machine it runs on (x86-64 and AArch64).
 pub fn available() -> bool {
     cfg!(any(target_arch = "x86_64", target_arch = "aarch64"))
