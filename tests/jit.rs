@@ -205,3 +205,35 @@ fn a_model_file_runs_on_the_jit_unless_the_interpreter_is_asked_for() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn batched_steps_in_vector_lanes_compute_the_interpreters_bits_for_every_model() {
+    use motornet::Effector;
+    for (name, _) in motornet::models::BUILTIN {
+        let (_, interpreted, jit) = plants(name);
+        // Nine effectors: two blocks of four (two pairs of lanes each) and one row.
+        let batch = 9;
+        let joints: Vec<f64> = (0..batch)
+            .flat_map(|b| joint(&jit, 0.3 + 0.05 * b as f64))
+            .collect();
+        let (mut a, mut b) = (Effector::new(interpreted, batch), Effector::new(jit, batch));
+        a.reset(&joints).unwrap();
+        b.reset(&joints).unwrap();
+        let info = a.plant().info().clone();
+        let m = info.n_muscles();
+        for t in 0..30 {
+            let u: Vec<f64> = (0..batch * m)
+                .map(|k| 0.5 + 0.45 * ((t * 7 + k * 13) as f64).sin())
+                .collect();
+            let load: Vec<f64> = (0..info.dof()).map(|k| 0.1 * (k as f64 + 1.0)).collect();
+            a.step(&u, &[1.0, -0.5], &load).unwrap();
+            b.step(&u, &[1.0, -0.5], &load).unwrap();
+            let same = a
+                .states()
+                .iter()
+                .zip(&b.states())
+                .all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(same, "{name}: step {t} differs from the interpreter's bits");
+        }
+    }
+}

@@ -44,6 +44,9 @@ pub(crate) struct Code {
     pub step: NativeFn,
     pub step_vjp: NativeFn,
     pub step_jvp: NativeFn,
+    /// `step` for two effectors at once (`f64x2`), on the batch layout: each pointer at the first of the
+    /// two effectors' components in a block, component `k` `LANES` values further.
+    pub step_pair: NativeFn,
     /// The parameter-dependent nodes the code reads, in the order of its table.
     pub slots: Vec<NodeId>,
     /// Wall time spent compiling, in seconds.
@@ -130,7 +133,7 @@ pub(crate) fn compile(program: &Program, math: MathMode) -> Result<Code, JitErro
 
     let info = &program.info;
     let (s, c, j) = (info.state_dim(), info.control_dim(), info.joint_dim());
-    let functions: [(&str, &Function, Layout); 4] = [
+    let functions: [(&str, &Function, Layout); 5] = [
         ("reset", &program.reset, Layout::of(&[j], &[s])),
         ("step", &program.step, Layout::of(&[s, c], &[s])),
         (
@@ -143,6 +146,7 @@ pub(crate) fn compile(program: &Program, math: MathMode) -> Result<Code, JitErro
             &program.step_jvp,
             Layout::of(&[s, c, s, c], &[s]),
         ),
+        ("step_pair", &program.step, Layout::of(&[s, c], &[s])),
     ];
     for (name, f, layout) in &functions {
         if f.inputs.len() != layout.inputs.len() || f.outputs.len() != layout.outputs.len() {
@@ -209,6 +213,7 @@ pub(crate) fn compile(program: &Program, math: MathMode) -> Result<Code, JitErro
                 p[0],
                 p[1..5].to_vec(),
                 p[5..7].to_vec(),
+                *name == "step_pair",
             );
             em.function(&f.inputs, &f.outputs, layout);
             b.ins().return_(&[]);
@@ -237,6 +242,7 @@ pub(crate) fn compile(program: &Program, math: MathMode) -> Result<Code, JitErro
         step: get(1),
         step_vjp: get(2),
         step_jvp: get(3),
+        step_pair: get(4),
         _module: module,
         slots: slot_list,
         compile_seconds: start.elapsed().as_secs_f64(),

@@ -7,7 +7,9 @@
 //! non-finite arguments, call the Rust functions the interpreter runs.
 
 use cranelift_codegen::ir::condcodes::FloatCC;
-use cranelift_codegen::ir::{types, BlockArg, FuncRef, InstBuilder, MemFlags, Value};
+use cranelift_codegen::ir::{
+    types, BlockArg, Endianness, FuncRef, InstBuilder, MemFlags, Type, Value,
+};
 use cranelift_frontend::FunctionBuilder;
 use motornet_dsl::ir::{Binary, Graph, NodeId, Op, Unary};
 use std::collections::HashMap;
@@ -112,7 +114,17 @@ pub(crate) struct Emitter<'a, 'b> {
     pub table: Value,
     pub args: Vec<Value>,
     pub outs: Vec<Value>,
+    /// Two effectors per instruction (`f64x2`), reading and writing the batch layout; else one.
+    pub lanes: bool,
     values: Vec<Option<V>>,
+}
+
+/// Distance between consecutive components of one effector in the batch layout, in values.
+const BLOCK: usize = motornet_runtime::batch::LANES;
+
+/// Bit casts between vector types name the lane order.
+fn vector_flags() -> MemFlags {
+    MemFlags::new().with_endianness(Endianness::Little)
 }
 
 fn flags() -> MemFlags {
@@ -132,6 +144,7 @@ impl<'a, 'b> Emitter<'a, 'b> {
         table: Value,
         args: Vec<Value>,
         outs: Vec<Value>,
+        lanes: bool,
     ) -> Self {
         let n = graph.len();
         Emitter {
@@ -144,6 +157,7 @@ impl<'a, 'b> Emitter<'a, 'b> {
             table,
             args,
             outs,
+            lanes,
             values: vec![None; n],
         }
     }
@@ -163,11 +177,8 @@ impl<'a, 'b> Emitter<'a, 'b> {
                         .position(|&x| x == k)
                         .expect("a function reads only the inputs it declares");
                     let (arg, at) = layout.inputs[pos];
-                    V::F(
-                        self.b
-                            .ins()
-                            .load(types::F64, flags(), self.args[arg], (8 * at) as i32),
-                    )
+                    let (ty, at) = (self.ty(), self.offset(at));
+                    V::F(self.b.ins().load(ty, flags(), self.args[arg], at))
                 }
                 op => self.node(op),
             };
@@ -176,9 +187,8 @@ impl<'a, 'b> Emitter<'a, 'b> {
         for (k, &o) in outputs.iter().enumerate() {
             let v = self.float(o);
             let (out, at) = layout.outputs[k];
-            self.b
-                .ins()
-                .store(flags(), v, self.outs[out], (8 * at) as i32);
+            let at = self.offset(at);
+            self.b.ins().store(flags(), v, self.outs[out], at);
         }
     }
 
@@ -189,8 +199,8 @@ impl<'a, 'b> Emitter<'a, 'b> {
             return v;
         }
         let v = match self.graph.op(id) {
-            Op::Const(bits) => V::F(self.b.ins().f64const(f64::from_bits(bits))),
-            Op::Bool(x) => V::B(self.b.ins().iconst(types::I8, i64::from(x))),
+            Op::Const(bits) => V::F(self.c(f64::from_bits(bits))),
+            Op::Bool(x) => V::B(self.bool_const(x)),
             _ => {
                 debug_assert!(self.statics[id.index()], "operands come first");
                 let next = self.slots.len();
@@ -199,6 +209,11 @@ impl<'a, 'b> Emitter<'a, 'b> {
                     .b
                     .ins()
                     .load(types::F64, flags(), self.table, (8 * slot) as i32);
+                let x = if self.lanes {
+                    self.b.ins().splat(types::F64X2, x)
+                } else {
+                    x
+                };
                 if self.graph.is_bool(id) {
                     V::B(self.truthy(x))
                 } else {
@@ -210,17 +225,104 @@ impl<'a, 'b> Emitter<'a, 'b> {
         v
     }
 
+    fn ty(&self) -> Type {
+        if self.lanes {
+            types::F64X2
+        } else {
+            types::F64
+        }
+    }
+
+    /// Byte offset of component `k` of the effector (or pair of effectors) an argument points at.
+    fn offset(&self, k: usize) -> i32 {
+        let stride = if self.lanes { BLOCK } else { 1 };
+        i32::try_from(8 * stride * k).expect("vectors of the plant's size")
+    }
+
+    /// A constant in every lane.
+    fn c(&mut self, x: f64) -> Value {
+        let v = self.b.ins().f64const(x);
+        if self.lanes {
+            self.b.ins().splat(types::F64X2, v)
+        } else {
+            v
+        }
+    }
+
+    /// A condition: an `i8` 0/1, or per lane a mask of all ones / all zeros.
+    fn bool_const(&mut self, x: bool) -> Value {
+        if self.lanes {
+            let v = self.b.ins().iconst(types::I64, if x { -1 } else { 0 });
+            self.b.ins().splat(types::I64X2, v)
+        } else {
+            self.b.ins().iconst(types::I8, i64::from(x))
+        }
+    }
+
+    fn cmp(&mut self, cc: FloatCC, x: Value, y: Value) -> Value {
+        self.b.ins().fcmp(cc, x, y)
+    }
+
+    fn sel(&mut self, c: Value, x: Value, y: Value) -> Value {
+        if self.lanes {
+            // Masks are all ones or all zeros per lane, so a bitwise select picks whole values.
+            let ty = self.b.func.dfg.value_type(x);
+            let m = if ty == types::I64X2 {
+                c
+            } else {
+                self.b.ins().bitcast(ty, vector_flags(), c)
+            };
+            self.b.ins().bitselect(m, x, y)
+        } else {
+            self.b.ins().select(c, x, y)
+        }
+    }
+
+    fn and(&mut self, x: Value, y: Value) -> Value {
+        self.b.ins().band(x, y)
+    }
+
+    fn or(&mut self, x: Value, y: Value) -> Value {
+        self.b.ins().bor(x, y)
+    }
+
+    fn not(&mut self, x: Value) -> Value {
+        if self.lanes {
+            self.b.ins().bnot(x)
+        } else {
+            self.b.ins().bxor_imm(x, 1)
+        }
+    }
+
+    /// `x` with the sign of `y`.
+    fn copysign(&mut self, x: Value, y: Value) -> Value {
+        if !self.lanes {
+            return self.b.ins().fcopysign(x, y);
+        }
+        let f = vector_flags();
+        let (xi, yi) = (
+            self.b.ins().bitcast(types::I64X2, f, x),
+            self.b.ins().bitcast(types::I64X2, f, y),
+        );
+        let sign = self.b.ins().iconst(types::I64, i64::MIN);
+        let sign = self.b.ins().splat(types::I64X2, sign);
+        let magnitude = self.b.ins().band_not(xi, sign);
+        let ys = self.b.ins().band(yi, sign);
+        let r = self.b.ins().bor(magnitude, ys);
+        self.b.ins().bitcast(types::F64X2, f, r)
+    }
+
     fn truthy(&mut self, x: Value) -> Value {
-        let zero = self.b.ins().f64const(0.0);
-        self.b.ins().fcmp(FloatCC::NotEqual, x, zero)
+        let zero = self.c(0.0);
+        self.cmp(FloatCC::NotEqual, x, zero)
     }
 
     fn float(&mut self, id: NodeId) -> Value {
         match self.get(id) {
             V::F(x) => x,
             V::B(c) => {
-                let (one, zero) = (self.b.ins().f64const(1.0), self.b.ins().f64const(0.0));
-                self.b.ins().select(c, one, zero)
+                let (one, zero) = (self.c(1.0), self.c(0.0));
+                self.sel(c, one, zero)
             }
         }
     }
@@ -236,7 +338,7 @@ impl<'a, 'b> Emitter<'a, 'b> {
         match op {
             Op::Unary(Unary::Not, a) => {
                 let c = self.boolean(a);
-                V::B(self.b.ins().bxor_imm(c, 1))
+                V::B(self.not(c))
             }
             Op::Unary(u, a) => {
                 let x = self.float(a);
@@ -245,9 +347,9 @@ impl<'a, 'b> Emitter<'a, 'b> {
             Op::Binary(bin @ (Binary::And | Binary::Or), x, y) => {
                 let (p, q) = (self.boolean(x), self.boolean(y));
                 V::B(if bin == Binary::And {
-                    self.b.ins().band(p, q)
+                    self.and(p, q)
                 } else {
-                    self.b.ins().bor(p, q)
+                    self.or(p, q)
                 })
             }
             Op::Binary(bin @ (Binary::Lt | Binary::Le), x, y) => {
@@ -257,7 +359,7 @@ impl<'a, 'b> Emitter<'a, 'b> {
                 } else {
                     FloatCC::LessThanOrEqual
                 };
-                V::B(self.b.ins().fcmp(cc, p, q))
+                V::B(self.cmp(cc, p, q))
             }
             Op::Binary(bin, x, y) => {
                 let (p, q) = (self.float(x), self.float(y));
@@ -266,10 +368,10 @@ impl<'a, 'b> Emitter<'a, 'b> {
             Op::Select(c, a, b) => {
                 let cond = self.boolean(c);
                 match (self.get(a), self.get(b)) {
-                    (V::B(p), V::B(q)) => V::B(self.b.ins().select(cond, p, q)),
+                    (V::B(p), V::B(q)) => V::B(self.sel(cond, p, q)),
                     _ => {
                         let (p, q) = (self.float(a), self.float(b));
-                        V::F(self.b.ins().select(cond, p, q))
+                        V::F(self.sel(cond, p, q))
                     }
                 }
             }
@@ -279,13 +381,27 @@ impl<'a, 'b> Emitter<'a, 'b> {
         }
     }
 
+    /// A call to a runtime function; lane by lane for vectors.
     fn call(&mut self, e: Extern, args: &[Value]) -> Value {
-        let call = self.b.ins().call(self.externs[e as usize], args);
-        self.b.inst_results(call)[0]
-    }
-
-    fn c(&mut self, x: f64) -> Value {
-        self.b.ins().f64const(x)
+        let f = self.externs[e as usize];
+        if !self.lanes {
+            let call = self.b.ins().call(f, args);
+            return self.b.inst_results(call)[0];
+        }
+        let mut out = None;
+        for lane in 0..2u8 {
+            let scalars: Vec<Value> = args
+                .iter()
+                .map(|&a| self.b.ins().extractlane(a, lane))
+                .collect();
+            let call = self.b.ins().call(f, &scalars);
+            let r = self.b.inst_results(call)[0];
+            out = Some(match out {
+                None => self.b.ins().splat(types::F64X2, r),
+                Some(v) => self.b.ins().insertlane(v, r, lane),
+            });
+        }
+        out.expect("two lanes")
     }
 
     fn unary(&mut self, u: Unary, x: Value) -> Value {
@@ -308,33 +424,32 @@ impl<'a, 'b> Emitter<'a, 'b> {
     }
 
     fn binary(&mut self, bin: Binary, x: Value, y: Value) -> Value {
-        let ins = self.b.ins();
         match bin {
-            Binary::Add => ins.fadd(x, y),
-            Binary::Sub => ins.fsub(x, y),
-            Binary::Mul => ins.fmul(x, y),
-            Binary::Div => ins.fdiv(x, y),
+            Binary::Add => self.b.ins().fadd(x, y),
+            Binary::Sub => self.b.ins().fsub(x, y),
+            Binary::Mul => self.b.ins().fmul(x, y),
+            Binary::Div => self.b.ins().fdiv(x, y),
             Binary::Atan2 if self.math == MathMode::Inline => self.atan2(x, y),
             Binary::Atan2 => self.call(Extern::Atan2, &[x, y]),
             Binary::Max | Binary::Min => {
                 // `if x.is_nan() || x > y { x } else { y }` (`<` for the minimum).
-                let nan = self.b.ins().fcmp(FloatCC::Unordered, x, x);
+                let nan = self.cmp(FloatCC::Unordered, x, x);
                 let cc = if bin == Binary::Max {
                     FloatCC::GreaterThan
                 } else {
                     FloatCC::LessThan
                 };
-                let better = self.b.ins().fcmp(cc, x, y);
-                let take_x = self.b.ins().bor(nan, better);
-                self.b.ins().select(take_x, x, y)
+                let better = self.cmp(cc, x, y);
+                let take_x = self.or(nan, better);
+                self.sel(take_x, x, y)
             }
             Binary::ClampMin => {
-                let below = ins.fcmp(FloatCC::LessThan, x, y);
-                self.b.ins().select(below, y, x)
+                let below = self.cmp(FloatCC::LessThan, x, y);
+                self.sel(below, y, x)
             }
             Binary::ClampMax => {
-                let above = ins.fcmp(FloatCC::GreaterThan, x, y);
-                self.b.ins().select(above, y, x)
+                let above = self.cmp(FloatCC::GreaterThan, x, y);
+                self.sel(above, y, x)
             }
             Binary::Lt | Binary::Le | Binary::And | Binary::Or => unreachable!("boolean"),
         }
@@ -408,10 +523,16 @@ impl<'a, 'b> Emitter<'a, 'b> {
         let fast = self.b.create_block();
         let slow = self.b.create_block();
         let done = self.b.create_block();
-        let result = self.b.append_block_param(done, types::F64);
+        let ty = self.ty();
+        let result = self.b.append_block_param(done, ty);
         let a = self.b.ins().fabs(v);
         let limit = self.c(motornet_runtime::math::SIN_COS_REDUCTION_LIMIT);
-        let small = self.b.ins().fcmp(FloatCC::LessThan, a, limit);
+        let small = self.cmp(FloatCC::LessThan, a, limit);
+        let small = if self.lanes {
+            self.b.ins().vall_true(small)
+        } else {
+            small
+        };
         self.b.ins().brif(small, fast, &[], slow, &[]);
 
         self.b.switch_to_block(slow);
@@ -467,14 +588,14 @@ impl<'a, 'b> Emitter<'a, 'b> {
         let f4 = self.b.ins().fmul(four, fl);
         let q = self.b.ins().fsub(m, f4);
         let (q1, q3) = (self.c(1.0), self.c(3.0));
-        let is1 = self.b.ins().fcmp(FloatCC::Equal, q, q1);
-        let is3 = self.b.ins().fcmp(FloatCC::Equal, q, q3);
-        let odd = self.b.ins().bor(is1, is3);
-        let base = self.b.ins().select(odd, c, s);
+        let is1 = self.cmp(FloatCC::Equal, q, q1);
+        let is3 = self.cmp(FloatCC::Equal, q, q3);
+        let odd = self.or(is1, is3);
+        let base = self.sel(odd, c, s);
         let two = self.c(2.0);
-        let upper = self.b.ins().fcmp(FloatCC::GreaterThanOrEqual, q, two);
+        let upper = self.cmp(FloatCC::GreaterThanOrEqual, q, two);
         let neg = self.b.ins().fneg(base);
-        let out = self.b.ins().select(upper, neg, base);
+        let out = self.sel(upper, neg, base);
         self.b.ins().jump(done, &[BlockArg::Value(out)]);
 
         self.b.switch_to_block(done);
@@ -495,10 +616,10 @@ impl<'a, 'b> Emitter<'a, 'b> {
         ];
         const ROUNDER: f64 = 6_755_399_441_055_744.0;
         let (hi_lim, lo_lim) = (self.c(1000.0), self.c(-1000.0));
-        let above = self.b.ins().fcmp(FloatCC::GreaterThan, x, hi_lim);
-        let x = self.b.ins().select(above, hi_lim, x);
-        let below = self.b.ins().fcmp(FloatCC::LessThan, x, lo_lim);
-        let x = self.b.ins().select(below, lo_lim, x);
+        let above = self.cmp(FloatCC::GreaterThan, x, hi_lim);
+        let x = self.sel(above, hi_lim, x);
+        let below = self.cmp(FloatCC::LessThan, x, lo_lim);
+        let x = self.sel(below, lo_lim, x);
         let log2e = self.c(std::f64::consts::LOG2_E);
         let xl = self.b.ins().fmul(x, log2e);
         let n = self.round(xl);
@@ -535,11 +656,24 @@ impl<'a, 'b> Emitter<'a, 'b> {
         let pow2 = |me: &mut Self, k: Value| {
             let r = me.c(ROUNDER);
             let kr = me.b.ins().fadd(k, r);
-            let bits = me.b.ins().bitcast(types::I64, MemFlags::new(), kr);
-            let int = me.b.ins().iadd_imm(bits, -(ROUNDER.to_bits() as i64));
-            let biased = me.b.ins().iadd_imm(int, 1023);
+            let (ity, fty, f) = if me.lanes {
+                (types::I64X2, types::F64X2, vector_flags())
+            } else {
+                (types::I64, types::F64, MemFlags::new())
+            };
+            let bits = me.b.ins().bitcast(ity, f, kr);
+            // (bits − bits(ROUNDER) + 1023) << 52, wrapping, as `math::exp`.
+            let delta =
+                me.b.ins()
+                    .iconst(types::I64, 1023 - (ROUNDER.to_bits() as i64));
+            let delta = if me.lanes {
+                me.b.ins().splat(ity, delta)
+            } else {
+                delta
+            };
+            let biased = me.b.ins().iadd(bits, delta);
             let shifted = me.b.ins().ishl_imm(biased, 52);
-            me.b.ins().bitcast(types::F64, MemFlags::new(), shifted)
+            me.b.ins().bitcast(fty, f, shifted)
         };
         let p1 = pow2(self, n1);
         let p2 = pow2(self, n2);
@@ -569,23 +703,23 @@ impl<'a, 'b> Emitter<'a, 'b> {
         const PIO4: f64 = std::f64::consts::FRAC_PI_4;
         let ax = self.b.ins().fabs(x);
         let ay = self.b.ins().fabs(y);
-        let steep = self.b.ins().fcmp(FloatCC::GreaterThan, ay, ax);
-        let num = self.b.ins().select(steep, ax, ay);
-        let den = self.b.ins().select(steep, ay, ax);
+        let steep = self.cmp(FloatCC::GreaterThan, ay, ax);
+        let num = self.sel(steep, ax, ay);
+        let den = self.sel(steep, ay, ax);
         let t = self.b.ins().fdiv(num, den);
         let zero = self.c(0.0);
-        let den0 = self.b.ins().fcmp(FloatCC::Equal, den, zero);
-        let t = self.b.ins().select(den0, zero, t);
+        let den0 = self.cmp(FloatCC::Equal, den, zero);
+        let t = self.sel(den0, zero, t);
         let inf = self.c(f64::INFINITY);
         let one = self.c(1.0);
-        let num_inf = self.b.ins().fcmp(FloatCC::Equal, num, inf);
-        let t = self.b.ins().select(num_inf, one, t);
+        let num_inf = self.cmp(FloatCC::Equal, num, inf);
+        let t = self.sel(num_inf, one, t);
         let lim = self.c(0.66);
-        let big = self.b.ins().fcmp(FloatCC::GreaterThan, t, lim);
+        let big = self.cmp(FloatCC::GreaterThan, t, lim);
         let tm = self.b.ins().fsub(t, one);
         let tp = self.b.ins().fadd(t, one);
         let reduced = self.b.ins().fdiv(tm, tp);
-        let u = self.b.ins().select(big, reduced, t);
+        let u = self.sel(big, reduced, t);
         let z = self.b.ins().fmul(u, u);
         let p0 = self.c(P[0]);
         let mut p = self.mul_add(p0, z, P[1]);
@@ -605,19 +739,19 @@ impl<'a, 'b> Emitter<'a, 'b> {
         let inner = self.b.ins().fadd(atan_u, half_lo);
         let pio4 = self.c(PIO4);
         let shifted = self.b.ins().fadd(pio4, inner);
-        let a = self.b.ins().select(big, shifted, atan_u);
+        let a = self.sel(big, shifted, atan_u);
         let pio2 = self.c(PIO2);
         let pio2_lo = self.c(PIO2_LO);
         let d = self.b.ins().fsub(pio2, a);
         let reflected = self.b.ins().fadd(d, pio2_lo);
-        let a = self.b.ins().select(steep, reflected, a);
+        let a = self.sel(steep, reflected, a);
         let pi = self.c(2.0 * PIO2);
         let pi_lo = self.c(2.0 * PIO2_LO);
         let d = self.b.ins().fsub(pi, a);
         let behind = self.b.ins().fadd(d, pi_lo);
-        let sx = self.b.ins().fcopysign(one, x);
-        let west = self.b.ins().fcmp(FloatCC::LessThan, sx, zero);
-        let a = self.b.ins().select(west, behind, a);
-        self.b.ins().fcopysign(a, y)
+        let sx = self.copysign(one, x);
+        let west = self.cmp(FloatCC::LessThan, sx, zero);
+        let a = self.sel(west, behind, a);
+        self.copysign(a, y)
     }
 }

@@ -5,6 +5,7 @@ use crate::emit::MathMode;
 use motornet_dsl::interp::static_values;
 use motornet_dsl::program::Program;
 use motornet_dsl::InterpretedPlant;
+use motornet_runtime::batch::LANES;
 use motornet_runtime::plant::{Bounds, Plant, PlantInfo, Workspace};
 use motornet_runtime::Error;
 use std::sync::Arc;
@@ -163,6 +164,53 @@ impl Plant for JitPlant {
             bad_lengths("step");
         }
         self.call(self.code.step, [state, controls, &[], &[]], [next, &mut []]);
+    }
+
+    /// Blocks of four effectors as two pairs of vector lanes, then the remaining rows one by one.
+    fn step_batch_unchecked(
+        &self,
+        _ws: &mut Workspace,
+        states: &[f64],
+        controls: &[f64],
+        next: &mut [f64],
+    ) {
+        let [s, c, _] = self.dims;
+        let n = states.len() / s.max(1);
+        if states.len() != n * s || controls.len() != n * c || next.len() != n * s {
+            bad_lengths("step_batch");
+        }
+        let blocks = n / LANES;
+        let (xs, rows_x) = states.split_at(blocks * LANES * s);
+        let (us, rows_u) = controls.split_at(blocks * LANES * c);
+        let (ys, rows_y) = next.split_at_mut(blocks * LANES * s);
+        for ((x, u), y) in xs
+            .chunks_exact(LANES * s)
+            .zip(us.chunks_exact(LANES * c))
+            .zip(ys.chunks_exact_mut(LANES * s))
+        {
+            for pair in [0, 2] {
+                // SAFETY: the block holds `s` (or `c`) components of `LANES` values each, so lanes `pair`
+                // and `pair + 1` of every component lie within it; `table` holds every slot.
+                unsafe {
+                    (self.code.step_pair)(
+                        self.table.as_ptr(),
+                        x.as_ptr().add(pair),
+                        u.as_ptr().add(pair),
+                        std::ptr::null(),
+                        std::ptr::null(),
+                        y.as_mut_ptr().add(pair),
+                        std::ptr::null_mut(),
+                    )
+                }
+            }
+        }
+        for ((x, u), y) in rows_x
+            .chunks_exact(s)
+            .zip(rows_u.chunks_exact(c))
+            .zip(rows_y.chunks_exact_mut(s))
+        {
+            self.call(self.code.step, [x, u, &[], &[]], [y, &mut []]);
+        }
     }
 
     fn step_vjp_unchecked(
