@@ -237,3 +237,61 @@ fn batched_steps_in_vector_lanes_compute_the_interpreters_bits_for_every_model()
         }
     }
 }
+
+#[test]
+fn huge_and_nan_angles_take_the_interpreters_path_with_its_bits() {
+    // sin/cos beyond the inline kernel's range (|x| ≥ 1e5, NaN) are libm's: the native code hands such
+    // calls to the interpreter, for one effector and inside a block of vector lanes alike.
+    let (_, interpreted, jit) = plants("arm26");
+    let (s, c) = (jit.info().state_dim(), jit.info().control_dim());
+    let (mut wi, mut wj) = (interpreted.workspace(), jit.workspace());
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for angle in [3.0e5, -7.5e7, f64::NAN] {
+        let joint = [angle, 0.4, 0.1, -0.2];
+        let (mut xi, mut xj) = (vec![0.0; s], vec![0.0; s]);
+        interpreted.reset(&mut wi, &joint, &mut xi).unwrap();
+        jit.reset(&mut wj, &joint, &mut xj).unwrap();
+        assert_eq!(bits(&xi), bits(&xj), "reset at {angle}");
+        let u = controls(&jit, 1);
+        let (mut yi, mut yj) = (vec![0.0; s], vec![0.0; s]);
+        interpreted.step(&mut wi, &xi, &u, &mut yi).unwrap();
+        jit.step(&mut wj, &xj, &u, &mut yj).unwrap();
+        assert_eq!(bits(&yi), bits(&yj), "step at {angle}");
+        let w = probe(s, 4);
+        let (mut gi, mut hi, mut gj, mut hj) =
+            (vec![0.0; s], vec![0.0; c], vec![0.0; s], vec![0.0; c]);
+        interpreted
+            .step_vjp(&mut wi, &xi, &u, &w, &mut gi, &mut hi)
+            .unwrap();
+        jit.step_vjp(&mut wj, &xj, &u, &w, &mut gj, &mut hj)
+            .unwrap();
+        assert_eq!(
+            (bits(&gi), bits(&hi)),
+            (bits(&gj), bits(&hj)),
+            "adjoint at {angle}"
+        );
+        let (tx, tu) = (probe(s, 5), probe(c, 6));
+        interpreted
+            .step_jvp(&mut wi, &xi, &u, &tx, &tu, &mut yi)
+            .unwrap();
+        jit.step_jvp(&mut wj, &xj, &u, &tx, &tu, &mut yj).unwrap();
+        assert_eq!(bits(&yi), bits(&yj), "tangent at {angle}");
+        // Five effectors (a block of four and a row), the odd one in lane 2 of the block.
+        let mut rows = Vec::new();
+        let mut ordinary = vec![0.0; s];
+        jit.reset(&mut wj, &[0.8, 1.2, 0.0, 0.0], &mut ordinary)
+            .unwrap();
+        for b in 0..5 {
+            rows.extend(if b == 2 { &xj } else { &ordinary });
+        }
+        let mut xs = vec![0.0; 5 * s];
+        motornet::runtime::batch::from_rows(&rows, 5, s, &mut xs);
+        let us = u.repeat(5);
+        let mut ub = vec![0.0; 5 * c];
+        motornet::runtime::batch::from_rows(&us, 5, c, &mut ub);
+        let (mut ni, mut nj) = (vec![0.0; 5 * s], vec![0.0; 5 * s]);
+        interpreted.step_batch(&mut wi, &xs, &ub, &mut ni).unwrap();
+        jit.step_batch(&mut wj, &xs, &ub, &mut nj).unwrap();
+        assert_eq!(bits(&ni), bits(&nj), "batch with one effector at {angle}");
+    }
+}

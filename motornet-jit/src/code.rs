@@ -13,6 +13,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 /// A compiled function: `(table, arg0, arg1, arg2, arg3, out0, out1)`; unused pointers may be null.
+/// Returns 0, or 1 where an argument of `sin`/`cos` was beyond the inline kernel's range (huge or NaN):
+/// the caller then computes the outputs with the interpreter.
 pub(crate) type NativeFn = unsafe extern "C" fn(
     *const f64,
     *const f64,
@@ -21,7 +23,7 @@ pub(crate) type NativeFn = unsafe extern "C" fn(
     *const f64,
     *mut f64,
     *mut f64,
-);
+) -> u32;
 
 /// Why a program could not be compiled to native code (the caller falls back to the interpreter).
 #[derive(Debug, Clone)]
@@ -130,6 +132,7 @@ pub(crate) fn compile(program: &Program, math: MathMode) -> Result<Code, JitErro
     for _ in 0..7 {
         sig.params.push(AbiParam::new(ptr));
     }
+    sig.returns.push(AbiParam::new(types::I32));
 
     let info = &program.info;
     let (s, c, j) = (info.state_dim(), info.control_dim(), info.joint_dim());
@@ -215,8 +218,8 @@ pub(crate) fn compile(program: &Program, math: MathMode) -> Result<Code, JitErro
                 p[5..7].to_vec(),
                 *name == "step_pair",
             );
-            em.function(&f.inputs, &f.outputs, layout);
-            b.ins().return_(&[]);
+            let status = em.function(&f.inputs, &f.outputs, layout);
+            b.ins().return_(&[status]);
             b.seal_all_blocks();
             b.finalize();
         }

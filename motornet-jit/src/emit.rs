@@ -7,9 +7,7 @@
 //! non-finite arguments, call the Rust functions the interpreter runs.
 
 use cranelift_codegen::ir::condcodes::FloatCC;
-use cranelift_codegen::ir::{
-    types, BlockArg, Endianness, FuncRef, InstBuilder, MemFlags, Type, Value,
-};
+use cranelift_codegen::ir::{types, Endianness, FuncRef, InstBuilder, MemFlags, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 use motornet_dsl::ir::{Binary, Graph, NodeId, Op, Unary};
 use std::collections::HashMap;
@@ -117,6 +115,8 @@ pub(crate) struct Emitter<'a, 'b> {
     /// Two effectors per instruction (`f64x2`), reading and writing the batch layout; else one.
     pub lanes: bool,
     values: Vec<Option<V>>,
+    /// Whether some `sin`/`cos` argument is beyond the polynomial's range (per lane for vectors).
+    out_of_range: Option<Value>,
 }
 
 /// Distance between consecutive components of one effector in the batch layout, in values.
@@ -127,8 +127,14 @@ fn vector_flags() -> MemFlags {
     MemFlags::new().with_endianness(Endianness::Little)
 }
 
+/// Loads of arguments and of the table: from checked slices of the right length, never written while a
+/// function runs (outputs are distinct `&mut` slices), so loads are free to move to their first use.
 fn flags() -> MemFlags {
-    // Pointers come from checked slices of the right length.
+    MemFlags::trusted().with_readonly().with_can_move()
+}
+
+/// Stores of results.
+fn store_flags() -> MemFlags {
     MemFlags::trusted()
 }
 
@@ -159,11 +165,14 @@ impl<'a, 'b> Emitter<'a, 'b> {
             outs,
             lanes,
             values: vec![None; n],
+            out_of_range: None,
         }
     }
 
-    /// Emits the whole function: the live input-dependent nodes in graph order, then the stores.
-    pub fn function(&mut self, inputs: &[u32], outputs: &[NodeId], layout: &Layout) {
+    /// Emits the whole function: the live input-dependent nodes in graph order, then the stores. Returns
+    /// the function's result, an `i32`: 0, or 1 where the caller must compute the outputs otherwise
+    /// (an argument beyond the inline kernels' range).
+    pub fn function(&mut self, inputs: &[u32], outputs: &[NodeId], layout: &Layout) -> Value {
         let live = self.graph.reachable(outputs);
         for (i, &alive) in live.iter().enumerate() {
             if !alive || self.statics[i] {
@@ -188,7 +197,18 @@ impl<'a, 'b> Emitter<'a, 'b> {
             let v = self.float(o);
             let (out, at) = layout.outputs[k];
             let at = self.offset(at);
-            self.b.ins().store(flags(), v, self.outs[out], at);
+            self.b.ins().store(store_flags(), v, self.outs[out], at);
+        }
+        match self.out_of_range {
+            None => self.b.ins().iconst(types::I32, 0),
+            Some(o) => {
+                let any = if self.lanes {
+                    self.b.ins().vany_true(o)
+                } else {
+                    o
+                };
+                self.b.ins().uextend(types::I32, any)
+            }
         }
     }
 
@@ -448,7 +468,8 @@ impl<'a, 'b> Emitter<'a, 'b> {
                 self.sel(below, y, x)
             }
             Binary::ClampMax => {
-                let above = self.cmp(FloatCC::GreaterThan, x, y);
+                // `x > hi` as `hi < x` (the same for NaN): the form x86 lowers to one `minsd`.
+                let above = self.cmp(FloatCC::LessThan, y, x);
                 self.sel(above, y, x)
             }
             Binary::Lt | Binary::Le | Binary::And | Binary::Or => unreachable!("boolean"),
@@ -520,28 +541,16 @@ impl<'a, 'b> Emitter<'a, 'b> {
             -1.388_888_888_887_305_641_16e-3,
             4.166_666_666_666_659_292_18e-2,
         ];
-        let fast = self.b.create_block();
-        let slow = self.b.create_block();
-        let done = self.b.create_block();
-        let ty = self.ty();
-        let result = self.b.append_block_param(done, ty);
+        // Huge or NaN arguments are libm's: the function reports them and the plant reruns the call on
+        // the interpreter. No call in the code keeps every value in registers across it.
         let a = self.b.ins().fabs(v);
         let limit = self.c(motornet_runtime::math::SIN_COS_REDUCTION_LIMIT);
         let small = self.cmp(FloatCC::LessThan, a, limit);
-        let small = if self.lanes {
-            self.b.ins().vall_true(small)
-        } else {
-            small
-        };
-        self.b.ins().brif(small, fast, &[], slow, &[]);
-
-        self.b.switch_to_block(slow);
-        self.b.set_cold_block(slow);
-        let e = if want_cos { Extern::Cos } else { Extern::Sin };
-        let r = self.call(e, &[v]);
-        self.b.ins().jump(done, &[BlockArg::Value(r)]);
-
-        self.b.switch_to_block(fast);
+        let large = self.not(small);
+        self.out_of_range = Some(match self.out_of_range {
+            None => large,
+            Some(o) => self.or(o, large),
+        });
         let poly = |me: &mut Self, z: Value, c: &[f64; 6]| {
             let c0 = me.c(c[0]);
             let mut acc = me.mul_add(c0, z, c[1]);
@@ -595,11 +604,7 @@ impl<'a, 'b> Emitter<'a, 'b> {
         let two = self.c(2.0);
         let upper = self.cmp(FloatCC::GreaterThanOrEqual, q, two);
         let neg = self.b.ins().fneg(base);
-        let out = self.sel(upper, neg, base);
-        self.b.ins().jump(done, &[BlockArg::Value(out)]);
-
-        self.b.switch_to_block(done);
-        result
+        self.sel(upper, neg, base)
     }
 
     /// `math::exp`, step for step.

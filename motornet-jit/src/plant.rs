@@ -77,8 +77,10 @@ impl JitPlant {
     }
 
     /// Calls `f` on argument slices whose lengths the caller checked against the function's layout.
+    /// False where the code could not compute the outputs itself (see [`NativeFn`]).
     #[inline(always)]
-    fn call(&self, f: NativeFn, args: [&[f64]; 4], outs: [&mut [f64]; 2]) {
+    #[must_use]
+    fn call(&self, f: NativeFn, args: [&[f64]; 4], outs: [&mut [f64]; 2]) -> bool {
         let p = |a: &[f64]| {
             if a.is_empty() {
                 std::ptr::null()
@@ -99,7 +101,33 @@ impl JitPlant {
                 p(args[3]),
                 o0.as_mut_ptr(),
                 o1.as_mut_ptr(),
-            )
+            ) == 0
+        }
+    }
+
+    /// Steps effectors `pair` and `pair + 1` of a block of four on the interpreter.
+    #[cold]
+    fn step_pair_interpreted(
+        &self,
+        ws: &mut Workspace,
+        pair: usize,
+        x: &[f64],
+        u: &[f64],
+        y: &mut [f64],
+    ) {
+        let [s, c, _] = self.dims;
+        let (mut xr, mut ur, mut yr) = (vec![0.0; s], vec![0.0; c], vec![0.0; s]);
+        for lane in pair..pair + 2 {
+            for (k, v) in xr.iter_mut().enumerate() {
+                *v = x[k * LANES + lane];
+            }
+            for (k, v) in ur.iter_mut().enumerate() {
+                *v = u[k * LANES + lane];
+            }
+            self.base.step_unchecked(ws, &xr, &ur, &mut yr);
+            for (k, v) in yr.iter().enumerate() {
+                y[k * LANES + lane] = *v;
+            }
         }
     }
 }
@@ -143,18 +171,20 @@ impl Plant for JitPlant {
         Workspace::default()
     }
 
-    fn reset_unchecked(&self, _ws: &mut Workspace, joint: &[f64], state: &mut [f64]) {
+    fn reset_unchecked(&self, ws: &mut Workspace, joint: &[f64], state: &mut [f64]) {
         let [s, _, j] = self.dims;
         if joint.len() != j || state.len() != s {
             bad_lengths("reset");
         }
-        self.call(self.code.reset, [joint, &[], &[], &[]], [state, &mut []]);
+        if !self.call(self.code.reset, [joint, &[], &[], &[]], [state, &mut []]) {
+            self.base.reset_unchecked(ws, joint, state);
+        }
     }
 
     #[inline]
     fn step_unchecked(
         &self,
-        _ws: &mut Workspace,
+        ws: &mut Workspace,
         state: &[f64],
         controls: &[f64],
         next: &mut [f64],
@@ -163,13 +193,15 @@ impl Plant for JitPlant {
         if state.len() != s || controls.len() != c || next.len() != s {
             bad_lengths("step");
         }
-        self.call(self.code.step, [state, controls, &[], &[]], [next, &mut []]);
+        if !self.call(self.code.step, [state, controls, &[], &[]], [next, &mut []]) {
+            self.base.step_unchecked(ws, state, controls, next);
+        }
     }
 
     /// Blocks of four effectors as two pairs of vector lanes, then the remaining rows one by one.
     fn step_batch_unchecked(
         &self,
-        _ws: &mut Workspace,
+        ws: &mut Workspace,
         states: &[f64],
         controls: &[f64],
         next: &mut [f64],
@@ -191,7 +223,7 @@ impl Plant for JitPlant {
             for pair in [0, 2] {
                 // SAFETY: the block holds `s` (or `c`) components of `LANES` values each, so lanes `pair`
                 // and `pair + 1` of every component lie within it; `table` holds every slot.
-                unsafe {
+                let status = unsafe {
                     (self.code.step_pair)(
                         self.table.as_ptr(),
                         x.as_ptr().add(pair),
@@ -201,6 +233,9 @@ impl Plant for JitPlant {
                         y.as_mut_ptr().add(pair),
                         std::ptr::null_mut(),
                     )
+                };
+                if status != 0 {
+                    self.step_pair_interpreted(ws, pair, x, u, y);
                 }
             }
         }
@@ -209,13 +244,15 @@ impl Plant for JitPlant {
             .zip(rows_u.chunks_exact(c))
             .zip(rows_y.chunks_exact_mut(s))
         {
-            self.call(self.code.step, [x, u, &[], &[]], [y, &mut []]);
+            if !self.call(self.code.step, [x, u, &[], &[]], [y, &mut []]) {
+                self.base.step_unchecked(ws, x, u, y);
+            }
         }
     }
 
     fn step_vjp_unchecked(
         &self,
-        _ws: &mut Workspace,
+        ws: &mut Workspace,
         x: &[f64],
         u: &[f64],
         w: &[f64],
@@ -226,12 +263,14 @@ impl Plant for JitPlant {
         if x.len() != s || u.len() != c || w.len() != s || gx.len() != s || gu.len() != c {
             bad_lengths("step_vjp");
         }
-        self.call(self.code.step_vjp, [x, u, w, &[]], [gx, gu]);
+        if !self.call(self.code.step_vjp, [x, u, w, &[]], [gx, gu]) {
+            self.base.step_vjp_unchecked(ws, x, u, w, gx, gu);
+        }
     }
 
     fn step_jvp_unchecked(
         &self,
-        _ws: &mut Workspace,
+        ws: &mut Workspace,
         x: &[f64],
         u: &[f64],
         tx: &[f64],
@@ -242,6 +281,8 @@ impl Plant for JitPlant {
         if x.len() != s || u.len() != c || tx.len() != s || tu.len() != c || out.len() != s {
             bad_lengths("step_jvp");
         }
-        self.call(self.code.step_jvp, [x, u, tx, tu], [out, &mut []]);
+        if !self.call(self.code.step_jvp, [x, u, tx, tu], [out, &mut []]) {
+            self.base.step_jvp_unchecked(ws, x, u, tx, tu, out);
+        }
     }
 }
