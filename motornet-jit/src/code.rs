@@ -9,6 +9,7 @@ use cranelift_module::{default_libcall_names, Linkage, Module};
 use motornet_dsl::ir::{NodeId, Op};
 use motornet_dsl::program::{Function, Program};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
@@ -39,9 +40,9 @@ impl std::error::Error for JitError {}
 
 /// Native code of one program: reset, step, step_vjp and step_jvp.
 pub(crate) struct Code {
-    /// Owns the executable memory the function pointers point into; never freed while `Code` lives
+    /// Own the executable memory the function pointers point into; never freed while `Code` lives
     /// (cached code lives as long as the process).
-    _module: JITModule,
+    _modules: Vec<JITModule>,
     pub reset: NativeFn,
     pub step: NativeFn,
     pub step_vjp: NativeFn,
@@ -63,8 +64,10 @@ unsafe impl Sync for Code {}
 impl Code {
     /// Frees the executable memory; returns the compile time.
     pub(crate) fn free(self) -> f64 {
-        // SAFETY: the function pointers die with `self`; none was handed out (uncached code only).
-        unsafe { self._module.free_memory() };
+        for m in self._modules {
+            // SAFETY: the function pointers die with `self`; none was handed out (uncached code only).
+            unsafe { m.free_memory() };
+        }
         self.compile_seconds
     }
 }
@@ -92,53 +95,21 @@ fn isa() -> Result<cranelift_codegen::isa::OwnedTargetIsa, JitError> {
         .map_err(|e| err(&e))
 }
 
-/// Compiles `program`'s functions.
+/// Compiles `program`'s functions, each in its own module, on up to as many threads as the machine has
+/// cores (the adjoint and the tangent take most of the time).
 pub(crate) fn compile(program: &Program, math: MathMode) -> Result<Code, JitError> {
-    if !cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
+    if !crate::available() {
         return Err(JitError(format!(
             "no native code generator for {}",
             std::env::consts::ARCH
         )));
     }
     let start = Instant::now();
-    let mut jb = JITBuilder::with_isa(isa()?, default_libcall_names());
-    for (e, name) in EXTERNS {
-        jb.symbol(name, extern_address(e));
-    }
-    let mut module = JITModule::new(jb);
-    let err = |e: &dyn std::fmt::Display| JitError(e.to_string());
-
-    let mut unary = module.make_signature();
-    unary.params.push(AbiParam::new(types::F64));
-    unary.returns.push(AbiParam::new(types::F64));
-    let mut binary = unary.clone();
-    binary.params.push(AbiParam::new(types::F64));
-    let mut extern_ids = Vec::new();
-    for (e, name) in EXTERNS {
-        let sig = if matches!(e, crate::emit::Extern::Atan2) {
-            &binary
-        } else {
-            &unary
-        };
-        extern_ids.push(
-            module
-                .declare_function(name, Linkage::Import, sig)
-                .map_err(|e| err(&e))?,
-        );
-    }
-
-    let ptr = module.target_config().pointer_type();
-    let mut sig = Signature::new(module.isa().default_call_conv());
-    for _ in 0..7 {
-        sig.params.push(AbiParam::new(ptr));
-    }
-    sig.returns.push(AbiParam::new(types::I32));
-
+    let isa = isa()?;
     let info = &program.info;
     let (s, c, j) = (info.state_dim(), info.control_dim(), info.joint_dim());
-    let functions: [(&str, &Function, Layout); 5] = [
-        ("reset", &program.reset, Layout::of(&[j], &[s])),
-        ("step", &program.step, Layout::of(&[s, c], &[s])),
+    // In order of expected compile time, longest first.
+    let jobs: [Job; 5] = [
         (
             "step_vjp",
             &program.step_vjp,
@@ -150,8 +121,10 @@ pub(crate) fn compile(program: &Program, math: MathMode) -> Result<Code, JitErro
             Layout::of(&[s, c, s, c], &[s]),
         ),
         ("step_pair", &program.step, Layout::of(&[s, c], &[s])),
+        ("step", &program.step, Layout::of(&[s, c], &[s])),
+        ("reset", &program.reset, Layout::of(&[j], &[s])),
     ];
-    for (name, f, layout) in &functions {
+    for (name, f, layout) in &jobs {
         if f.inputs.len() != layout.inputs.len() || f.outputs.len() != layout.outputs.len() {
             return Err(JitError(format!(
                 "`{name}` takes {} values and returns {}, where the plant's layout has {} and {}",
@@ -162,94 +135,185 @@ pub(crate) fn compile(program: &Program, math: MathMode) -> Result<Code, JitErro
             )));
         }
     }
-    let statics = program.graph.static_nodes();
-    if let Some(op) = program
-        .graph
+    let graph = &program.graph;
+    let statics = graph.static_nodes();
+    let outputs: Vec<NodeId> = jobs
+        .iter()
+        .flat_map(|f| f.1.outputs.iter().copied())
+        .collect();
+    let live = graph.reachable(&outputs);
+    if let Some(op) = graph
         .ops()
         .iter()
-        .find(|op| matches!(op, Op::Var(_)))
+        .zip(&live)
+        .find(|(o, &l)| l && matches!(o, Op::Var(_)))
     {
         // Checked here so that emission never meets one (the interpreter would panic).
-        let live: Vec<NodeId> = functions
-            .iter()
-            .flat_map(|f| f.1.outputs.iter().copied())
-            .collect();
-        let reach = program.graph.reachable(&live);
-        if program
-            .graph
-            .ops()
-            .iter()
-            .zip(&reach)
-            .any(|(o, &l)| l && matches!(o, Op::Var(_)))
-        {
-            return Err(JitError(format!("unsubstituted placeholder {op:?}")));
-        }
+        return Err(JitError(format!("unsubstituted placeholder {:?}", op.0)));
     }
-
+    // The table: every parameter-dependent value an input-dependent node or an output reads.
     let mut slots: HashMap<NodeId, usize> = HashMap::new();
-    let mut ctx = module.make_context();
-    let mut fctx = FunctionBuilderContext::new();
-    let mut ids = Vec::new();
-    for (k, (name, f, layout)) in functions.iter().enumerate() {
-        let id = module
-            .declare_function(name, Linkage::Local, &sig)
-            .map_err(|e| err(&e))?;
-        ctx.func.signature = sig.clone();
-        ctx.func.name = UserFuncName::user(0, k as u32);
-        {
-            let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-            let externs: Vec<_> = extern_ids
-                .iter()
-                .map(|&e| module.declare_func_in_func(e, b.func))
-                .collect();
-            let entry = b.create_block();
-            b.append_block_params_for_function_params(entry);
-            b.switch_to_block(entry);
-            let p = b.block_params(entry).to_vec();
-            let mut em = Emitter::new(
-                &mut b,
-                &program.graph,
-                &statics,
-                &mut slots,
-                externs.try_into().expect("six externs"),
-                math,
-                p[0],
-                p[1..5].to_vec(),
-                p[5..7].to_vec(),
-                *name == "step_pair",
-            );
-            let status = em.function(&f.inputs, &f.outputs, layout);
-            b.ins().return_(&[status]);
-            b.seal_all_blocks();
-            b.finalize();
+    let mut slot_list = Vec::new();
+    let mut use_static = |n: NodeId| {
+        let leaf = matches!(graph.op(n), Op::Const(_) | Op::Bool(_));
+        if statics[n.index()] && !leaf && !slots.contains_key(&n) {
+            slots.insert(n, slot_list.len());
+            slot_list.push(n);
         }
-        module
-            .define_function(id, &mut ctx)
-            .map_err(|e| JitError(format!("`{name}`: {e:?}")))?;
-        module.clear_context(&mut ctx);
-        ids.push(id);
-    }
-    module.finalize_definitions().map_err(|e| err(&e))?;
-    let get = |k: usize| -> NativeFn {
-        let p = module.get_finalized_function(ids[k]);
-        // SAFETY: the function was defined with exactly `NativeFn`'s signature (seven pointers, no
-        // result) in the host's default calling convention, which is `extern "C"`.
-        unsafe { std::mem::transmute::<*const u8, NativeFn>(p) }
     };
-    let mut slot_list = vec![NodeId(0); slots.len()];
-    for (n, k) in slots {
-        slot_list[k] = n;
+    for (i, &l) in live.iter().enumerate() {
+        if l && !statics[i] {
+            graph
+                .op(NodeId(i as u32))
+                .operands()
+                .for_each(&mut use_static);
+        }
     }
+    outputs.iter().copied().for_each(&mut use_static);
+
+    let next = AtomicUsize::new(0);
+    let done: Mutex<Vec<Option<Compiled>>> = Mutex::new((0..jobs.len()).map(|_| None).collect());
+    let failure: Mutex<Option<JitError>> = Mutex::new(None);
+    let work = || loop {
+        let k = next.fetch_add(1, Ordering::Relaxed);
+        let Some((name, f, layout)) = jobs.get(k) else {
+            return;
+        };
+        let lanes = *name == "step_pair";
+        match compile_one(&isa, graph, &statics, &slots, name, f, layout, lanes, math) {
+            Ok(c) => done.lock().unwrap_or_else(|e| e.into_inner())[k] = Some(c),
+            Err(e) => {
+                *failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+                return;
+            }
+        }
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(jobs.len()));
+    std::thread::scope(|scope| {
+        for _ in 1..threads {
+            // A thread that cannot start leaves its share to the others.
+            let _ = std::thread::Builder::new().spawn_scoped(scope, work);
+        }
+        work();
+    });
+    if let Some(e) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(e);
+    }
+    let mut done = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut take = |k: usize| done[k].take().expect("every job ran");
+    let (vjp, jvp, pair, step, reset) = (take(0), take(1), take(2), take(3), take(4));
     Ok(Code {
-        reset: get(0),
-        step: get(1),
-        step_vjp: get(2),
-        step_jvp: get(3),
-        step_pair: get(4),
-        _module: module,
+        reset: reset.function,
+        step: step.function,
+        step_vjp: vjp.function,
+        step_jvp: jvp.function,
+        step_pair: pair.function,
+        _modules: vec![
+            reset.module,
+            step.module,
+            vjp.module,
+            jvp.module,
+            pair.module,
+        ],
         slots: slot_list,
         compile_seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// A function to compile: name, the program's function, and where its vectors are.
+type Job<'a> = (&'static str, &'a Function, Layout);
+
+/// One function's native code and the module owning it.
+struct Compiled {
+    module: JITModule,
+    function: NativeFn,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compile_one(
+    isa: &cranelift_codegen::isa::OwnedTargetIsa,
+    graph: &motornet_dsl::ir::Graph,
+    statics: &[bool],
+    slots: &HashMap<NodeId, usize>,
+    name: &str,
+    f: &Function,
+    layout: &Layout,
+    lanes: bool,
+    math: MathMode,
+) -> Result<Compiled, JitError> {
+    let err = |e: &dyn std::fmt::Display| JitError(format!("`{name}`: {e}"));
+    let mut jb = JITBuilder::with_isa(isa.clone(), default_libcall_names());
+    for (e, sym) in EXTERNS {
+        jb.symbol(sym, extern_address(e));
+    }
+    let mut module = JITModule::new(jb);
+    let mut unary = module.make_signature();
+    unary.params.push(AbiParam::new(types::F64));
+    unary.returns.push(AbiParam::new(types::F64));
+    let mut binary = unary.clone();
+    binary.params.push(AbiParam::new(types::F64));
+    let mut extern_ids = Vec::new();
+    for (e, sym) in EXTERNS {
+        let sig = if matches!(e, crate::emit::Extern::Atan2) {
+            &binary
+        } else {
+            &unary
+        };
+        extern_ids.push(
+            module
+                .declare_function(sym, Linkage::Import, sig)
+                .map_err(|e| err(&e))?,
+        );
+    }
+    let ptr = module.target_config().pointer_type();
+    let mut sig = Signature::new(module.isa().default_call_conv());
+    for _ in 0..7 {
+        sig.params.push(AbiParam::new(ptr));
+    }
+    sig.returns.push(AbiParam::new(types::I32));
+    let id = module
+        .declare_function(name, Linkage::Local, &sig)
+        .map_err(|e| err(&e))?;
+    let mut ctx = module.make_context();
+    let mut fctx = FunctionBuilderContext::new();
+    ctx.func.signature = sig;
+    ctx.func.name = UserFuncName::user(0, 0);
+    {
+        let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+        let externs: Vec<_> = extern_ids
+            .iter()
+            .map(|&e| module.declare_func_in_func(e, b.func))
+            .collect();
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let p = b.block_params(entry).to_vec();
+        let mut em = Emitter::new(
+            &mut b,
+            graph,
+            statics,
+            slots,
+            externs.try_into().expect("six externs"),
+            math,
+            p[0],
+            p[1..5].to_vec(),
+            p[5..7].to_vec(),
+            lanes,
+        );
+        let status = em.function(&f.inputs, &f.outputs, layout);
+        b.ins().return_(&[status]);
+        b.seal_all_blocks();
+        b.finalize();
+    }
+    module
+        .define_function(id, &mut ctx)
+        .map_err(|e| JitError(format!("`{name}`: {e:?}")))?;
+    module.finalize_definitions().map_err(|e| err(&e))?;
+    let p = module.get_finalized_function(id);
+    // SAFETY: the function was defined with exactly `NativeFn`'s signature (seven pointers, an `i32`
+    // result) in the host's default calling convention, which is `extern "C"`.
+    let function = unsafe { std::mem::transmute::<*const u8, NativeFn>(p) };
+    Ok(Compiled { module, function })
 }
 
 /// What identifies a program's code: its graph and functions (parameter values live in the table).

@@ -106,7 +106,7 @@ pub(crate) struct Emitter<'a, 'b> {
     pub graph: &'a Graph,
     pub statics: &'a [bool],
     /// Static node → its slot in the table of parameter-dependent values (shared by all functions).
-    pub slots: &'a mut HashMap<NodeId, usize>,
+    pub slots: &'a HashMap<NodeId, usize>,
     pub externs: [FuncRef; 6],
     pub math: MathMode,
     pub table: Value,
@@ -144,7 +144,7 @@ impl<'a, 'b> Emitter<'a, 'b> {
         b: &'a mut FunctionBuilder<'b>,
         graph: &'a Graph,
         statics: &'a [bool],
-        slots: &'a mut HashMap<NodeId, usize>,
+        slots: &'a HashMap<NodeId, usize>,
         externs: [FuncRef; 6],
         math: MathMode,
         table: Value,
@@ -223,8 +223,7 @@ impl<'a, 'b> Emitter<'a, 'b> {
             Op::Bool(x) => V::B(self.bool_const(x)),
             _ => {
                 debug_assert!(self.statics[id.index()], "operands come first");
-                let next = self.slots.len();
-                let slot = *self.slots.entry(id).or_insert(next);
+                let slot = self.slots[&id];
                 let x = self
                     .b
                     .ins()
