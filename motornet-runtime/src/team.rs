@@ -45,7 +45,14 @@ struct Shared {
 pub(crate) struct Team {
     shared: Arc<Shared>,
     handles: Vec<JoinHandle<()>>,
+    /// Shared runs the caller still does alone after runs where waiting for a worker cost more than
+    /// the help was worth (a busy machine), and how many the next such run sets (doubling, bounded).
+    solo_left: u32,
+    backoff: u32,
 }
+
+/// Most shared runs done alone after a stall; sharing is tried again after them.
+const MAX_BACKOFF: u32 = 256;
 
 impl Team {
     /// A team of `threads` in all (the caller counts as one).
@@ -62,6 +69,8 @@ impl Team {
         let mut team = Team {
             shared,
             handles: Vec::new(),
+            solo_left: 0,
+            backoff: 0,
         };
         for k in 1..threads.max(1) {
             let shared = team.shared.clone();
@@ -86,20 +95,36 @@ impl Team {
     /// `&mut self`: one run at a time (the workers read a single job slot).
     #[cfg(test)]
     pub fn run(&mut self, job: &(dyn Fn(usize) + Sync)) {
-        self.run_with(job, true);
+        let _ = self.run_with(job, true);
     }
 
     /// Runs `job(0)` on the calling thread and `job(k)` on those workers (k ≥ 1) that start before
     /// `job(0)` returns; each part runs at most once. The job must therefore let part 0 do all the work
     /// that no other part takes (hand out its work piece by piece). Panics as for [`Team::run`].
+    ///
+    /// When waiting for a worker's last piece took longer than a quarter of the caller's own part (the
+    /// worker was descheduled in the middle of it), the next shared runs — 1, 2, 4, … up to
+    /// [`MAX_BACKOFF`] — are done by the caller alone, before workers are tried again.
     pub fn run_shared(&mut self, job: &(dyn Fn(usize) + Sync)) {
-        self.run_with(job, false);
-    }
-
-    fn run_with(&mut self, job: &(dyn Fn(usize) + Sync), all: bool) {
-        if self.handles.is_empty() {
+        if self.solo_left > 0 {
+            self.solo_left -= 1;
             job(0);
             return;
+        }
+        let (own, wait) = self.run_with(job, false);
+        if wait > own / 4 {
+            self.backoff = (self.backoff * 2).clamp(1, MAX_BACKOFF);
+            self.solo_left = self.backoff;
+        } else {
+            self.backoff = 0;
+        }
+    }
+
+    /// Returns how long the caller's own part took and how long it then waited for the workers.
+    fn run_with(&mut self, job: &(dyn Fn(usize) + Sync), all: bool) -> (Duration, Duration) {
+        if self.handles.is_empty() {
+            job(0);
+            return (Duration::ZERO, Duration::ZERO);
         }
         let s = &*self.shared;
         let slot: Job = job;
@@ -114,7 +139,9 @@ impl Team {
         for h in &self.handles {
             h.thread().unpark(); // a no-op for a worker that is still spinning
         }
+        let started = Instant::now();
         let mine = catch_unwind(AssertUnwindSafe(|| job(0)));
+        let own = started.elapsed();
         if !all {
             // Workers that have not started by now skip this run.
             s.entry.fetch_or(CLOSED, Ordering::AcqRel);
@@ -149,6 +176,7 @@ impl Team {
         if let Some(p) = theirs {
             resume_unwind(p);
         }
+        (own, start.elapsed())
     }
 }
 
