@@ -21,7 +21,8 @@ fn per_call(mut f: impl FnMut()) -> f64 {
     best
 }
 
-fn measure(name: &str, plant: Box<dyn Plant>) {
+fn measure(name: &str, make: &dyn Fn() -> Box<dyn Plant>) {
+    let plant = make();
     let info = plant.info().clone();
     let (s, c, m) = (info.state_dim(), info.control_dim(), info.n_muscles());
     let joint: Vec<f64> = plant
@@ -49,6 +50,16 @@ fn measure(name: &str, plant: Box<dyn Plant>) {
             .step_vjp(&mut ws, &x, &u, &w, &mut gx, &mut gu)
             .unwrap()
     });
+    let mut one = Effector::new(make(), 1);
+    one.check_finite = false;
+    one.reset(&joint).unwrap();
+    let ex1 = vec![0.2; m];
+    let b1 = per_call(|| {
+        one.step(&ex1, &[], &[]).unwrap();
+        if one.steps() >= 100 {
+            one.reset(&joint).unwrap();
+        }
+    });
     let batch = 1024;
     let mut e = Effector::new(plant, batch);
     e.check_finite = false;
@@ -65,9 +76,10 @@ fn measure(name: &str, plant: Box<dyn Plant>) {
         best = best.min(t0.elapsed().as_secs_f64() / (10.0 * batch as f64));
     }
     println!(
-        "{name:<12} step {:>8.1} ns   vjp {:>8.1} ns   batch-1024 step {:>8.1} ns/effector",
+        "{name:<12} step {:>8.1} ns   vjp {:>8.1} ns   batch-1 step {:>8.1} ns   batch-1024 step {:>8.1} ns/effector",
         step * 1e9,
         vjp * 1e9,
+        b1 * 1e9,
         best * 1e9
     );
 }
@@ -82,9 +94,9 @@ fn main() {
             "{path}: JIT compile {:.1} ms",
             t.elapsed().as_secs_f64() * 1e3
         );
-        measure("jit", Box::new(jit));
+        measure("jit", &|| Box::new(jit.clone()));
         if std::env::var_os("INTERP").is_some() {
-            measure("interpreted", Box::new(base));
+            measure("interpreted", &|| Box::new(base.clone()));
         }
     }
 }
