@@ -1,8 +1,9 @@
 //! motornet: a symbolic modelling compiler for differentiable musculoskeletal effectors.
 //!
 //! Models are written in `.mnet` files (see `docs/language.md`). [`model!`] compiles one into a plant type
-//! at build time; [`InterpretedPlant`] loads one at run time. Both implement [`Plant`], which
-//! [`Effector`] simulates in batches.
+//! at build time; [`JitPlant`] loads one at run time and compiles it to native code (Cranelift), and
+//! [`InterpretedPlant`] loads one and interprets it (the reference backend). All implement [`Plant`],
+//! which [`Effector`] simulates in batches.
 //!
 //! ```
 //! motornet::model!("models/arm26.mnet"); // defines `pub struct Arm26`, implementing `motornet::Plant`
@@ -35,6 +36,8 @@ pub mod verify;
 
 pub use motornet_dsl as dsl;
 pub use motornet_dsl::InterpretedPlant;
+pub use motornet_jit as jit;
+pub use motornet_jit::JitPlant;
 pub use motornet_macros::model;
 pub use motornet_runtime as runtime;
 /// The `ndarray` the GRU policy ([`runtime::gru::Gru`]) takes and returns views of.

@@ -64,45 +64,107 @@ pub fn builtin_source(spec: &str) -> Option<&'static str> {
 pub enum Backend {
     /// Compiled into this program by `model!`.
     Compiled,
-    /// Compiled from source at run time and interpreted.
+    /// Compiled from source at run time into native code ([`crate::JitPlant`]).
+    Jit,
+    /// Compiled from source at run time and interpreted (the reference backend).
     Interpreted,
 }
 
-/// A model named on the command line: a built-in name (`arm26`) or a path to a `.mnet` file. Built-in
-/// models, and files identical to one, run compiled unless `interpreted` is set; other files are
-/// interpreted.
-pub fn load(spec: &str, interpreted: bool) -> Result<(Box<dyn Plant>, Backend), crate::Error> {
-    let builtin_named = |name: &str| -> Option<(Box<dyn Plant>, Backend)> {
-        if interpreted {
-            let src = source(name)?;
-            let plant =
-                crate::InterpretedPlant::from_source(src, &format!("models/{name}.mnet")).ok()?;
-            Some((Box::new(plant), Backend::Interpreted))
-        } else {
-            Some((compiled(name)?, Backend::Compiled))
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Compiled => "compiled",
+            Backend::Jit => "jit",
+            Backend::Interpreted => "interpreted",
         }
-    };
-    let path = std::path::Path::new(spec);
-    if !path.exists() {
-        return builtin_named(spec).ok_or_else(|| {
-            let names: Vec<&str> = BUILTIN.iter().map(|b| b.0).collect();
-            crate::Error::Input(format!(
-                "no model file `{spec}` and no built-in model of that name (built-in: {})",
-                names.join(", ")
-            ))
-        });
     }
-    let text = crate::input::read_text(path, "model", crate::input::MAX_MODEL_BYTES)?;
-    if !interpreted {
-        if let Some((name, _)) = BUILTIN
-            .iter()
-            .find(|(n, _)| source(n) == Some(text.as_str()))
-        {
+}
+
+/// Which backend to run a model on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Choice {
+    /// Built-in models (and files identical to one) compiled; other files native code (JIT), or the
+    /// interpreter where native code cannot be generated.
+    #[default]
+    Auto,
+    /// Native code even for a built-in model (for comparisons).
+    Jit,
+    /// The interpreter, the reference backend.
+    Interpreted,
+}
+
+impl Choice {
+    /// The choice of the command-line flags `--interpreted` and `--jit`.
+    pub fn from_flags(interpreted: bool, jit: bool) -> Choice {
+        match (interpreted, jit) {
+            (true, _) => Choice::Interpreted,
+            (false, true) => Choice::Jit,
+            (false, false) => Choice::Auto,
+        }
+    }
+}
+
+/// A model named on the command line: a built-in name (`arm26`) or a path to a `.mnet` file. Built-in
+/// models, and files identical to one, run compiled unless `interpreted` is set; other files run as
+/// native code (see [`load_as`]).
+pub fn load(spec: &str, interpreted: bool) -> Result<(Box<dyn Plant>, Backend), crate::Error> {
+    load_as(spec, Choice::from_flags(interpreted, false))
+}
+
+/// A model named on the command line, on the backend `choice` selects.
+pub fn load_as(spec: &str, choice: Choice) -> Result<(Box<dyn Plant>, Backend), crate::Error> {
+    let (text, file_name, builtin) = model_source(spec)?;
+    if choice == Choice::Auto {
+        if let Some(name) = builtin {
             return Ok((compiled(name).expect("built-in"), Backend::Compiled));
         }
     }
-    let plant = crate::InterpretedPlant::from_source(&text, spec)?;
-    Ok((Box::new(plant), Backend::Interpreted))
+    let plant = crate::InterpretedPlant::from_source(&text, &file_name)?;
+    if choice == Choice::Interpreted {
+        return Ok((Box::new(plant), Backend::Interpreted));
+    }
+    if !motornet_jit::available() {
+        eprintln!(
+            "warning: no native code generator for this machine ({}); running `{spec}` on the interpreter",
+            std::env::consts::ARCH
+        );
+        return Ok((Box::new(plant), Backend::Interpreted));
+    }
+    match crate::JitPlant::from_interpreted(plant.clone()) {
+        Ok(jit) => Ok((Box::new(jit), Backend::Jit)),
+        Err(e) => {
+            eprintln!("warning: {e}; running `{spec}` on the interpreter");
+            Ok((Box::new(plant), Backend::Interpreted))
+        }
+    }
+}
+
+/// The source of the model `spec` names (a file, else a built-in model), the name to use in its
+/// diagnostics, and the built-in model it is identical to, if any.
+pub fn model_source(
+    spec: &str,
+) -> Result<(std::borrow::Cow<'static, str>, String, Option<&'static str>), crate::Error> {
+    let path = std::path::Path::new(spec);
+    if path.exists() {
+        let text = crate::input::read_text(path, "model", crate::input::MAX_MODEL_BYTES)?;
+        let same = BUILTIN
+            .iter()
+            .map(|b| b.0)
+            .find(|n| source(n) == Some(text.as_str()));
+        return Ok((text.into(), spec.to_string(), same));
+    }
+    let Some((name, src)) = BUILTIN
+        .iter()
+        .find(|b| b.0 == spec)
+        .and_then(|b| Some((b.0, source(b.0)?)))
+    else {
+        let names: Vec<&str> = BUILTIN.iter().map(|b| b.0).collect();
+        return Err(crate::Error::Input(format!(
+            "no model file `{spec}` and no built-in model of that name (built-in: {})",
+            names.join(", ")
+        )));
+    };
+    Ok((src.into(), format!("models/{name}.mnet"), Some(name)))
 }
 
 /// The built-in model a reference case runs on: the longest `_`-separated prefix of the case name that

@@ -24,8 +24,8 @@ fn files() -> Vec<(String, Value)> {
 
 fn run(name: &str, v: &Value, interpreted: bool) -> Result<CaseReport, String> {
     let opts = Options {
-        model: None,
         interpreted,
+        ..Options::default()
     };
     match verify_text(name, &v.to_string(), &opts).map_err(|e| e.to_string())? {
         Outcome::Compared(r) => Ok(r),
@@ -159,6 +159,15 @@ fn bad_closed_loop_files_are_refused_by_field() {
     v["params"]["fc.bias"] = json!([1.0, 2.0]);
     let err = refused(v);
     assert!(err.contains("fc.bias"), "{err}");
+    // The trainer does not run built-in models on the JIT.
+    let opts = Options {
+        jit: true,
+        ..Options::default()
+    };
+    let err = verify_text(&name, &base.to_string(), &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("--jit"), "{err}");
     // An unknown effector.
     let mut v = base.clone();
     v["effector"] = json!("SomethingElse()");

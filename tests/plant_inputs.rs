@@ -1,17 +1,18 @@
-//! Every entry point of a plant checks the lengths of the vectors it is given, and the compiled and the
-//! interpreted backends answer a wrong length with the same error, naming the function, the argument, the
+//! Every entry point of a plant checks the lengths of the vectors it is given, and the compiled, the
+//! interpreted and the JIT backends answer a wrong length with the same error, naming the function, the argument, the
 //! expected and the given length — before writing any output.
 
 use motornet::runtime::Workspace;
 use motornet::{Effector, Error, InterpretedPlant, Plant};
 
-fn backends(model: &str) -> [(&'static str, Box<dyn Plant>); 2] {
-    let interpreted =
-        InterpretedPlant::from_source(motornet::models::source(model).unwrap(), "arm26.mnet")
-            .unwrap();
+fn backends(model: &str) -> [(&'static str, Box<dyn Plant>); 3] {
+    let source = motornet::models::source(model).unwrap();
+    let interpreted = InterpretedPlant::from_source(source, "arm26.mnet").unwrap();
+    let jit = motornet::JitPlant::from_source(source, "arm26.mnet").unwrap();
     [
         ("compiled", motornet::models::compiled(model).unwrap()),
         ("interpreted", Box::new(interpreted)),
+        ("jit", Box::new(jit)),
     ]
 }
 
@@ -160,10 +161,11 @@ fn errors(plant: &dyn Plant) -> Vec<Error> {
 }
 
 #[test]
-fn both_backends_reject_every_wrong_length_with_the_same_error() {
-    let [(_, compiled), (_, interpreted)] = backends("arm26");
+fn every_backend_rejects_every_wrong_length_with_the_same_error() {
+    let [(_, compiled), (_, interpreted), (_, jit)] = backends("arm26");
     let errs = errors(compiled.as_ref());
     assert_eq!(errs, errors(interpreted.as_ref()));
+    assert_eq!(errs, errors(jit.as_ref()));
     assert_eq!(errs.len(), 3 * 17 + 1 + 6);
 
     // The errors name the function and the argument, with the expected and the given length.
@@ -223,7 +225,7 @@ fn both_backends_reject_every_wrong_length_with_the_same_error() {
 }
 
 #[test]
-fn after_a_rejected_call_both_backends_still_compute_the_same_step() {
+fn after_a_rejected_call_every_backend_still_compute_the_same_step() {
     let mut results = Vec::new();
     for (name, plant) in backends("arm26") {
         let mut ws = plant.workspace();
@@ -258,10 +260,15 @@ fn after_a_rejected_call_both_backends_still_compute_the_same_step() {
         plant.step_batch(&mut ws, &xs, &us, &mut batch).unwrap();
         results.push((next, jac, batch));
     }
-    let (a, b) = (&results[0], &results[1]);
+    let (a, b, j) = (&results[0], &results[1], &results[2]);
     for (x, y) in a.0.iter().zip(&b.0).chain(a.1.iter().zip(&b.1)) {
         assert!((x - y).abs() <= 1e-12 * (1.0 + x.abs()), "{x} vs {y}");
     }
+    assert_eq!(
+        (&b.0, &b.1),
+        (&j.0, &j.1),
+        "JIT and interpreter compute the same bits"
+    );
     // A batch of identical effectors (a block of four and a row) repeats the single step exactly.
     for (next, _, batch) in &results {
         let s = next.len();
@@ -274,7 +281,7 @@ fn after_a_rejected_call_both_backends_still_compute_the_same_step() {
 }
 
 #[test]
-fn an_effector_rejects_wrong_lengths_of_both_backends_alike() {
+fn an_effector_rejects_wrong_lengths_of_every_backend_alike() {
     let mut errs = Vec::new();
     for (_, plant) in backends("arm26") {
         let mut e = Effector::new(plant, 3);
@@ -287,6 +294,7 @@ fn an_effector_rejects_wrong_lengths_of_both_backends_alike() {
         errs.push(mine);
     }
     assert_eq!(errs[0], errs[1]);
+    assert_eq!(errs[0], errs[2]);
     for err in &errs[0] {
         assert!(matches!(err, Error::Shape { .. }), "{err}");
     }

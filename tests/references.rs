@@ -1,5 +1,5 @@
-//! Every shipped model reproduces its reference trajectories (MotorNet 0.3.0, MuJoCo), compiled and
-//! interpreted, and the two backends agree with each other to 1e-12.
+//! Every shipped model reproduces its reference trajectories (MotorNet 0.3.0, MuJoCo), compiled,
+//! interpreted and as native code compiled at run time (JIT), and the two backends agree with each other to 1e-12.
 
 use motornet::verify::{verify_file, Options};
 use motornet::{Effector, Plant};
@@ -55,10 +55,24 @@ fn interpreted_models_reproduce_every_reference() {
             &Options {
                 model: None,
                 interpreted: true,
+                ..Default::default()
             },
         )
         .unwrap();
         assert!(report.model.contains("interpreted"));
+        assert!(report.passed(), "{}: {:?}", path.display(), report.fields);
+    }
+}
+
+#[test]
+fn jit_models_reproduce_every_reference() {
+    for path in trajectory_references() {
+        let options = Options {
+            jit: true,
+            ..Default::default()
+        };
+        let report = verify_file(&path, &options).unwrap();
+        assert!(report.model.contains("(jit)"), "{}", report.model);
         assert!(report.passed(), "{}: {:?}", path.display(), report.fields);
     }
 }

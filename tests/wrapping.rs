@@ -27,6 +27,7 @@ fn agrees_with_mujoco_wrapping() {
             &Options {
                 model: None,
                 interpreted,
+                ..Default::default()
             },
         )
         .unwrap();

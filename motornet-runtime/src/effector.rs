@@ -4,7 +4,7 @@ use crate::batch;
 use crate::error::Error;
 use crate::plant::{Plant, Workspace};
 use crate::team::Team;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// `batch` effectors of one plant, with their current states.
 pub struct Effector<P: Plant> {
@@ -46,6 +46,11 @@ impl<T> Disjoint<T> {
 
 /// Below this many effectors per thread, splitting a step costs more than it saves.
 const MIN_PER_THREAD: usize = 256;
+
+/// Effectors per piece of a step shared by threads: a few microseconds of work, long enough that
+/// claiming pieces costs nothing noticeable, short enough that a thread descheduled in the middle of one
+/// rarely holds up the others for long. A multiple of the block size.
+const PIECE: usize = 64;
 
 impl<P: Plant> Effector<P> {
     pub fn new(plant: P, batch: usize) -> Self {
@@ -169,36 +174,48 @@ impl<P: Plant> Effector<P> {
         let check = self.check_finite;
         let bad = AtomicBool::new(false);
         match &mut self.team {
-            // Threads only pay off for large batches; each takes a contiguous slice of effectors (the
-            // caller the first), starting at a block boundary so that the slice is a batch of its own.
+            // Threads only pay off for large batches. The batch is cut into pieces (each starting at a
+            // block boundary, so a batch of its own) that the threads claim one at a time: a thread
+            // that the system does not run just now (the machine is busy) leaves its share to the
+            // others instead of holding up the step, so more threads are never much slower than one.
             Some(team) if self.batch >= 2 * MIN_PER_THREAD => {
-                let per = self
-                    .batch
-                    .div_ceil(team.threads())
-                    .next_multiple_of(batch::LANES)
-                    .max(MIN_PER_THREAD);
                 let (n, plant, states) = (self.batch, &self.plant, &self.states);
+                // Thread k first takes the pieces of its own share of the batch (whose states its
+                // core's cache holds from the previous step), then helps with the others' shares.
+                let pieces = n.div_ceil(PIECE);
+                let threads = team.threads();
+                let per = pieces.div_ceil(threads);
+                let shares: Vec<AtomicUsize> =
+                    (0..threads).map(|t| AtomicUsize::new(t * per)).collect();
                 let next = Disjoint(self.next.as_mut_ptr());
                 let controls = Disjoint(self.controls.as_mut_ptr());
                 let workspaces = Disjoint(self.workspaces.as_mut_ptr());
-                team.run(&|k| {
-                    let (lo, hi) = ((k * per).min(n), ((k + 1) * per).min(n));
-                    if lo == hi {
-                        return;
-                    }
-                    // SAFETY: thread k writes only effectors lo..hi of `next` and `controls`, and
-                    // workspace k; the parts of different threads do not overlap, and `run` returns only
-                    // when all are done.
-                    let (out, u, ws) = unsafe {
-                        (
-                            next.slice(lo * s, (hi - lo) * s),
-                            controls.slice(lo * c, (hi - lo) * c),
-                            workspaces.item(k),
-                        )
-                    };
-                    let x = &states[lo * s..hi * s];
-                    if !step_slice(plant, ws, &inputs, lo, x, u, out, check) {
-                        bad.store(true, Ordering::Relaxed);
+                team.run_shared(&|k| {
+                    // SAFETY: workspace k is used by thread k alone, and `run` returns only when all
+                    // threads are done.
+                    let ws = unsafe { workspaces.item(k) };
+                    let shares = &shares;
+                    let claims = (0..threads).flat_map(|i| {
+                        let t = (k + i) % threads;
+                        let end = ((t + 1) * per).min(pieces);
+                        std::iter::from_fn(move || Some(shares[t].fetch_add(1, Ordering::Relaxed)))
+                            .take_while(move |&p| p < end)
+                    });
+                    for piece in claims {
+                        let (lo, hi) = (piece * PIECE, ((piece + 1) * PIECE).min(n));
+                        // SAFETY: each piece is claimed by one thread only, and writes only effectors
+                        // lo..hi of `next` and `controls`: the parts written concurrently do not
+                        // overlap.
+                        let (out, u) = unsafe {
+                            (
+                                next.slice(lo * s, (hi - lo) * s),
+                                controls.slice(lo * c, (hi - lo) * c),
+                            )
+                        };
+                        let x = &states[lo * s..hi * s];
+                        if !step_slice(plant, ws, &inputs, lo, x, u, out, check) {
+                            bad.store(true, Ordering::Relaxed);
+                        }
                     }
                 });
             }

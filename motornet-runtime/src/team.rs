@@ -3,13 +3,18 @@
 //! thread can cost as much as the work itself (much more in a virtual machine); team workers instead spin
 //! for a while after each job, so consecutive steps reach them at once, and only park when idle for longer.
 //!
+//! On a busy machine a worker may not run for a whole time slice of the system's scheduler (milliseconds,
+//! a hundred steps). [`Team::run_shared`] therefore does not wait for workers that have not started: the
+//! caller does what they leave (the job hands out its work piece by piece) and then closes the run, so
+//! that a late worker skips it. More threads are then never much slower than one.
+//!
 //! A job that panics does not break the team: every part's panic is caught, [`Team::run`] waits until all
 //! threads are done with the job (which borrows the caller's stack) and then re-raises the first panic on
 //! the calling thread. The team stays usable.
 
 use std::any::Any;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -26,8 +31,11 @@ struct Shared {
     job: AtomicPtr<()>,
     /// Incremented to start a run.
     generation: AtomicUsize,
-    /// Workers that have not finished the current run.
+    /// Workers that have not finished the current run (counted for [`Team::run`] only).
     remaining: AtomicUsize,
+    /// The run workers may join: its generation (upper 32 bits), whether it is closed to late workers
+    /// ([`CLOSED`]), and how many workers are inside its job (lower bits).
+    entry: AtomicU64,
     stop: AtomicBool,
     /// The first panic of a worker in the current run.
     panic: Mutex<Option<Panic>>,
@@ -37,7 +45,14 @@ struct Shared {
 pub(crate) struct Team {
     shared: Arc<Shared>,
     handles: Vec<JoinHandle<()>>,
+    /// Shared runs the caller still does alone after runs where waiting for a worker cost more than
+    /// the help was worth (a busy machine), and how many the next such run sets (doubling, bounded).
+    solo_left: u32,
+    backoff: u32,
 }
+
+/// Most shared runs done alone after a stall; sharing is tried again after them.
+const MAX_BACKOFF: u32 = 256;
 
 impl Team {
     /// A team of `threads` in all (the caller counts as one).
@@ -46,6 +61,7 @@ impl Team {
             job: AtomicPtr::new(std::ptr::null_mut()),
             generation: AtomicUsize::new(0),
             remaining: AtomicUsize::new(0),
+            entry: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             panic: Mutex::new(None),
         });
@@ -53,6 +69,8 @@ impl Team {
         let mut team = Team {
             shared,
             handles: Vec::new(),
+            solo_left: 0,
+            backoff: 0,
         };
         for k in 1..threads.max(1) {
             let shared = team.shared.clone();
@@ -75,26 +93,68 @@ impl Team {
     /// caller's own first) on the calling thread; the team remains usable.
     ///
     /// `&mut self`: one run at a time (the workers read a single job slot).
+    #[cfg(test)]
     pub fn run(&mut self, job: &(dyn Fn(usize) + Sync)) {
-        if self.handles.is_empty() {
+        let _ = self.run_with(job, true);
+    }
+
+    /// Runs `job(0)` on the calling thread and `job(k)` on those workers (k ≥ 1) that start before
+    /// `job(0)` returns; each part runs at most once. The job must therefore let part 0 do all the work
+    /// that no other part takes (hand out its work piece by piece). Panics as for [`Team::run`].
+    ///
+    /// When waiting for a worker's last piece took longer than a quarter of the caller's own part (the
+    /// worker was descheduled in the middle of it), the next shared runs — 1, 2, 4, … up to
+    /// [`MAX_BACKOFF`] — are done by the caller alone, before workers are tried again.
+    pub fn run_shared(&mut self, job: &(dyn Fn(usize) + Sync)) {
+        if self.solo_left > 0 {
+            self.solo_left -= 1;
             job(0);
             return;
+        }
+        let (own, wait) = self.run_with(job, false);
+        if wait > own / 4 {
+            self.backoff = (self.backoff * 2).clamp(1, MAX_BACKOFF);
+            self.solo_left = self.backoff;
+        } else {
+            self.backoff = 0;
+        }
+    }
+
+    /// Returns how long the caller's own part took and how long it then waited for the workers.
+    fn run_with(&mut self, job: &(dyn Fn(usize) + Sync), all: bool) -> (Duration, Duration) {
+        if self.handles.is_empty() {
+            job(0);
+            return (Duration::ZERO, Duration::ZERO);
         }
         let s = &*self.shared;
         let slot: Job = job;
         s.job
             .store(&slot as *const Job as *mut (), Ordering::Release);
         s.remaining.store(self.handles.len(), Ordering::Release);
-        s.generation.fetch_add(1, Ordering::AcqRel);
+        let generation = s.generation.load(Ordering::Relaxed).wrapping_add(1);
+        // Open the run to workers (no worker is inside a job: the previous run waited for them).
+        s.entry
+            .store(((generation as u64) & 0xffff_ffff) << 32, Ordering::Release);
+        s.generation.store(generation, Ordering::Release);
         for h in &self.handles {
             h.thread().unpark(); // a no-op for a worker that is still spinning
         }
+        let started = Instant::now();
         let mine = catch_unwind(AssertUnwindSafe(|| job(0)));
+        let own = started.elapsed();
+        if !all {
+            // Workers that have not started by now skip this run.
+            s.entry.fetch_or(CLOSED, Ordering::AcqRel);
+        }
+        let busy = || {
+            let inside = s.entry.load(Ordering::Acquire) & INSIDE != 0;
+            inside || (all && s.remaining.load(Ordering::Acquire) != 0)
+        };
         // Spin while the workers are likely about to finish; then give up the core to them (on a loaded
         // machine a worker may be waiting for this very core).
         let start = Instant::now();
         let (mut spins, mut yielding) = (0u32, false);
-        while s.remaining.load(Ordering::Acquire) != 0 {
+        while busy() {
             if yielding {
                 std::thread::yield_now();
             } else {
@@ -116,6 +176,7 @@ impl Team {
         if let Some(p) = theirs {
             resume_unwind(p);
         }
+        (own, start.elapsed())
     }
 }
 
@@ -143,19 +204,47 @@ fn worker(s: &Shared, k: usize) {
         if s.stop.load(Ordering::Acquire) {
             return;
         }
-        // SAFETY: `run` stored a pointer to a live `Job` before bumping the generation, and keeps it alive
-        // until `remaining` reaches zero, which this worker signals only after its last use of it — also
-        // when the job panics, since the panic is caught here.
-        let job: Job = unsafe { *(s.job.load(Ordering::Acquire) as *const Job) };
-        if let Err(p) = catch_unwind(AssertUnwindSafe(|| job(k))) {
-            let mut first = s.panic.lock().unwrap_or_else(PoisonError::into_inner);
-            if first.is_none() {
-                *first = Some(p);
+        // Join the run of this generation unless it is closed (or already over).
+        let tag = ((seen as u64) & 0xffff_ffff) << 32;
+        let mut entry = s.entry.load(Ordering::Acquire);
+        let entered = loop {
+            if entry & !(CLOSED | INSIDE) != tag || entry & CLOSED != 0 {
+                break false;
             }
+            match s.entry.compare_exchange_weak(
+                entry,
+                entry + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break true,
+                Err(now) => entry = now,
+            }
+        };
+        if entered {
+            // SAFETY: `run` stored a pointer to a live `Job` before opening the run, and keeps it alive
+            // until no worker is inside (and, for `run`, until `remaining` reaches zero), which this
+            // worker signals only after its last use of it — also when the job panics, since the panic
+            // is caught here.
+            let job: Job = unsafe { *(s.job.load(Ordering::Acquire) as *const Job) };
+            if let Err(p) = catch_unwind(AssertUnwindSafe(|| job(k))) {
+                let mut first = s.panic.lock().unwrap_or_else(PoisonError::into_inner);
+                if first.is_none() {
+                    *first = Some(p);
+                }
+            }
+            // `remaining` first: a caller of `run_shared` waits for `entry` alone, and must not start the
+            // next run while this worker still touches this one's counters.
+            s.remaining.fetch_sub(1, Ordering::AcqRel);
+            s.entry.fetch_sub(1, Ordering::AcqRel);
         }
-        s.remaining.fetch_sub(1, Ordering::AcqRel);
     }
 }
+
+/// [`Shared::entry`]: the run no longer takes workers.
+const CLOSED: u64 = 1 << 31;
+/// [`Shared::entry`]: the number of workers inside the run's job.
+const INSIDE: u64 = CLOSED - 1;
 
 impl Drop for Team {
     fn drop(&mut self) {
@@ -189,6 +278,39 @@ mod tests {
             counts[k].fetch_add(1, Ordering::Relaxed);
         });
         assert!(counts.iter().all(|c| c.load(Ordering::Relaxed) == 1001));
+    }
+
+    #[test]
+    fn shared_runs_do_all_the_work_once_whoever_takes_part() {
+        let mut team = Team::new(3).unwrap();
+        let parts: Vec<AtomicU64> = (0..3).map(|_| AtomicU64::new(0)).collect();
+        for run in 0..2000u64 {
+            let pieces: Vec<AtomicU64> = (0..50).map(|_| AtomicU64::new(0)).collect();
+            let next = AtomicUsize::new(0);
+            team.run_shared(&|k| {
+                parts[k].fetch_add(1, Ordering::Relaxed);
+                while let Some(p) = pieces.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    p.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+            assert!(pieces.iter().all(|p| p.load(Ordering::Relaxed) == 1));
+            assert_eq!(parts[0].load(Ordering::Relaxed), run + 1);
+            if run % 500 == 0 {
+                // Parked workers, woken by the next run, still join or skip it cleanly.
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        for p in &parts[1..] {
+            assert!(p.load(Ordering::Relaxed) <= 2000);
+        }
+        // Runs that wait for every part still work after shared ones.
+        let hits = AtomicU64::new(0);
+        for _ in 0..100 {
+            team.run(&|_| {
+                hits.fetch_add(1, Ordering::Relaxed);
+            });
+        }
+        assert_eq!(hits.load(Ordering::Relaxed), 300);
     }
 
     #[test]

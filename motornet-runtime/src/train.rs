@@ -317,37 +317,72 @@ impl<P: Plant + 'static> Trainer<P> {
         let sizes: Vec<usize> = (0..threads)
             .map(|k| total / threads + usize::from(k < total % threads))
             .collect();
-        let mut results: Vec<WorkerResult> = Vec::new();
-        std::thread::scope(|scope| {
-            let mut start = 0;
-            let mut handles = Vec::new();
-            for (w, &n) in self.workers.iter_mut().zip(&sizes) {
-                if n == 0 {
-                    continue;
-                }
-                w.fit(policy, n);
-                let slice = episodes[start..start + n].to_vec();
-                let first = start;
-                start += n;
-                let job = move || {
-                    w.run_and_backprop(
-                        policy,
-                        loss_cfg,
-                        slice,
-                        seed,
-                        batch_index,
-                        first,
-                        total,
-                        deterministic,
-                    )
-                };
-                handles.push(scope.spawn(job));
+        // Each slice is run by whichever thread claims it first (the caller included), with the worker
+        // state sized for it: a thread the system does not run just now (a busy machine) leaves its
+        // slice to the others instead of holding up the batch. Results are summed in slice order, so
+        // they do not depend on which thread ran what.
+        type SliceJob<'j> = Box<dyn FnOnce() -> WorkerResult + Send + 'j>;
+        let mut jobs: Vec<std::sync::Mutex<Option<SliceJob>>> = Vec::new();
+        let mut start = 0;
+        for (w, &n) in self.workers.iter_mut().zip(&sizes) {
+            if n == 0 {
+                continue;
             }
-            results = handles
-                .into_iter()
-                .map(|h| h.join().expect("worker thread panicked"))
-                .collect();
+            w.fit(policy, n);
+            let slice = episodes[start..start + n].to_vec();
+            let first = start;
+            start += n;
+            jobs.push(std::sync::Mutex::new(Some(Box::new(move || {
+                w.run_and_backprop(
+                    policy,
+                    loss_cfg,
+                    slice,
+                    seed,
+                    batch_index,
+                    first,
+                    total,
+                    deterministic,
+                )
+            }))));
+        }
+        let slots: Vec<std::sync::Mutex<Option<WorkerResult>>> =
+            jobs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+        let claimed = std::sync::atomic::AtomicUsize::new(0);
+        let run = |k: usize| {
+            let job = jobs[k]
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take()
+                .expect("each slice is claimed once");
+            let r = job();
+            *slots[k]
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(r);
+        };
+        let work = || loop {
+            let k = claimed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if k >= jobs.len() {
+                return;
+            }
+            run(k);
+        };
+        std::thread::scope(|scope| {
+            let helpers: Vec<_> = (1..jobs.len()).map(|_| scope.spawn(work)).collect();
+            work();
+            for h in helpers {
+                if let Err(p) = h.join() {
+                    std::panic::resume_unwind(p);
+                }
+            }
         });
+        let results: Vec<WorkerResult> = slots
+            .into_iter()
+            .map(|s| {
+                s.into_inner()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .expect("every slice ran")
+            })
+            .collect();
         let mut terms: Vec<(&'static str, f64)> = Vec::new();
         let mut grads = vec![0.0; self.policy.param_count()];
         for r in results {

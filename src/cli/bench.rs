@@ -10,6 +10,10 @@ pub struct Args {
     /// Use the interpreter even for a built-in model.
     #[arg(long)]
     interpreted: bool,
+    /// Use native code compiled at run time (the JIT) even for a built-in model; model files other than
+    /// the built-in ones run on it by default.
+    #[arg(long, conflicts_with = "interpreted")]
+    jit: bool,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -19,10 +23,24 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
-    motornet::models::load(&a.model, a.interpreted)?; // fail early on a bad model
-    let (model, interpreted) = (a.model.clone(), a.interpreted);
+    let choice = motornet::models::Choice::from_flags(a.interpreted, a.jit);
+    // Fail early on a bad model; which backend it runs on is said with the figures.
+    let (first, backend) = motornet::models::load_as(&a.model, choice)?;
+    // Native code generation of the whole model, uncached (the plants below share cached code).
+    let jit_compile_ms = match backend {
+        motornet::models::Backend::Jit => {
+            let (text, file, _) = motornet::models::model_source(&a.model)?;
+            let plant = motornet::InterpretedPlant::from_source(&text, &file)?;
+            motornet::jit::compile_seconds(plant.program())
+                .ok()
+                .map(|s| s * 1e3)
+        }
+        _ => None,
+    };
+    drop(first);
+    let model = a.model.clone();
     let make = move || {
-        motornet::models::load(&model, interpreted)
+        motornet::models::load_as(&model, choice)
             .expect("loaded above")
             .0
     };
@@ -55,7 +73,8 @@ pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
     if a.json {
         let out = serde_json::json!({
             "model": a.model,
-            "backend": if a.interpreted { "interpreted" } else { "compiled" },
+            "backend": backend.name(),
+            "jit_compile_ms": jit_compile_ms,
             "step_batch1_ns": step1.ns_per_effector_step,
             "step_batch1_threads": step1.threads,
             "step_batch1024_effector_steps_per_s": step1024.effector_steps_per_s,
@@ -71,15 +90,7 @@ pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
         outln!("{}", serde_json::to_string_pretty(&out).expect("json"));
         return Ok(ExitCode::SUCCESS);
     }
-    outln!(
-        "motornet bench: {} ({})",
-        a.model,
-        if a.interpreted {
-            "interpreted"
-        } else {
-            "compiled"
-        }
-    );
+    outln!("motornet bench: {} ({})", a.model, backend.name());
     outln!(
         "{:<44} {:>14} {:>20}",
         "workload",
@@ -130,5 +141,12 @@ pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
         "model! expansion of models/arm26.mnet",
         expand
     );
+    if let Some(ms) = jit_compile_ms {
+        outln!(
+            "{:<44} {:>11.3} ms",
+            "JIT compile (reset, step, adjoint, tangent)",
+            ms
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

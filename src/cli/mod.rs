@@ -65,10 +65,10 @@ pub fn run(cli: Cli) -> Result<ExitCode, motornet::Error> {
 /// The model of a command: a built-in name or a file, with `--set` overrides applied.
 pub fn load_model(
     spec: &str,
-    interpreted: bool,
+    choice: motornet::models::Choice,
     overrides: &[String],
 ) -> Result<Box<dyn motornet::Plant>, motornet::Error> {
-    let (mut plant, _) = motornet::models::load(spec, interpreted)?;
+    let (mut plant, _) = motornet::models::load_as(spec, choice)?;
     plant.apply_overrides(overrides)?;
     Ok(plant)
 }

@@ -27,7 +27,11 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<ExitCode, Error> {
-    let plant = super::load_model(&a.model, a.interpreted, &a.overrides)?;
+    let plant = super::load_model(
+        &a.model,
+        motornet::models::Choice::from_flags(a.interpreted, false),
+        &a.overrides,
+    )?;
     let model = model_of(&a.model)?;
     if !(2..=201).contains(&a.grid) {
         return Err(Error::Input(format!(

@@ -33,6 +33,10 @@ pub struct Args {
     /// Use the interpreter even for a built-in model.
     #[arg(long)]
     interpreted: bool,
+    /// Use native code compiled at run time (the JIT) even for a built-in model; model files other than
+    /// the built-in ones run on it by default.
+    #[arg(long, conflicts_with = "interpreted")]
+    jit: bool,
     /// Output file (`.csv` or `.json`); standard output (CSV) by default, or nothing with `--animate`.
     #[arg(long, short)]
     output: Option<std::path::PathBuf>,
@@ -58,7 +62,11 @@ fn animate(
     endpoint: &[f64],
     joint_load: &[f64],
 ) -> Result<(), Error> {
-    let plant = super::load_model(&a.model, a.interpreted, &a.overrides)?;
+    let plant = super::load_model(
+        &a.model,
+        motornet::models::Choice::from_flags(a.interpreted, a.jit),
+        &a.overrides,
+    )?;
     let model = motornet::show::model_of(&a.model)?;
     let target = a
         .target
@@ -274,7 +282,11 @@ const MAX_BATCH_BYTES: usize = 4 << 30;
 const MAX_JSON_BYTES: f64 = 2.0 * (1u64 << 30) as f64;
 
 pub fn run(a: Args) -> Result<ExitCode, Error> {
-    let plant = super::load_model(&a.model, a.interpreted, &a.overrides)?;
+    let plant = super::load_model(
+        &a.model,
+        motornet::models::Choice::from_flags(a.interpreted, a.jit),
+        &a.overrides,
+    )?;
     let info = plant.info().clone();
     let dof = info.dof();
     if a.batch == 0 || a.batch.saturating_mul(info.state_dim() * 8 * 4) > MAX_BATCH_BYTES {

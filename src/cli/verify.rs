@@ -13,6 +13,9 @@ pub struct Args {
     /// Use the interpreter even where a compiled model exists.
     #[arg(long)]
     interpreted: bool,
+    /// Use native code compiled at run time (the JIT) even where a compiled model exists.
+    #[arg(long, conflicts_with = "interpreted")]
+    jit: bool,
 }
 
 /// Runs every file and prints one line per compared field; a file passes only when it compared at least
@@ -22,6 +25,7 @@ pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
     let opts = Options {
         model: a.model,
         interpreted: a.interpreted,
+        jit: a.jit,
     };
     let mut failed = 0;
     let mut compared = 0;

@@ -431,6 +431,13 @@ pub(super) fn verify_closed_loop(
         },
         ..TrainConfig::default()
     };
+    if opts.jit {
+        return Err(Error::Input(format!(
+            "{file}: closed-loop references run the trainer, which runs a built-in model compiled (or, \
+             with --interpreted, interpreted; a model file given with --model runs on the JIT): --jit \
+             applies to the other kinds of reference"
+        )));
+    }
     let (_, backend) = crate::models::load(&spec, opts.interpreted)?;
     let mut trainer = config
         .trainer()
@@ -656,13 +663,9 @@ pub(super) fn verify_closed_loop(
             }
         });
     }
-    let backend = match backend {
-        crate::models::Backend::Compiled => "compiled",
-        crate::models::Backend::Interpreted => "interpreted",
-    };
     Ok(CaseReport {
         case: file.to_string(),
-        model: format!("{spec} ({backend}) + GRU {}", r.hidden),
+        model: format!("{spec} ({}) + GRU {}", backend.name(), r.hidden),
         fields,
     })
 }

@@ -180,6 +180,8 @@ pub struct Options {
     pub model: Option<String>,
     /// Run the interpreter even where a compiled model exists.
     pub interpreted: bool,
+    /// Run native code compiled at run time (the JIT) even where a compiled model exists.
+    pub jit: bool,
 }
 
 /// The case name of a reference: its `case` field, else the file name without `.seedN.json`.
@@ -275,7 +277,10 @@ pub fn verify_text(file: &str, text: &str, opts: &Options) -> Result<Outcome, Er
             })?
             .to_string(),
     };
-    let (mut plant, backend) = crate::models::load(&spec, opts.interpreted)?;
+    let (mut plant, backend) = crate::models::load_as(
+        &spec,
+        crate::models::Choice::from_flags(opts.interpreted, opts.jit),
+    )?;
     let doc = top(file, &reference)?;
     let geometry = match kind {
         Kind::PathGeometry => Some(read_geometry(&doc)?),
@@ -303,10 +308,7 @@ pub fn verify_text(file: &str, text: &str, opts: &Options) -> Result<Outcome, Er
         (_, Some(g)) => run_geometry(file, plant, g)?,
         _ => unreachable!("supported kinds are handled above"),
     };
-    let backend = match backend {
-        crate::models::Backend::Compiled => "compiled",
-        crate::models::Backend::Interpreted => "interpreted",
-    };
+    let backend = backend.name();
     Ok(Outcome::Compared(CaseReport {
         case: file.to_string(),
         model: format!("{spec} ({backend})"),
