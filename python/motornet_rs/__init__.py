@@ -2,8 +2,8 @@
 parity, in Rust).
 
 * :class:`Plant` — a built-in model compiled into the package (``Plant("arm26")``) or any ``.mnet`` file or
-  text run by the interpreter; batched ``reset`` / ``step`` / ``step_vjp`` / ``step_jvp`` on float64 numpy
-  arrays; parameters by name.
+  text run as native code generated at run time (the JIT; the interpreter on request); batched
+  ``reset`` / ``step`` / ``step_vjp`` / ``step_jvp`` on float64 numpy arrays; parameters by name.
 * :mod:`motornet_rs.torch` — ``PlantStep`` (a ``torch.autograd.Function``) and ``Environment``, MotorNet's
   environment as a differentiable torch module (needs torch).
 * :mod:`motornet_rs.gym` — ``ReachEnv`` (``gymnasium.Env``) and ``ReachVectorEnv`` (a
@@ -51,7 +51,8 @@ class Plant:
     """An effector model.
 
     ``Plant(model, overrides=None, interpreted=False)``: ``model`` is a built-in name (see
-    :func:`builtin_models`; compiled, the fast path) or the path of a ``.mnet`` file (interpreted);
+    :func:`builtin_models`; compiled, the fast path) or the path of a ``.mnet`` file (the JIT, or the
+    interpreter with ``interpreted=True``);
     ``overrides`` a list of ``"name=value"`` strings, values with optional units
     (``"shoulder.range.max=120 deg"``). ``Plant.from_source(text, file_name)`` compiles model text.
     A model that does not compile raises :class:`MotornetError` whose message gives file:line:col and the

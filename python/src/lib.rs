@@ -69,18 +69,17 @@ impl Origin {
     fn build(&self) -> Result<(Box<dyn Plant>, Backend), Error> {
         match self {
             Origin::Spec { spec, interpreted } => models::load(spec, *interpreted),
-            Origin::Source { text, file_name } => Ok((
-                Box::new(motornet::InterpretedPlant::from_source(text, file_name)?),
-                Backend::Interpreted,
-            )),
+            Origin::Source { text, file_name } => {
+                // Native code where it can be generated, as for model files; else the interpreter.
+                let plant = motornet::InterpretedPlant::from_source(text, file_name)?;
+                if motornet::jit::available() {
+                    if let Ok(jit) = motornet::JitPlant::from_interpreted(plant.clone()) {
+                        return Ok((Box::new(jit), Backend::Jit));
+                    }
+                }
+                Ok((Box::new(plant), Backend::Interpreted))
+            }
         }
-    }
-}
-
-fn backend_name(b: Backend) -> &'static str {
-    match b {
-        Backend::Compiled => "compiled",
-        Backend::Interpreted => "interpreted",
     }
 }
 
@@ -292,7 +291,7 @@ impl PyPlant {
     /// `"compiled"` (a built-in model compiled into the package) or `"interpreted"`.
     #[getter]
     fn backend(&self) -> &'static str {
-        backend_name(self.backend)
+        Backend::name(self.backend)
     }
     #[getter]
     fn coord_names(&self) -> Vec<String> {
@@ -629,7 +628,7 @@ impl PyPlant {
         format!(
             "Plant({:?}, {}, dof={}, muscles={}, state_dim={})",
             info.name,
-            backend_name(self.backend),
+            Backend::name(self.backend),
             info.dof(),
             info.n_muscles(),
             info.state_dim()

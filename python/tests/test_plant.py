@@ -105,12 +105,14 @@ def test_mnet_file_and_text(tmp_path):
     src = mn.builtin_source("arm26")
     f = tmp_path / "my_arm.mnet"
     f.write_text(src)
-    # A file identical to a built-in model runs compiled; a changed one is interpreted.
+    # A file identical to a built-in model runs compiled; a changed one, or text, as native code (JIT),
+    # or interpreted when asked.
     assert mn.Plant(str(f)).backend == "compiled"
     f.write_text(src.replace("414", "415", 1) if "414" in src else src + "\n")
-    assert mn.Plant(str(f)).backend == "interpreted"
+    assert mn.Plant(str(f)).backend == "jit"
+    assert mn.Plant(str(f), interpreted=True).backend == "interpreted"
     p = mn.Plant.from_source(src, "arm.mnet")
-    assert p.backend == "interpreted" and p.n_muscles == 6
+    assert p.backend == "jit" and p.n_muscles == 6
 
 
 def test_broken_model_reports_location_and_snippet(tmp_path):
@@ -159,6 +161,6 @@ def test_plants_pickle_with_their_parameters():
     assert q.get_param("biceps.max_force") == 321.0 and q.backend == "compiled"
     t = mn.Plant.from_source(mn.builtin_source("pointmass24_relu"), "pm.mnet")
     r = pickle.loads(pickle.dumps(t))
-    assert r.backend == "interpreted" and r.n_muscles == 4
+    assert r.backend == "jit" and r.n_muscles == 4
     with pytest.raises(mn.MotornetError, match="values given"):
         p.core().set_param_values([1.0])
