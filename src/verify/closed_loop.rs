@@ -669,39 +669,3 @@ pub(super) fn verify_closed_loop(
         fields,
     })
 }
-
-/// The largest error of one field, every element within `TRAJECTORY_TOLERANCE · (1 + |reference|)`
-/// (NaN fails).
-fn compare_values(
-    field: &str,
-    reference: &[f64],
-    ours: &dyn Fn(usize) -> f64,
-    at: &dyn Fn(usize) -> String,
-) -> FieldError {
-    let mut worst = FieldError {
-        field: field.to_string(),
-        count: reference.len(),
-        max_scaled: 0.0,
-        max_abs: 0.0,
-        worst_at: String::new(),
-        tolerance: TRAJECTORY_TOLERANCE,
-    };
-    let mut worst_index = None;
-    for (i, &r) in reference.iter().enumerate() {
-        let abs = (ours(i) - r).abs();
-        let scaled = if abs.is_nan() {
-            f64::INFINITY
-        } else {
-            abs / (1.0 + r.abs())
-        };
-        if worst_index.is_none() || scaled > worst.max_scaled {
-            worst.max_scaled = scaled;
-            worst_index = Some(i);
-        }
-        worst.max_abs = worst.max_abs.max(abs);
-    }
-    if let Some(i) = worst_index {
-        worst.worst_at = at(i);
-    }
-    worst
-}

@@ -317,36 +317,19 @@ pub(super) fn run_trajectory<P: Plant>(
     let mut report = Vec::new();
     for (k, (part, refv, len)) in r.parts.iter().enumerate() {
         let len = *len;
-        let mut worst = FieldError {
-            field: part.to_string(),
-            count: refv.len(),
-            max_scaled: 0.0,
-            max_abs: 0.0,
-            worst_at: String::new(),
-            tolerance: TRAJECTORY_TOLERANCE,
-        };
         let at0 = info.part(part).map_or(0, |p| p.0);
-        for b in 0..batch {
-            for t in 0..=steps {
-                for i in 0..len {
-                    let r = refv[(b * (steps + 1) + t) * len + i];
-                    let o = ours[k][t].get(b * len + i).copied().unwrap_or(f64::NAN);
-                    let abs = (o - r).abs();
-                    let scaled = if abs.is_nan() {
-                        f64::INFINITY
-                    } else {
-                        abs / (1.0 + r.abs())
-                    };
-                    if scaled > worst.max_scaled || worst.worst_at.is_empty() {
-                        let (_, name) = motornet_runtime::effector::describe_index(&info, at0 + i);
-                        worst.worst_at = format!("batch {b}, step {t}, {name}");
-                        worst.max_scaled = scaled.max(worst.max_scaled);
-                    }
-                    worst.max_abs = worst.max_abs.max(abs);
-                }
-            }
-        }
-        report.push(worst);
+        // refv is batch × (steps+1) × len, row-major.
+        let split = |n: usize| (n / len / (steps + 1), n / len % (steps + 1), n % len);
+        let ours_at = |n: usize| {
+            let (b, t, i) = split(n);
+            ours[k][t].get(b * len + i).copied().unwrap_or(f64::NAN)
+        };
+        let where_at = |n: usize| {
+            let (b, t, i) = split(n);
+            let (_, name) = motornet_runtime::effector::describe_index(&info, at0 + i);
+            format!("batch {b}, step {t}, {name}")
+        };
+        report.push(compare_values(part, refv, &ours_at, &where_at));
     }
     Ok(report)
 }
