@@ -266,13 +266,20 @@ pub struct Analysis {
     /// Of the tuned units' preferred directions.
     pub preferred_directions: Concentration,
     pub explained_variance: Vec<f64>,
+    /// What the fit was made from (for the figures; not written to `analysis.json`): each reach's
+    /// direction and its units' mean activity over the window.
+    #[serde(skip)]
+    pub reach_directions: Vec<f64>,
+    #[serde(skip)]
+    pub reach_activity: Vec<Vec<f64>>,
 }
 
 /// Tuning (over `window` steps of each reach, or all of it) and principal components of a rollout. An
 /// error when the reaches' directions cannot determine a cosine tuning.
 pub fn analyze(r: &Rollout, window: Option<usize>) -> Result<(Analysis, Pca), crate::Error> {
     let directions: Vec<f64> = r.run.episodes.iter().map(reach_direction).collect();
-    let units = cosine_tuning(&directions, &reach_activity(r, window)).ok_or_else(|| {
+    let activity = reach_activity(r, window);
+    let units = cosine_tuning(&directions, &activity).ok_or_else(|| {
         crate::Error::Input(format!(
             "the {} evaluation reaches do not go in enough different directions to fit a tuning \
              curve (at least three directions, not all on one line, are needed)",
@@ -294,6 +301,8 @@ pub fn analyze(r: &Rollout, window: Option<usize>) -> Result<(Analysis, Pca), cr
             preferred_directions: concentration(&tuned),
             explained_variance: pca.explained.clone(),
             units,
+            reach_directions: directions,
+            reach_activity: activity,
         },
         pca,
     ))
@@ -399,7 +408,7 @@ pub fn write_figures(
     use crate::plots;
     let plot_err = |e: plots::PlotError| crate::Error::Input(e.to_string());
     let (steps, h) = (r.steps(), r.hidden_size);
-    let directions: Vec<f64> = r.run.episodes.iter().map(reach_direction).collect();
+    let directions = &a.reach_directions;
     // Mean activity over time of the reaches in each direction bin.
     let mut groups: Vec<(f64, Vec<usize>)> = (0..bins)
         .map(|k| (2.0 * PI * k as f64 / bins as f64, Vec::new()))
@@ -468,7 +477,7 @@ pub fn write_figures(
         )
         .map_err(plot_err)?,
     );
-    let activity = reach_activity(r, a.window_steps);
+    let activity = &a.reach_activity;
     let mut best: Vec<usize> = (0..h).collect();
     best.sort_by(|&i, &j| a.units[j].r2.total_cmp(&a.units[i].r2));
     let units: Vec<(usize, Vec<f64>, UnitTuning)> = best
