@@ -490,7 +490,7 @@ pub fn write_figures(
             dir,
             "tuning",
             "Directional tuning of the best-fitted units",
-            &directions,
+            directions,
             &units,
         )
         .map_err(plot_err)?,
