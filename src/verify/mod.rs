@@ -99,7 +99,7 @@ pub enum Kind {
     ClosedLoop,
     /// `policies/`: other recurrent policy networks (RNN, LSTM, stacked GRU, CTRNN, modular GRU).
     Policy,
-    /// `mujoco3d/`: 3D skeletons and tendons (not supported by this version).
+    /// `mujoco3d/`: 3D skeletons (trajectories) and tendons (path geometry).
     Mujoco3d,
     /// `opensim/`: OpenSim's Arm26 (not supported by this version).
     OpenSim,
@@ -116,6 +116,7 @@ impl Kind {
                 | Kind::Gru
                 | Kind::Policy
                 | Kind::ClosedLoop
+                | Kind::Mujoco3d
         )
     }
 
@@ -233,6 +234,12 @@ fn check_value(file: &str, reference: &Value) -> Result<Kind, Error> {
         Kind::PathGeometry => {
             read_geometry(&doc)?;
         }
+        Kind::Mujoco3d if doc.obj.contains_key("joint") => {
+            read_trajectory(&doc)?;
+        }
+        Kind::Mujoco3d => {
+            read_geometry(&doc)?;
+        }
         Kind::Gru => {
             read_gru(&doc)?;
         }
@@ -261,9 +268,11 @@ pub fn verify_text(file: &str, text: &str, opts: &Options) -> Result<Outcome, Er
         }
         _ => {}
     }
+    // A spatial reference is a trajectory when it has states, else path geometry.
+    let trajectory = kind == Kind::Trajectory || (kind == Kind::Mujoco3d && reference.get("joint").is_some());
     let case = match kind {
         // Geometry references carry no case name; they are named after their file.
-        Kind::PathGeometry => file.split('.').next().unwrap_or_default().to_string(),
+        _ if !trajectory && kind != Kind::Gradient => file.split('.').next().unwrap_or_default().to_string(),
         _ => case_name(Path::new(file), &reference),
     };
     let spec = match &opts.model {
@@ -283,12 +292,16 @@ pub fn verify_text(file: &str, text: &str, opts: &Options) -> Result<Outcome, Er
     )?;
     let doc = top(file, &reference)?;
     let geometry = match kind {
-        Kind::PathGeometry => Some(read_geometry(&doc)?),
+        Kind::PathGeometry | Kind::Mujoco3d if !trajectory => Some(read_geometry(&doc)?),
         _ => None,
     };
-    let overrides = match (&geometry, kind) {
-        (Some(g), _) => vec![("elbow_cyl.radius".to_string(), g.radius)],
-        (None, Kind::Trajectory) => read_trajectory(&doc)?.links,
+    let overrides = match (&geometry, trajectory) {
+        (Some(g), _) => g
+            .radius
+            .map(|r| ("elbow_cyl.radius".to_string(), r))
+            .into_iter()
+            .collect(),
+        (None, true) => read_trajectory(&doc)?.links,
         _ => Vec::new(),
     };
     if !overrides.is_empty() {
@@ -303,7 +316,7 @@ pub fn verify_text(file: &str, text: &str, opts: &Options) -> Result<Outcome, Er
         plant.set_params(&values)?;
     }
     let fields = match (kind, &geometry) {
-        (Kind::Trajectory, _) => run_trajectory(file, plant, &reference)?,
+        _ if trajectory => run_trajectory(file, plant, &reference)?,
         (Kind::Gradient, _) => run_gradients(file, plant, &reference)?,
         (_, Some(g)) => run_geometry(file, plant, g)?,
         _ => unreachable!("supported kinds are handled above"),
