@@ -98,6 +98,10 @@ def load_spec(spec) -> tuple[dict, str]:
             raise MotornetError(f"{path}: {e.strerror}") from None
         except ValueError as e:  # tomllib.TOMLDecodeError
             raise MotornetError(f"{path}: {e}") from None
+        try:
+            json.dumps(data)
+        except TypeError as e:  # dates and times
+            raise MotornetError(f"{path}: {e}; a sweep spec holds numbers, strings, booleans, lists and tables") from None
         return data, os.path.dirname(os.path.abspath(path))
     raise MotornetError("sweep: the spec must be a dict or the path of a TOML file")
 
@@ -192,12 +196,13 @@ def plan(spec, base_dir: str | None = None) -> list[Run]:
         problems.append("`base`: must be a table (`[base]`), a training configuration")
         base = {}
     base = json.loads(json.dumps(base))
-    if "seed" in base.get("optim", {}):
+    if isinstance(base.get("optim"), dict) and "seed" in base["optim"]:
         problems.append("[base.optim] seed: the seeds of a sweep are given by `seeds`")
     grid = spec.get("grid", {})
     if not isinstance(grid, dict):
         problems.append("`grid`: must be a table (`[grid]`) of lists")
         grid = {}
+    grid = _flatten(grid)
     usable = {}  # the grid keys whose values are checked against the trainer below
     for key, values in grid.items():
         where = f'[grid] "{key}"'
@@ -254,6 +259,17 @@ def plan(spec, base_dir: str | None = None) -> list[Run]:
     if problems:
         raise MotornetError(_report(problems))
     return runs
+
+
+def _flatten(grid: dict, prefix: str = "") -> dict:
+    """Unquoted dotted keys (`env.vision_delay = [...]`) are nested tables in TOML: the same as quoted."""
+    flat = {}
+    for k, v in grid.items():
+        if isinstance(v, dict):
+            flat.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            flat[f"{prefix}{k}"] = v
+    return flat
 
 
 def _report(problems: list) -> str:
@@ -486,7 +502,8 @@ def report(out, figures=None) -> list:
     spec = _read_json(os.path.join(out, SPEC_FILE))
     if spec is None or not os.path.exists(os.path.join(out, RESULTS)):
         raise MotornetError(f"{out}: not a sweep directory (no {SPEC_FILE} and {RESULTS})")
-    keys = list(spec.get("grid", {}))
+    grid = _flatten(spec.get("grid", {}))
+    keys = list(grid)
     with open(os.path.join(out, RESULTS), encoding="utf-8", newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["status"] == "ok"]
     if not rows:
@@ -507,7 +524,7 @@ def report(out, figures=None) -> list:
         return tuple((k, row[k]) for k in keys if k != without)
 
     for key in keys:
-        order = [json.dumps(v) if isinstance(v, list) else str(v) for v in spec["grid"][key]]
+        order = [json.dumps(v) if isinstance(v, list) else str(v) for v in grid[key]]
         numeric = all(_number(v) is not None for v in order)
         xs = {v: (_number(v) if numeric else i) for i, v in enumerate(order)}
         fig, ax = plt.subplots(figsize=(6, 4))
