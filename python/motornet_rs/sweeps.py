@@ -423,8 +423,7 @@ def sweep(spec, out, *, address=None, cpus_per_run=None, num_cpus=None, retry_fa
             if saved and (saved["status"] == "ok" or (saved["status"] == "failed" and not retry_failed)):
                 rows[r.run_id] = saved
             else:
-                resumable = os.path.exists(os.path.join(d, "checkpoint.safetensors"))
-                rows[r.run_id] = run_row(d, "interrupted" if resumable else "pending", target=target)
+                rows[r.run_id] = _unfinished(d, target)
                 todo.append(r)
         write_results(out, runs, rows)
         say(f"sweep: {len(runs)} runs, {len(runs) - len(todo)} already done, {len(todo)} to run → {out}")
@@ -433,6 +432,11 @@ def sweep(spec, out, *, address=None, cpus_per_run=None, num_cpus=None, retry_fa
         failed = sum(rows[r.run_id]["status"] == "failed" for r in runs)
         say(f"sweep: {len(runs) - failed} runs finished, {failed} failed → {os.path.join(out, RESULTS)}")
     return _table(out)
+
+
+def _unfinished(run_dir: str, target: float) -> dict:
+    resumable = os.path.exists(os.path.join(run_dir, "checkpoint.safetensors"))
+    return run_row(run_dir, "interrupted" if resumable else "pending", target=target)
 
 
 def _run_on_ray(ray, todo, out, rows, runs, target, address, cpus_per_run, num_cpus, say):
@@ -470,8 +474,9 @@ def _run_on_ray(ray, todo, out, rows, runs, target, address, cpus_per_run, num_c
                 say(f"[{done}/{len(runs)}] {r.run_id}: {_fmt(row)}")
     except KeyboardInterrupt:
         # Stop the workers: each run directory keeps its last checkpoint, which a rerun resumes from.
-        for ref in pending:
+        for ref, r in pending.items():
             ray.cancel(ref, force=True)
+            rows[r.run_id] = _unfinished(os.path.join(out, r.run_id), target)
         write_results(out, runs, rows)
         say(f"sweep: interrupted with {len(pending)} runs unfinished; rerun the same command to resume")
         raise
@@ -543,7 +548,7 @@ def report(out, figures=None) -> list:
             ax.set_xticks(range(len(order)), order)
         ax.set_xlabel(key)
         ax.set_ylabel("final evaluation metric (cm)")
-        ax.set_title(f"Final metric against {key} (mean ± sd over seeds)")
+        ax.set_title("Final metric, mean ± sd over seeds", fontsize=10)
         if len(ax.get_legend_handles_labels()[0]) > 1:
             ax.legend(fontsize=7)
         fig.tight_layout()
