@@ -100,12 +100,18 @@ def test_interrupted_and_killed_sweep_resumes_to_four_complete_rows(cluster, tmp
     finished = (dirs[0] / "sweep_result.json").read_text()
 
     # 2. Two at a time: killed outright once some run is midway.
-    before = sum(batches_saved(d) for d in dirs)
+    before = [batches_saved(d) for d in dirs]
+
+    def some_run_midway():
+        now = [batches_saved(d) for d in dirs]
+        return [i for i, n in enumerate(now) if before[i] < n < 20] or None
+
     p = start_sweep(spec_path, out, cluster)
-    wait_for(lambda: sum(batches_saved(d) for d in dirs) > before and any(0 < batches_saved(d) < 20 for d in dirs), p)
+    wait_for(some_run_midway, p)
     os.killpg(p.pid, signal.SIGKILL)
     p.wait()
-    assert [batches_saved(d) for d in dirs].count(20) < 4
+    midway = some_run_midway()
+    assert midway, [batches_saved(d) for d in dirs]
 
     # 3. The rerun skips the finished runs, resumes the others, and completes every row.
     p = start_sweep(spec_path, out, cluster)
@@ -127,8 +133,10 @@ def test_interrupted_and_killed_sweep_resumes_to_four_complete_rows(cluster, tmp
     assert (dirs[0] / "sweep_result.json").read_text() == finished  # not rerun
     # The delay reached the trainer, and a resumed run equals an uninterrupted one (bit for bit).
     assert "proprioception_delay = 0.05" in (dirs[3] / "config.toml").read_text()
-    fresh = mn.train((dirs[3] / "config.toml").as_posix(), out=tmp_path / "fresh")
-    assert fresh["summary"]["final_metric"] == float(rows[3]["final_metric"])
+    i = midway[0]
+    fresh = mn.train((dirs[i] / "config.toml").as_posix(), out=tmp_path / "fresh")
+    assert fresh["summary"]["final_metric"] == float(rows[i]["final_metric"])
+    assert fresh["log"]["loss"].tolist() == [float(line.split(",")[1]) for line in (dirs[i] / "log.csv").read_text().splitlines()[1:]]
 
     # The same directory refuses another spec; the report draws every figure.
     other = tmp_path / "other.toml"
