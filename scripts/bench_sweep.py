@@ -54,7 +54,13 @@ def main():
     swept = time.perf_counter() - t
     ok = sum(1 for st in (results["status"] if hasattr(results, "columns") else [r["status"] for r in results]) if st == "ok")
     print(f"sweep on Ray ({ok} ok): {swept:.1f} s, {60 * len(runs) / swept:.1f} runs/min; {uptime()}")
-    print(f"speed-up {serial / swept:.2f}×; run directories in {out}")
+    # The same configurations and seeds: the same networks, whichever way they were run.
+    same = all(
+        sweeps.run_row(os.path.join(out, "serial", r.run_id), "ok")["final_metric"]
+        == sweeps.run_row(os.path.join(out, "sweep", r.run_id), "ok")["final_metric"]
+        for r in runs
+    )
+    print(f"speed-up {serial / swept:.2f}×; final metrics identical: {same}; run directories in {out}")
 
 
 if __name__ == "__main__":
