@@ -409,12 +409,21 @@ def sweep(spec, out, *, address=None, cpus_per_run=None, num_cpus=None, retry_fa
     runs = plan(spec, base_dir)
     if cpus_per_run is not None and not (isinstance(cpus_per_run, (int, float)) and cpus_per_run > 0):
         raise MotornetError(f"--cpus-per-run {cpus_per_run}: must be a positive number")
+    if address and "ray" not in sys.modules:
+        # `ray start` enables token authentication when a token exists, but a driver connecting by address
+        # sends it only in token mode, read when ray is imported: the same rule as Ray's command line.
+        token = os.environ.get("RAY_AUTH_TOKEN") or os.path.exists(os.path.expanduser("~/.ray/auth_token"))
+        if token and "RAY_AUTH_MODE" not in os.environ:
+            os.environ["RAY_AUTH_MODE"] = "token"
     ray = _ray()
     out = os.path.abspath(os.fspath(out))
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     os.makedirs(out, exist_ok=True)
     with _locked(os.path.join(out, ".sweep.lock"), wait=False):
         _claim(out, spec)
+        for name in os.listdir(out):  # what a killed sweep's atomic writes left
+            if name.startswith(".") and ".tmp" in name:
+                os.remove(os.path.join(out, name))
         target = float(spec.get("target_metric", DEFAULT_TARGET))
         rows, todo = {}, []
         for r in runs:
@@ -442,6 +451,8 @@ def _unfinished(run_dir: str, target: float) -> dict:
 def _run_on_ray(ray, todo, out, rows, runs, target, address, cpus_per_run, num_cpus, say):
     started = not ray.is_initialized()
     if started:
+        if address:
+            _check_reachable(address)
         try:
             ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
                      log_to_driver=False, configure_logging=False)
@@ -483,6 +494,22 @@ def _run_on_ray(ray, todo, out, rows, runs, target, address, cpus_per_run, num_c
     finally:
         if started:
             ray.shutdown()
+
+
+def _check_reachable(address: str) -> None:
+    """Ray retries an unreachable address for minutes: fail in seconds with a clear message instead."""
+    import socket
+
+    if address == "auto" or "://" in address:
+        return  # Ray looks the cluster up, or its client protocol
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+    except (OSError, ValueError) as e:
+        raise MotornetError(
+            f"--address {address}: no Ray cluster answers there ({e}); start one with `ray start --head` "
+            "and pass the address it prints, or omit --address for a local one"
+        ) from None
 
 
 def _threads(config: str) -> int:
