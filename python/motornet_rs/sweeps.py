@@ -88,7 +88,10 @@ class Run:
 def load_spec(spec) -> tuple[dict, str]:
     """A spec (dict, TOML path) as a dict, and the directory relative model paths are read from."""
     if isinstance(spec, dict):
-        return json.loads(json.dumps(spec)), os.getcwd()
+        try:
+            return json.loads(json.dumps(spec)), os.getcwd()  # a deep copy of plain data
+        except (TypeError, ValueError) as e:
+            raise MotornetError(f"sweep spec: {e}; a spec holds numbers, strings, booleans, lists and dicts") from None
     if isinstance(spec, (str, os.PathLike)):
         path = os.fspath(spec)
         try:
