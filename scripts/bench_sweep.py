@@ -49,11 +49,21 @@ def main():
     serial = time.perf_counter() - t
     print(f"one by one, one process: {serial:.1f} s, {60 * len(runs) / serial:.1f} runs/min; {uptime()}")
 
+    import ray
+
     t = time.perf_counter()
+    ray.init(include_dashboard=False, log_to_driver=False)  # what `sweep` does, timed apart
+    started = time.perf_counter() - t
     results = mn.sweep(s, os.path.join(out, "sweep"), quiet=True)
     swept = time.perf_counter() - t
+    ray.shutdown()
     ok = sum(1 for st in (results["status"] if hasattr(results, "columns") else [r["status"] for r in results]) if st == "ok")
-    print(f"sweep on Ray ({ok} ok): {swept:.1f} s, {60 * len(runs) / swept:.1f} runs/min; {uptime()}")
+    print(f"sweep on Ray ({ok} ok): {swept:.1f} s ({started:.1f} s of it starting Ray), {60 * len(runs) / swept:.1f} runs/min; {uptime()}")
+
+    def train_seconds(kind):
+        return sum(sweeps.run_row(os.path.join(out, kind, r.run_id), "ok")["train_seconds"] for r in runs) / len(runs)
+
+    print(f"training seconds per run: {train_seconds('serial'):.2f} one by one, {train_seconds('sweep'):.2f} in the sweep")
     # The same configurations and seeds: the same networks, whichever way they were run.
     same = all(
         sweeps.run_row(os.path.join(out, "serial", r.run_id), "ok")["final_metric"]
