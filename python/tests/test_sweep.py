@@ -194,6 +194,12 @@ def test_spec_problems_are_reported_together_by_key(tmp_path):
     for part in ('[grid] "env.vision_delay" = -1.0', "vision_delay = -1", '[grid] "env.no_such_key" = 1', "no_such_key",
                  '[grid] "param.biceps.no_such" = 1.0'):
         assert part in msg, msg
+    # Values fine alone can clash together: every combination is checked too, and named by its run id.
+    clash = {"seeds": [0, 1], "base": BASE, "grid": {"env.episode_duration": [0.05, 1.0], "run.eval_last_steps": [5, 10]}}
+    with pytest.raises(mn.MotornetError) as e:
+        sweeps.plan(clash, str(tmp_path))
+    msg = str(e.value)
+    assert msg.startswith("sweep spec: 1 problem") and "run `env.episode_duration=0.05,run.eval_last_steps=10,seed=0`" in msg, msg
     # The command line prints the problems, not a traceback, before starting anything.
     (tmp_path / "bad.toml").write_text('seeds = [0]\n[grid]\n"env.vision_delay" = [-1.0]\n')
     r = subprocess.run([sys.executable, "-m", "motornet_rs", "sweep", str(tmp_path / "bad.toml"), "--out", str(tmp_path / "o")],
