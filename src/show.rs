@@ -506,7 +506,7 @@ fn mass_condition(
     let mut a = vec![vec![0.0; dof]; dof];
     for k in 0..dof {
         tc.fill(0.0);
-        tc[m + 2 + k] = 1.0;
+        tc[m + info.space_dim + k] = 1.0;
         plant
             .step_jvp(ws, state, &controls, &ts, &tc, &mut out)
             .ok()?;
