@@ -10,12 +10,14 @@ crate::model!("models/pointmass24_relu.mnet");
 crate::model!("models/arm210_thelen_paths.mnet");
 crate::model!("models/chain3_torque_rk4.mnet");
 crate::model!("models/wrap_elbow.mnet");
+crate::model!("models/chain4.mnet");
+crate::model!("models/arm4.mnet");
 
 /// A constructor of a compiled plant.
 pub type MakePlant = fn() -> Box<dyn Plant>;
 
 /// File names (without `.mnet`) of the built-in models, with a constructor of their compiled plant.
-pub const BUILTIN: [(&str, MakePlant); 8] = [
+pub const BUILTIN: [(&str, MakePlant); 10] = [
     ("arm26", || Box::new(Arm26::new())),
     ("arm26_rigid_thelen", || Box::new(Arm26RigidThelen::new())),
     ("arm26_rigid_mujoco", || Box::new(Arm26RigidMujoco::new())),
@@ -24,6 +26,8 @@ pub const BUILTIN: [(&str, MakePlant); 8] = [
     ("arm210_thelen_paths", || Box::new(Arm210ThelenPaths::new())),
     ("chain3_torque_rk4", || Box::new(Chain3TorqueRk4::new())),
     ("wrap_elbow", || Box::new(WrapElbow::new())),
+    ("chain4", || Box::new(Chain4::new())),
+    ("arm4", || Box::new(Arm4::new())),
 ];
 
 /// The compiled plant of a built-in model, by file name.
@@ -45,6 +49,8 @@ pub fn source(name: &str) -> Option<&'static str> {
         "arm210_thelen_paths" => include_str!("../models/arm210_thelen_paths.mnet"),
         "chain3_torque_rk4" => include_str!("../models/chain3_torque_rk4.mnet"),
         "wrap_elbow" => include_str!("../models/wrap_elbow.mnet"),
+        "chain4" => include_str!("../models/chain4.mnet"),
+        "arm4" => include_str!("../models/arm4.mnet"),
         _ => return None,
     })
 }

@@ -226,8 +226,10 @@ fn batched_steps_in_vector_lanes_compute_the_interpreters_bits_for_every_model()
                 .map(|k| 0.5 + 0.45 * ((t * 7 + k * 13) as f64).sin())
                 .collect();
             let load: Vec<f64> = (0..info.dof()).map(|k| 0.1 * (k as f64 + 1.0)).collect();
-            a.step(&u, &[1.0, -0.5], &load).unwrap();
-            b.step(&u, &[1.0, -0.5], &load).unwrap();
+            a.step(&u, &[1.0, -0.5, 0.25][..info.space_dim], &load)
+            .unwrap();
+            b.step(&u, &[1.0, -0.5, 0.25][..info.space_dim], &load)
+            .unwrap();
             let same = a
                 .states()
                 .iter()

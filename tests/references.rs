@@ -136,8 +136,10 @@ fn backend_difference(name: &str, steps: usize) -> f64 {
             .map(|k| 0.5 + 0.45 * ((t * 7 + k * 13) as f64).sin())
             .collect();
         let load: Vec<f64> = (0..info.dof()).map(|k| 0.1 * (k as f64 + 1.0)).collect();
-        a.step(&u, &[1.0, -0.5], &load).unwrap();
-        b.step(&u, &[1.0, -0.5], &load).unwrap();
+        a.step(&u, &[1.0, -0.5, 0.25][..info.space_dim], &load)
+            .unwrap();
+        b.step(&u, &[1.0, -0.5, 0.25][..info.space_dim], &load)
+            .unwrap();
         for (x, y) in a.states().iter().zip(&b.states()) {
             worst = worst.max((x - y).abs() / (1.0 + y.abs()));
         }

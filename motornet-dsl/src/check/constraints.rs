@@ -78,7 +78,7 @@ impl<'a> Checker<'a> {
             .map(|c| posture(&model.joints[c.joint.index()]))
             .collect();
         if model.space_dim == 3 {
-            self.spatial_points_outside(model, &q);
+            // MuJoCo 4.0's rule defines it: a path does not wrap while a neighbouring point is inside.
             return;
         }
         // Each obstacle a path wraps over (its centre) and the points next to the wrap, in the order the
@@ -113,34 +113,6 @@ impl<'a> Checker<'a> {
                     let d = (px - cx).hypot(py - cy);
                     if d <= r {
                         self.inside_obstacle(m, elements, n, o, format!("{d:.4} m from its centre, radius {r:.4} m"));
-                    }
-                }
-            }
-        }
-    }
-
-    /// Spatial models: the same check in each obstacle's frame (distance to a cylinder's axis, to a
-    /// sphere's centre, or inside an ellipsoid's surface).
-    fn spatial_points_outside(&mut self, model: &Model, q: &[f64]) {
-        let p = model.defaults();
-        for m in &model.muscles {
-            let Path::Via(elements) = &m.path else {
-                continue;
-            };
-            for (k, obstacle) in wraps(elements) {
-                let o = &model.obstacles[obstacle.index()];
-                let near = neighbours(elements, k);
-                let queries: Vec<(BodyRef, &[Sym; 3])> =
-                    near.iter().map(|(_, pt)| (pt.body, &pt.at)).collect();
-                let local = crate::lower::obstacle_points(model, q, o, &queries);
-                for ((n, _), x) in near.iter().zip(local) {
-                    let (d, r, what) = match o.kind {
-                        ObstacleKind::Cylinder => (x[0].hypot(x[1]), o.radius.eval(&p), "from its axis, radius"),
-                        ObstacleKind::Sphere => (x[0].hypot(x[1]).hypot(x[2]), o.radius.eval(&p), "from its centre, radius"),
-                        ObstacleKind::Ellipsoid => (x[0].hypot(x[1]).hypot(x[2]), 1.0, "in units of its semi-axes, surface at"),
-                    };
-                    if d <= r {
-                        self.inside_obstacle(m, elements, *n, o, format!("{d:.4} {what} {r:.4}"));
                     }
                 }
             }

@@ -262,38 +262,6 @@ pub fn world_points_with(
         .collect()
 }
 
-/// Spatial models: the coordinates of points in an obstacle's own frame (origin at its centre, a
-/// cylinder's axis along z), at posture `q` with the default parameters; for an ellipsoid, divided by its
-/// semi-axes (so a point is inside when its norm is below 1).
-pub fn obstacle_points(
-    model: &Model,
-    q: &[f64],
-    obstacle: &Obstacle,
-    points: &[(BodyRef, &[Sym; 3])],
-) -> Vec<[f64; 3]> {
-    let b = Builder::new(Graph::new());
-    let lw = Lowerer::constant(model, &b, &model.defaults());
-    let q: Vec<E> = q.iter().map(|&v| b.c(v)).collect();
-    let poses = lw.poses(&q);
-    let (centre, to_world, _) = lw.obstacle_frame(&poses, obstacle);
-    let radii = lw.vec3(&obstacle.radii);
-    points
-        .iter()
-        .map(|&(body, at)| {
-            let p = lw.point(&poses, body, &lw.pos(at));
-            let d: [E; 3] = std::array::from_fn(|i| p[i] - centre[i]);
-            let local = frame::mat_t_vec(&to_world, &d);
-            std::array::from_fn(|i| {
-                let x = match obstacle.kind {
-                    ObstacleKind::Ellipsoid => local[i] / radii[i],
-                    _ => local[i],
-                };
-                constant(&b, x)
-            })
-        })
-        .collect()
-}
-
 fn constant(b: &Builder, e: E) -> f64 {
     b.with(|g| g.const_value(e.id))
         .expect("an expression of constants folds to a constant")
