@@ -159,7 +159,8 @@ const THELEN_FLAGS: &[&str] = &["ignore_tendon_compliance", "ignore_activation_d
 struct Reader<'a, 'i> {
     doc: &'a Document<'i>,
     file: &'a str,
-    problems: Vec<String>,
+    /// (line, column, message)
+    problems: Vec<(u32, u32, String)>,
     skipped: Vec<String>,
 }
 
@@ -186,8 +187,17 @@ impl<'a, 'i> Reader<'a, 'i> {
     }
 
     fn problem(&mut self, n: Node, msg: impl std::fmt::Display) {
+        let p = self.doc.text_pos_at(n.range().start);
         let at = self.at(n);
-        self.problems.push(format!("{at}: {}: {msg}", what(n)));
+        self.problems
+            .push((p.row, p.col, format!("{at}: {}: {msg}", what(n))));
+    }
+
+    /// The problems in the order of the file.
+    fn sorted_problems(&mut self) -> Vec<String> {
+        let mut p = std::mem::take(&mut self.problems);
+        p.sort_by_key(|x| (x.0, x.1));
+        p.into_iter().map(|x| x.2).collect()
     }
 
     /// Refuses an element nobody asked for, unless it is display-only (then listed as skipped).
@@ -331,7 +341,7 @@ pub fn read(file: &str, source: &str) -> Result<Model, Vec<String>> {
             root,
             "expected an <OpenSimDocument> (an OpenSim model file)",
         );
-        return Err(r.problems);
+        return Err(r.sorted_problems());
     }
     match root.attribute("Version").map(str::parse::<u32>) {
         Some(Ok(v)) if v >= 40000 => {}
@@ -340,11 +350,11 @@ pub fn read(file: &str, source: &str) -> Result<Model, Vec<String>> {
                 root,
                 format!("file format version {v}: only OpenSim 4 files (version 40000 or later) are supported; open and save it in OpenSim 4"),
             );
-            return Err(r.problems);
+            return Err(r.sorted_problems());
         }
         _ => {
             r.problem(root, "no numeric `Version` attribute");
-            return Err(r.problems);
+            return Err(r.sorted_problems());
         }
     }
     let models: Vec<Node> = elements(root).collect();
@@ -352,7 +362,7 @@ pub fn read(file: &str, source: &str) -> Result<Model, Vec<String>> {
         [m] if m.tag_name().name() == "Model" => *m,
         _ => {
             r.problem(root, "expected exactly one <Model> inside");
-            return Err(r.problems);
+            return Err(r.sorted_problems());
         }
     };
     let out = read_model(&mut r, model);
@@ -361,7 +371,7 @@ pub fn read(file: &str, source: &str) -> Result<Model, Vec<String>> {
         m.skipped = std::mem::take(&mut r.skipped);
         Ok(m)
     } else {
-        Err(r.problems)
+        Err(r.sorted_problems())
     }
 }
 
@@ -417,12 +427,12 @@ fn read_model(r: &mut Reader, model: Node) -> Model {
         for c in elements(*b) {
             match c.tag_name().name() {
                 "mass" => {
+                    has_mass = true;
                     if let Some(v) = r.number(c) {
                         if v < 0.0 {
                             r.problem(c, "a negative mass");
                         }
                         body.mass = v;
-                        has_mass = true;
                     }
                 }
                 "mass_center" => body.com = r.numbers(c).unwrap_or([0.0; 3]),
@@ -502,7 +512,10 @@ fn read_model(r: &mut Reader, model: Node) -> Model {
             _ => r.other(c, model),
         }
     }
-    check_tree(r, model, &m);
+    // The tree is checked only when every joint was read: a refused joint leaves its child unattached.
+    if r.problems.is_empty() {
+        check_tree(r, model, &m);
+    }
     m
 }
 
