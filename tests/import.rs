@@ -558,7 +558,8 @@ fn corrupted_opensim_references_are_refused_by_field() {
     let dir = temp_dir("corrupt");
     let osim = pendulum("0 0 0", "0 0 0", "", "", ("link", "m"));
     let good = pendulum_reference(&osim);
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, &str)> = vec![
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Mutation, &str)> = vec![
         (
             "sha",
             Box::new(|v| v["model_sha256"] = json!("0".repeat(64))),
