@@ -1095,10 +1095,13 @@ fn read_muscle(r: &mut Reader, f: Node, bodies: &[String], wraps: &[String]) -> 
 }
 
 fn read_path(r: &mut Reader, p: Node, bodies: &[String], wraps: &[String], m: &mut Muscle) {
+    // Points of any kind, so that a refused point does not also make the path too short.
+    let mut n_points = 0;
     for c in elements(p) {
         match c.tag_name().name() {
             "PathPointSet" => {
                 for pt in r.set_objects(c) {
+                    n_points += 1;
                     if pt.tag_name().name() != "PathPoint" {
                         r.problem(
                             pt,
@@ -1192,7 +1195,7 @@ fn read_path(r: &mut Reader, p: Node, bodies: &[String], wraps: &[String], m: &m
             _ => r.other(c, p),
         }
     }
-    if m.points.len() < 2 {
+    if n_points < 2 {
         r.problem(p, "a path needs at least two path points");
     }
 }
