@@ -640,15 +640,85 @@ fn corrupted_opensim_references_are_refused_by_field() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// The shared OpenSim reference against the imported arm26: every muscle within README.3d.md's
-/// tolerances. Until the compiler has 3D (`dimensions 3`), the import must fail to compile on exactly that.
+fn arm26_paths() -> Value {
+    let text =
+        std::fs::read_to_string(root().join("tests/reference/opensim/arm26_paths.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The importer's kinematics (the joints as written: `at`, `axis`) put every path point where OpenSim does
+/// at every posture of the reference, and the straight paths of BICshort have OpenSim's length and
+/// −dL/dq (central differences of the same kinematics) — the skeleton and the via points are carried
+/// exactly, independently of the compiler.
+#[test]
+fn imported_kinematics_match_opensim() {
+    let imported = import_osim("arm26.osim", &arm26_osim()).unwrap();
+    let model = &imported.model;
+    let reference = arm26_paths();
+    let muscles: Vec<&str> = reference["muscles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    let mut worst_point = 0.0f64;
+    let mut compared = 0;
+    for s in reference["samples"].as_array().unwrap() {
+        let q: Vec<f64> = s["q"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        for (k, name) in muscles.iter().enumerate() {
+            let mi = model.muscles.iter().position(|m| m.name == *name).unwrap();
+            let ours = motornet::import::path_points(model, mi, &q);
+            for p in s["path"][k].as_array().unwrap() {
+                if p["kind"] != "PathPoint" {
+                    continue;
+                }
+                let j = model.muscles[mi]
+                    .points
+                    .iter()
+                    .position(|x| x.name == p["name"].as_str().unwrap())
+                    .unwrap();
+                for c in 0..3 {
+                    let d = (ours[j][c] - p["ground"][c].as_f64().unwrap()).abs();
+                    worst_point = worst_point.max(d);
+                }
+                compared += 1;
+            }
+            if *name == "BICshort" {
+                let len = |q: &[f64]| -> f64 {
+                    let pts = motornet::import::path_points(model, mi, q);
+                    pts.windows(2).map(|w| (w[1] - w[0]).norm()).sum()
+                };
+                let l = len(&q);
+                assert!(
+                    (l - s["length"][k].as_f64().unwrap()).abs() < 1e-9,
+                    "{q:?}: {l}"
+                );
+                for c in 0..2 {
+                    let h = 1e-6;
+                    let (mut qp, mut qm) = (q.clone(), q.clone());
+                    qp[c] += h;
+                    qm[c] -= h;
+                    let d = (len(&qp) - len(&qm)) / (2.0 * h);
+                    let theirs = -s["neg_dL_dq"][k][c].as_f64().unwrap();
+                    assert!((d - theirs).abs() < 1e-8, "{q:?} d/dq{c}: {d} vs {theirs}");
+                }
+            }
+        }
+    }
+    assert!(compared > 2000, "{compared}");
+    assert!(worst_point < 1e-12, "path points off by {worst_point:e} m");
+}
+
+/// The OpenSim reference against the imported arm26: every muscle within README.3d.md's tolerances.
+/// Until the compiler has 3D (`dimensions 3`), the import must fail to compile on exactly that.
 #[test]
 fn arm26_paths_reference() {
-    let reference = root().join("../shared/reference/opensim/arm26_paths.json");
-    if !reference.exists() {
-        eprintln!("no {}: skipped", reference.display());
-        return;
-    }
+    let reference = root().join("tests/reference/opensim/arm26_paths.json");
     let (ok, out) = run(&["verify", reference.to_str().unwrap()]);
     if out.contains("unknown setting `dimensions`") {
         eprintln!("the compiler has no 3D yet: the imported arm26 does not compile\n{out}");
