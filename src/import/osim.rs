@@ -509,6 +509,10 @@ fn read_model(r: &mut Reader, model: Node) -> Model {
             }
             "ControllerSet" | "ConstraintSet" | "ContactGeometrySet" | "ProbeSet"
             | "ComponentSet" => r.empty_set(c),
+            "defaults" => r.skip(
+                c,
+                "default values for new objects in the GUI, not part of the model",
+            ),
             _ => r.other(c, model),
         }
     }
