@@ -726,3 +726,74 @@ fn arm26_paths_reference() {
     }
     assert!(ok, "{out}");
 }
+
+/// Bounded mutation fuzzing: arm26 with bytes cut, duplicated or replaced, and numbers made extreme, is
+/// imported or refused, never a panic.
+#[test]
+fn mutated_files_never_panic() {
+    let src = arm26_osim();
+    let bytes = src.as_bytes();
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |n: usize| -> usize {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let extremes = [
+        "1e308",
+        "-1e308",
+        "0",
+        "-0",
+        "1e-320",
+        "nan",
+        "inf",
+        "",
+        "1 2 3 4 5 6 7",
+    ];
+    let (mut imported, mut refused) = (0, 0);
+    for _ in 0..300 {
+        let mut text = bytes.to_vec();
+        match next(4) {
+            0 => {
+                let a = next(text.len());
+                let b = (a + 1 + next(200)).min(text.len());
+                text.drain(a..b);
+            }
+            1 => {
+                let a = next(text.len());
+                let b = (a + 1 + next(200)).min(text.len());
+                let piece = text[a..b].to_vec();
+                let at = next(text.len());
+                text.splice(at..at, piece);
+            }
+            2 => {
+                let at = next(text.len());
+                text[at] = b"<>/\"= 0-x"[next(9)];
+            }
+            _ => {
+                // A number between tags replaced by an extreme value.
+                let s = String::from_utf8_lossy(&text).into_owned();
+                let starts: Vec<usize> = s.match_indices('>').map(|(i, _)| i + 1).collect();
+                let at = starts[next(starts.len())];
+                if let Some(end) = s[at..].find('<') {
+                    let mut t = s.clone();
+                    t.replace_range(at..at + end, extremes[next(extremes.len())]);
+                    text = t.into_bytes();
+                }
+            }
+        }
+        let text = String::from_utf8_lossy(&text);
+        match import_osim("m.osim", &text) {
+            Ok(_) => imported += 1,
+            Err(e) => {
+                assert!(e.to_string().contains("m.osim"), "{e}");
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        imported > 0 && refused > 0,
+        "{imported} imported, {refused} refused"
+    );
+}
