@@ -11,13 +11,13 @@
 //! `n_muscles` and `dof` and then with the model's — and hold finite numbers; a top-level field the kind
 //! does not define is an error unless it is one of the informational fields its generator writes
 //! (`case`, `seed`, `description`, …, whose types are checked too); a duplicated key is an error. Every
-//! message names the file and the field. Kinds of reference this version cannot run yet (3D MuJoCo,
-//! OpenSim) are recognised and reported as
+//! message names the file and the field. Kinds of reference this version cannot run yet (3D MuJoCo)
+//! are recognised and reported as
 //! [`Outcome::Unsupported`], never run partially. A field that compares no element does not pass.
 //!
 //! Files: this one holds the reports, the kinds of reference and the entry points; `strict` the strict
-//! JSON reader (`Doc`); `trajectory`, `gradient`, `geometry`, `policy` and `closed_loop` read and run one
-//! kind each.
+//! JSON reader (`Doc`); `trajectory`, `gradient`, `geometry`, `policy`, `closed_loop` and `opensim` read
+//! and run one kind each.
 
 mod closed_loop;
 mod geometry;
