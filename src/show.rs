@@ -506,7 +506,7 @@ fn mass_condition(
     let mut a = vec![vec![0.0; dof]; dof];
     for k in 0..dof {
         tc.fill(0.0);
-        tc[m + 2 + k] = 1.0;
+        tc[m + info.space_dim + k] = 1.0;
         plant
             .step_jvp(ws, state, &controls, &ts, &tc, &mut out)
             .ok()?;
@@ -647,13 +647,13 @@ fn curves(
 /// the forces): positions from the compiler's kinematics with the parameters at `params` (a plant's
 /// `params()`).
 pub fn scene(model: &Model, params: &[f64], q: &[f64]) -> Scene {
-    let zero = || [Sym::Num(0.0), Sym::Num(0.0)];
+    let zero = || [Sym::Num(0.0), Sym::Num(0.0), Sym::Num(0.0)];
     // Every point asked for, then read back in the same order.
-    let mut owned: Vec<(BodyRef, [Sym; 2])> = Vec::new();
+    let mut owned: Vec<(BodyRef, [Sym; 3])> = Vec::new();
     for (k, b) in model.bodies.iter().enumerate() {
         let body = BodyRef::Body(crate::dsl::model::BodyId(k));
         owned.push((body, zero()));
-        owned.push((body, [b.length.clone(), Sym::Num(0.0)]));
+        owned.push((body, [b.length.clone(), Sym::Num(0.0), Sym::Num(0.0)]));
     }
     for j in &model.joints {
         owned.push((j.parent, j.at.clone()));
@@ -677,9 +677,14 @@ pub fn scene(model: &Model, params: &[f64], q: &[f64]) -> Scene {
             }
         }
     }
-    let queries: Vec<(BodyRef, &[Sym; 2])> = owned.iter().map(|(b, p)| (*b, p)).collect();
+    let queries: Vec<(BodyRef, &[Sym; 3])> = owned.iter().map(|(b, p)| (*b, p)).collect();
+    // A spatial model is drawn projected on its x-y plane, its wraps as straight segments.
+    let spatial = model.space_dim == 3;
     let mut world = crate::dsl::lower::world_points_with(model, params, q, &queries).into_iter();
-    let mut next = || world.next().expect("one position per query");
+    let mut next = || {
+        let [x, y, _] = world.next().expect("one position per query");
+        [x, y]
+    };
     let mut s = Scene::default();
     for b in &model.bodies {
         let (o, tip) = (next(), next());
@@ -703,7 +708,7 @@ pub fn scene(model: &Model, params: &[f64], q: &[f64]) -> Scene {
                         PathElementRef::Point(_) => {
                             let here = next();
                             match (wrap.take(), path.points.last().copied()) {
-                                (Some((c, r, side)), Some(from)) => {
+                                (Some((c, r, side)), Some(from)) if !spatial => {
                                     path.points.extend(wrap_arc(from, here, c, r, side));
                                 }
                                 _ => path.points.push(here),
@@ -716,6 +721,7 @@ pub fn scene(model: &Model, params: &[f64], q: &[f64]) -> Scene {
                             let side = match side {
                                 WrapSideRef::Point(_) => Side::Point(next()),
                                 WrapSideRef::Sign(s) => Side::Ccw(*s > 0.0),
+                                WrapSideRef::Shortest => Side::Ccw(true),
                             };
                             wrap = Some((c, o.radius.eval(params), side));
                         }

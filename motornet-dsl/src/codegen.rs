@@ -681,6 +681,7 @@ fn info_code(p: &Program, rt: &TokenStream) -> TokenStream {
         params,
         integrator,
         ministeps,
+        space_dim,
     } = &p.info;
     let strings = |v: &[String]| -> TokenStream {
         quote! { ::std::vec![#(#v.to_string()),*] }
@@ -709,6 +710,7 @@ fn info_code(p: &Program, rt: &TokenStream) -> TokenStream {
             params: ::std::vec![#(#params),*],
             integrator: #integrator.to_string(),
             ministeps: #ministeps,
+            space_dim: #space_dim,
         }
     }
 }

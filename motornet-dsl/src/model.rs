@@ -200,8 +200,11 @@ pub enum BodyRef {
 pub struct Body {
     pub name: String,
     pub mass: Sym,
-    pub com: [Sym; 2],
-    pub inertia: Sym,
+    /// Centre of mass in the body's frame (z is 0 in a planar model).
+    pub com: [Sym; 3],
+    /// Inertia tensor about the centre of mass in body axes, `[Ixx, Iyy, Izz, Ixy, Ixz, Iyz]` (products as
+    /// tensor entries). A planar model has only `Izz`.
+    pub inertia: [Sym; 6],
     /// Where the body's tip lies along its local +x axis (default position of child joints and endpoint).
     pub length: Sym,
     pub span: Span,
@@ -209,10 +212,13 @@ pub struct Body {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JointKind {
-    /// Rotation about +z: one coordinate, named like the joint.
+    /// Rotation about the joint's axis (+z in a planar model): one coordinate, named like the joint.
     Hinge,
-    /// Translation in the parent's plane: two coordinates, `<joint>.x` and `<joint>.y`.
+    /// Planar model: translation in the parent's plane, two coordinates `<joint>.x` and `<joint>.y`.
+    /// Spatial model: translation along the joint's axis, one coordinate named like the joint.
     Slide,
+    /// No motion (spatial models): the child is fixed to the parent at the joint's frame.
+    Weld,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -221,8 +227,15 @@ pub struct Joint {
     pub kind: JointKind,
     pub parent: BodyRef,
     pub child: BodyId,
-    /// Joint location in the parent's frame.
-    pub at: [Sym; 2],
+    /// Joint location in the parent's frame (z is 0 in a planar model).
+    pub at: [Sym; 3],
+    /// Spatial models: the child frame's orientation relative to the parent at q = 0, body-fixed X-Y-Z
+    /// Euler angles (rad); zero in a planar model.
+    pub rotation: [Sym; 3],
+    /// Spatial models: the hinge or slide axis in the child's frame (not normalised); +z in a planar model.
+    pub axis: [Sym; 3],
+    /// Spatial models: a point of the hinge axis, in the child's frame; the origin in a planar model.
+    pub anchor: [Sym; 3],
     /// Generalized coordinates of this joint (indices into [`Model::coords`]).
     pub coords: std::ops::Range<usize>,
     pub lower: Sym,
@@ -242,7 +255,7 @@ pub struct Coord {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Endpoint {
     pub body: BodyRef,
-    pub at: [Sym; 2],
+    pub at: [Sym; 3],
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -285,30 +298,44 @@ pub enum PathVelocity {
 #[derive(Clone, Debug, PartialEq)]
 pub struct PathPoint {
     pub body: BodyRef,
-    pub at: [Sym; 2],
+    pub at: [Sym; 3],
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ObstacleKind {
     Cylinder,
     Sphere,
+    /// Spatial models only.
+    Ellipsoid,
 }
 
-/// A wrapping surface fixed to a body: a cylinder with axis +z (planar models) or a sphere.
+/// A wrapping surface fixed to a body: a cylinder (axis +z in planar models), a sphere, or an ellipsoid.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Obstacle {
     pub name: String,
     pub kind: ObstacleKind,
     pub body: BodyRef,
-    pub at: [Sym; 2],
+    /// Centre, in the body's frame.
+    pub at: [Sym; 3],
+    /// Spatial models: the obstacle's frame in its body, body-fixed X-Y-Z Euler angles (rad). A cylinder's
+    /// axis is the frame's z unless `axis` is given.
+    pub rotation: [Sym; 3],
+    /// Spatial cylinders: the axis direction in the body's frame, when given instead of `rotation`.
+    pub axis: Option<[Sym; 3]>,
+    /// The radius of a cylinder or a sphere (for an ellipsoid, its first semi-axis).
     pub radius: Sym,
+    /// The semi-axes of an ellipsoid along its frame's x, y and z (a sphere's and a cylinder's are the radius).
+    pub radii: [Sym; 3],
     pub span: Span,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum WrapSideRef {
     /// A point in the obstacle's body frame; the path wraps on its side.
-    Point([Sym; 2]),
+    Point([Sym; 3]),
+    /// Spatial models: no side point. The path wraps only where the straight segment crosses the obstacle,
+    /// the shorter way round.
+    Shortest,
     /// +1: counter-clockwise about +z from the first point to the second; -1: clockwise.
     Sign(f64),
 }
@@ -358,7 +385,9 @@ pub struct Model {
     pub ministeps: usize,
     pub integrator: Integrator,
     pub path_velocity: PathVelocity,
-    pub gravity: [Sym; 2],
+    /// 2 for a planar model, 3 for a spatial one (`dimensions 3;`).
+    pub space_dim: usize,
+    pub gravity: [Sym; 3],
     pub bodies: Vec<Body>,
     /// In declaration order; [`Model::joint_order`] lists them parents first.
     pub joints: Vec<Joint>,

@@ -17,6 +17,8 @@ pub struct Effector<P: Plant> {
     workspaces: Vec<Workspace>,
     /// [n_muscles, dof, control_dim, state_dim], read once.
     dims: [usize; 4],
+    /// Components of the endpoint load (2 or 3).
+    space_dim: usize,
     steps: usize,
     /// Check every new state for NaN or infinity (on by default).
     pub check_finite: bool,
@@ -57,6 +59,7 @@ impl<P: Plant> Effector<P> {
         let info = plant.info();
         let (dim, controls) = (info.state_dim(), info.control_dim());
         let dims = [info.n_muscles(), info.dof(), controls, dim];
+        let space_dim = info.space_dim;
         let workspaces = vec![plant.workspace()];
         Effector {
             plant,
@@ -66,6 +69,7 @@ impl<P: Plant> Effector<P> {
             controls: vec![0.0; controls * batch],
             workspaces,
             dims,
+            space_dim,
             steps: 0,
             check_finite: true,
             team: None,
@@ -159,7 +163,7 @@ impl<P: Plant> Effector<P> {
     ) -> Result<(), Error> {
         let [m, dof, c, s] = self.dims;
         expect_len("excitations", excitations, self.batch * m)?;
-        let endpoint = Rows::new("endpoint load", endpoint_load, 2, self.batch)?;
+        let endpoint = Rows::new("endpoint load", endpoint_load, self.space_dim, self.batch)?;
         let joints = Rows::new("joint load", joint_load, dof, self.batch)?;
         let inputs = Inputs {
             excitations,
@@ -290,7 +294,7 @@ impl<P: Plant> Effector<P> {
         Ok(())
     }
 
-    /// A named part of every effector's state, `batch × len`: `joint` (2·dof), `cartesian` (4), `muscle`
+    /// A named part of every effector's state, `batch × len`: `joint` (2·dof), `cartesian` (4, or 6 in 3D), `muscle`
     /// (rows × muscles) or `geometry` ((2 + dof) × muscles), each in MotorNet's order.
     pub fn part(&self, name: &str) -> Option<Vec<f64>> {
         let info = self.plant.info();
@@ -379,6 +383,7 @@ pub fn describe_index(info: &crate::plant::PlantInfo, k: usize) -> (String, Stri
                     info.geometry_state_names[i / nm],
                     info.muscle_names[i % nm]
                 ),
+                _ if info.space_dim == 3 => ["x", "y", "z", "vx", "vy", "vz"][i].to_string(),
                 _ => ["x", "y", "vx", "vy"][i].to_string(),
             };
             return (name.to_string(), index);

@@ -18,6 +18,8 @@ pub struct PlantInfo {
     pub params: Vec<ParamInfo>,
     pub integrator: String,
     pub ministeps: usize,
+    /// 2 for a planar model, 3 for a spatial one: the length of the endpoint position, velocity and force.
+    pub space_dim: usize,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -28,9 +30,6 @@ pub struct ParamInfo {
     /// Physical dimension (its SI unit is `dim.si_unit()`).
     pub dim: Dim,
 }
-
-/// Length of the endpoint state `[x, y, vx, vy]`.
-pub const CARTESIAN_DIM: usize = 4;
 
 impl PlantInfo {
     #[inline]
@@ -64,7 +63,7 @@ impl PlantInfo {
             ("joint", 0, j),
             ("muscle", j, m),
             ("geometry", j + m, g),
-            ("cartesian", j + m + g, CARTESIAN_DIM),
+            ("cartesian", j + m + g, 2 * self.space_dim),
         ]
     }
     fn range_of(&self, k: usize) -> std::ops::Range<usize> {
@@ -86,7 +85,7 @@ impl PlantInfo {
     pub fn geometry(&self) -> std::ops::Range<usize> {
         self.range_of(2)
     }
-    /// Endpoint `[x, y, vx, vy]`.
+    /// Endpoint position then velocity: `[x, y, vx, vy]`, or `[x, y, z, vx, vy, vz]` in a spatial model.
     #[inline]
     pub fn cartesian(&self) -> std::ops::Range<usize> {
         self.range_of(3)
@@ -95,10 +94,10 @@ impl PlantInfo {
     pub fn state_dim(&self) -> usize {
         self.cartesian().end
     }
-    /// Controls of one step: excitations, endpoint force (x, y), joint loads.
+    /// Controls of one step: excitations, endpoint force (`space_dim` components), joint loads.
     #[inline]
     pub fn control_dim(&self) -> usize {
-        self.n_muscles() + 2 + self.dof()
+        self.n_muscles() + self.space_dim + self.dof()
     }
     pub fn param_index(&self, name: &str) -> Option<usize> {
         self.params.iter().position(|p| p.name == name)

@@ -10,6 +10,8 @@ parity, in Rust).
   ``gymnasium.vector.VectorEnv`` batched in Rust), registered as ``motornet_rs/RandomReach-v0``, … when
   gymnasium is installed.
 * :func:`train` — the Rust trainer (``motornet train``) from Python.
+* :func:`sweep` — parameter sweeps of the trainer on Ray (:mod:`motornet_rs.sweeps`; needs ray), also
+  ``python -m motornet_rs sweep SPEC.toml --out DIR`` and ``sweep-report DIR``.
 * ``python -m motornet_rs verify FILE…`` — reruns closed-loop reference files through torch.
 """
 
@@ -21,6 +23,7 @@ import numpy as np
 
 from . import _core
 from ._core import MotornetError, VecEnv, builtin_models, builtin_source
+from .sweeps import sweep
 from .training import train
 
 try:
@@ -36,6 +39,7 @@ __all__ = [
     "VecEnv",
     "builtin_models",
     "builtin_source",
+    "sweep",
     "train",
 ]
 

@@ -31,11 +31,13 @@ def config_to_toml(config: dict) -> str:
     lines, tables = [], []
     for k, v in config.items():
         if isinstance(v, dict):
-            tables.append((k, v))
+            tables.append((k, v, f"[{k}]"))
+        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):  # [[perturbation]]
+            tables.extend((k, x, f"[[{k}]]") for x in v)
         else:
             lines.append(f"{k} = {_toml_value(v)}")
-    for name, table in tables:
-        lines.append(f"\n[{name}]")
+    for name, table, header in tables:
+        lines.append(f"\n{header}")
         for k, v in table.items():
             if isinstance(v, dict):
                 raise _core.MotornetError(f"configuration: [{name}] {k}: nested tables are not part of the schema")

@@ -5,13 +5,28 @@ use super::*;
 /// Tolerance of path-geometry comparisons (absolute, metres and metres per radian).
 pub const GEOMETRY_TOLERANCE: f64 = 1e-9;
 
-pub(super) const GEOMETRY_FIELDS: &[&str] = &["elbow_cyl_radius", "tendons", "samples"];
+pub(super) const GEOMETRY_FIELDS: &[&str] =
+    &["elbow_cyl_radius", "tendons", "samples", "joint_names"];
 pub(super) const GEOMETRY_INFO: &[(&str, Info)] = &[
     ("source", Info::Text),
     ("moment_arm_definition", Info::Text),
     ("xml", Info::Text),
+    // mujoco3d/: the generator's description of the arm and its grid (the model says the same).
+    ("variant", Info::Text),
+    ("description", Info::Text),
+    ("wrap_rule", Info::Text),
+    ("grid", Info::ListOrNull),
+    ("geometry", Info::Object),
 ];
-pub(super) const SAMPLE_FIELDS: &[&str] = &["q", "length", "moment_arm", "wrapped"];
+pub(super) const SAMPLE_FIELDS: &[&str] = &[
+    "q",
+    "length",
+    "moment_arm",
+    "wrapped",
+    // mujoco3d/: which wraps are active and the path's points (not compared: the plant reports lengths).
+    "wrap_on",
+    "path_points",
+];
 
 pub(super) struct Sample {
     pub(super) q: Vec<f64>,
@@ -20,8 +35,10 @@ pub(super) struct Sample {
 }
 
 pub(super) struct GeometryRef {
-    pub(super) radius: f64,
+    /// `wrap_elbow`'s cylinder radius, which the reference sets.
+    pub(super) radius: Option<f64>,
     pub(super) tendons: Vec<String>,
+    pub(super) joint_names: Option<Vec<String>>,
     pub(super) dof: usize,
     pub(super) samples: Vec<Sample>,
 }
@@ -29,8 +46,17 @@ pub(super) struct GeometryRef {
 pub(super) fn read_geometry(doc: &Doc) -> Result<GeometryRef, Error> {
     doc.only(&with_info(GEOMETRY_FIELDS, GEOMETRY_INFO))?;
     doc.info(GEOMETRY_INFO)?;
-    let radius = doc.positive("elbow_cyl_radius")?;
+    let radius = doc
+        .obj
+        .contains_key("elbow_cyl_radius")
+        .then(|| doc.positive("elbow_cyl_radius"))
+        .transpose()?;
     let tendons = doc.strings("tendons", None)?;
+    let joint_names = doc
+        .obj
+        .contains_key("joint_names")
+        .then(|| doc.strings("joint_names", None))
+        .transpose()?;
     let k = Some(tendons.len());
     let items = match doc.get("samples")? {
         Value::Array(items) if !items.is_empty() => items,
@@ -62,6 +88,7 @@ pub(super) fn read_geometry(doc: &Doc) -> Result<GeometryRef, Error> {
             obj,
         };
         s.only(SAMPLE_FIELDS)?;
+        s.info(&[("wrap_on", Info::List), ("path_points", Info::List)])?;
         let (q, shape) = s.array("q", "one angle per joint", &[dof])?;
         if shape[0] == 0 {
             return Err(s.err(
@@ -88,9 +115,18 @@ pub(super) fn read_geometry(doc: &Doc) -> Result<GeometryRef, Error> {
         }
         samples.push(Sample { q, lengths, arms });
     }
+    if let (Some(names), Some(d)) = (&joint_names, dof) {
+        if names.len() != d {
+            return Err(doc.err(
+                "joint_names",
+                format!("{} names, but the samples have {d} joint angles", names.len()),
+            ));
+        }
+    }
     Ok(GeometryRef {
         radius,
         tendons,
+        joint_names,
         dof: dof.unwrap_or(0),
         samples,
     })
@@ -128,6 +164,15 @@ pub(super) fn run_geometry<P: Plant>(
     let (dof, nm, s) = (info.dof(), info.n_muscles(), info.state_dim());
     if r.dof != dof {
         return Err(model_mismatch(file, "samples[0].q", r.dof, dof, "joints"));
+    }
+    if let Some(names) = &r.joint_names {
+        if let Some(i) = (0..dof).find(|&i| names[i] != info.coord_names[i]) {
+            return Err(Error::Input(format!(
+                "{file}: `joint_names`: coordinate {i} is `{}` in the reference but `{}` in the model",
+                short(&names[i]),
+                info.coord_names[i]
+            )));
+        }
     }
     let geo = info.geometry().start;
     let mut ws = plant.workspace();

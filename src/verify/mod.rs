@@ -11,9 +11,8 @@
 //! `n_muscles` and `dof` and then with the model's — and hold finite numbers; a top-level field the kind
 //! does not define is an error unless it is one of the informational fields its generator writes
 //! (`case`, `seed`, `description`, …, whose types are checked too); a duplicated key is an error. Every
-//! message names the file and the field. Kinds of reference this version cannot run yet (3D MuJoCo)
-//! are recognised and reported as
-//! [`Outcome::Unsupported`], never run partially. A field that compares no element does not pass.
+//! message names the file and the field. A kind of reference a version cannot run is recognised and
+//! reported as [`Outcome::Unsupported`], never run partially (this version runs every kind). A field that compares no element does not pass.
 //!
 //! Files: this one holds the reports, the kinds of reference and the entry points; `strict` the strict
 //! JSON reader (`Doc`); `trajectory`, `gradient`, `geometry`, `policy`, `closed_loop` and `opensim` read
@@ -101,7 +100,7 @@ pub enum Kind {
     ClosedLoop,
     /// `policies/`: other recurrent policy networks (RNN, LSTM, stacked GRU, CTRNN, modular GRU).
     Policy,
-    /// `mujoco3d/`: 3D skeletons and tendons (not supported by this version).
+    /// `mujoco3d/`: 3D skeletons (trajectories) and tendons (path geometry).
     Mujoco3d,
     /// `opensim/`: an OpenSim model's muscle lengths and dL/dq over a grid of postures.
     OpenSim,
@@ -118,6 +117,7 @@ impl Kind {
                 | Kind::Gru
                 | Kind::Policy
                 | Kind::ClosedLoop
+                | Kind::Mujoco3d
                 | Kind::OpenSim
         )
     }
@@ -236,6 +236,12 @@ fn check_value(file: &str, reference: &Value) -> Result<Kind, Error> {
         Kind::PathGeometry => {
             read_geometry(&doc)?;
         }
+        Kind::Mujoco3d if doc.obj.contains_key("joint") => {
+            read_trajectory(&doc)?;
+        }
+        Kind::Mujoco3d => {
+            read_geometry(&doc)?;
+        }
         Kind::Gru => {
             read_gru(&doc)?;
         }
@@ -279,9 +285,11 @@ pub fn verify_text_in(
         Kind::OpenSim => return verify_opensim(file, &reference, dir, opts).map(Outcome::Compared),
         _ => {}
     }
+    // A spatial reference is a trajectory when it has states, else path geometry.
+    let trajectory = kind == Kind::Trajectory || (kind == Kind::Mujoco3d && reference.get("joint").is_some());
     let case = match kind {
         // Geometry references carry no case name; they are named after their file.
-        Kind::PathGeometry => file.split('.').next().unwrap_or_default().to_string(),
+        _ if !trajectory && kind != Kind::Gradient => file.split('.').next().unwrap_or_default().to_string(),
         _ => case_name(Path::new(file), &reference),
     };
     let spec = match &opts.model {
@@ -301,12 +309,16 @@ pub fn verify_text_in(
     )?;
     let doc = top(file, &reference)?;
     let geometry = match kind {
-        Kind::PathGeometry => Some(read_geometry(&doc)?),
+        Kind::PathGeometry | Kind::Mujoco3d if !trajectory => Some(read_geometry(&doc)?),
         _ => None,
     };
-    let overrides = match (&geometry, kind) {
-        (Some(g), _) => vec![("elbow_cyl.radius".to_string(), g.radius)],
-        (None, Kind::Trajectory) => read_trajectory(&doc)?.links,
+    let overrides = match (&geometry, trajectory) {
+        (Some(g), _) => g
+            .radius
+            .map(|r| ("elbow_cyl.radius".to_string(), r))
+            .into_iter()
+            .collect(),
+        (None, true) => read_trajectory(&doc)?.links,
         _ => Vec::new(),
     };
     if !overrides.is_empty() {
@@ -321,7 +333,7 @@ pub fn verify_text_in(
         plant.set_params(&values)?;
     }
     let fields = match (kind, &geometry) {
-        (Kind::Trajectory, _) => run_trajectory(file, plant, &reference)?,
+        _ if trajectory => run_trajectory(file, plant, &reference)?,
         (Kind::Gradient, _) => run_gradients(file, plant, &reference)?,
         (_, Some(g)) => run_geometry(file, plant, g)?,
         _ => unreachable!("supported kinds are handled above"),

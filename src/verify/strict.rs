@@ -309,6 +309,8 @@ pub(super) enum Info {
     List,
     /// An object (of anything).
     Object,
+    /// A list or `null` (a grid that random samples do not have).
+    ListOrNull,
 }
 
 /// One object of a reference (the file, or a sample in it) being read.
@@ -366,6 +368,7 @@ impl<'a> Doc<'a> {
                 Info::Number => v.is_number(),
                 Info::List => v.is_array(),
                 Info::Object => v.is_object(),
+                Info::ListOrNull => v.is_array() || v.is_null(),
             };
             if !ok {
                 let want = match ty {
@@ -375,6 +378,7 @@ impl<'a> Doc<'a> {
                     Info::Number => "a number",
                     Info::List => "a list",
                     Info::Object => "an object",
+                    Info::ListOrNull => "a list or null",
                 };
                 return Err(self.err(name, format!("expected {want}, found {}", describe(v))));
             }

@@ -21,6 +21,8 @@ pub(super) const TRAJECTORY_FIELDS: &[&str] = &[
     "muscle_state_names",
     "geometry_state_names",
     "n_ministeps",
+    "space_dim",
+    "joint_names",
 ];
 /// Informational fields trajectory generators write.
 pub(super) const TRAJECTORY_INFO: &[(&str, Info)] = &[
@@ -32,6 +34,8 @@ pub(super) const TRAJECTORY_INFO: &[(&str, Info)] = &[
     ("motornet_version", Info::Text),
     ("dtype", Info::Text),
     ("integration_method", Info::Text),
+    // Kinetic plus potential energy (mujoco3d/): a diagnostic of the generator, not a state.
+    ("energy", Info::List),
 ];
 /// The link parameters a chain reference's `geometry` object gives, and the model parameters they set.
 pub(super) const LINK_KEYS: [(&str, &str); 4] = [
@@ -48,6 +52,9 @@ pub(super) struct TrajectoryRef {
     pub(super) batch: usize,
     pub(super) n_muscles: usize,
     pub(super) dof: usize,
+    /// 2 (planar) or 3: the width of the endpoint position, velocity and load.
+    pub(super) space_dim: usize,
+    pub(super) joint_names: Option<Vec<String>>,
     pub(super) muscle_names: Option<Vec<String>>,
     pub(super) initial_joint_state: Vec<f64>,
     pub(super) actions: Vec<f64>,
@@ -75,6 +82,18 @@ pub(super) fn read_trajectory(doc: &Doc) -> Result<TrajectoryRef, Error> {
     let batch = doc.count("batch", 1)?;
     let n_muscles = doc.count("n_muscles", 0)?;
     let dof = doc.count("dof", 1)?;
+    let space_dim = match doc.obj.contains_key("space_dim") {
+        true => match doc.count("space_dim", 2)? {
+            n @ (2 | 3) => n,
+            _ => return Err(doc.err("space_dim", "expected 2 (planar) or 3 (spatial)")),
+        },
+        false => 2,
+    };
+    let joint_names = doc
+        .obj
+        .contains_key("joint_names")
+        .then(|| doc.strings("joint_names", Some(dof)))
+        .transpose()?;
     if doc.obj.contains_key("n_ministeps") && doc.count("n_ministeps", 0)? != 1 {
         return Err(doc.err(
             "n_ministeps",
@@ -100,14 +119,25 @@ pub(super) fn read_trajectory(doc: &Doc) -> Result<TrajectoryRef, Error> {
     let jd = Some(dof.saturating_mul(2));
     let (initial_joint_state, _) = doc.array("initial_joint_state", "batch × 2·dof", &[b, jd])?;
     let (actions, _) = doc.array("actions", "batch × steps × n_muscles", &[b, t, m])?;
-    let endpoint_load = load(doc, "endpoint_load", "batch × 2", batch, 2)?;
+    let endpoint_load = load(
+        doc,
+        "endpoint_load",
+        &format!("batch × {space_dim}"),
+        batch,
+        space_dim,
+    )?;
     let joint_load = load(doc, "joint_load", "batch × dof", batch, dof)?;
     let mut parts = Vec::new();
     let (joint, _) = doc.array("joint", "batch × (steps+1) × 2·dof", &[b, t1, jd])?;
     parts.push(("joint", joint, 2 * dof));
     if doc.obj.contains_key("cartesian") {
-        let (v, _) = doc.array("cartesian", "batch × (steps+1) × 4", &[b, t1, Some(4)])?;
-        parts.push(("cartesian", v, 4));
+        let width = 2 * space_dim;
+        let (v, _) = doc.array(
+            "cartesian",
+            &format!("batch × (steps+1) × {width}"),
+            &[b, t1, Some(width)],
+        )?;
+        parts.push(("cartesian", v, width));
     }
     if doc.obj.contains_key("muscle") {
         let (v, shape) = doc.array(
@@ -129,6 +159,8 @@ pub(super) fn read_trajectory(doc: &Doc) -> Result<TrajectoryRef, Error> {
             )?;
             parts.push(("geometry", v, (dof + 2).saturating_mul(n_muscles)));
         }
+        // A spatial skeleton's description (mujoco3d/): the model says the same in its own language.
+        Some(Value::Object(g)) if g.contains_key("bodies") => {}
         Some(Value::Object(g)) => {
             let links_doc = Doc {
                 file: doc.file,
@@ -160,6 +192,8 @@ pub(super) fn read_trajectory(doc: &Doc) -> Result<TrajectoryRef, Error> {
         batch,
         n_muscles,
         dof,
+        space_dim,
+        joint_names,
         muscle_names,
         initial_joint_state,
         actions,
@@ -198,6 +232,9 @@ pub fn reference_overrides(reference: &Value) -> Vec<(String, f64)> {
     let Some(g) = reference.get("geometry").and_then(Value::as_object) else {
         return Vec::new();
     };
+    if g.contains_key("bodies") {
+        return Vec::new(); // a spatial skeleton's description, not link parameters
+    }
     let mut out = Vec::new();
     for (key, prop) in LINK_KEYS {
         if let Some(vals) = g.get(key).and_then(Value::as_array) {
@@ -275,6 +312,24 @@ pub(super) fn run_trajectory<P: Plant>(
         return Err(model_mismatch(file, "n_muscles", r.n_muscles, m, "muscles"));
     }
     check_dt(file, r.dt, &plant)?;
+    if r.space_dim != info.space_dim {
+        return Err(model_mismatch(
+            file,
+            "space_dim",
+            r.space_dim,
+            info.space_dim,
+            "dimensions",
+        ));
+    }
+    if let Some(names) = &r.joint_names {
+        if let Some(i) = (0..dof).find(|&i| names[i] != info.coord_names[i]) {
+            return Err(Error::Input(format!(
+                "{file}: `joint_names`: coordinate {i} is `{}` in the reference but `{}` in the model",
+                short(&names[i]),
+                info.coord_names[i]
+            )));
+        }
+    }
     if let Some(names) = &r.muscle_names {
         if let Some(i) = (0..m).find(|&i| names[i] != info.muscle_names[i]) {
             return Err(Error::Input(format!(

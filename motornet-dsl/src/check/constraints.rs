@@ -12,6 +12,17 @@ impl<'a> Checker<'a> {
         });
     }
 
+    /// A direction (an axis) must have a length: |a|² > 0.
+    pub(super) fn nonzero_direction(&mut self, a: &[Sym; 3], what: String, span: Span) {
+        let square = |s: &Sym| Sym::Bin(BinOp::Mul, Box::new(s.clone()), Box::new(s.clone()));
+        let norm2 = Sym::Bin(
+            BinOp::Add,
+            Box::new(Sym::Bin(BinOp::Add, Box::new(square(&a[0])), Box::new(square(&a[1])))),
+            Box::new(square(&a[2])),
+        );
+        self.positive(&norm2, true, what, span);
+    }
+
     pub(super) fn validate_constraints(&mut self) {
         let defaults = self.param_defaults();
         // A value with a problem inside (already reported) is not checked any further.
@@ -66,9 +77,13 @@ impl<'a> Checker<'a> {
             .iter()
             .map(|c| posture(&model.joints[c.joint.index()]))
             .collect();
+        if model.space_dim == 3 {
+            self.spatial_points_outside(model, &q);
+            return;
+        }
         // Each obstacle a path wraps over (its centre) and the points next to the wrap, in the order the
         // check below reads them.
-        let mut queries: Vec<(BodyRef, &[Sym; 2])> = Vec::new();
+        let mut queries: Vec<(BodyRef, &[Sym; 3])> = Vec::new();
         for m in &model.muscles {
             let Path::Via(elements) = &m.path else {
                 continue;
@@ -91,34 +106,73 @@ impl<'a> Checker<'a> {
             };
             for (k, obstacle) in wraps(elements) {
                 let o = &model.obstacles[obstacle.index()];
-                let [cx, cy] = world.next().expect("one position per query");
+                let [cx, cy, _] = world.next().expect("one position per query");
                 let r = ev(&o.radius);
                 for (n, _) in neighbours(elements, k) {
-                    let [px, py] = world.next().expect("one position per query");
+                    let [px, py, _] = world.next().expect("one position per query");
                     let d = (px - cx).hypot(py - cy);
                     if d <= r {
-                        let which = elements[..n]
-                            .iter()
-                            .filter(|e| matches!(e, PathElementRef::Point(_)))
-                            .count()
-                            + 1;
-                        self.error(
-                            Diagnostic::new(
-                                "point-inside-obstacle",
-                                format!(
-                                    "path point {which} of `{}` lies inside obstacle `{}` at the default posture ({:.4} m from its centre, radius {:.4} m)",
-                                    m.name, o.name, d, r
-                                ),
-                                m.span,
-                                "this muscle's path",
-                            )
-                            .with_related(o.span, "the obstacle")
-                            .with_help("a path cannot wrap over an obstacle from inside it: move the point or shrink the obstacle"),
-                        );
+                        self.inside_obstacle(m, elements, n, o, format!("{d:.4} m from its centre, radius {r:.4} m"));
                     }
                 }
             }
         }
+    }
+
+    /// Spatial models: the same check in each obstacle's frame (distance to a cylinder's axis, to a
+    /// sphere's centre, or inside an ellipsoid's surface).
+    fn spatial_points_outside(&mut self, model: &Model, q: &[f64]) {
+        let p = model.defaults();
+        for m in &model.muscles {
+            let Path::Via(elements) = &m.path else {
+                continue;
+            };
+            for (k, obstacle) in wraps(elements) {
+                let o = &model.obstacles[obstacle.index()];
+                let near = neighbours(elements, k);
+                let queries: Vec<(BodyRef, &[Sym; 3])> =
+                    near.iter().map(|(_, pt)| (pt.body, &pt.at)).collect();
+                let local = crate::lower::obstacle_points(model, q, o, &queries);
+                for ((n, _), x) in near.iter().zip(local) {
+                    let (d, r, what) = match o.kind {
+                        ObstacleKind::Cylinder => (x[0].hypot(x[1]), o.radius.eval(&p), "from its axis, radius"),
+                        ObstacleKind::Sphere => (x[0].hypot(x[1]).hypot(x[2]), o.radius.eval(&p), "from its centre, radius"),
+                        ObstacleKind::Ellipsoid => (x[0].hypot(x[1]).hypot(x[2]), 1.0, "in units of its semi-axes, surface at"),
+                    };
+                    if d <= r {
+                        self.inside_obstacle(m, elements, *n, o, format!("{d:.4} {what} {r:.4}"));
+                    }
+                }
+            }
+        }
+    }
+
+    fn inside_obstacle(
+        &mut self,
+        m: &Muscle,
+        elements: &[PathElementRef],
+        n: usize,
+        o: &Obstacle,
+        distance: String,
+    ) {
+        let which = elements[..n]
+            .iter()
+            .filter(|e| matches!(e, PathElementRef::Point(_)))
+            .count()
+            + 1;
+        self.error(
+            Diagnostic::new(
+                "point-inside-obstacle",
+                format!(
+                    "path point {which} of `{}` lies inside obstacle `{}` at the default posture ({distance})",
+                    m.name, o.name
+                ),
+                m.span,
+                "this muscle's path",
+            )
+            .with_related(o.span, "the obstacle")
+            .with_help("a path cannot wrap over an obstacle from inside it: move the point or shrink the obstacle"),
+        );
     }
 }
 

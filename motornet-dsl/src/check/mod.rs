@@ -119,6 +119,8 @@ struct Checker<'a> {
     poisoned_spans: Vec<Span>,
     /// Whether a chain of constants longer than `MAX_CONST_DEPTH` was reported.
     const_depth_reported: bool,
+    /// 2 (planar) or 3 (`dimensions 3;`): how many components every point and direction has.
+    space_dim: usize,
     /// Unknown names already reported (by code and name), with the index of their diagnostic.
     unknown_seen: HashMap<(&'static str, String), usize>,
 }
@@ -159,6 +161,7 @@ impl<'a> Checker<'a> {
             poisoned_spans: Vec::new(),
             unknown_seen: HashMap::new(),
             const_depth_reported: false,
+            space_dim: 2,
         }
     }
 
@@ -247,7 +250,7 @@ impl<'a> Checker<'a> {
         let found_endpoint = endpoint.is_some();
         let endpoint = endpoint.unwrap_or(Endpoint {
             body: BodyRef::World,
-            at: [Sym::Num(0.0), Sym::Num(0.0)],
+            at: [Sym::Num(0.0), Sym::Num(0.0), Sym::Num(0.0)],
         });
         let model = Model {
             name: ast.name.name.clone(),
@@ -256,6 +259,7 @@ impl<'a> Checker<'a> {
             ministeps: settings.ministeps,
             integrator: settings.integrator,
             path_velocity: settings.path_velocity,
+            space_dim: self.space_dim,
             gravity: settings.gravity,
             bodies,
             joints,
@@ -326,7 +330,7 @@ struct Settings {
     ministeps: usize,
     integrator: Integrator,
     path_velocity: PathVelocity,
-    gravity: [Sym; 2],
+    gravity: [Sym; 3],
     endpoint: Option<Property>,
 }
 

@@ -1,5 +1,6 @@
 //! Obstacles, muscles and their paths.
 
+use super::skeleton::zero3;
 use super::*;
 
 impl<'a> Checker<'a> {
@@ -10,9 +11,23 @@ impl<'a> Checker<'a> {
                 continue;
             };
             self.no_paths(block, "an obstacle");
+            let spatial = self.space_dim == 3;
             let kind = match kind.name.as_str() {
                 "cylinder" => ObstacleKind::Cylinder,
                 "sphere" => ObstacleKind::Sphere,
+                "ellipsoid" if spatial => ObstacleKind::Ellipsoid,
+                "ellipsoid" => {
+                    self.error(
+                        Diagnostic::new(
+                            "spatial-only",
+                            "ellipsoids are obstacles of spatial models only",
+                            kind.span,
+                            "not in a planar model",
+                        )
+                        .with_help("write `dimensions 3;` to make the model spatial"),
+                    );
+                    continue;
+                }
                 _ => {
                     let mut d = Diagnostic::new(
                         "unknown-obstacle",
@@ -21,15 +36,20 @@ impl<'a> Checker<'a> {
                         "not a shape",
                     );
                     d.help = Some(
-                        did_you_mean(&kind.name, ["cylinder", "sphere"])
-                            .unwrap_or("shapes: cylinder, sphere".into()),
+                        did_you_mean(&kind.name, ["cylinder", "sphere", "ellipsoid"])
+                            .unwrap_or("shapes: cylinder, sphere, ellipsoid".into()),
                     );
                     self.error(d);
                     continue;
                 }
             };
-            let props =
-                self.properties(&block.properties, &["body", "at", "radius"], "an obstacle");
+            let allowed: &[&str] = match (kind, spatial) {
+                (ObstacleKind::Ellipsoid, _) => &["body", "at", "rotation", "radii"],
+                (ObstacleKind::Cylinder, true) => &["body", "at", "rotation", "axis", "radius"],
+                (ObstacleKind::Sphere, true) => &["body", "at", "rotation", "radius"],
+                _ => &["body", "at", "radius"],
+            };
+            let props = self.properties(&block.properties, allowed, "an obstacle");
             let n = &name.name;
             let body = match props.get("body") {
                 Some(p) => match self.single(p).and_then(|v| v.as_word().cloned()) {
@@ -40,33 +60,87 @@ impl<'a> Checker<'a> {
             };
             let at = match props.get("at").and_then(|p| self.single(p)) {
                 Some(v) => self.vector(v, Dim::LENGTH, &format!("{n}.at"), "at"),
-                None => [Sym::Num(0.0), Sym::Num(0.0)],
+                None => zero3(),
             };
-            let radius = match props.get("radius").and_then(|p| self.single(p)) {
-                Some(v) => self.scalar(v, Dim::LENGTH, &format!("{n}.radius"), "radius"),
-                None => {
-                    self.error(Diagnostic::new(
-                        "missing-property",
-                        format!("obstacle `{n}` has no `radius`"),
-                        name.span,
-                        "needs a radius",
-                    ));
-                    Sym::Num(1.0)
+            let rotation = match props.get("rotation").and_then(|p| self.single(p)) {
+                Some(v) => self.vector(v, Dim::ANGLE, &format!("{n}.rotation"), "rotation"),
+                None => zero3(),
+            };
+            let axis = match props.get("axis").and_then(|p| self.single(p)) {
+                Some(v) => {
+                    let a = self.vector(v, Dim::NONE, &format!("{n}.axis"), "axis");
+                    let span = props["axis"].span;
+                    self.nonzero_direction(&a, format!("the axis of `{n}` must not be zero"), span);
+                    if let Some(r) = props.get("rotation") {
+                        self.error(
+                            Diagnostic::new(
+                                "conflicting-properties",
+                                format!("cylinder `{n}` has both an `axis` and a `rotation`"),
+                                r.span,
+                                "second orientation",
+                            )
+                            .with_related(span, "axis given here")
+                            .with_help("give one: the axis, or the frame whose z is the axis"),
+                        );
+                    }
+                    Some(a)
                 }
+                None => None,
             };
-            let rspan = props.get("radius").map_or(name.span, |p| p.span);
-            self.positive(
-                &radius,
-                true,
-                format!("the radius of `{n}` must be positive"),
-                rspan,
-            );
+            let (radius, radii) = if kind == ObstacleKind::Ellipsoid {
+                let radii = match props.get("radii").and_then(|p| self.single(p)) {
+                    Some(v) => self.vector(v, Dim::LENGTH, &format!("{n}.radii"), "radii"),
+                    None => {
+                        self.error(Diagnostic::new(
+                            "missing-property",
+                            format!("ellipsoid `{n}` has no `radii`"),
+                            name.span,
+                            "needs its three semi-axes",
+                        ).with_help("e.g. `radii (0.035, 0.02, 0.02) m;`"));
+                        [Sym::Num(1.0), Sym::Num(1.0), Sym::Num(1.0)]
+                    }
+                };
+                let rspan = props.get("radii").map_or(name.span, |p| p.span);
+                for (r, axis) in radii.iter().zip(["x", "y", "z"]) {
+                    self.positive(
+                        r,
+                        true,
+                        format!("the semi-axis of `{n}` along {axis} must be positive"),
+                        rspan,
+                    );
+                }
+                (radii[0].clone(), radii)
+            } else {
+                let radius = match props.get("radius").and_then(|p| self.single(p)) {
+                    Some(v) => self.scalar(v, Dim::LENGTH, &format!("{n}.radius"), "radius"),
+                    None => {
+                        self.error(Diagnostic::new(
+                            "missing-property",
+                            format!("obstacle `{n}` has no `radius`"),
+                            name.span,
+                            "needs a radius",
+                        ));
+                        Sym::Num(1.0)
+                    }
+                };
+                let rspan = props.get("radius").map_or(name.span, |p| p.span);
+                self.positive(
+                    &radius,
+                    true,
+                    format!("the radius of `{n}` must be positive"),
+                    rspan,
+                );
+                (radius.clone(), [radius.clone(), radius.clone(), radius])
+            };
             out.push(Obstacle {
                 name: n.clone(),
                 kind,
                 body: body.unwrap_or(BodyRef::World),
                 at,
+                rotation,
+                axis,
                 radius,
+                radii,
                 span: name.span,
             });
         }
@@ -275,8 +349,19 @@ impl<'a> Checker<'a> {
                                     "needs a point on each side",
                                 ));
                             }
+                            let spatial = self.space_dim == 3;
                             let side = match side {
+                                None if spatial => WrapSideRef::Shortest,
                                 None => WrapSideRef::Sign(1.0),
+                                Some(ast::WrapSide::Sign(_, span)) if spatial => {
+                                    self.error(Diagnostic::new(
+                                        "spatial-only",
+                                        "`side +` and `side -` name a turning direction about z, which only planar models have",
+                                        *span,
+                                        "no sign in a spatial model",
+                                    ).with_help("give a side point `side (x, y, z) m` in the obstacle's body frame, or omit `side` for the shorter way round"));
+                                    WrapSideRef::Shortest
+                                }
                                 Some(ast::WrapSide::Sign(s, _)) => WrapSideRef::Sign(*s),
                                 Some(ast::WrapSide::Point(v)) => WrapSideRef::Point(self.vector(
                                     v,

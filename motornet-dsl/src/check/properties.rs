@@ -234,7 +234,8 @@ impl<'a> Checker<'a> {
     }
 
     pub(super) fn settings(&mut self, ast: &'a ast::Model) -> Settings {
-        const ALLOWED: [&str; 6] = [
+        const ALLOWED: [&str; 7] = [
+            "dimensions",
             "timestep",
             "ministeps",
             "integrator",
@@ -259,9 +260,26 @@ impl<'a> Checker<'a> {
             ministeps: 1,
             integrator: Integrator::Euler,
             path_velocity: PathVelocity::Exact,
-            gravity: [Sym::Num(0.0), Sym::Num(0.0)],
+            gravity: [Sym::Num(0.0), Sym::Num(0.0), Sym::Num(0.0)],
             endpoint: None,
         };
+        // First: every vector of the model is read with this many components.
+        if let Some(p) = props.get("dimensions") {
+            if let Some(v) = self.single(p) {
+                match whole_number(v) {
+                    Some(n) if n == 2.0 || n == 3.0 => self.space_dim = n as usize,
+                    _ => self.error(
+                        Diagnostic::new(
+                            "invalid-value",
+                            "`dimensions` must be 2 (a planar model) or 3 (a spatial one)",
+                            v.span(),
+                            "not 2 or 3",
+                        )
+                        .with_help("write `dimensions 3;`"),
+                    ),
+                }
+            }
+        }
         let timestep_span;
         if let Some(p) = props.get("timestep") {
             timestep_span = p.span;
@@ -281,19 +299,7 @@ impl<'a> Checker<'a> {
         );
         if let Some(p) = props.get("ministeps") {
             if let Some(v) = self.single(p) {
-                let n = match v {
-                    Value::Quantity(ast::Quantity {
-                        expr:
-                            ast::Expr {
-                                kind: ExprKind::Number(n),
-                                ..
-                            },
-                        unit: None,
-                        ..
-                    }) => Some(*n),
-                    _ => None,
-                };
-                match n {
+                match whole_number(v) {
                     Some(n) if n >= 1.0 && n.fract() == 0.0 && n <= 1000.0 => {
                         s.ministeps = n as usize
                     }
@@ -323,6 +329,14 @@ impl<'a> Checker<'a> {
                 } else {
                     PathVelocity::Motornet
                 };
+                if s.path_velocity == PathVelocity::Motornet && self.space_dim == 3 {
+                    self.error(Diagnostic::new(
+                        "spatial-only",
+                        "`path_velocity motornet` reproduces MotorNet's planar arm; spatial models use `exact`",
+                        w.span,
+                        "planar models only",
+                    ));
+                }
             }
         }
         if let Some(p) = props.get("gravity") {
@@ -334,5 +348,21 @@ impl<'a> Checker<'a> {
             s.endpoint = Some((*p).clone());
         }
         s
+    }
+}
+
+/// A number written without a unit (`ministeps 4`, `dimensions 3`), if the value is one.
+fn whole_number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Quantity(ast::Quantity {
+            expr:
+                ast::Expr {
+                    kind: ExprKind::Number(n),
+                    ..
+                },
+            unit: None,
+            ..
+        }) => Some(*n),
+        _ => None,
     }
 }

@@ -26,28 +26,25 @@ impl<'a> Checker<'a> {
             }
         };
         let span = props.get("mass").map_or(name.span, |p| p.span);
+        // A spatial model may have massless frames (a hinge on a massless body between two others).
+        let spatial = self.space_dim == 3;
         self.positive(
             &mass,
-            true,
-            format!("the mass of `{n}` must be positive"),
+            !spatial,
+            if spatial {
+                format!("the mass of `{n}` must not be negative")
+            } else {
+                format!("the mass of `{n}` must be positive")
+            },
             span,
         );
         let com = match props.get("com").and_then(|p| self.single(p)) {
             Some(v) => self.vector(v, Dim::LENGTH, &format!("{n}.com"), "com"),
-            None => [Sym::Num(0.0), Sym::Num(0.0)],
+            None => zero3(),
         };
         let inertia = match props.get("inertia").and_then(|p| self.single(p)) {
-            Some(v) => {
-                let s = self.scalar(v, Dim::INERTIA, &format!("{n}.inertia"), "inertia");
-                self.positive(
-                    &s,
-                    false,
-                    format!("the inertia of `{n}` must not be negative"),
-                    v.span(),
-                );
-                s
-            }
-            None => Sym::Num(0.0),
+            Some(v) => self.inertia(v, n),
+            None => std::array::from_fn(|_| Sym::Num(0.0)),
         };
         let length = match props.get("length").and_then(|p| self.single(p)) {
             Some(v) => {
@@ -70,6 +67,59 @@ impl<'a> Checker<'a> {
             length,
             span: name.span,
         }
+    }
+
+    /// A body's inertia about its centre of mass: a scalar (about z) in a planar model; in a spatial model
+    /// the principal moments `(Ixx, Iyy, Izz)` or the full tensor `(Ixx, Iyy, Izz, Ixy, Ixz, Iyz)`, each
+    /// checked to be a physical tensor (non-negative moments obeying the triangle inequality).
+    fn inertia(&mut self, v: &Value, n: &str) -> [Sym; 6] {
+        let mut out: [Sym; 6] = std::array::from_fn(|_| Sym::Num(0.0));
+        if self.space_dim == 2 {
+            let s = self.scalar(v, Dim::INERTIA, &format!("{n}.inertia"), "inertia");
+            self.positive(
+                &s,
+                false,
+                format!("the inertia of `{n}` must not be negative"),
+                v.span(),
+            );
+            out[2] = s;
+            return out;
+        }
+        const FULL: [&str; 6] = ["xx", "yy", "zz", "xy", "xz", "yz"];
+        let names: &[&str] = match v {
+            Value::Vector { components, .. } if components.len() == 3 => &FULL[..3],
+            _ => &FULL,
+        };
+        let owner = format!("{n}.inertia");
+        let Some(parts) = self.vector_of(v, Dim::INERTIA, &owner, "inertia", names) else {
+            return out;
+        };
+        for (k, s) in parts.into_iter().enumerate() {
+            out[k] = s;
+        }
+        let sum = |a: &Sym, b: &Sym, c: &Sym| {
+            Sym::Bin(
+                BinOp::Sub,
+                Box::new(Sym::Bin(BinOp::Add, Box::new(a.clone()), Box::new(b.clone()))),
+                Box::new(c.clone()),
+            )
+        };
+        for (k, axis) in ["x", "y", "z"].iter().enumerate() {
+            self.positive(
+                &out[k],
+                false,
+                format!("the moment of inertia of `{n}` about {axis} must not be negative"),
+                v.span(),
+            );
+            let (a, b) = (&out[(k + 1) % 3], &out[(k + 2) % 3]);
+            self.positive(
+                &sum(a, b, &out[k]),
+                false,
+                format!("the moments of inertia of `{n}` must obey the triangle inequality (I{axis}{axis} ≤ the sum of the other two)"),
+                v.span(),
+            );
+        }
+        out
     }
 
     pub(super) fn no_paths(&mut self, block: &ast::Block, owner: &str) {
@@ -161,7 +211,9 @@ impl<'a> Checker<'a> {
         self.no_paths(block, "a joint");
         let props = self.properties(
             &block.properties,
-            &["type", "at", "range", "velocity", "damping"],
+            &[
+                "type", "at", "range", "velocity", "damping", "rotation", "axis", "anchor",
+            ],
             "a joint",
         );
         let parent_ref = self.body_ref(parent);
@@ -180,37 +232,97 @@ impl<'a> Checker<'a> {
             self.skeleton_incomplete = true;
         }
         let kind = match props.get("type") {
-            Some(p) => match self.word(p, &["hinge", "slide"]) {
+            Some(p) => match self.word(p, &["hinge", "slide", "weld"]) {
                 Some(w) if w.name == "slide" => JointKind::Slide,
+                Some(w) if w.name == "weld" => JointKind::Weld,
                 _ => JointKind::Hinge,
             },
             None => JointKind::Hinge,
         };
         let n = &name.name;
+        let spatial = self.space_dim == 3;
+        if !spatial {
+            for key in ["rotation", "axis", "anchor"] {
+                if let Some(p) = props.get(key) {
+                    self.error(
+                        Diagnostic::new(
+                            "spatial-only",
+                            format!("`{key}` applies to joints of spatial models only"),
+                            p.span,
+                            "planar joints turn about z",
+                        )
+                        .with_help("write `dimensions 3;` to make the model spatial"),
+                    );
+                }
+            }
+        }
+        if kind == JointKind::Weld {
+            for key in ["range", "velocity", "damping", "axis", "anchor"] {
+                if let Some(p) = props.get(key) {
+                    self.error(Diagnostic::new(
+                        "misplaced",
+                        format!("a weld joint has no `{key}`: it does not move"),
+                        p.span,
+                        "not for a weld",
+                    ));
+                }
+            }
+        }
+        // A later joint between the same two bodies composes onto the earlier ones (spatial models).
+        let composed = matches!(child_ref, Some(BodyRef::Body(c)) if tree.parent_joint[c.index()].is_some());
         let at = match props.get("at").and_then(|p| self.single(p)) {
             Some(v) => self.vector(v, Dim::LENGTH, &format!("{n}.at"), "at"),
             // By default a joint sits at the parent's tip.
             None => match parent_ref {
-                Some(BodyRef::Body(i)) => [bodies[i.index()].length.clone(), Sym::Num(0.0)],
-                _ => [Sym::Num(0.0), Sym::Num(0.0)],
+                Some(BodyRef::Body(i)) if !composed => tip(&bodies[i.index()]),
+                _ => zero3(),
             },
         };
+        let spatial_vector = |this: &mut Self, key: &str, dim: Dim| -> Option<[Sym; 3]> {
+            let v = props.get(key).filter(|_| spatial).and_then(|p| this.single(p))?;
+            Some(this.vector(v, dim, &format!("{n}.{key}"), key))
+        };
+        let rotation = spatial_vector(self, "rotation", Dim::ANGLE).unwrap_or_else(zero3);
+        let anchor = spatial_vector(self, "anchor", Dim::LENGTH).unwrap_or_else(zero3);
+        let axis = match spatial_vector(self, "axis", Dim::NONE) {
+            Some(a) => {
+                let span = props["axis"].span;
+                self.nonzero_direction(&a, format!("the axis of `{n}` must not be zero"), span);
+                a
+            }
+            None => {
+                if spatial && kind == JointKind::Slide {
+                    self.error(Diagnostic::new(
+                        "missing-property",
+                        format!("slide joint `{n}` has no `axis`"),
+                        name.span,
+                        "needs the direction it slides along",
+                    ).with_help("e.g. `axis (1, 0, 0);` (in the child's frame)"));
+                }
+                [Sym::Num(0.0), Sym::Num(0.0), Sym::Num(1.0)]
+            }
+        };
         let (pos_dim, vel_dim, damp_dim) = match kind {
-            JointKind::Hinge => (Dim::ANGLE, Dim::ANGULAR_SPEED, Dim::ROTARY_DAMPING),
+            JointKind::Hinge | JointKind::Weld => {
+                (Dim::ANGLE, Dim::ANGULAR_SPEED, Dim::ROTARY_DAMPING)
+            }
             JointKind::Slide => (Dim::LENGTH, Dim::SPEED, Dim::LINEAR_DAMPING),
         };
         let unbounded = (Sym::Num(f64::NEG_INFINITY), Sym::Num(f64::INFINITY));
+        let moves = kind != JointKind::Weld;
         let (lower, upper) = props
             .get("range")
+            .filter(|_| moves)
             .and_then(|p| self.single(p))
             .and_then(|v| self.range(v, pos_dim, &format!("{n}.range"), "range"))
             .unwrap_or(unbounded.clone());
         let (vel_lower, vel_upper) = props
             .get("velocity")
+            .filter(|_| moves)
             .and_then(|p| self.single(p))
             .and_then(|v| self.range(v, vel_dim, &format!("{n}.velocity"), "velocity range"))
             .unwrap_or(unbounded);
-        let damping = match props.get("damping").and_then(|p| self.single(p)) {
+        let damping = match props.get("damping").filter(|_| moves).and_then(|p| self.single(p)) {
             Some(v) => {
                 let s = self.scalar(v, damp_dim, &format!("{n}.damping"), "damping");
                 self.positive(
@@ -225,7 +337,10 @@ impl<'a> Checker<'a> {
         };
         let j = tree.joints.len();
         if let Some(BodyRef::Body(c)) = child_ref {
-            if let Some((_, first)) = tree.parent_joint[c.index()] {
+            if let Some((first_joint, first)) = tree.parent_joint[c.index()] {
+                if spatial && Some(tree.joints[first_joint.index()].parent) == parent_ref {
+                    // Composed in declaration order onto the first joint (a multi-axis joint).
+                } else {
                 self.error(
                     Diagnostic::new(
                         "two-parents",
@@ -234,17 +349,25 @@ impl<'a> Checker<'a> {
                         "second parent joint",
                     )
                     .with_related(first, "first attached here")
-                    .with_help(
-                        "each body hangs from exactly one joint; the skeleton must be a tree",
-                    ),
+                    .with_help(if spatial {
+                        "each body hangs from one parent (several joints from the same parent compose); the skeleton must be a tree"
+                    } else {
+                        "each body hangs from exactly one joint; the skeleton must be a tree"
+                    }),
                 );
+                }
             } else {
                 tree.parent_joint[c.index()] = Some((JointId(j), child.span));
             }
         }
         let first_coord = tree.coords.len();
         match kind {
+            JointKind::Weld => {}
             JointKind::Hinge => tree.coords.push(Coord {
+                name: n.clone(),
+                joint: JointId(j),
+            }),
+            JointKind::Slide if spatial => tree.coords.push(Coord {
                 name: n.clone(),
                 joint: JointId(j),
             }),
@@ -268,6 +391,9 @@ impl<'a> Checker<'a> {
                 _ => NO_BODY,
             },
             at,
+            rotation,
+            axis,
+            anchor,
             coords: first_coord..tree.coords.len(),
             lower,
             upper,
@@ -437,11 +563,12 @@ impl<'a> Checker<'a> {
                 [b] => (b, None),
                 [b, at] => (b, Some(at)),
                 _ => {
+                    let point = if self.space_dim == 3 { "(x, y, z)" } else { "(x, y)" };
                     self.error(Diagnostic::new(
                         "wrong-value",
-                        "`endpoint` takes a body and optionally a point `(x, y)` on it",
+                        format!("`endpoint` takes a body and optionally a point `{point}` on it"),
                         p.span,
-                        "expected `endpoint BODY (x, y);`",
+                        format!("expected `endpoint BODY {point};`"),
                     ));
                     return None;
                 }
@@ -458,8 +585,8 @@ impl<'a> Checker<'a> {
             let b = self.body_ref(word)?;
             let at = match (at, b) {
                 (Some(v), _) => self.vector(v, Dim::LENGTH, "endpoint", "endpoint"),
-                (None, BodyRef::Body(i)) => [bodies[i.index()].length.clone(), Sym::Num(0.0)],
-                (None, BodyRef::World) => [Sym::Num(0.0), Sym::Num(0.0)],
+                (None, BodyRef::Body(i)) => tip(&bodies[i.index()]),
+                (None, BodyRef::World) => zero3(),
             };
             return Some(Endpoint { body: b, at });
         }
@@ -474,7 +601,7 @@ impl<'a> Checker<'a> {
         match leaves.as_slice() {
             [b] => Some(Endpoint {
                 body: BodyRef::Body(BodyId(*b)),
-                at: [bodies[*b].length.clone(), Sym::Num(0.0)],
+                at: tip(&bodies[*b]),
             }),
             // No body at all is reported as `no-skeleton`, no leaf at all as a `skeleton-cycle`; with a joint
             // that did not parse, the leaves are not known.
@@ -526,4 +653,14 @@ fn joint_order(joints: &[Joint], depth: &[Option<usize>]) -> Vec<JointId> {
         }
     }
     order
+}
+
+/// Where a body's tip is: `length` along its x axis.
+fn tip(body: &Body) -> [Sym; 3] {
+    [body.length.clone(), Sym::Num(0.0), Sym::Num(0.0)]
+}
+
+/// The zero vector.
+pub(super) fn zero3() -> [Sym; 3] {
+    [Sym::Num(0.0), Sym::Num(0.0), Sym::Num(0.0)]
 }

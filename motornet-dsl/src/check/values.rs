@@ -55,50 +55,80 @@ impl<'a> Checker<'a> {
         }
     }
 
-    pub(super) fn vector(&mut self, v: &Value, dim: Dim, owner: &str, what: &str) -> [Sym; 2] {
+    /// A position-like vector with as many components as the model has dimensions (z is 0 in a planar
+    /// model); each component becomes the parameter `{owner}.x`, `.y`, `.z`.
+    pub(super) fn vector(&mut self, v: &Value, dim: Dim, owner: &str, what: &str) -> [Sym; 3] {
+        let n = self.space_dim;
+        self.vector_of(v, dim, owner, what, &["x", "y", "z"][..n])
+            .map(|c| {
+                let mut out = [Sym::Num(0.0), Sym::Num(0.0), Sym::Num(0.0)];
+                for (k, s) in c.into_iter().enumerate() {
+                    out[k] = s;
+                }
+                out
+            })
+            .unwrap_or([Sym::Num(0.0), Sym::Num(0.0), Sym::Num(0.0)])
+    }
+
+    /// A vector with one component per name in `names` (`(x, y)`, `(x, y, z)`, an inertia tensor's six…),
+    /// each the parameter `{owner}.{name}`; `None` (reported) when the value is not such a vector.
+    pub(super) fn vector_of(
+        &mut self,
+        v: &Value,
+        dim: Dim,
+        owner: &str,
+        what: &str,
+        names: &[&str],
+    ) -> Option<Vec<Sym>> {
+        let shape = format!("({})", names.join(", "));
         match v {
             Value::Vector {
                 components,
                 unit,
                 span,
-            } if components.len() == 2 => {
+            } if components.len() == names.len() => {
                 let (scale, unit_dim) = self.unit(unit.as_ref());
-                let mut out = [Sym::Num(0.0), Sym::Num(0.0)];
-                for (k, (comp, axis)) in components.iter().zip(["x", "y"]).enumerate() {
+                let mut out = Vec::with_capacity(names.len());
+                for (comp, axis) in components.iter().zip(names) {
                     let (sym, d, literal) = self.expr(comp);
                     let d = combine_unit(d, unit_dim);
                     self.check_dim(d, dim, comp.span.to(*span), what);
                     let sym = self.finite(sym.scaled(scale), comp.span);
-                    out[k] =
-                        self.maybe_param(&format!("{owner}.{axis}"), sym, literal, dim, comp.span);
+                    out.push(self.maybe_param(&format!("{owner}.{axis}"), sym, literal, dim, comp.span));
                 }
-                out
+                Some(out)
             }
             Value::Vector {
                 components, span, ..
             } => {
-                self.error(Diagnostic::new(
+                let mut d = Diagnostic::new(
                     "wrong-value",
                     format!(
-                        "`{what}` takes a 2-D vector `(x, y)`, not {} components",
+                        "`{what}` takes a vector `{shape}`, not {} components",
                         components.len()
                     ),
                     *span,
-                    "expected (x, y)",
-                ));
-                [Sym::Num(0.0), Sym::Num(0.0)]
+                    format!("expected {shape}"),
+                );
+                if names.len() == 2 && components.len() == 3 {
+                    d.help = Some("this model is planar: write `dimensions 3;` to make it spatial".into());
+                } else if names.len() == 3 && components.len() == 2 && self.space_dim == 3 {
+                    d.help = Some("this model is spatial (`dimensions 3;`): every point has x, y and z".into());
+                }
+                self.error(d);
+                None
             }
             other => {
                 self.error(Diagnostic::new(
                     "wrong-value",
                     format!(
-                        "`{what}` takes a vector `(x, y)`, not a {}",
+                        "`{what}` takes a vector `{shape}`, not a {}",
                         shape_name(other)
                     ),
                     other.span(),
-                    "expected (x, y)",
+                    format!("expected {shape}"),
                 ));
-                [Sym::Num(0.0), Sym::Num(0.0)]
+                None
             }
         }
     }

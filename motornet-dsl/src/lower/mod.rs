@@ -42,16 +42,17 @@ pub fn lower(model: &Model) -> Program {
     let info = plant_info(model, kind);
     // Inputs: step(state, excitation, endpoint load, joint load), then reset(joint state).
     let state_dim = info.state_dim();
-    let step_inputs: Vec<u32> = (0..(state_dim + nm + 2 + dof) as u32).collect();
+    let sd = model.space_dim;
+    let step_inputs: Vec<u32> = (0..(state_dim + nm + sd + dof) as u32).collect();
     let reset_inputs: Vec<u32> = (0..2 * dof as u32)
         .map(|i| i + step_inputs.len() as u32)
         .collect();
     let inp = |i: u32| b.input(i);
     let state: Vec<E> = (0..state_dim as u32).map(inp).collect();
     let u: Vec<E> = (0..nm).map(|m| inp((state_dim + m) as u32)).collect();
-    let f_end: Vec<E> = (0..2).map(|k| inp((state_dim + nm + k) as u32)).collect();
+    let f_end: Vec<E> = (0..sd).map(|k| inp((state_dim + nm + k) as u32)).collect();
     let tau_load: Vec<E> = (0..dof)
-        .map(|k| inp((state_dim + nm + 2 + k) as u32))
+        .map(|k| inp((state_dim + nm + sd + k) as u32))
         .collect();
 
     let muscle_params: Vec<Params> = model
@@ -191,6 +192,7 @@ fn plant_info(model: &Model, kind: Option<MuscleKind>) -> PlantInfo {
             .collect(),
         integrator: model.integrator.name().to_string(),
         ministeps: model.ministeps,
+        space_dim: model.space_dim,
     }
 }
 
@@ -225,7 +227,7 @@ fn derivative_functions(g: &mut Graph, step: &Function, first_input: u32) -> (Fu
 /// World positions of `points` (each a body and a point in its frame) with every parameter at its default
 /// and coordinate k at `q[k]`: the kinematics the step is built from, folded to numbers. A body that hangs
 /// from no joint (in a model with errors elsewhere) sits at the world's origin.
-pub fn world_points(model: &Model, q: &[f64], points: &[(BodyRef, &[Sym; 2])]) -> Vec<[f64; 2]> {
+pub fn world_points(model: &Model, q: &[f64], points: &[(BodyRef, &[Sym; 3])]) -> Vec<[f64; 3]> {
     world_points_with(model, &model.defaults(), q, points)
 }
 
@@ -239,43 +241,76 @@ pub fn world_points_with(
     model: &Model,
     params: &[f64],
     q: &[f64],
-    points: &[(BodyRef, &[Sym; 2])],
-) -> Vec<[f64; 2]> {
+    points: &[(BodyRef, &[Sym; 3])],
+) -> Vec<[f64; 3]> {
     let b = Builder::new(Graph::new());
-    let params: Vec<E> = params[..model.params.len()]
-        .iter()
-        .map(|&v| b.c(v))
-        .collect();
-    let lw = Lowerer {
-        m: model,
-        b: &b,
-        params,
-    };
+    let lw = Lowerer::constant(model, &b, params);
     let q: Vec<E> = q.iter().map(|&v| b.c(v)).collect();
     let poses = lw.poses(&q);
-    let value = |e: E| {
-        b.with(|g| g.const_value(e.id))
-            .expect("an expression of constants folds to a constant")
-    };
     points
         .iter()
         .map(|&(body, at)| {
-            let at = lw.vec2(at);
+            let at = lw.pos(at);
             let p = match body {
                 BodyRef::World => at,
                 BodyRef::Body(i) => poses[i.index()]
-                    .unwrap_or_else(|| frame::Pose::world(&b))
-                    .apply(at),
+                    .unwrap_or_else(|| frame::Pose::world(&b, model.space_dim))
+                    .apply(&at),
             };
-            p.map(value)
+            std::array::from_fn(|i| p.get(i).map_or(0.0, |&e| constant(&b, e)))
         })
         .collect()
+}
+
+/// Spatial models: the coordinates of points in an obstacle's own frame (origin at its centre, a
+/// cylinder's axis along z), at posture `q` with the default parameters; for an ellipsoid, divided by its
+/// semi-axes (so a point is inside when its norm is below 1).
+pub fn obstacle_points(
+    model: &Model,
+    q: &[f64],
+    obstacle: &Obstacle,
+    points: &[(BodyRef, &[Sym; 3])],
+) -> Vec<[f64; 3]> {
+    let b = Builder::new(Graph::new());
+    let lw = Lowerer::constant(model, &b, &model.defaults());
+    let q: Vec<E> = q.iter().map(|&v| b.c(v)).collect();
+    let poses = lw.poses(&q);
+    let (centre, to_world, _) = lw.obstacle_frame(&poses, obstacle);
+    let radii = lw.vec3(&obstacle.radii);
+    points
+        .iter()
+        .map(|&(body, at)| {
+            let p = lw.point(&poses, body, &lw.pos(at));
+            let d: [E; 3] = std::array::from_fn(|i| p[i] - centre[i]);
+            let local = frame::mat_t_vec(&to_world, &d);
+            std::array::from_fn(|i| {
+                let x = match obstacle.kind {
+                    ObstacleKind::Ellipsoid => local[i] / radii[i],
+                    _ => local[i],
+                };
+                constant(&b, x)
+            })
+        })
+        .collect()
+}
+
+fn constant(b: &Builder, e: E) -> f64 {
+    b.with(|g| g.const_value(e.id))
+        .expect("an expression of constants folds to a constant")
 }
 
 pub(super) struct Lowerer<'m, 'b> {
     pub(super) m: &'m Model,
     pub(super) b: &'b Builder,
     pub(super) params: Vec<E<'b>>,
+}
+
+impl<'m, 'b> Lowerer<'m, 'b> {
+    /// A lowerer whose parameters are the constants `params`, to evaluate kinematics at one posture.
+    fn constant(m: &'m Model, b: &'b Builder, params: &[f64]) -> Self {
+        let params = params[..m.params.len()].iter().map(|&v| b.c(v)).collect();
+        Lowerer { m, b, params }
+    }
 }
 
 struct Bound<'b> {
@@ -288,9 +323,11 @@ struct Bound<'b> {
 /// Expressions over placeholder coordinates (`Var`s) that each integrator stage instantiates.
 struct Templates {
     dof: usize,
+    /// 2 or 3: the length of the endpoint force.
+    space_dim: usize,
     /// Per muscle: [length, velocity, dL/dq₀, …].
     geometry: Vec<Vec<NodeId>>,
-    /// Endpoint [x, y, vx, vy].
+    /// Endpoint position then velocity ([x, y, vx, vy] or [x, y, z, vx, vy, vz]).
     cartesian: Vec<NodeId>,
     /// Generalized accelerations as functions of (q, q̇, τ, endpoint force).
     acceleration: Vec<NodeId>,
@@ -306,7 +343,7 @@ impl Templates {
         std::ops::Range<u32>,
     ) {
         let d = self.dof as u32;
-        (0..d, d..2 * d, 2 * d..3 * d, 3 * d..3 * d + 2)
+        (0..d, d..2 * d, 2 * d..3 * d, 3 * d..3 * d + self.space_dim as u32)
     }
 
     fn instantiate<'b>(

@@ -1,7 +1,7 @@
 //! Path lengths: straight segments between via points, and tangent–arc–tangent segments where a wrap
 //! applies; MotorNet's via-point velocity rates.
 
-use super::frame::Pose;
+use super::frame::*;
 use super::*;
 
 impl<'b> Lowerer<'_, 'b> {
@@ -13,22 +13,29 @@ impl<'b> Lowerer<'_, 'b> {
         elements: &[PathElementRef],
     ) -> E<'b> {
         let mut total = Vec::new();
-        let mut prev: Option<[E<'b>; 2]> = None;
+        let mut prev: Option<Vec<E<'b>>> = None;
         let mut pending_wrap: Option<(ObstacleId, &WrapSideRef)> = None;
         for e in elements {
             match e {
                 PathElementRef::Point(p) => {
-                    let here = self.point(poses, p.body, self.vec2(&p.at));
+                    let here = self.point(poses, p.body, &self.pos(&p.at));
                     if let Some(from) = prev {
                         total.push(match pending_wrap.take() {
-                            Some((o, side)) => self.wrapped_segment(
+                            Some((o, side)) if self.m.space_dim == 3 => self.spatial_wrap(
                                 poses,
-                                from,
-                                here,
+                                [from[0], from[1], from[2]],
+                                [here[0], here[1], here[2]],
                                 &self.m.obstacles[o.index()],
                                 side,
                             ),
-                            None => distance(from, here),
+                            Some((o, side)) => self.wrapped_segment(
+                                poses,
+                                [from[0], from[1]],
+                                [here[0], here[1]],
+                                &self.m.obstacles[o.index()],
+                                side,
+                            ),
+                            None => distance(&from, &here),
                         });
                     }
                     prev = Some(here);
@@ -53,7 +60,7 @@ impl<'b> Lowerer<'_, 'b> {
         side: &WrapSideRef,
     ) -> E<'b> {
         let b = self.b;
-        let c = self.point(poses, o.body, self.vec2(&o.at));
+        let c = self.point(poses, o.body, &self.pos(&o.at));
         let r = self.sym(&o.radius, &[]);
         // Everything relative to the obstacle's centre.
         let (px, py) = (p[0] - c[0], p[1] - c[1]);
@@ -68,9 +75,10 @@ impl<'b> Lowerer<'_, 'b> {
         // Direction around the centre: counter-clockwise (+1) or clockwise (−1) from p to q.
         let ccw = match side {
             WrapSideRef::Sign(sign) => b.c(0.0).lt(*sign),
+            WrapSideRef::Shortest => unreachable!("planar wraps always have a side"),
             WrapSideRef::Point(at) => {
                 // A side point on the left of p→q makes the path pass left of the centre: clockwise.
-                let sp = self.point(poses, o.body, self.vec2(at));
+                let sp = self.point(poses, o.body, &self.pos(at));
                 let cross = dx * (sp[1] - p[1]) - dy * (sp[0] - p[0]);
                 cross.lt(0.0)
             }
@@ -95,6 +103,171 @@ impl<'b> Lowerer<'_, 'b> {
             .select(wrapped + 2.0 * std::f64::consts::PI, wrapped);
         let around = tp + r * arc + tq;
         crosses.select(around, straight)
+    }
+
+    /// The length from `p` to `q` (world points) past an obstacle in a spatial model, by MuJoCo 4.0's rule
+    /// (docs/language.md §11.3): in the obstacle's frame the problem is reduced to a circle — the plane
+    /// normal to a cylinder's axis, or the plane through a sphere's centre and both points — where the
+    /// path winds about the centre by w (through the side point, or the shorter way without one). It wraps
+    /// when |w| exceeds what the straight segment clears, as tangent, arc, tangent; a cylinder's length is
+    /// then the unrolled straight line. An ellipsoid is wrapped as the unit sphere in coordinates scaled by
+    /// its semi-axes, its lengths measured back in the real coordinates.
+    pub(super) fn spatial_wrap(
+        &self,
+        poses: &[Option<Pose<'b>>],
+        p: [E<'b>; 3],
+        q: [E<'b>; 3],
+        o: &Obstacle,
+        side: &WrapSideRef,
+    ) -> E<'b> {
+        let b = self.b;
+        let straight = distance(&p, &q);
+        let (centre, to_world, local) = self.obstacle_frame(poses, o);
+        let centre_in_body = self.vec3(&o.at);
+        let in_frame = |x: &[E<'b>; 3]| {
+            let d: [E; 3] = std::array::from_fn(|i| x[i] - centre[i]);
+            mat_t_vec(&to_world, &d)
+        };
+        let (mut pl, mut ql) = (in_frame(&p), in_frame(&q));
+        let mut side_l = match side {
+            WrapSideRef::Point(at) => {
+                let at = self.vec3(at);
+                let d: [E; 3] = std::array::from_fn(|i| at[i] - centre_in_body[i]);
+                Some(mat_t_vec(&local, &d))
+            }
+            _ => None,
+        };
+        let radii = self.vec3(&o.radii);
+        let (r, scale) = match o.kind {
+            ObstacleKind::Ellipsoid => {
+                let inv = radii.map(|a| 1.0 / a);
+                let scaled = |x: &[E<'b>; 3]| -> [E<'b>; 3] { std::array::from_fn(|i| x[i] * inv[i]) };
+                pl = scaled(&pl);
+                ql = scaled(&ql);
+                side_l = side_l.map(|s| scaled(&s));
+                (b.c(1.0), Some(radii))
+            }
+            _ => (radii[0], None),
+        };
+        // The circle's plane: coordinates (along u, along v) and, for a cylinder, the height along its axis.
+        let (p2, q2, d2, heights) = match o.kind {
+            ObstacleKind::Cylinder => (
+                [pl[0], pl[1]],
+                [ql[0], ql[1]],
+                side_l.map(|d| [d[0], d[1]]),
+                Some((pl[2], ql[2])),
+            ),
+            ObstacleKind::Sphere | ObstacleKind::Ellipsoid => {
+                let u = unit(&pl);
+                let n = cross(&pl, &ql);
+                let v = cross(&n, &u);
+                let v = v.map(|c| c / dot(&v, &v).sqrt().clamp_min(1e-300));
+                let plane = |x: &[E<'b>; 3]| [dot(x, &u), dot(x, &v)];
+                (plane(&pl), plane(&ql), side_l.map(|d| plane(&d)), None)
+            }
+        };
+        let signed_angle = |a: [E<'b>; 2], c: [E<'b>; 2]| {
+            (a[0] * c[1] - a[1] * c[0]).atan2(a[0] * c[0] + a[1] * c[1])
+        };
+        let winding = match d2 {
+            Some(d) => signed_angle(p2, d) + signed_angle(d, q2),
+            None => signed_angle(p2, q2),
+        };
+        let (dp2, dq2) = (p2[0] * p2[0] + p2[1] * p2[1], q2[0] * q2[0] + q2[1] * q2[1]);
+        let eps = 1e-12;
+        let (tp, tq) = (
+            (dp2 - r * r).clamp_min(eps).sqrt(),
+            (dq2 - r * r).clamp_min(eps).sqrt(),
+        );
+        let (alpha_p, alpha_q) = (tp.atan2(r), tq.atan2(r));
+        let arc = winding.abs() - alpha_p - alpha_q;
+        let wraps = (r * r)
+            .lt(dp2)
+            .and((r * r).lt(dq2))
+            .and(b.c(0.0).lt(arc));
+        let around = match (heights, scale) {
+            // Unrolled, the path is a straight line of the unrolled length over the height difference.
+            (Some((zp, zq)), _) => {
+                let flat = tp + r * arc + tq;
+                let dz = zq - zp;
+                (flat * flat + dz * dz).sqrt()
+            }
+            (None, None) => tp + r * arc + tq,
+            (None, Some(radii)) => self.ellipsoid_path(p, q, p2, q2, winding, [alpha_p, alpha_q], arc, &pl, &ql, radii, &to_world, centre),
+        };
+        wraps.select(around, straight)
+    }
+
+    /// A spatial obstacle's frame: its centre in the world, its rotation to world axes, and its rotation in
+    /// its body (for a cylinder given by its axis, any frame whose z is the axis).
+    pub(super) fn obstacle_frame(
+        &self,
+        poses: &[Option<Pose<'b>>],
+        o: &Obstacle,
+    ) -> ([E<'b>; 3], Mat3<'b>, Mat3<'b>) {
+        let b = self.b;
+        let local = match &o.axis {
+            Some(axis) => frame_with_z(b, &unit(&self.vec3(axis))),
+            None => euler_xyz(b, &self.vec3(&o.rotation)),
+        };
+        let centre_in_body = self.vec3(&o.at);
+        match o.body {
+            BodyRef::World => (centre_in_body, local, local),
+            BodyRef::Body(i) => {
+                let pose = poses[i.index()].expect("every body is connected (checked)");
+                let c = pose.apply(&centre_in_body);
+                ([c[0], c[1], c[2]], mat_mul(pose.rotation(), &local), local)
+            }
+        }
+    }
+
+    /// The ellipsoid's wrapped length: the tangent points and the great-circle arc found on the unit sphere
+    /// (scaled coordinates, plane basis from `pl`, `ql`), mapped back by the semi-axes; straight tangent
+    /// segments plus the mapped arc's length by 8-point Gauss–Legendre quadrature.
+    #[allow(clippy::too_many_arguments)]
+    fn ellipsoid_path(
+        &self,
+        p: [E<'b>; 3],
+        q: [E<'b>; 3],
+        p2: [E<'b>; 2],
+        q2: [E<'b>; 2],
+        winding: E<'b>,
+        alpha: [E<'b>; 2],
+        arc: E<'b>,
+        pl: &[E<'b>; 3],
+        ql: &[E<'b>; 3],
+        radii: [E<'b>; 3],
+        to_world: &Mat3<'b>,
+        centre: [E<'b>; 3],
+    ) -> E<'b> {
+        let b = self.b;
+        let u = unit(pl);
+        let n = cross(pl, ql);
+        let v = cross(&n, &u);
+        let v = v.map(|c| c / dot(&v, &v).sqrt().clamp_min(1e-300));
+        let turn = b.c(0.0).lt(winding).select(1.0, -1.0);
+        let theta_p = p2[1].atan2(p2[0]) + turn * alpha[0];
+        let theta_q = q2[1].atan2(q2[0]) - turn * alpha[1];
+        // A point of the unit circle at angle t, mapped to the ellipsoid, in world coordinates.
+        let on_surface = |t: E<'b>| -> [E<'b>; 3] {
+            let (c, s) = (t.cos(), t.sin());
+            let local: [E; 3] = std::array::from_fn(|i| (u[i] * c + v[i] * s) * radii[i]);
+            let w = mat_vec(to_world, &local);
+            std::array::from_fn(|i| centre[i] + w[i])
+        };
+        let (tp, tq) = (on_surface(theta_p), on_surface(theta_q));
+        // |dE/dt| along the arc t = θp + turn·τ, τ ∈ [0, arc].
+        let speed = |t: E<'b>| {
+            let (c, s) = (t.cos(), t.sin());
+            let d: [E; 3] = std::array::from_fn(|i| (v[i] * c - u[i] * s) * radii[i]);
+            dot(&d, &d).sqrt()
+        };
+        let half = arc * 0.5;
+        let mid = theta_p + turn * half;
+        let arc_length = b.sum(GAUSS_LEGENDRE_8.iter().map(|&(x, w)| {
+            speed(mid + turn * half * x) * (half * w)
+        }));
+        distance(&p, &tp) + arc_length + distance(&tq, &q)
     }
 
     /// MotorNet's via-point velocity weights: for a hinge coordinate, the summed rates of every hinge on the
@@ -129,7 +302,37 @@ impl<'b> Lowerer<'_, 'b> {
     }
 }
 
-pub(super) fn distance<'b>(a: [E<'b>; 2], b: [E<'b>; 2]) -> E<'b> {
-    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
-    (dx * dx + dy * dy).sqrt()
+/// Nodes and weights of 8-point Gauss–Legendre quadrature on [−1, 1].
+const GAUSS_LEGENDRE_8: [(f64, f64); 8] = [
+    (-0.960_289_856_497_536_2, 0.101_228_536_290_376_26),
+    (-0.796_666_477_413_626_7, 0.222_381_034_453_374_47),
+    (-0.525_532_409_916_329_0, 0.313_706_645_877_887_3),
+    (-0.183_434_642_495_649_8, 0.362_683_783_378_362_0),
+    (0.183_434_642_495_649_8, 0.362_683_783_378_362_0),
+    (0.525_532_409_916_329_0, 0.313_706_645_877_887_3),
+    (0.796_666_477_413_626_7, 0.222_381_034_453_374_47),
+    (0.960_289_856_497_536_2, 0.101_228_536_290_376_26),
+];
+
+/// A rotation whose third column is the unit vector `z` (the first two complete it; for a cylinder only the
+/// axis matters). Built from the world axis least aligned with `z`, chosen without branching on a value
+/// that could change sign.
+fn frame_with_z<'b>(b: &'b Builder, z: &[E<'b>; 3]) -> Mat3<'b> {
+    let (zero, one) = (b.c(0.0), b.c(1.0));
+    // x̂ unless z is close to it, then ŷ.
+    let near_x = b.c(0.9).lt(z[0].abs());
+    let helper = [near_x.select(zero, one), near_x.select(one, zero), zero];
+    let x = unit(&cross(&helper, z));
+    let y = cross(z, &x);
+    [[x[0], y[0], z[0]], [x[1], y[1], z[1]], [x[2], y[2], z[2]]]
+}
+
+pub(super) fn distance<'b>(a: &[E<'b>], b: &[E<'b>]) -> E<'b> {
+    let d2 = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| (y - x) * (y - x))
+        .reduce(|s, t| s + t)
+        .expect("points have coordinates");
+    d2.sqrt()
 }

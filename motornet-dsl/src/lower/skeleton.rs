@@ -2,7 +2,7 @@
 //! products, gravity, solved by an unrolled LDLᵀ) and each muscle's path geometry, as expressions of
 //! placeholder coordinates.
 
-use super::frame::Pose;
+use super::frame::*;
 use super::*;
 
 impl<'m, 'b> Lowerer<'m, 'b> {
@@ -11,8 +11,16 @@ impl<'m, 'b> Lowerer<'m, 'b> {
         s.build(self.b, &self.params, &|i| coords[i])
     }
 
-    pub(super) fn vec2(&self, v: &[Sym; 2]) -> [E<'b>; 2] {
-        [self.sym(&v[0], &[]), self.sym(&v[1], &[])]
+    /// A position or direction of the model as nodes: 2 components in a planar model, 3 in a spatial one.
+    pub(super) fn pos(&self, v: &[Sym; 3]) -> Vec<E<'b>> {
+        v[..self.m.space_dim]
+            .iter()
+            .map(|s| self.sym(s, &[]))
+            .collect()
+    }
+
+    pub(super) fn vec3(&self, v: &[Sym; 3]) -> [E<'b>; 3] {
+        std::array::from_fn(|k| self.sym(&v[k], &[]))
     }
 
     pub(super) fn bounds(&self) -> Vec<Bound<'b>> {
@@ -33,32 +41,82 @@ impl<'m, 'b> Lowerer<'m, 'b> {
 
     /// Body poses as functions of the coordinates `q`, parents first.
     pub(super) fn poses(&self, q: &[E<'b>]) -> Vec<Option<Pose<'b>>> {
-        let world = Pose::world(self.b);
-        let mut poses: Vec<Option<Pose>> = vec![None; self.m.bodies.len()];
-        for &j in &self.m.joint_order {
-            let joint = &self.m.joints[j.index()];
-            let parent = match joint.parent {
-                BodyRef::World => world,
-                BodyRef::Body(p) => poses[p.index()].expect("joint_order lists parents first"),
-            };
-            let at = self.vec2(&joint.at);
-            let c = joint.coords.start;
-            poses[joint.child.index()] = Some(match joint.kind {
-                JointKind::Hinge => parent.hinge(at, q[c]),
-                JointKind::Slide => parent.slide(at, [q[c], q[c + 1]]),
-            });
-        }
-        poses
+        self.frames(q).0
     }
 
+    /// Body poses as functions of the coordinates `q`, parents first, and (spatial models) each body's
+    /// angular-velocity Jacobian in its own axes: `rates[body][k]` is the body's angular velocity, in body
+    /// coordinates, per unit q̇ₖ.
+    pub(super) fn frames(&self, q: &[E<'b>]) -> (Vec<Option<Pose<'b>>>, Vec<Vec<[E<'b>; 3]>>) {
+        let b = self.b;
+        let spatial = self.m.space_dim == 3;
+        let world = Pose::world(b, self.m.space_dim);
+        let n = self.m.bodies.len();
+        let mut poses: Vec<Option<Pose>> = vec![None; n];
+        let no_rates = vec![[b.c(0.0); 3]; if spatial { q.len() } else { 0 }];
+        let mut rates: Vec<Vec<[E; 3]>> = vec![no_rates.clone(); n];
+        for &j in &self.m.joint_order {
+            let joint = &self.m.joints[j.index()];
+            let child = joint.child.index();
+            let c = joint.coords.start;
+            if !spatial {
+                let parent = match joint.parent {
+                    BodyRef::World => world,
+                    BodyRef::Body(p) => poses[p.index()].expect("joint_order lists parents first"),
+                };
+                let at = self.pos(&joint.at);
+                let at = [at[0], at[1]];
+                poses[child] = Some(match joint.kind {
+                    JointKind::Hinge => parent.hinge(at, q[c]),
+                    JointKind::Slide => parent.slide(at, [q[c], q[c + 1]]),
+                    JointKind::Weld => parent.hinge(at, b.c(0.0)),
+                });
+                continue;
+            }
+            // A later joint between the same two bodies continues from the earlier ones.
+            let (base, mut w) = match (poses[child], joint.parent) {
+                (Some(pose), _) => (pose, rates[child].clone()),
+                (None, BodyRef::World) => (world, no_rates.clone()),
+                (None, BodyRef::Body(p)) => (
+                    poses[p.index()].expect("joint_order lists parents first"),
+                    rates[p.index()].clone(),
+                ),
+            };
+            let offset = euler_xyz(b, &self.vec3(&joint.rotation));
+            let mut pose = base.then(self.vec3(&joint.at), &offset);
+            rotate_rates(&mut w, &offset);
+            match joint.kind {
+                JointKind::Hinge => {
+                    let axis = unit(&self.vec3(&joint.axis));
+                    let turn = axis_angle(&axis, q[c]);
+                    let anchor = self.vec3(&joint.anchor);
+                    let turned = mat_vec(&turn, &anchor);
+                    pose = pose.then(std::array::from_fn(|i| anchor[i] - turned[i]), &turn);
+                    rotate_rates(&mut w, &turn);
+                    // The axis is the same in the frame before and after the turn about it.
+                    w[c] = axis;
+                }
+                JointKind::Slide => {
+                    let axis = unit(&self.vec3(&joint.axis));
+                    pose = pose.then(axis.map(|a| a * q[c]), &identity(b));
+                }
+                JointKind::Weld => {}
+            }
+            poses[child] = Some(pose);
+            rates[child] = w;
+        }
+        (poses, rates)
+    }
+
+    /// A point given in a body's frame (or the world's), in world coordinates.
     pub(super) fn point(
         &self,
         poses: &[Option<Pose<'b>>],
         body: BodyRef,
-        at: [E<'b>; 2],
-    ) -> [E<'b>; 2] {
+        at: &[E<'b>],
+    ) -> Vec<E<'b>> {
         match body {
-            BodyRef::World => at,
+            BodyRef::World => at.to_vec(),
             BodyRef::Body(i) => poses[i.index()]
                 .expect("every body is connected (checked)")
                 .apply(at),
@@ -93,62 +151,42 @@ impl<'m, 'b> Lowerer<'m, 'b> {
     pub(super) fn templates(&self) -> Templates {
         let b = self.b;
         let dof = self.m.dof();
+        let sd = self.m.space_dim;
         let d = dof as u32;
         let q: Vec<E> = (0..d).map(|i| b.var(i)).collect();
         let qd: Vec<E> = (d..2 * d).map(|i| b.var(i)).collect();
         let tau: Vec<E> = (2 * d..3 * d).map(|i| b.var(i)).collect();
-        let force: Vec<E> = (3 * d..3 * d + 2).map(|i| b.var(i)).collect();
-        let poses = self.poses(&q);
+        let force: Vec<E> = (3 * d..3 * d + sd as u32).map(|i| b.var(i)).collect();
+        let (poses, rates) = self.frames(&q);
 
         // Endpoint position, its Jacobian and velocity.
-        let end = self.point(&poses, self.m.endpoint.body, self.vec2(&self.m.endpoint.at));
+        let end = self.point(&poses, self.m.endpoint.body, &self.pos(&self.m.endpoint.at));
         let end_jac = self.jacobian(&end, &q);
-        let end_vel: Vec<E> = (0..2)
+        let end_vel: Vec<E> = (0..sd)
             .map(|r| b.sum((0..dof).map(|k| end_jac[k][r] * qd[k])))
             .collect();
-        let cartesian = Builder::ids(&[end[0], end[1], end_vel[0], end_vel[1]]);
+        let cartesian = Builder::ids(&[end.clone(), end_vel].concat());
 
-        // Mass matrix, velocity-product and gravity terms from every body's centre of mass.
-        let mut mass_matrix = vec![vec![b.c(0.0); dof]; dof];
-        let mut velocity_products = vec![b.c(0.0); dof];
-        let mut weights = vec![b.c(0.0); dof];
-        let gravity = self.vec2(&self.m.gravity);
-        for (i, body) in self.m.bodies.iter().enumerate() {
-            let Some(pose) = poses[i] else { continue };
-            let mass = self.sym(&body.mass, &[]);
-            let inertia = self.sym(&body.inertia, &[]);
-            let com = pose.apply(self.vec2(&body.com));
-            let jac = self.jacobian(&com, &q); // jac[k] = ∂com/∂qₖ
-            let jac_angle = self.jacobian(&pose.orientation(), &q);
-            let vel = self.along(&com, &q, &qd);
-            let conv = self.along(&vel, &q, &qd); // J̇ q̇
-            for j in 0..dof {
-                for k in 0..=j {
-                    let translational = mass * (jac[j][0] * jac[k][0] + jac[j][1] * jac[k][1]);
-                    let rotational = jac_angle[j]
-                        .iter()
-                        .zip(&jac_angle[k])
-                        .map(|(&a, &c)| inertia * a * c)
-                        .reduce(|x, y| x + y)
-                        .expect("a pose has an orientation");
-                    mass_matrix[j][k] = mass_matrix[j][k] + translational + rotational;
-                }
-                // Orientation is linear in q for hinge and slide joints, so only translation has J̇ q̇ terms.
-                velocity_products[j] =
-                    velocity_products[j] + mass * (jac[j][0] * conv[0] + jac[j][1] * conv[1]);
-                weights[j] = weights[j] + mass * (jac[j][0] * gravity[0] + jac[j][1] * gravity[1]);
-            }
-        }
+        let (mass_matrix, velocity_products, weights) = if sd == 3 {
+            self.spatial_dynamics(&poses, &rates, &q, &qd)
+        } else {
+            self.planar_dynamics(&poses, &q, &qd)
+        };
         // Moving the whole skeleton about a joint fixed to the world changes no kinetic energy, so the mass
         // matrix and the velocity products do not depend on those joints' coordinates: evaluate them at 0,
-        // which folds their sines and cosines away and leaves relative angles only.
+        // which folds their sines and cosines away and leaves relative angles only. (Of several joints
+        // composed between the world and one body, only the first turns about a fixed axis.)
         let zero = b.c(0.0);
         let fixed: HashMap<NodeId, NodeId> = self
             .m
             .joints
             .iter()
-            .filter(|j| j.parent == BodyRef::World)
-            .flat_map(|j| j.coords.clone())
+            .enumerate()
+            .filter(|(i, j)| {
+                j.parent == BodyRef::World
+                    && !self.m.joints[..*i].iter().any(|earlier| earlier.child == j.child)
+            })
+            .flat_map(|(_, j)| j.coords.clone())
             .map(|c| (q[c].id, zero.id))
             .collect();
         let relative = |es: Vec<E<'b>>| -> Vec<E<'b>> {
@@ -162,8 +200,8 @@ impl<'m, 'b> Lowerer<'m, 'b> {
         let velocity_products = relative(velocity_products);
         let rhs: Vec<E> = (0..dof)
             .map(|j| {
-                tau[j] + end_jac[j][0] * force[0] + end_jac[j][1] * force[1] - velocity_products[j]
-                    + weights[j]
+                let loaded = (0..sd).fold(tau[j], |acc, r| acc + end_jac[j][r] * force[r]);
+                loaded - velocity_products[j] + weights[j]
             })
             .collect();
         let acceleration = Builder::ids(&solve_symmetric(&mass_matrix, &rhs));
@@ -196,10 +234,109 @@ impl<'m, 'b> Lowerer<'m, 'b> {
             .collect();
         Templates {
             dof,
+            space_dim: sd,
             geometry,
             cartesian,
             acceleration,
         }
+    }
+}
+
+/// The mass matrix (lower triangle), velocity products and weights (generalized gravity forces) of a
+/// skeleton, each as expressions of the coordinates `q` and rates `qd`.
+type Dynamics<'b> = (Vec<Vec<E<'b>>>, Vec<E<'b>>, Vec<E<'b>>);
+
+impl<'b> Lowerer<'_, 'b> {
+    /// Planar bodies: translation of the centre of mass and rotation about z.
+    fn planar_dynamics(
+        &self,
+        poses: &[Option<Pose<'b>>],
+        q: &[E<'b>],
+        qd: &[E<'b>],
+    ) -> Dynamics<'b> {
+        let b = self.b;
+        let dof = q.len();
+        let mut mass_matrix = vec![vec![b.c(0.0); dof]; dof];
+        let mut velocity_products = vec![b.c(0.0); dof];
+        let mut weights = vec![b.c(0.0); dof];
+        let gravity = self.pos(&self.m.gravity);
+        for (i, body) in self.m.bodies.iter().enumerate() {
+            let Some(pose) = poses[i] else { continue };
+            let mass = self.sym(&body.mass, &[]);
+            let inertia = self.sym(&body.inertia[2], &[]);
+            let com = pose.apply(&self.pos(&body.com));
+            let jac = self.jacobian(&com, q); // jac[k] = ∂com/∂qₖ
+            let jac_angle = self.jacobian(&pose.orientation(), q);
+            let vel = self.along(&com, q, qd);
+            let conv = self.along(&vel, q, qd); // J̇ q̇
+            for j in 0..dof {
+                for k in 0..=j {
+                    let translational = mass * (jac[j][0] * jac[k][0] + jac[j][1] * jac[k][1]);
+                    let rotational = jac_angle[j]
+                        .iter()
+                        .zip(&jac_angle[k])
+                        .map(|(&a, &c)| inertia * a * c)
+                        .reduce(|x, y| x + y)
+                        .expect("a pose has an orientation");
+                    mass_matrix[j][k] = mass_matrix[j][k] + translational + rotational;
+                }
+                // Orientation is linear in q for hinge and slide joints, so only translation has J̇ q̇ terms.
+                velocity_products[j] =
+                    velocity_products[j] + mass * (jac[j][0] * conv[0] + jac[j][1] * conv[1]);
+                weights[j] = weights[j] + mass * (jac[j][0] * gravity[0] + jac[j][1] * gravity[1]);
+            }
+        }
+        (mass_matrix, velocity_products, weights)
+    }
+
+    /// Spatial bodies: Newton–Euler equations of every body projected on the coordinates. With J the
+    /// Jacobian of the centre of mass and W the angular-velocity Jacobian in body axes (`rates`), ω = W q̇
+    /// and I the inertia tensor in body axes:
+    /// `M = Σ m JᵀJ + WᵀIW`, `h = Σ m Jᵀ(J̇q̇) + Wᵀ(I(Ẇq̇) + ω × Iω)`, `g = Σ m Jᵀ gravity`.
+    fn spatial_dynamics(
+        &self,
+        poses: &[Option<Pose<'b>>],
+        rates: &[Vec<[E<'b>; 3]>],
+        q: &[E<'b>],
+        qd: &[E<'b>],
+    ) -> Dynamics<'b> {
+        let b = self.b;
+        let dof = q.len();
+        let mut mass_matrix = vec![vec![b.c(0.0); dof]; dof];
+        let mut velocity_products = vec![b.c(0.0); dof];
+        let mut weights = vec![b.c(0.0); dof];
+        let gravity = self.vec3(&self.m.gravity);
+        for (i, body) in self.m.bodies.iter().enumerate() {
+            let Some(pose) = poses[i] else { continue };
+            let mass = self.sym(&body.mass, &[]);
+            let [xx, yy, zz, xy, xz, yz] = std::array::from_fn(|k| self.sym(&body.inertia[k], &[]));
+            let inertia: Mat3 = [[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]];
+            let com = pose.apply(&self.pos(&body.com));
+            let jac = self.jacobian(&com, q);
+            let vel = self.along(&com, q, qd);
+            let conv = self.along(&vel, q, qd); // J̇ q̇
+            let w = &rates[i];
+            let omega: [E; 3] = std::array::from_fn(|r| b.sum((0..dof).map(|k| w[k][r] * qd[k])));
+            let omega_bias = self.along(&omega, q, qd); // Ẇ q̇
+            let i_omega = mat_vec(&inertia, &omega);
+            let gyro = cross(&omega, &i_omega);
+            let i_bias = mat_vec(&inertia, &[omega_bias[0], omega_bias[1], omega_bias[2]]);
+            let rotational_bias: [E; 3] = std::array::from_fn(|r| i_bias[r] + gyro[r]);
+            let i_w: Vec<[E; 3]> = w.iter().map(|col| mat_vec(&inertia, col)).collect();
+            let dot_n = |a: &[E<'b>], c: &[E<'b>]| b.sum(a.iter().zip(c).map(|(&x, &y)| x * y));
+            for j in 0..dof {
+                for k in 0..=j {
+                    let translational = mass * dot_n(&jac[j], &jac[k]);
+                    let rotational = dot(&w[j], &i_w[k]);
+                    mass_matrix[j][k] = mass_matrix[j][k] + translational + rotational;
+                }
+                velocity_products[j] = velocity_products[j]
+                    + mass * dot_n(&jac[j], &conv)
+                    + dot(&w[j], &rotational_bias);
+                weights[j] = weights[j] + mass * dot_n(&jac[j], &gravity);
+            }
+        }
+        (mass_matrix, velocity_products, weights)
     }
 }
 
@@ -243,4 +380,11 @@ pub(super) fn solve_symmetric<'b>(m: &[Vec<E<'b>>], r: &[E<'b>]) -> Vec<E<'b>> {
         }
     }
     x
+}
+
+/// Re-expresses angular-velocity columns in a frame turned by `turn` from the one they are given in.
+fn rotate_rates<'b>(w: &mut [[E<'b>; 3]], turn: &Mat3<'b>) {
+    for col in w {
+        *col = mat_t_vec(turn, col);
+    }
 }
