@@ -104,12 +104,38 @@ fn object_world(model: &Model, poses: &[Pose], w: usize) -> Pose {
     }
 }
 
+/// The posture at which the compiler checks that no path point lies inside an obstacle it wraps over
+/// (`point-inside-obstacle`, docs/language.md §11.3): every coordinate at the middle of its range, 0 where
+/// unbounded (the nearer bound to 0 where bounded on one side).
+pub fn check_posture(model: &Model) -> Vec<f64> {
+    model
+        .joints
+        .iter()
+        .filter_map(|j| match &j.kind {
+            JointKind::Hinge { coord, .. } => {
+                let [lo, hi] = coord.range;
+                Some(match (lo.is_finite(), hi.is_finite()) {
+                    (true, true) => 0.5 * (lo + hi),
+                    (true, false) => lo.max(0.0),
+                    (false, true) => hi.min(0.0),
+                    (false, false) => 0.0,
+                })
+            }
+            JointKind::Weld => None,
+        })
+        .collect()
+}
+
 /// Decides the segment of every PathWrap of `m`: among the segments of its range (1-based points; −1 is
 /// the first or last), the one whose straight line passes nearest the object (in units of its size) with
 /// every coordinate at its default value. Wraps over inactive objects are dropped (OpenSim ignores them),
 /// and so is a wrap whose segment an earlier PathWrap of the path already took (a `.mnet` path holds one
-/// obstacle between two points; OpenSim applies its PathWraps in order, so the first keeps the segment).
-pub fn place_wraps(model: &Model, poses: &[Pose], m: &Muscle) -> Vec<Placement> {
+/// obstacle between two points; OpenSim applies its PathWraps in order, so the first keeps the segment),
+/// and a wrap with a neighbouring point inside the object at [`check_posture`], which the compiler
+/// refuses (a path cannot wrap from inside an obstacle; OpenSim does not wrap there either).
+pub fn place_wraps(model: &Model, m: &Muscle) -> Vec<Placement> {
+    let poses = &body_poses(model, &default_posture(model));
+    let check_poses = &body_poses(model, &check_posture(model));
     let n = m.points.len();
     let mut taken: Vec<Option<String>> = vec![None; n.saturating_sub(1)];
     let world: Vec<V3> = m
@@ -193,6 +219,22 @@ pub fn place_wraps(model: &Model, poses: &[Pose], m: &Muscle) -> Vec<Placement> 
             out.push(Placement {
                 segment: None,
                 note: why,
+            });
+            continue;
+        }
+        let check_frame = object_world(model, check_poses, pw.object);
+        let inside = [best, best + 1].into_iter().find_map(|k| {
+            let p = point_world(check_poses, m.points[k].body, &m.points[k].location);
+            let d = segment_distance(&check_frame, &obj.shape, &p, &p);
+            (d <= 1.0).then_some((k, d))
+        });
+        if let Some((k, d)) = inside {
+            out.push(Placement {
+                segment: None,
+                note: format!(
+                    "dropped: {why}, but {} lies inside the object ({d:.3} {unit}) with every coordinate at the middle of its range, where the compiler refuses a path point inside an obstacle it wraps over (point-inside-obstacle); OpenSim does not wrap where a point is inside",
+                    name(k)
+                ),
             });
             continue;
         }
@@ -320,7 +362,6 @@ pub fn emit(
 ) -> (String, Vec<String>) {
     let mut warnings = Vec::new();
     let mut o = String::new();
-    let poses = body_poses(model, &default_posture(model));
     let model_name = mnet_name(&model.name).0;
     let w = |o: &mut String, s: &str| {
         let _ = writeln!(o, "{s}");
@@ -649,7 +690,7 @@ pub fn emit(
             ),
         }
         // The path: points, with each placed wrap before the point that ends its segment.
-        let placements = place_wraps(model, &poses, m);
+        let placements = place_wraps(model, m);
         let mut before: Vec<Vec<String>> = vec![Vec::new(); m.points.len()];
         let mut notes = Vec::new();
         for (pw, pl) in m.wraps.iter().zip(&placements) {

@@ -84,10 +84,9 @@ pub fn path_points(model: &osim::Model, muscle: usize, q: &[f64]) -> Vec<frames:
         .collect()
 }
 
-/// The OpenSim names of the wrap objects the imported path of `m` carries (see `emit::place_wraps`), with
-/// the bodies at `poses` (the default posture's, as the importer decides).
-pub fn carried_wraps(model: &osim::Model, poses: &[frames::Pose], m: &osim::Muscle) -> Vec<String> {
-    emit::place_wraps(model, poses, m)
+/// The OpenSim names of the wrap objects the imported path of `m` carries (see `emit::place_wraps`).
+pub fn carried_wraps(model: &osim::Model, m: &osim::Muscle) -> Vec<String> {
+    emit::place_wraps(model, m)
         .iter()
         .zip(&m.wraps)
         .filter(|(p, _)| p.segment.is_some())

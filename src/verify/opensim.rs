@@ -561,13 +561,9 @@ pub(super) fn run_opensim<P: Plant + ?Sized>(
             })
         })
         .collect::<Result<_, _>>()?;
-    let poses0 = import::frames::body_poses(imported, &import::default_posture(imported));
     let carried: Vec<Vec<String>> = imp_muscle
         .iter()
-        .map(|&k| {
-            let m = &imported.muscles[k];
-            import::carried_wraps(imported, &poses0, m)
-        })
+        .map(|&k| import::carried_wraps(imported, &imported.muscles[k]))
         .collect();
     let geo = info.geometry().start;
     let mut ws = plant.workspace();
