@@ -11,7 +11,7 @@ approximation; the compiler's may differ in the arc). A wrap without a side poin
 straight segment crosses the obstacle, the shorter way round.
 
     python3 scripts/arm26_wrap_prediction.py                 # the shipped layout
-    python3 scripts/arm26_wrap_prediction.py --variants      # TRIlong with either of its two first wraps
+    python3 scripts/arm26_wrap_prediction.py --variants      # TRIlong's alternatives, BIClong's wrap kept
 
 Prints, per muscle: the largest |length error| at postures OpenSim reports unwrapped and at wrapped ones,
 and the number of postures where the wrap state (ours: longer than the straight polyline) disagrees with
@@ -124,7 +124,7 @@ def mnet_paths(text):
     out = {}
     vec = r"\(([^)]*)\)"
     for m in re.finditer(r"muscle (\w+): \w+ \{(.*?)\n  \}", text, re.S):
-        body = m.group(2)
+        body = re.sub(r"//[^\n]*", "", m.group(2))
         path = body[body.index("path ") + 5:]
         elems = []
         for part in re.split(r"\s*->\s*", re.sub(r"//[^\n]*", "", path).strip().rstrip(";")):
@@ -198,6 +198,12 @@ def main():
         report("TRIlong, glen kept", "TRIlong", swapped)
         no_side = [("wrap", e[1], None) if e[0] == "wrap" and e[1] == "TRIlonghh" else e for e in base]
         report("TRIlong, hh without side", "TRIlong", no_side)
+        # BIClong with its wrap over BIClonghh (quadrant -y) between P2 and P3, as OpenSim's range 2 3 says.
+        hh = WRAPS["BIClonghh"]
+        side = np.array(hh["translation"]) + xyz(hh["xyz_body_rotation"]) @ np.array([0, -2 * hh["dimensions"][1], 0])
+        bic = list(paths["BIClong"])
+        bic.insert(2, ("wrap", "BIClonghh", side))
+        report("BIClong, wrap kept", "BIClong", bic)
 
 
 if __name__ == "__main__":
