@@ -26,6 +26,7 @@ pub mod animate;
 pub mod bench;
 pub mod config;
 pub mod experiments;
+pub mod import;
 pub mod input;
 pub mod models;
 pub mod plots;

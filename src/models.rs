@@ -125,7 +125,18 @@ pub fn load_as(spec: &str, choice: Choice) -> Result<(Box<dyn Plant>, Backend), 
             return Ok((compiled(name).expect("built-in"), Backend::Compiled));
         }
     }
-    let plant = crate::InterpretedPlant::from_source(&text, &file_name)?;
+    load_source(&text, &file_name, choice)
+}
+
+/// A model given as text (`file_name` names it in messages), interpreted or compiled at run time (the JIT,
+/// unless `choice` is [`Choice::Interpreted`]).
+pub fn load_source(
+    text: &str,
+    file_name: &str,
+    choice: Choice,
+) -> Result<(Box<dyn Plant>, Backend), crate::Error> {
+    let spec = file_name;
+    let plant = crate::InterpretedPlant::from_source(text, file_name)?;
     if choice == Choice::Interpreted {
         return Ok((Box::new(plant), Backend::Interpreted));
     }

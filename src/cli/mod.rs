@@ -3,6 +3,7 @@
 mod analyze;
 mod bench;
 mod check;
+mod import;
 mod show;
 mod simulate;
 mod train;
@@ -37,6 +38,8 @@ enum Command {
     Params(check::ParamsArgs),
     /// Print the Rust code `model!` generates for a model file.
     Expand(check::ExpandArgs),
+    /// Import an OpenSim model (.osim) as a .mnet file.
+    Import(import::Args),
     /// Measure simulation, adjoint and compilation speed.
     Bench(bench::Args),
     /// Train a recurrent controller on a task (defaults: arm26, random reaches).
@@ -55,6 +58,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, motornet::Error> {
         Command::Show(a) => show::run(a),
         Command::Params(a) => check::params(a),
         Command::Expand(a) => check::expand(a),
+        Command::Import(a) => import::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Train(a) => train::run(a),
         Command::Eval(a) => train::eval(a),

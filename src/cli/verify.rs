@@ -97,7 +97,7 @@ pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
         }
     }
     outln!(
-        "{} field{} compared, {failed} failure{} (tolerance: 1e-6·(1+|reference|))",
+        "{} field{} compared, {failed} failure{} (tolerance: 1e-6·(1+|reference|); path geometry and OpenSim fields: absolute, per field)",
         compared,
         if compared == 1 { "" } else { "s" },
         if failed == 1 { "" } else { "s" }

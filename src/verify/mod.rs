@@ -11,17 +11,17 @@
 //! `n_muscles` and `dof` and then with the model's — and hold finite numbers; a top-level field the kind
 //! does not define is an error unless it is one of the informational fields its generator writes
 //! (`case`, `seed`, `description`, …, whose types are checked too); a duplicated key is an error. Every
-//! message names the file and the field. Kinds of reference this version cannot run yet (3D MuJoCo,
-//! OpenSim) are recognised and reported as
-//! [`Outcome::Unsupported`], never run partially. A field that compares no element does not pass.
+//! message names the file and the field. A kind of reference a version cannot run is recognised and
+//! reported as [`Outcome::Unsupported`], never run partially (this version runs every kind). A field that compares no element does not pass.
 //!
 //! Files: this one holds the reports, the kinds of reference and the entry points; `strict` the strict
-//! JSON reader (`Doc`); `trajectory`, `gradient`, `geometry`, `policy` and `closed_loop` read and run one
-//! kind each.
+//! JSON reader (`Doc`); `trajectory`, `gradient`, `geometry`, `policy`, `closed_loop` and `opensim` read
+//! and run one kind each.
 
 mod closed_loop;
 mod geometry;
 mod gradient;
+mod opensim;
 mod policy;
 mod strict;
 mod trajectory;
@@ -31,6 +31,7 @@ pub use geometry::verify_geometry;
 use geometry::*;
 pub use gradient::verify_gradients;
 use gradient::*;
+use opensim::*;
 use policy::*;
 use strict::*;
 pub use strict::{flatten, parse_json};
@@ -101,7 +102,7 @@ pub enum Kind {
     Policy,
     /// `mujoco3d/`: 3D skeletons (trajectories) and tendons (path geometry).
     Mujoco3d,
-    /// `opensim/`: OpenSim's Arm26 (not supported by this version).
+    /// `opensim/`: an OpenSim model's muscle lengths and dL/dq over a grid of postures.
     OpenSim,
 }
 
@@ -117,6 +118,7 @@ impl Kind {
                 | Kind::Policy
                 | Kind::ClosedLoop
                 | Kind::Mujoco3d
+                | Kind::OpenSim
         )
     }
 
@@ -130,7 +132,7 @@ impl Kind {
             Kind::ClosedLoop => "a closed-loop training episode (closed_loop/)",
             Kind::Policy => "a recurrent policy network (policies/)",
             Kind::Mujoco3d => "a 3D MuJoCo skeleton or tendon case (mujoco3d/)",
-            Kind::OpenSim => "an OpenSim model case (opensim/)",
+            Kind::OpenSim => "an OpenSim model's muscle paths (opensim/)",
         }
     }
 }
@@ -244,6 +246,9 @@ fn check_value(file: &str, reference: &Value) -> Result<Kind, Error> {
             read_gru(&doc)?;
         }
         Kind::ClosedLoop => check_closed_loop(&doc)?,
+        Kind::OpenSim => {
+            read_opensim(&doc)?;
+        }
         _ => {}
     }
     Ok(kind)
@@ -252,6 +257,17 @@ fn check_value(file: &str, reference: &Value) -> Result<Kind, Error> {
 /// Reads, runs and compares one reference given as text (`file` names it in messages and, when the text
 /// has no `case` field, names the case).
 pub fn verify_text(file: &str, text: &str, opts: &Options) -> Result<Outcome, Error> {
+    verify_text_in(file, text, None, opts)
+}
+
+/// [`verify_text`] for a reference read from folder `dir`, where references that name other files (an
+/// OpenSim reference's `.osim`) find them.
+pub fn verify_text_in(
+    file: &str,
+    text: &str,
+    dir: Option<&Path>,
+    opts: &Options,
+) -> Result<Outcome, Error> {
     let reference = parse_json(file, text)?;
     let kind = check_value(file, &reference)?;
     if !kind.supported() {
@@ -266,13 +282,17 @@ pub fn verify_text(file: &str, text: &str, opts: &Options) -> Result<Outcome, Er
         Kind::ClosedLoop => {
             return verify_closed_loop(file, &reference, opts).map(Outcome::Compared)
         }
+        Kind::OpenSim => return verify_opensim(file, &reference, dir, opts).map(Outcome::Compared),
         _ => {}
     }
     // A spatial reference is a trajectory when it has states, else path geometry.
-    let trajectory = kind == Kind::Trajectory || (kind == Kind::Mujoco3d && reference.get("joint").is_some());
+    let trajectory =
+        kind == Kind::Trajectory || (kind == Kind::Mujoco3d && reference.get("joint").is_some());
     let case = match kind {
         // Geometry references carry no case name; they are named after their file.
-        _ if !trajectory && kind != Kind::Gradient => file.split('.').next().unwrap_or_default().to_string(),
+        _ if !trajectory && kind != Kind::Gradient => {
+            file.split('.').next().unwrap_or_default().to_string()
+        }
         _ => case_name(Path::new(file), &reference),
     };
     let spec = match &opts.model {
@@ -340,7 +360,38 @@ fn display_name(path: &Path) -> String {
 /// reference file.
 pub fn verify_path(path: &Path, opts: &Options) -> Result<Outcome, Error> {
     let text = crate::input::read_text(path, "reference", crate::input::MAX_DATA_BYTES)?;
-    verify_text(&display_name(path), &text, opts)
+    verify_text_in(&display_name(path), &text, path.parent(), opts)
+}
+
+/// Runs an OpenSim reference: the `.osim` it names imported in memory (or `--model`), compared at every
+/// posture (`opensim.rs`).
+fn verify_opensim(
+    file: &str,
+    reference: &Value,
+    dir: Option<&Path>,
+    opts: &Options,
+) -> Result<CaseReport, Error> {
+    let doc = top(file, reference)?;
+    let r = read_opensim(&doc)?;
+    let (imported, osim_name) = import_reference_model(file, dir, &r)?;
+    let choice = crate::models::Choice::from_flags(opts.interpreted, opts.jit);
+    let (plant, backend, model) = match &opts.model {
+        Some(spec) => {
+            let (plant, backend) = crate::models::load_as(spec, choice)?;
+            (plant, backend, spec.clone())
+        }
+        None => {
+            let name = format!("{osim_name} (imported)");
+            let (plant, backend) = crate::models::load_source(&imported.text, &name, choice)?;
+            (plant, backend, name)
+        }
+    };
+    let fields = run_opensim(file, plant.as_ref(), &r, &imported.model)?;
+    Ok(CaseReport {
+        case: file.to_string(),
+        model: format!("{model} ({})", backend.name()),
+        fields,
+    })
 }
 
 /// Reads and runs one reference file; a kind this version cannot run is an error.

@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""What the imported Arm26 should give under the language's wrapping rule, computed independently of the
+compiler (numpy only), against OpenSim's lengths in tests/reference/opensim/arm26_paths.json.
+
+The skeleton is rebuilt from the reference's `model` summary (tests/import.rs checks that the importer's
+kinematics put every path point where OpenSim does, to 1e-12 m). The paths, wraps and side points are read
+from models/arm26_opensim.mnet as the importer wrote them. Wrapping follows README.3d.md's MuJoCo 4.0 rule:
+cylinders exactly; an ellipsoid by the sphere rule in coordinates scaled by its radii, the tangent points and
+the great-circle arc mapped back and measured in real coordinates (one reading of the language's smooth
+approximation; the compiler's may differ in the arc). A wrap without a side point wraps only where the
+straight segment crosses the obstacle, the shorter way round.
+
+    python3 scripts/arm26_wrap_prediction.py                 # the shipped layout
+    python3 scripts/arm26_wrap_prediction.py --variants      # TRIlong's alternatives, BIClong's wrap kept
+
+Prints, per muscle: the largest |length error| at postures OpenSim reports unwrapped and at wrapped ones,
+and the number of postures where the wrap state (ours: longer than the straight polyline) disagrees with
+OpenSim's (`active_wraps` naming an object our path carries).
+"""
+import json
+import math
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+REF = json.loads((ROOT / "tests/reference/opensim/arm26_paths.json").read_text())
+MNET = (ROOT / "models/arm26_opensim.mnet").read_text()
+MODEL = REF["model"]
+
+
+def xyz(r):
+    (a, b, c) = r
+    rx = np.array([[1, 0, 0], [0, math.cos(a), -math.sin(a)], [0, math.sin(a), math.cos(a)]])
+    ry = np.array([[math.cos(b), 0, math.sin(b)], [0, 1, 0], [-math.sin(b), 0, math.cos(b)]])
+    rz = np.array([[math.cos(c), -math.sin(c), 0], [math.sin(c), math.cos(c), 0], [0, 0, 1]])
+    return rx @ ry @ rz
+
+
+def axis_angle(axis, q):
+    a = np.array(axis) / np.linalg.norm(axis)
+    k = np.array([[0, -a[2], a[1]], [a[2], 0, -a[0]], [-a[1], a[0], 0]])
+    return np.eye(3) + math.sin(q) * k + (1 - math.cos(q)) * k @ k
+
+
+JOINTS = {j["name"]: j for j in MODEL["joints"]}
+WRAPS = {w["name"]: dict(w, body=b["name"]) for b in MODEL["bodies"] for w in b["wrap_objects"]}
+
+
+def poses(q):
+    """World (R, p) of each body: ground -> base (weld) -> r_humerus -> r_ulna_radius_hand."""
+    out = {"ground": (np.eye(3), np.zeros(3))}
+    weld = JOINTS["offset"]["parent_frame"]["translation"]
+    out["base"] = (np.eye(3), np.array(weld, dtype=float))
+    for name, parent, child, k in [("r_shoulder", "base", "r_humerus", 0), ("r_elbow", "r_humerus", "r_ulna_radius_hand", 1)]:
+        j = JOINTS[name]
+        r, p = out[parent]
+        out[child] = (r @ axis_angle(j["spatial_transform"][0]["axis"], q[k]), p + r @ np.array(j["parent_frame"]["translation"]))
+    return out
+
+
+def signed_angle(a, b):
+    return math.atan2(a[0] * b[1] - a[1] * b[0], a[0] * b[0] + a[1] * b[1])
+
+
+def wrap_2d(p2, s2, r, side2):
+    """README.3d.md's 2D rule; side2 on the circle, or None (wrap only where PS crosses, shorter way)."""
+    n_p, n_s = np.linalg.norm(p2), np.linalg.norm(s2)
+    if n_p < r or n_s < r:
+        return None
+    if side2 is None:
+        d = s2 - p2
+        t = np.clip(-(p2 @ d) / (d @ d), 0.0, 1.0)
+        c = p2 + t * d
+        if np.linalg.norm(c) >= r:
+            return None
+        side2 = r * c / np.linalg.norm(c)
+    w = signed_angle(p2, side2) + signed_angle(side2, s2)
+    a_p, a_s = math.acos(r / n_p), math.acos(r / n_s)
+    if abs(w) <= a_p + a_s:
+        return None
+    return w, a_p, a_s
+
+
+def wrapped_length(p, s, obj, frame, side_local):
+    rot, origin = frame
+    pl, sl = rot.T @ (p - origin), rot.T @ (s - origin)
+    if obj["type"] == "WrapCylinder":
+        r = obj["radius"]
+        side2 = None if side_local is None else r * side_local[:2] / np.linalg.norm(side_local[:2])
+        res = wrap_2d(pl[:2], sl[:2], r, side2)
+        if res is None:
+            return None
+        w, a_p, a_s = res
+        flat = math.sqrt(pl[:2] @ pl[:2] - r * r) + r * (abs(w) - a_p - a_s) + math.sqrt(sl[:2] @ sl[:2] - r * r)
+        return math.hypot(flat, sl[2] - pl[2])
+    radii = np.array(obj["dimensions"])
+    ps, ss = pl / radii, sl / radii
+    n = np.cross(ps, ss)
+    n /= np.linalg.norm(n)
+    e1 = ps / np.linalg.norm(ps)
+    e2 = np.cross(n, e1)
+    to2 = lambda v: np.array([v @ e1, v @ e2])  # noqa: E731
+    side2 = None
+    if side_local is not None:
+        d2 = to2(side_local / radii)
+        side2 = d2 / np.linalg.norm(d2)
+    res = wrap_2d(to2(ps), to2(ss), 1.0, side2)
+    if res is None:
+        return None
+    w, a_p, a_s = res
+    sign = 1.0 if w > 0 else -1.0
+    start = signed_angle(np.array([1.0, 0.0]), to2(ps)) + sign * a_p
+    phi = abs(w) - a_p - a_s
+    arc = [(math.cos(start + sign * phi * k / 400) * e1 + math.sin(start + sign * phi * k / 400) * e2) * radii for k in range(401)]
+    length = sum(np.linalg.norm(arc[k + 1] - arc[k]) for k in range(400))
+    return np.linalg.norm(pl - arc[0]) + length + np.linalg.norm(arc[-1] - sl)
+
+
+def mnet_paths(text):
+    """{muscle: [(body, point) | ('wrap', name, side or None)]} from the generated file."""
+    out = {}
+    vec = r"\(([^)]*)\)"
+    for m in re.finditer(r"muscle (\w+): \w+ \{(.*?)\n  \}", text, re.S):
+        body = re.sub(r"//[^\n]*", "", m.group(2))
+        path = body[body.index("path ") + 5:]
+        elems = []
+        for part in re.split(r"\s*->\s*", re.sub(r"//[^\n]*", "", path).strip().rstrip(";")):
+            part = part.strip()
+            w = re.match(r"wrap (\w+)(?: side " + vec + r" m)?", part)
+            if w:
+                side = None if w.group(2) is None else np.array([float(x) for x in w.group(2).split(",")])
+                elems.append(("wrap", w.group(1), side))
+            else:
+                p = re.match(r"(\w+) " + vec + " m", part)
+                elems.append((p.group(1), np.array([float(x) for x in p.group(2).split(",")])))
+        out[m.group(1)] = elems
+    return out
+
+
+def length_of(elems, q):
+    """Our path length at q and whether a wrap is active."""
+    world = poses(q)
+    pts, wraps = [], {}
+    for e in elems:
+        if e[0] == "wrap":
+            wraps[len(pts) - 1] = (e[1], e[2])
+        else:
+            r, p = world[e[0]]
+            pts.append(r @ e[1] + p)
+    total, wrapped = 0.0, False
+    for i in range(len(pts) - 1):
+        if i in wraps:
+            name, side = wraps[i]
+            obj = WRAPS[name]
+            rb, pb = world[obj["body"]]
+            frame = (rb @ xyz(obj["xyz_body_rotation"]), pb + rb @ np.array(obj["translation"]))
+            side_local = None
+            if side is not None:  # the side point is in the body frame; the rule wants it in the object's
+                side_local = xyz(obj["xyz_body_rotation"]).T @ (side - np.array(obj["translation"]))
+            l = wrapped_length(pts[i], pts[i + 1], obj, frame, side_local)
+            if l is not None:
+                total += l
+                wrapped = True
+                continue
+        total += np.linalg.norm(pts[i + 1] - pts[i])
+    return total, wrapped
+
+
+def report(label, muscle, elems):
+    k = REF["muscles"].index(muscle)
+    carried = {e[1] for e in elems if e[0] == "wrap"}
+    worst_free, worst_wrapped, disagree = (0.0, None), (0.0, None), 0
+    for s in REF["samples"]:
+        length, wrapped = length_of(elems, s["q"])
+        err = abs(length - s["length"][k])
+        active = [a["wrap_object"] for a in s["active_wraps"][k]]
+        disagree += wrapped != any(a in carried for a in active)
+        if active:
+            worst_wrapped = max(worst_wrapped, (err, s["q"]), key=lambda x: x[0])
+        else:
+            worst_free = max(worst_free, (err, s["q"]), key=lambda x: x[0])
+    print(f"{label:26} unwrapped {worst_free[0]:9.2e} m {str(worst_free[1]):14} "
+          f"wrapped {worst_wrapped[0]:9.2e} m {str(worst_wrapped[1]):14} wrap-state disagreements {disagree}")
+
+
+def main():
+    paths = mnet_paths(MNET)
+    for muscle, elems in paths.items():
+        report(muscle, muscle, elems)
+    if "--variants" in sys.argv:
+        base = paths["TRIlong"]
+        glen = WRAPS["TRIlongglen"]
+        side = np.array(glen["translation"]) + xyz(glen["xyz_body_rotation"]) @ np.array([2 * glen["radius"], 0, 0])
+        swapped = [("wrap", "TRIlongglen", side) if e[0] == "wrap" and e[1] == "TRIlonghh" else e for e in base]
+        report("TRIlong, glen kept", "TRIlong", swapped)
+        no_side = [("wrap", e[1], None) if e[0] == "wrap" and e[1] == "TRIlonghh" else e for e in base]
+        report("TRIlong, hh without side", "TRIlong", no_side)
+        # BIClong with its wrap over BIClonghh (quadrant -y) between P2 and P3, as OpenSim's range 2 3 says.
+        hh = WRAPS["BIClonghh"]
+        side = np.array(hh["translation"]) + xyz(hh["xyz_body_rotation"]) @ np.array([0, -2 * hh["dimensions"][1], 0])
+        bic = list(paths["BIClong"])
+        bic.insert(2, ("wrap", "BIClonghh", side))
+        report("BIClong, wrap kept", "BIClong", bic)
+
+
+if __name__ == "__main__":
+    main()
