@@ -378,7 +378,7 @@ fn files_that_compare_nothing_fail() {
 }
 
 #[test]
-fn unsupported_kinds_are_reported_and_fail_the_run() {
+fn newer_kinds_are_recognised_and_read_strictly() {
     // A closed-loop episode carries a trajectory too; a trajectory with an observation field is read as
     // one, strictly, and does not pass as a trajectory.
     let mut v = trajectory();
@@ -387,30 +387,23 @@ fn unsupported_kinds_are_reported_and_fail_the_run() {
     let err = check_text("cl.json", &text).unwrap_err().to_string();
     assert!(err.contains("cl.json"), "{err}");
     assert!(verify_text("cl.json", &text, &Options::default()).is_err());
-    // A 3D MuJoCo case is recognised and reported as unsupported.
+    // A 3D MuJoCo case (recognised here by its `energy` diagnostic) is run like any trajectory, strictly:
+    // one that says it is spatial has 3D endpoint states, which a planar trajectory lacks.
     let mut v = trajectory();
     v["energy"] = json!([]);
-    let text = v.to_string();
     assert_eq!(classify(&v), Some(Kind::Mujoco3d));
-    match verify_text("m3.json", &text, &Options::default()).unwrap() {
-        Outcome::Unsupported { kind, .. } => assert_eq!(kind, Kind::Mujoco3d),
+    let report = match verify_text("m3.json", &v.to_string(), &Options::default()).unwrap() {
+        Outcome::Compared(report) => report,
         other => panic!("{other:?}"),
-    }
-    let cl = write("mujoco3d.json", &text);
-    let (ok, out) = cli(&[&cl]);
-    assert!(!ok, "{out}");
-    assert!(out.contains("not supported by this version"), "{out}");
+    };
+    assert!(report.passed(), "{report:?}");
+    v["space_dim"] = json!(3);
+    let err = verify_text("m3.json", &v.to_string(), &Options::default())
+        .unwrap_err()
+        .to_string();
     assert!(
-        out.contains("1 file: 0 passed, 0 failed, 1 unsupported"),
-        "{out}"
-    );
-    // One unsupported file among passing ones still fails the run.
-    let good = Path::new(SEEDS).join("trajectory_pointmass24_relu.json");
-    let (ok, out) = cli(&[&good, &cl]);
-    assert!(!ok, "{out}");
-    assert!(
-        out.contains("2 files: 1 passed, 0 failed, 1 unsupported"),
-        "{out}"
+        err.contains("m3.json") && (err.contains("endpoint_load") || err.contains("cartesian")),
+        "{err}"
     );
     for (field, kind) in [
         ("network", Kind::Policy),

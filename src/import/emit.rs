@@ -104,38 +104,15 @@ fn object_world(model: &Model, poses: &[Pose], w: usize) -> Pose {
     }
 }
 
-/// The posture at which the compiler checks that no path point lies inside an obstacle it wraps over
-/// (`point-inside-obstacle`, docs/language.md §11.3): every coordinate at the middle of its range, 0 where
-/// unbounded (the nearer bound to 0 where bounded on one side).
-pub fn check_posture(model: &Model) -> Vec<f64> {
-    model
-        .joints
-        .iter()
-        .filter_map(|j| match &j.kind {
-            JointKind::Hinge { coord, .. } => {
-                let [lo, hi] = coord.range;
-                Some(match (lo.is_finite(), hi.is_finite()) {
-                    (true, true) => 0.5 * (lo + hi),
-                    (true, false) => lo.max(0.0),
-                    (false, true) => hi.min(0.0),
-                    (false, false) => 0.0,
-                })
-            }
-            JointKind::Weld => None,
-        })
-        .collect()
-}
-
 /// Decides the segment of every PathWrap of `m`: among the segments of its range (1-based points; −1 is
 /// the first or last), the one whose straight line passes nearest the object (in units of its size) with
 /// every coordinate at its default value. Wraps over inactive objects are dropped (OpenSim ignores them),
 /// and so is a wrap whose segment an earlier PathWrap of the path already took (a `.mnet` path holds one
-/// obstacle between two points; OpenSim applies its PathWraps in order, so the first keeps the segment),
-/// and a wrap with a neighbouring point inside the object at [`check_posture`], which the compiler
-/// refuses (a path cannot wrap from inside an obstacle; OpenSim does not wrap there either).
+/// obstacle between two points; OpenSim applies its PathWraps in order, so the first keeps the segment).
+/// A neighbouring point inside the object is no reason to drop it: the path is straight while it is
+/// inside, as in OpenSim.
 pub fn place_wraps(model: &Model, m: &Muscle) -> Vec<Placement> {
     let poses = &body_poses(model, &default_posture(model));
-    let check_poses = &body_poses(model, &check_posture(model));
     let n = m.points.len();
     let mut taken: Vec<Option<String>> = vec![None; n.saturating_sub(1)];
     let world: Vec<V3> = m
@@ -219,22 +196,6 @@ pub fn place_wraps(model: &Model, m: &Muscle) -> Vec<Placement> {
             out.push(Placement {
                 segment: None,
                 note: why,
-            });
-            continue;
-        }
-        let check_frame = object_world(model, check_poses, pw.object);
-        let inside = [best, best + 1].into_iter().find_map(|k| {
-            let p = point_world(check_poses, m.points[k].body, &m.points[k].location);
-            let d = segment_distance(&check_frame, &obj.shape, &p, &p);
-            (d <= 1.0).then_some((k, d))
-        });
-        if let Some((k, d)) = inside {
-            out.push(Placement {
-                segment: None,
-                note: format!(
-                    "dropped: {why}, but {} lies inside the object ({d:.3} {unit}) with every coordinate at the middle of its range, where the compiler refuses a path point inside an obstacle it wraps over (point-inside-obstacle); OpenSim does not wrap where a point is inside",
-                    name(k)
-                ),
             });
             continue;
         }
@@ -406,7 +367,7 @@ pub fn emit(
         "A WeldJoint is a `weld`; a CustomJoint turning about one axis (rotation1..3 driven by one coordinate through LinearFunction 1 0, every other axis Constant 0) is a `hinge` named after its coordinate. Offset frames become `at`, `rotation` (body-fixed X-Y-Z) and, for a child offset, `anchor` and a turned `axis`.",
         "Coordinate ranges become joint ranges, which motornet enforces (clips) even where OpenSim's coordinate is not clamped. Default values are noted at each joint; a motornet state is given at reset.",
         "Wrap objects are wrapped by MuJoCo 4.0's rule (docs/language.md), not OpenSim's `hybrid` method: cylinders are infinite (OpenSim's length is noted), ellipsoids use the language's smooth approximation. A quadrant (x, -y, z, ...) becomes a side point two radii out along that axis of the object's frame; `all` wraps the shorter way round where the straight segment crosses the object.",
-        "OpenSim applies a PathWrap to the segments of its range and picks one as it goes; here a wrap sits on one segment, chosen once: the segment of its range that passes nearest the object at the default posture. Each wrap's choice is written next to it. A wrap is dropped, with the reason, where a second PathWrap claims the same segment or a neighbouring point lies inside the object with every coordinate at the middle of its range (the compiler refuses a path point inside an obstacle it wraps over).",
+        "OpenSim applies a PathWrap to the segments of its range and picks one as it goes; here a wrap sits on one segment, chosen once: the segment of its range that passes nearest the object at the default posture. Each wrap's choice is written next to it. A wrap is dropped, with the reason, where a second PathWrap claims the same segment.",
         "Thelen2003Muscle becomes RigidTendonHillMuscleThelen: the tendon is rigid at its slack length and the curve shapes are Thelen's defaults; each muscle lists the properties that are not carried.",
     ] {
         let mut block = String::new();

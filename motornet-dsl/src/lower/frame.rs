@@ -119,6 +119,10 @@ pub(super) fn mat_vec<'b>(m: &Mat3<'b>, v: &[E<'b>; 3]) -> [E<'b>; 3] {
     std::array::from_fn(|i| m[i][0] * v[0] + m[i][1] * v[1] + m[i][2] * v[2])
 }
 
+pub(super) fn transpose<'b>(m: &Mat3<'b>) -> Mat3<'b> {
+    std::array::from_fn(|i| std::array::from_fn(|j| m[j][i]))
+}
+
 /// mᵀ v.
 pub(super) fn mat_t_vec<'b>(m: &Mat3<'b>, v: &[E<'b>; 3]) -> [E<'b>; 3] {
     std::array::from_fn(|i| m[0][i] * v[0] + m[1][i] * v[1] + m[2][i] * v[2])

@@ -45,16 +45,14 @@ impl<'m, 'b> Lowerer<'m, 'b> {
     }
 
     /// Body poses as functions of the coordinates `q`, parents first, and (spatial models) each body's
-    /// angular-velocity Jacobian in its own axes: `rates[body][k]` is the body's angular velocity, in body
-    /// coordinates, per unit q̇ₖ.
-    pub(super) fn frames(&self, q: &[E<'b>]) -> (Vec<Option<Pose<'b>>>, Vec<Vec<[E<'b>; 3]>>) {
+    /// chain of moving joints from the world, in order: the axes its velocity and Jacobians are built from.
+    pub(super) fn frames(&self, q: &[E<'b>]) -> (Vec<Option<Pose<'b>>>, Vec<Vec<Axis<'b>>>) {
         let b = self.b;
         let spatial = self.m.space_dim == 3;
         let world = Pose::world(b, self.m.space_dim);
         let n = self.m.bodies.len();
         let mut poses: Vec<Option<Pose>> = vec![None; n];
-        let no_rates = vec![[b.c(0.0); 3]; if spatial { q.len() } else { 0 }];
-        let mut rates: Vec<Vec<[E; 3]>> = vec![no_rates.clone(); n];
+        let mut chains: Vec<Vec<Axis>> = vec![Vec::new(); n];
         for &j in &self.m.joint_order {
             let joint = &self.m.joints[j.index()];
             let child = joint.child.index();
@@ -74,38 +72,39 @@ impl<'m, 'b> Lowerer<'m, 'b> {
                 continue;
             }
             // A later joint between the same two bodies continues from the earlier ones.
-            let (base, mut w) = match (poses[child], joint.parent) {
-                (Some(pose), _) => (pose, rates[child].clone()),
-                (None, BodyRef::World) => (world, no_rates.clone()),
+            let (base, mut chain) = match (poses[child], joint.parent) {
+                (Some(pose), _) => (pose, chains[child].clone()),
+                (None, BodyRef::World) => (world, Vec::new()),
                 (None, BodyRef::Body(p)) => (
                     poses[p.index()].expect("joint_order lists parents first"),
-                    rates[p.index()].clone(),
+                    chains[p.index()].clone(),
                 ),
             };
             let offset = euler_xyz(b, &self.vec3(&joint.rotation));
             let mut pose = base.then(self.vec3(&joint.at), &offset);
-            rotate_rates(&mut w, &offset);
-            match joint.kind {
-                JointKind::Hinge => {
-                    let axis = unit(&self.vec3(&joint.axis));
+            if joint.kind != JointKind::Weld {
+                // The axis is fixed in the frame before the joint moves (and, for a hinge, after it).
+                let axis = unit(&self.vec3(&joint.axis));
+                let anchor = self.vec3(&joint.anchor);
+                let point = pose.apply(&anchor);
+                chain.push(Axis {
+                    coord: c,
+                    slide: joint.kind == JointKind::Slide,
+                    direction: mat_vec(pose.rotation(), &axis),
+                    point: [point[0], point[1], point[2]],
+                });
+                pose = if joint.kind == JointKind::Hinge {
                     let turn = axis_angle(&axis, q[c]);
-                    let anchor = self.vec3(&joint.anchor);
                     let turned = mat_vec(&turn, &anchor);
-                    pose = pose.then(std::array::from_fn(|i| anchor[i] - turned[i]), &turn);
-                    rotate_rates(&mut w, &turn);
-                    // The axis is the same in the frame before and after the turn about it.
-                    w[c] = axis;
-                }
-                JointKind::Slide => {
-                    let axis = unit(&self.vec3(&joint.axis));
-                    pose = pose.then(axis.map(|a| a * q[c]), &identity(b));
-                }
-                JointKind::Weld => {}
+                    pose.then(std::array::from_fn(|i| anchor[i] - turned[i]), &turn)
+                } else {
+                    pose.then(axis.map(|a| a * q[c]), &identity(b))
+                };
             }
             poses[child] = Some(pose);
-            rates[child] = w;
+            chains[child] = chain;
         }
-        (poses, rates)
+        (poses, chains)
     }
 
     /// A point given in a body's frame (or the world's), in world coordinates.
@@ -157,7 +156,7 @@ impl<'m, 'b> Lowerer<'m, 'b> {
         let qd: Vec<E> = (d..2 * d).map(|i| b.var(i)).collect();
         let tau: Vec<E> = (2 * d..3 * d).map(|i| b.var(i)).collect();
         let force: Vec<E> = (3 * d..3 * d + sd as u32).map(|i| b.var(i)).collect();
-        let (poses, rates) = self.frames(&q);
+        let (poses, chains) = self.frames(&q);
 
         // Endpoint position, its Jacobian and velocity.
         let end = self.point(&poses, self.m.endpoint.body, &self.pos(&self.m.endpoint.at));
@@ -168,7 +167,7 @@ impl<'m, 'b> Lowerer<'m, 'b> {
         let cartesian = Builder::ids(&[end.clone(), end_vel].concat());
 
         let (mass_matrix, velocity_products, weights) = if sd == 3 {
-            self.spatial_dynamics(&poses, &rates, &q, &qd)
+            self.spatial_dynamics(&poses, &chains, &q, &qd)
         } else {
             self.planar_dynamics(&poses, &q, &qd)
         };
@@ -289,55 +288,105 @@ impl<'b> Lowerer<'_, 'b> {
         (mass_matrix, velocity_products, weights)
     }
 
-    /// Spatial bodies: Newton–Euler equations of every body projected on the coordinates. With J the
-    /// Jacobian of the centre of mass and W the angular-velocity Jacobian in body axes (`rates`), ω = W q̇
-    /// and I the inertia tensor in body axes:
-    /// `M = Σ m JᵀJ + WᵀIW`, `h = Σ m Jᵀ(J̇q̇) + Wᵀ(I(Ẇq̇) + ω × Iω)`, `g = Σ m Jᵀ gravity`.
+    /// Spatial bodies: the Newton–Euler equations of every body projected on the coordinates, with the
+    /// Jacobians written from the joint axes instead of differentiated: for a hinge k with world axis zₖ
+    /// through pₖ, a point c moves by zₖ × (c − pₖ) per unit q̇ₖ and the body turns by zₖ; for a slide,
+    /// c moves by its axis dₖ. With J the centre of mass's Jacobian, Jω the angular one, I the inertia
+    /// tensor in world axes and ω = Jω q̇:
+    /// `M = Σ m JᵀJ + JωᵀIJω`, `h = Σ m Jᵀ(J̇q̇) + Jωᵀ(I·J̇ωq̇ + ω × Iω)`, `g = Σ m Jᵀ gravity`,
+    /// where the rates of change of the axes are żₖ = ωₖ × zₖ (ωₖ: the angular velocity of the frame zₖ
+    /// is fixed in, from the joints before k).
     fn spatial_dynamics(
         &self,
         poses: &[Option<Pose<'b>>],
-        rates: &[Vec<[E<'b>; 3]>],
+        chains: &[Vec<Axis<'b>>],
         q: &[E<'b>],
         qd: &[E<'b>],
     ) -> Dynamics<'b> {
         let b = self.b;
         let dof = q.len();
+        let zero = [b.c(0.0); 3];
         let mut mass_matrix = vec![vec![b.c(0.0); dof]; dof];
         let mut velocity_products = vec![b.c(0.0); dof];
         let mut weights = vec![b.c(0.0); dof];
         let gravity = self.vec3(&self.m.gravity);
+        let add = |a: [E<'b>; 3], c: [E<'b>; 3]| -> [E<'b>; 3] { std::array::from_fn(|i| a[i] + c[i]) };
+        let sub = |a: [E<'b>; 3], c: [E<'b>; 3]| -> [E<'b>; 3] { std::array::from_fn(|i| a[i] - c[i]) };
+        let scale = |a: [E<'b>; 3], k: E<'b>| -> [E<'b>; 3] { a.map(|x| x * k) };
         for (i, body) in self.m.bodies.iter().enumerate() {
             let Some(pose) = poses[i] else { continue };
+            let chain = &chains[i];
             let mass = self.sym(&body.mass, &[]);
-            let [xx, yy, zz, xy, xz, yz] = std::array::from_fn(|k| self.sym(&body.inertia[k], &[]));
-            let inertia: Mat3 = [[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]];
             let com = pose.apply(&self.pos(&body.com));
-            let jac = self.jacobian(&com, q);
-            let vel = self.along(&com, q, qd);
-            let conv = self.along(&vel, q, qd); // J̇ q̇
-            let w = &rates[i];
-            let omega: [E; 3] = std::array::from_fn(|r| b.sum((0..dof).map(|k| w[k][r] * qd[k])));
-            let omega_bias = self.along(&omega, q, qd); // Ẇ q̇
-            let i_omega = mat_vec(&inertia, &omega);
-            let gyro = cross(&omega, &i_omega);
-            let i_bias = mat_vec(&inertia, &[omega_bias[0], omega_bias[1], omega_bias[2]]);
-            let rotational_bias: [E; 3] = std::array::from_fn(|r| i_bias[r] + gyro[r]);
-            let i_w: Vec<[E; 3]> = w.iter().map(|col| mat_vec(&inertia, col)).collect();
-            let dot_n = |a: &[E<'b>], c: &[E<'b>]| b.sum(a.iter().zip(c).map(|(&x, &y)| x * y));
+            let com = [com[0], com[1], com[2]];
+            // The velocity a joint gives point x, per unit rate.
+            let moves = |k: &Axis<'b>, x: [E<'b>; 3]| {
+                if k.slide {
+                    k.direction
+                } else {
+                    cross(&k.direction, &sub(x, k.point))
+                }
+            };
+            let mut jac = vec![zero; dof];
+            let mut jac_w = vec![zero; dof];
+            for k in chain {
+                jac[k.coord] = moves(k, com);
+                if !k.slide {
+                    jac_w[k.coord] = k.direction;
+                }
+            }
+            // Velocities along the chain: each axis's frame's angular velocity and its point's velocity.
+            let mut omega = zero;
+            let (mut alpha_bias, mut accel_bias) = (zero, zero);
+            let velocity_of = |x: [E<'b>; 3], upto: usize| {
+                chain[..upto]
+                    .iter()
+                    .fold(zero, |v, k| add(v, scale(moves(k, x), qd[k.coord])))
+            };
+            let v_com = velocity_of(com, chain.len());
+            for (n, k) in chain.iter().enumerate() {
+                let rate = qd[k.coord];
+                let turning = cross(&omega, &k.direction); // żₖ (or ḋₖ)
+                if k.slide {
+                    accel_bias = add(accel_bias, scale(turning, rate));
+                } else {
+                    let v_point = velocity_of(k.point, n);
+                    let a = add(cross(&turning, &sub(com, k.point)), cross(&k.direction, &sub(v_com, v_point)));
+                    accel_bias = add(accel_bias, scale(a, rate));
+                    alpha_bias = add(alpha_bias, scale(turning, rate));
+                    omega = add(omega, scale(k.direction, rate));
+                }
+            }
+            // The inertia tensor in world axes: R I Rᵀ.
+            let [xx, yy, zz, xy, xz, yz] = std::array::from_fn(|k| self.sym(&body.inertia[k], &[]));
+            let r = pose.rotation();
+            let inertia = mat_mul(&mat_mul(r, &[[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]]), &transpose(r));
+            let i_w: Vec<[E; 3]> = jac_w.iter().map(|col| mat_vec(&inertia, col)).collect();
+            let rotational_bias = add(mat_vec(&inertia, &alpha_bias), cross(&omega, &mat_vec(&inertia, &omega)));
             for j in 0..dof {
                 for k in 0..=j {
-                    let translational = mass * dot_n(&jac[j], &jac[k]);
-                    let rotational = dot(&w[j], &i_w[k]);
+                    let translational = mass * dot(&jac[j], &jac[k]);
+                    let rotational = dot(&jac_w[j], &i_w[k]);
                     mass_matrix[j][k] = mass_matrix[j][k] + translational + rotational;
                 }
                 velocity_products[j] = velocity_products[j]
-                    + mass * dot_n(&jac[j], &conv)
-                    + dot(&w[j], &rotational_bias);
-                weights[j] = weights[j] + mass * dot_n(&jac[j], &gravity);
+                    + mass * dot(&jac[j], &accel_bias)
+                    + dot(&jac_w[j], &rotational_bias);
+                weights[j] = weights[j] + mass * dot(&jac[j], &gravity);
             }
         }
         (mass_matrix, velocity_products, weights)
     }
+}
+
+/// A moving joint of a spatial chain, in world coordinates: a hinge turns about `direction` through
+/// `point`; a slide moves along `direction`.
+#[derive(Clone, Copy)]
+pub(super) struct Axis<'b> {
+    pub(super) coord: usize,
+    pub(super) slide: bool,
+    pub(super) direction: [E<'b>; 3],
+    pub(super) point: [E<'b>; 3],
 }
 
 /// Solves `M x = r` for a symmetric positive definite `M` (lower triangle given) by an unrolled LDLᵀ
@@ -380,11 +429,4 @@ pub(super) fn solve_symmetric<'b>(m: &[Vec<E<'b>>], r: &[E<'b>]) -> Vec<E<'b>> {
         }
     }
     x
-}
-
-/// Re-expresses angular-velocity columns in a frame turned by `turn` from the one they are given in.
-fn rotate_rates<'b>(w: &mut [[E<'b>; 3]], turn: &Mat3<'b>) {
-    for col in w {
-        *col = mat_t_vec(turn, col);
-    }
 }
