@@ -693,7 +693,7 @@ seed = 1
     let curl = 15.0;
     let cfg = TrainConfig::from_toml(recipe).unwrap();
     let mut trainer = cfg.trainer().unwrap();
-    let baseline_batches = 150;
+    let baseline_batches = 500;
     for b in 0..baseline_batches {
         trainer.train_batch(b).unwrap();
     }
@@ -720,7 +720,7 @@ seed = 1
         &probe,
         curl,
         baseline_batches,
-        150,
+        200,
         50,
         |p| {
             eprintln!(
@@ -732,7 +732,7 @@ seed = 1
     .unwrap();
     assert_eq!(
         curve.iter().map(|p| p.batch).collect::<Vec<_>>(),
-        [0, 50, 100, 150]
+        [0, 50, 100, 150, 200]
     );
     let (first, last) = (&curve[0], curve.last().unwrap());
     // Before adaptation: the field's probe is the baseline network's, and it deflects the reaches
