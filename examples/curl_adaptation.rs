@@ -21,8 +21,8 @@
 //! cargo run --release --example curl_adaptation                        # ~12 min on two busy cores
 //! cargo run --release --example curl_adaptation -- --figures docs/figures   # the images of the docs
 //! ```
-//! Flags: `--batches N` (baseline training, 6000), `--adapt N` (training in the field, 1000),
-//! `--probe-every N` (20), `--curl K` (N·s/m, 20; positive turns the force counter-clockwise of the
+//! Flags: `--batches N` (baseline training, 6000), `--adapt N` (training in the field, 400),
+//! `--probe-every N` (4), `--curl K` (N·s/m, 10; positive turns the force counter-clockwise of the
 //! velocity), `--hidden N` (128), `--seed N` (0), `--threads N` (2), `--out DIR` (default
 //! `runs/examples/curl_adaptation`), `--figures DIR`, `--reuse` (skip the baseline training if its
 //! checkpoint exists).
@@ -65,18 +65,31 @@ grad_clip = 1.0
 
 /// The centre of arm26's joint ranges (shoulder 0–135°, elbow 0–155°): MotorNet's `CentreOutReach`
 /// start posture.
-const START_JOINT: [f64; 2] = [67.5 * std::f64::consts::PI / 180.0, 77.5 * std::f64::consts::PI / 180.0];
+const START_JOINT: [f64; 2] = [
+    67.5 * std::f64::consts::PI / 180.0,
+    77.5 * std::f64::consts::PI / 180.0,
+];
 
 fn fail(what: &str) -> impl Fn(motornet::plots::PlotError) -> motornet::Error + '_ {
     move |e| motornet::Error::Input(format!("{what}: {e}"))
 }
 
 /// Plots one phase's reaches and prints its numbers.
-fn report(dir: &Path, stem: &str, title: &str, probe: &Probe, eps: &[Episode]) -> Result<(), motornet::Error> {
+fn report(
+    dir: &Path,
+    stem: &str,
+    title: &str,
+    probe: &Probe,
+    eps: &[Episode],
+) -> Result<(), motornet::Error> {
     let targets: Vec<[f64; 2]> = eps.iter().map(|e| e.target).collect();
     let starts: Vec<[f64; 2]> = eps.iter().map(|e| e.start).collect();
     plot_reaches(dir, stem, title, &probe.paths, &targets, &starts).map_err(fail("plotting"))?;
-    let largest = probe.peak_lateral.iter().map(|v| v.abs()).fold(0.0, f64::max);
+    let largest = probe
+        .peak_lateral
+        .iter()
+        .map(|v| v.abs())
+        .fold(0.0, f64::max);
     println!(
         "  {title:<34} peak lateral deviation: mean {:>+6.2} cm, largest {:>5.2} cm; speed peaks {:.2}; \
          endpoint error {:.2} cm",
@@ -90,9 +103,9 @@ fn report(dir: &Path, stem: &str, title: &str, probe: &Probe, eps: &[Episode]) -
 
 fn main() -> Result<(), motornet::Error> {
     let batches: u64 = flag("batches", 6000);
-    let adapt_batches: u64 = flag("adapt", 1000);
-    let every: u64 = flag("probe-every", 20);
-    let curl: f64 = flag("curl", 20.0);
+    let adapt_batches: u64 = flag("adapt", 400);
+    let every: u64 = flag("probe-every", 4);
+    let curl: f64 = flag("curl", 10.0);
     let reuse = std::env::args().any(|a| a == "--reuse");
     let out: PathBuf = flag("out", PathBuf::from("runs/examples/curl_adaptation"));
     let figures: PathBuf = flag("figures", out.join("figures"));
@@ -153,7 +166,13 @@ fn main() -> Result<(), motornet::Error> {
 
     println!("\nCentre-out reaches (8 targets, 10 cm) from joint angles {START_JOINT:.3?} rad:");
     let baseline = probe_reaches(&mut prober, &probe, 0.0, 10)?;
-    report(&figures, "figure1_baseline", "1. baseline, no field", &baseline, &probe)?;
+    report(
+        &figures,
+        "figure1_baseline",
+        "1. baseline, no field",
+        &baseline,
+        &probe,
+    )?;
     let field = probe_reaches(&mut prober, &probe, curl, 10)?;
     let field_title = format!("2. curl field k = {curl} N·s/m");
     report(&figures, "figure1_curl_field", &field_title, &field, &probe)?;
@@ -196,9 +215,21 @@ fn main() -> Result<(), motornet::Error> {
     println!();
     let adapted = probe_reaches(&mut prober, &probe, curl, 10)?;
     let adapted_title = format!("3. adapted to k = {curl} N·s/m");
-    report(&figures, "figure1_adapted", &adapted_title, &adapted, &probe)?;
+    report(
+        &figures,
+        "figure1_adapted",
+        &adapted_title,
+        &adapted,
+        &probe,
+    )?;
     let after = probe_reaches(&mut prober, &probe, 0.0, 10)?;
-    report(&figures, "figure1_after_effect", "4. adapted, catch trial (field off)", &after, &probe)?;
+    report(
+        &figures,
+        "figure1_after_effect",
+        "4. adapted, catch trial (field off)",
+        &after,
+        &probe,
+    )?;
 
     // Speed profiles: baseline and adapted reaches side by side in one time axis.
     let mut speeds = baseline.speeds.clone();
@@ -242,17 +273,27 @@ fn main() -> Result<(), motornet::Error> {
         },
     )
     .map_err(fail("plotting"))?;
-    let in_field: Vec<(f64, f64)> = curve.iter().map(|p| (p.batch as f64, p.in_field * 100.0)).collect();
-    let catch: Vec<(f64, f64)> = curve.iter().map(|p| (p.batch as f64, p.catch * 100.0)).collect();
+    let in_field: Vec<(f64, f64)> = curve
+        .iter()
+        .map(|p| (p.batch as f64, p.in_field * 100.0))
+        .collect();
+    let catch: Vec<(f64, f64)> = curve
+        .iter()
+        .map(|p| (p.batch as f64, p.catch * 100.0))
+        .collect();
     plot_loss(
         &figures,
         "figure1_learning_curve",
         "peak lateral deviation (cm) across adaptation batches",
-        &[("in the field", &in_field), ("catch trials (field off)", &catch)],
+        &[
+            ("in the field", &in_field),
+            ("catch trials (field off)", &catch),
+        ],
         false,
     )
     .map_err(fail("plotting"))?;
-    let log = std::fs::read_to_string(run.join("log.csv")).map_err(|e| motornet::Error::Input(e.to_string()))?;
+    let log = std::fs::read_to_string(run.join("log.csv"))
+        .map_err(|e| motornet::Error::Input(e.to_string()))?;
     let baseline_loss: Vec<(f64, f64)> = log
         .lines()
         .skip(1)
@@ -270,7 +311,10 @@ fn main() -> Result<(), motornet::Error> {
         &figures,
         "figure1_loss",
         "training loss: baseline, then in the curl field",
-        &[("baseline (no field)", &baseline_loss), ("adaptation (field on)", &adapt_loss)],
+        &[
+            ("baseline (no field)", &baseline_loss),
+            ("adaptation (field on)", &adapt_loss),
+        ],
         true,
     )
     .map_err(fail("plotting"))?;

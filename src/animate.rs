@@ -113,9 +113,10 @@ impl View {
             }
         }
         let range = |v: &[f64]| {
-            v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
-                (a.min(x), b.max(x))
-            })
+            v.iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+                    (a.min(x), b.max(x))
+                })
         };
         let ((x0, x1), (y0, y1)) = (range(&xs), range(&ys));
         let (x0, x1, y0, y1) = if x0.is_finite() {

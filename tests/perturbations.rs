@@ -755,5 +755,9 @@ seed = 1
     );
     let after = probe_reaches(&mut prober, &probe, 0.0, 5).unwrap();
     assert_eq!(after.mean_peak_lateral(), last.catch);
-    assert!(after.peak_lateral.iter().all(|&d| d < 0.0), "{:?}", after.peak_lateral);
+    assert!(
+        after.peak_lateral.iter().all(|&d| d < 0.0),
+        "{:?}",
+        after.peak_lateral
+    );
 }

@@ -443,7 +443,10 @@ fn simulate_animates_as_a_gif_and_refuses_bad_paths() {
         // Not blank: the bodies, the target and the endpoint are drawn in every frame, the force arrow
         // while the load is applied (every step but the last state).
         let white = count(rgba, [255, 255, 255]);
-        assert!(white < rgba.len() / 4 * 98 / 100, "frame {t} is nearly blank");
+        assert!(
+            white < rgba.len() / 4 * 98 / 100,
+            "frame {t} is nearly blank"
+        );
         assert!(count(rgba, body) > 200, "frame {t}: no bodies");
         assert!(count(rgba, target) > 100, "frame {t}: no target");
         assert!(count(rgba, endpoint) > 20, "frame {t}: no endpoint");
@@ -451,9 +454,15 @@ fn simulate_animates_as_a_gif_and_refuses_bad_paths() {
     }
     // The endpoint moves (pushed right and down, to +x and −y: right and down in the image), and the
     // arrow points the load's way from it.
-    let (e0, e30) = (centroid(&frames[0].0, endpoint), centroid(&frames[30].0, endpoint));
+    let (e0, e30) = (
+        centroid(&frames[0].0, endpoint),
+        centroid(&frames[30].0, endpoint),
+    );
     assert!((e30.0 - e0.0).hypot(e30.1 - e0.1) > 3.0, "{e0:?} → {e30:?}");
-    let (e10, f10) = (centroid(&frames[10].0, endpoint), centroid(&frames[10].0, force));
+    let (e10, f10) = (
+        centroid(&frames[10].0, endpoint),
+        centroid(&frames[10].0, force),
+    );
     assert!(f10.0 > e10.0 && f10.1 > e10.1, "arrow {f10:?} from {e10:?}");
 
     // A file that cannot be written, and a name that says no format, are clear errors.

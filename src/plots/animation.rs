@@ -53,13 +53,9 @@ pub fn animation_gif(
     let palette = Palette::new();
     let mut out = Vec::new();
     {
-        let mut encoder = gif::Encoder::new(
-            &mut out,
-            WIDTH as u16,
-            HEIGHT as u16,
-            &palette.bytes(),
-        )
-        .map_err(|e| fail(e.to_string()))?;
+        let mut encoder =
+            gif::Encoder::new(&mut out, WIDTH as u16, HEIGHT as u16, &palette.bytes())
+                .map_err(|e| fail(e.to_string()))?;
         encoder
             .set_repeat(gif::Repeat::Infinite)
             .map_err(|e| fail(e.to_string()))?;
@@ -125,7 +121,10 @@ fn draw<DB: DrawingBackend>(
     // World (m) to pixels: the box centred in the square drawing, the margin around it.
     let scale = px.n(WIDTH) as f64 / (view.span + 2.0 * view.pad);
     let (cx, cy) = ((view.x0 + view.x1) / 2.0, (view.y0 + view.y1) / 2.0);
-    let (mid_x, mid_y) = (px.n(WIDTH) as f64 / 2.0, px.n(TOP) as f64 + px.n(WIDTH) as f64 / 2.0);
+    let (mid_x, mid_y) = (
+        px.n(WIDTH) as f64 / 2.0,
+        px.n(TOP) as f64 + px.n(WIDTH) as f64 / 2.0,
+    );
     let at = |p: [f64; 2]| -> Option<(i32, i32)> {
         let (x, y) = (mid_x + (p[0] - cx) * scale, mid_y - (p[1] - cy) * scale);
         (x.is_finite() && y.is_finite() && x.abs() < 1e6 && y.abs() < 1e6)
@@ -138,7 +137,8 @@ fn draw<DB: DrawingBackend>(
             stroke_width: width,
         };
         for s in points.windows(2) {
-            root.draw(&PathElement::new(vec![s[0], s[1]], style)).msg()?;
+            root.draw(&PathElement::new(vec![s[0], s[1]], style))
+                .msg()?;
         }
         if width > 2 {
             // Round joints between the segments.
@@ -164,7 +164,8 @@ fn draw<DB: DrawingBackend>(
     for (_, c, r) in &f.scene.obstacles {
         if let Some(p) = at(*c) {
             let r = (r * scale).clamp(1.0, 1e5) as i32;
-            root.draw(&Circle::new(p, r, OBSTACLE_FILL.filled())).msg()?;
+            root.draw(&Circle::new(p, r, OBSTACLE_FILL.filled()))
+                .msg()?;
             root.draw(&Circle::new(p, r, OBSTACLE_EDGE.stroke_width(px.n(1))))
                 .msg()?;
         }
@@ -180,7 +181,11 @@ fn draw<DB: DrawingBackend>(
     }
     for (m, path) in f.scene.muscles.iter().enumerate() {
         let a = f.activation.get(m).copied().unwrap_or(0.0);
-        let a = if a.is_finite() { a.clamp(0.0, 1.0) } else { 0.0 };
+        let a = if a.is_finite() {
+            a.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         let color = MUSCLE_COLORS[m % MUSCLE_COLORS.len()].mix(0.3 + 0.7 * a);
         let points: Vec<(i32, i32)> = path.points.iter().filter_map(|&p| at(p)).collect();
         let width = (px.n(1) as f64 * (1.5 + 4.5 * a)).round() as u32;
@@ -213,13 +218,17 @@ fn draw<DB: DrawingBackend>(
                         (q.1 as f64 - head * uy + side * 0.5 * head * ux).round() as i32,
                     )
                 };
-                root.draw(&Polygon::new(vec![q, corner(1.0), corner(-1.0)], FORCE.filled()))
-                    .msg()?;
+                root.draw(&Polygon::new(
+                    vec![q, corner(1.0), corner(-1.0)],
+                    FORCE.filled(),
+                ))
+                .msg()?;
             }
         }
     }
     if let Some(p) = at(f.endpoint) {
-        root.draw(&Circle::new(p, px.i(5), ENDPOINT.filled())).msg()?;
+        root.draw(&Circle::new(p, px.i(5), ENDPOINT.filled()))
+            .msg()?;
     }
     // Title, time and force; the legend.
     root.draw(&Text::new(
@@ -244,9 +253,7 @@ fn draw<DB: DrawingBackend>(
         ))
         .msg()?;
         let label = Text::new(name.clone(), (x + px.i(18), y), px.font(14, TEXT));
-        let (lw, _) = root
-            .estimate_text_size(name, &px.font(14, TEXT))
-            .msg()?;
+        let (lw, _) = root.estimate_text_size(name, &px.font(14, TEXT)).msg()?;
         if x + px.i(18) + lw as i32 > px.i(WIDTH as i32) {
             break; // no room for more names
         }

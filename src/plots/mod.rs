@@ -28,8 +28,8 @@ mod model;
 mod render;
 
 pub use analysis::direction_color;
-pub use animation::animation_gif;
 use analysis::*;
+pub use animation::animation_gif;
 use chart::*;
 use figures::*;
 use render::*;
