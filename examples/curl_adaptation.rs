@@ -18,7 +18,7 @@
 //! field and on catch trials) and `figure1_loss` (the training loss of both phases).
 //!
 //! ```sh
-//! cargo run --release --example curl_adaptation                        # ~12 min on two busy cores
+//! cargo run --release --example curl_adaptation                        # ~10 min on two busy cores
 //! cargo run --release --example curl_adaptation -- --figures docs/figures   # the images of the docs
 //! ```
 //! Flags: `--batches N` (baseline training, 6000), `--adapt N` (training in the field, 400),
@@ -200,7 +200,7 @@ fn main() -> Result<(), motornet::Error> {
         adapt_batches,
         every,
         |p: &AdaptationPoint| {
-            if p.batch % print_every == 0 || p.batch == adapt_batches {
+            if p.batch.is_multiple_of(print_every) || p.batch == adapt_batches {
                 println!(
                     "  batch {:>5}: loss {:.4}, in the field {:+.2} cm, catch trial {:+.2} cm",
                     p.batch,

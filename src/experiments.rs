@@ -250,7 +250,7 @@ pub fn adapt(
     measure(trainer, 0, f64::NAN)?;
     for b in 0..batches {
         let stats = trainer.train_batch(first_batch + b)?;
-        if (b + 1) % every == 0 || b + 1 == batches {
+        if (b + 1).is_multiple_of(every) || b + 1 == batches {
             measure(trainer, b + 1, stats.loss)?;
         }
     }
