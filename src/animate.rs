@@ -1,9 +1,64 @@
 //! Animations of a movement: a self-contained HTML page with an SVG drawing of the effector and a
-//! scrubber (play/pause, a slider over the frames), no external scripts or files. Each frame shows the
-//! bodies, joints and muscle paths (coloured by activation), the endpoint and its trail, the target
-//! when there is one, and the applied endpoint force as an arrow.
+//! scrubber (play/pause, a slider over the frames), no external scripts or files; or an animated GIF
+//! (drawn by `plots::animation_gif`). Each frame shows the bodies, joints and muscle paths (coloured by
+//! activation), the endpoint and its trail, the target when there is one, and the applied endpoint force
+//! as an arrow.
 
 use crate::show::Scene;
+use crate::Error;
+use std::path::Path;
+
+/// The kinds of animation file, chosen by the file's extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `.html`: [`html`].
+    Html,
+    /// `.gif`: [`crate::plots::animation_gif`].
+    Gif,
+}
+
+impl Format {
+    /// The format of `path` by its extension (`.html`/`.htm` or `.gif`, any case); an error naming the
+    /// path otherwise.
+    pub fn of(path: &Path) -> Result<Format, Error> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("html" | "htm") => Ok(Format::Html),
+            Some("gif") => Ok(Format::Gif),
+            _ => Err(Error::Input(format!(
+                "--animate {}: the file name must end in .html (a page with a scrubber) or .gif (an \
+                 animated image)",
+                path.display()
+            ))),
+        }
+    }
+
+    /// The most frames an animation of this format holds; longer movements show every k-th step.
+    pub fn max_frames(self) -> usize {
+        match self {
+            Format::Html => 1000,
+            // Every GIF frame is a full image: keep files to a few megabytes.
+            Format::Gif => 250,
+        }
+    }
+}
+
+/// The animation in `format`, as the bytes of its file.
+pub fn render(
+    format: Format,
+    title: &str,
+    muscle_names: &[String],
+    frames: &[Frame],
+) -> Result<Vec<u8>, Error> {
+    match format {
+        Format::Html => Ok(html(title, muscle_names, frames).into_bytes()),
+        Format::Gif => crate::plots::animation_gif(title, muscle_names, frames)
+            .map_err(|e| Error::Input(format!("drawing the animation: {e}"))),
+    }
+}
 
 /// One frame of an animation.
 #[derive(Clone, Debug, Default)]
@@ -18,6 +73,81 @@ pub struct Frame {
     pub target: Option<[f64; 2]>,
     /// Per muscle, its activation (0–1), which sets the path's opacity and width.
     pub activation: Vec<f64>,
+}
+
+/// The world window an animation shows: the box of every point of every frame, and a margin.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct View {
+    /// The box (m): `[x0, x1] × [y0, y1]`.
+    pub(crate) x0: f64,
+    pub(crate) x1: f64,
+    pub(crate) y0: f64,
+    pub(crate) y1: f64,
+    /// The box's larger side, at least 5 cm.
+    pub(crate) span: f64,
+    /// The margin around the box (m).
+    pub(crate) pad: f64,
+}
+
+impl View {
+    pub(crate) fn of(frames: &[Frame]) -> View {
+        let mut xs = Vec::new();
+        let mut ys = Vec::new();
+        let mut push = |p: [f64; 2]| {
+            if p[0].is_finite() && p[1].is_finite() && p[0].abs() < 1e6 && p[1].abs() < 1e6 {
+                xs.push(p[0]);
+                ys.push(p[1]);
+            }
+        };
+        for f in frames {
+            push(f.endpoint);
+            if let Some(t) = f.target {
+                push(t);
+            }
+            for b in &f.scene.bodies {
+                push(b.1);
+                push(b.2);
+            }
+            for m in &f.scene.muscles {
+                m.points.iter().for_each(|&p| push(p));
+            }
+        }
+        let range = |v: &[f64]| {
+            v.iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+                    (a.min(x), b.max(x))
+                })
+        };
+        let ((x0, x1), (y0, y1)) = (range(&xs), range(&ys));
+        let (x0, x1, y0, y1) = if x0.is_finite() {
+            (x0, x1, y0, y1)
+        } else {
+            (-0.5, 0.5, -0.5, 0.5)
+        };
+        let span = (x1 - x0).max(y1 - y0).max(0.05);
+        View {
+            x0,
+            x1,
+            y0,
+            y1,
+            span,
+            pad: 0.12 * span,
+        }
+    }
+}
+
+/// Metres of arrow per newton: the largest force is drawn 15% of the view long.
+pub(crate) fn force_scale(frames: &[Frame], span: f64) -> f64 {
+    let fmax = frames
+        .iter()
+        .map(|f| f.force[0].hypot(f.force[1]))
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    if fmax > 0.0 {
+        0.15 * span / fmax
+    } else {
+        0.0
+    }
 }
 
 fn num(v: f64) -> String {
@@ -48,58 +178,21 @@ fn escape(text: &str) -> String {
 /// The page: `title`, the muscles' names (for the legend) and the frames.
 pub fn html(title: &str, muscle_names: &[String], frames: &[Frame]) -> String {
     use std::fmt::Write;
-    // The view: every point of every frame, with a margin, equal scales.
-    let mut xs = Vec::new();
-    let mut ys = Vec::new();
-    let mut push = |p: [f64; 2]| {
-        if p[0].is_finite() && p[1].is_finite() && p[0].abs() < 1e6 && p[1].abs() < 1e6 {
-            xs.push(p[0]);
-            ys.push(p[1]);
-        }
-    };
-    for f in frames {
-        push(f.endpoint);
-        if let Some(t) = f.target {
-            push(t);
-        }
-        for b in &f.scene.bodies {
-            push(b.1);
-            push(b.2);
-        }
-        for m in &f.scene.muscles {
-            m.points.iter().for_each(|&p| push(p));
-        }
-    }
-    let (x0, x1) = xs
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
-    let (y0, y1) = ys
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
-    let (x0, x1, y0, y1) = if x0.is_finite() {
-        (x0, x1, y0, y1)
-    } else {
-        (-0.5, 0.5, -0.5, 0.5)
-    };
-    let span = (x1 - x0).max(y1 - y0).max(0.05);
-    let pad = 0.12 * span;
+    let View {
+        x0,
+        x1,
+        y0,
+        y1,
+        span,
+        pad,
+    } = View::of(frames);
     let (vx, vy, vw, vh) = (
         x0 - pad,
         -(y1 + pad),
         x1 - x0 + 2.0 * pad,
         y1 - y0 + 2.0 * pad,
     );
-    // Forces are drawn at 10% of the view per the largest.
-    let fmax = frames
-        .iter()
-        .map(|f| f.force[0].hypot(f.force[1]))
-        .filter(|v| v.is_finite())
-        .fold(0.0, f64::max);
-    let fscale = if fmax > 0.0 { 0.15 * span / fmax } else { 0.0 };
+    let fscale = force_scale(frames, span);
 
     let mut data = String::from("[");
     for (i, f) in frames.iter().enumerate() {

@@ -662,3 +662,102 @@ fn a_pulse_longer_than_any_episode_lasts_to_the_end_without_overflow() {
         eps[0].events
     );
 }
+
+/// The MotorNet paper's Figure 1 on a small budget (`examples/curl_adaptation.rs` is the full run, with
+/// the same loss terms): a small network learns centre-out reaches without a field; a curl field then
+/// pushes the reaches counter-clockwise; training in the field shrinks that deviation; and on catch
+/// trials (the field switched off) the adapted network errs the other way, clockwise.
+#[test]
+fn figure_1_curl_adaptation_shrinks_the_deviation_and_leaves_an_opposite_after_effect() {
+    use motornet::experiments::{adapt, probe_reaches};
+    let recipe = r#"
+model = "arm26"
+[task]
+kind = "centre_out"
+start_joint = [1.178, 1.353]
+n_targets = 4
+radius = 0.1
+[env]
+episode_duration = 0.5
+[loss]
+position = 0.5
+activation = 5.0
+hidden = 0.1
+hidden_derivative = 50.0
+[optim]
+hidden = 24
+batch_size = 8
+learning_rate = 0.01
+seed = 1
+"#;
+    let curl = 15.0;
+    let cfg = TrainConfig::from_toml(recipe).unwrap();
+    let mut trainer = cfg.trainer().unwrap();
+    let baseline_batches = 500;
+    for b in 0..baseline_batches {
+        trainer.train_batch(b).unwrap();
+    }
+    let mut prober = cfg.trainer().unwrap();
+    prober.policy = trainer.policy.clone();
+    let probe = prober.episodes(0, 4);
+    let baseline = probe_reaches(&mut prober, &probe, 0.0, 5).unwrap();
+    assert!(
+        baseline.final_error < 0.03,
+        "the baseline reaches end {} m from their targets",
+        baseline.final_error
+    );
+
+    let field = TrainConfig::from_toml(&format!(
+        "{recipe}\n[[perturbation]]\nkind = \"curl\"\nk = {curl}\n"
+    ))
+    .unwrap();
+    let mut adapting = field.trainer().unwrap();
+    adapting.policy = trainer.policy.clone();
+    adapting.adam = trainer.adam.clone();
+    let curve = adapt(
+        &mut adapting,
+        &mut prober,
+        &probe,
+        curl,
+        baseline_batches,
+        200,
+        50,
+        |p| {
+            eprintln!(
+                "batch {:>3}: loss {:.4}, in the field {:+.4} m, catch {:+.4} m",
+                p.batch, p.loss, p.in_field, p.catch
+            )
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        curve.iter().map(|p| p.batch).collect::<Vec<_>>(),
+        [0, 50, 100, 150, 200]
+    );
+    let (first, last) = (&curve[0], curve.last().unwrap());
+    // Before adaptation: the field's probe is the baseline network's, and it deflects the reaches
+    // counter-clockwise (positive), far more than the baseline's own deviation.
+    assert_eq!(first.catch, baseline.mean_peak_lateral());
+    assert!(
+        first.in_field > 0.005 && first.in_field > 3.0 * first.catch.abs(),
+        "{first:?}"
+    );
+    // Adaptation shrinks the deviation in the field.
+    assert!(
+        last.in_field.abs() < 0.5 * first.in_field,
+        "{first:?} → {last:?}"
+    );
+    // The after-effect: with the field off, the adapted network errs clockwise (negative), opposite to
+    // the field's push, and further than before adaptation.
+    assert!(
+        last.catch < -0.003 && last.catch < first.catch - 0.003,
+        "{first:?} → {last:?}"
+    );
+    let after = probe_reaches(&mut prober, &probe, 0.0, 5).unwrap();
+    assert_eq!(after.mean_peak_lateral(), last.catch);
+    assert!(
+        after.peak_lateral.iter().all(|&d| d < 0.0),
+        "{:?}",
+        after.peak_lateral
+    );
+}

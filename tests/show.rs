@@ -370,3 +370,116 @@ fn simulate_animates_the_effector_with_its_target_and_force() {
     assert_eq!(code, 2);
     assert!(stderr.contains("--target: expected `x,y`"), "{stderr}");
 }
+
+/// Decodes a GIF into RGBA frames with their delays (centiseconds).
+fn decode_gif(path: &std::path::Path) -> (u16, u16, Vec<(Vec<u8>, u16)>) {
+    let mut options = gif::DecodeOptions::new();
+    options.set_color_output(gif::ColorOutput::RGBA);
+    let mut decoder = options
+        .read_info(std::fs::File::open(path).unwrap())
+        .unwrap();
+    let (w, h) = (decoder.width(), decoder.height());
+    let mut frames = Vec::new();
+    while let Some(f) = decoder.read_next_frame().unwrap() {
+        assert_eq!((f.left, f.top, f.width, f.height), (0, 0, w, h));
+        frames.push((f.buffer.to_vec(), f.delay));
+    }
+    (w, h, frames)
+}
+
+#[test]
+fn simulate_animates_as_a_gif_and_refuses_bad_paths() {
+    let dir = temp_dir("animate-gif");
+    let gif_path = dir.join("reach.gif");
+    let args = |out: &str| {
+        vec![
+            "simulate".to_string(),
+            "wrap_elbow".into(),
+            "--steps".into(),
+            "30".into(),
+            "--excitation".into(),
+            "triceps=0.6".into(),
+            "--endpoint-load".into(),
+            "3,-2".into(),
+            "--target".into(),
+            "0.1,0.4".into(),
+            "--animate".into(),
+            out.into(),
+        ]
+    };
+    let run = |out: &str| {
+        let a = args(out);
+        motornet(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let (code, _, stderr) = run(gif_path.to_str().unwrap());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("31 frames"), "{stderr}");
+    let (w, h, frames) = decode_gif(&gif_path);
+    assert!(w >= 300 && h >= 300, "{w}×{h}");
+    assert_eq!(frames.len(), 31, "one frame per state");
+    // 10 ms steps, shown at the shortest delay viewers honour; the last frame held.
+    assert!(frames[..30].iter().all(|f| f.1 == 2));
+    assert_eq!(frames[30].1, 100);
+    let count = |rgba: &[u8], rgb: [u8; 3]| rgba.chunks_exact(4).filter(|p| p[..3] == rgb).count();
+    let centroid = |rgba: &[u8], rgb: [u8; 3]| {
+        let (mut sx, mut sy, mut n) = (0.0, 0.0, 0.0);
+        for (i, p) in rgba.chunks_exact(4).enumerate() {
+            if p[..3] == rgb {
+                sx += (i % w as usize) as f64;
+                sy += (i / w as usize) as f64;
+                n += 1.0;
+            }
+        }
+        assert!(n > 0.0, "no pixel of {rgb:?}");
+        (sx / n, sy / n)
+    };
+    let (force, endpoint, body, target) = (
+        [0xd6, 0x27, 0x28],
+        [0xc8, 0x1e, 0x1e],
+        [0x46, 0x46, 0x46],
+        [0xca, 0xe7, 0xca],
+    );
+    for (t, (rgba, _)) in frames.iter().enumerate() {
+        // Not blank: the bodies, the target and the endpoint are drawn in every frame, the force arrow
+        // while the load is applied (every step but the last state).
+        let white = count(rgba, [255, 255, 255]);
+        assert!(
+            white < rgba.len() / 4 * 98 / 100,
+            "frame {t} is nearly blank"
+        );
+        assert!(count(rgba, body) > 200, "frame {t}: no bodies");
+        assert!(count(rgba, target) > 100, "frame {t}: no target");
+        assert!(count(rgba, endpoint) > 20, "frame {t}: no endpoint");
+        assert_eq!(count(rgba, force) > 50, t < 30, "frame {t}: force arrow");
+    }
+    // The endpoint moves (pushed right and down, to +x and −y: right and down in the image), and the
+    // arrow points the load's way from it.
+    let (e0, e30) = (
+        centroid(&frames[0].0, endpoint),
+        centroid(&frames[30].0, endpoint),
+    );
+    assert!((e30.0 - e0.0).hypot(e30.1 - e0.1) > 3.0, "{e0:?} → {e30:?}");
+    let (e10, f10) = (
+        centroid(&frames[10].0, endpoint),
+        centroid(&frames[10].0, force),
+    );
+    assert!(f10.0 > e10.0 && f10.1 > e10.1, "arrow {f10:?} from {e10:?}");
+
+    // A file that cannot be written, and a name that says no format, are clear errors.
+    let missing = dir.join("no_such_dir").join("reach.gif");
+    let (code, _, stderr) = run(missing.to_str().unwrap());
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("cannot write") && stderr.contains("no_such_dir"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let (code, _, stderr) = run(dir.join("reach.png").to_str().unwrap());
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("reach.png") && stderr.contains(".html") && stderr.contains(".gif"),
+        "{stderr}"
+    );
+    assert!(!dir.join("reach.png").exists());
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -40,18 +40,15 @@ pub struct Args {
     /// Output file (`.csv` or `.json`); standard output (CSV) by default, or nothing with `--animate`.
     #[arg(long, short)]
     output: Option<std::path::PathBuf>,
-    /// Also write an animation of the first effector: an HTML page with an SVG drawing of the skeleton,
-    /// the muscle paths (coloured by activation), the endpoint's path, the target (`--target`) and the
-    /// applied endpoint force, and a scrubber.
-    #[arg(long, value_name = "FILE.html")]
+    /// Also write an animation of the first effector, drawing the skeleton, the muscle paths (coloured by
+    /// activation), the endpoint's path, the target (`--target`) and the applied endpoint force:
+    /// `FILE.html` is a page with an SVG drawing and a scrubber, `FILE.gif` an animated image.
+    #[arg(long, value_name = "FILE.html|FILE.gif")]
     animate: Option<std::path::PathBuf>,
     /// A target drawn in the animation, `x,y` in metres.
     #[arg(long, allow_hyphen_values = true, requires = "animate")]
     target: Option<String>,
 }
-
-/// Most frames an animation holds (longer simulations show every k-th step).
-const MAX_FRAMES: usize = 1000;
 
 /// Writes the animation of effector 0.
 fn animate(
@@ -62,6 +59,7 @@ fn animate(
     endpoint: &[f64],
     joint_load: &[f64],
 ) -> Result<(), Error> {
+    let format = motornet::animate::Format::of(path)?;
     let plant = super::load_model(
         &a.model,
         motornet::models::Choice::from_flags(a.interpreted, a.jit),
@@ -103,7 +101,7 @@ fn animate(
         .muscle_state_names
         .iter()
         .position(|n| n == "activation");
-    let every = steps.div_ceil(MAX_FRAMES).max(1);
+    let every = steps.div_ceil(format.max_frames()).max(1);
     let cart = info.cartesian().start;
     let frames: Vec<motornet::animate::Frame> = traj
         .states
@@ -121,8 +119,8 @@ fn animate(
         })
         .collect();
     let title = format!("{} — {} steps of {dt} s", info.name, steps);
-    let page = motornet::animate::html(&title, &info.muscle_names, &frames);
-    super::write_output_file(path, page.as_bytes())?;
+    let bytes = motornet::animate::render(format, &title, &info.muscle_names, &frames)?;
+    super::write_output_file(path, &bytes)?;
     eprintln!(
         "wrote an animation of {} frames to {}",
         frames.len(),

@@ -17,9 +17,11 @@
 //!
 //! Files: this one is the public API; `render` draws a figure to PNG and SVG and writes the files;
 //! `chart` holds the helpers every figure shares (ranges, axes, broken lines, legends); `figures` the
-//! figures of a run, `model` those of `show`, `analysis` those of a network's activity.
+//! figures of a run, `model` those of `show`, `analysis` those of a network's activity, `animation` the
+//! frames of an animated GIF.
 
 mod analysis;
+mod animation;
 mod chart;
 mod figures;
 mod model;
@@ -27,6 +29,7 @@ mod render;
 
 pub use analysis::direction_color;
 use analysis::*;
+pub use animation::animation_gif;
 use chart::*;
 use figures::*;
 use render::*;
