@@ -43,6 +43,8 @@ const DOCUMENTED: [(&str, &[&str]); 8] = [
     ("arm210_thelen_paths", &["brachioradialis"]),
     ("chain3_torque_rk4", &[]),
     ("wrap_elbow", &["triceps", "biarticular", "biceps_wrap"]),
+    ("chain4", &[]),
+    ("arm4", &["deltoid_post"]),
 ];
 
 #[test]

@@ -160,7 +160,17 @@ impl<'m, 'b> Lowerer<'m, 'b> {
 
         // Endpoint position, its Jacobian and velocity.
         let end = self.point(&poses, self.m.endpoint.body, &self.pos(&self.m.endpoint.at));
-        let end_jac = self.jacobian(&end, &q);
+        // ∂end/∂qₖ: differentiated in a planar model; written from the joint axes in a spatial one.
+        let end_jac = match (sd, self.m.endpoint.body) {
+            (3, BodyRef::Body(i)) => {
+                let mut jac = vec![vec![b.c(0.0); 3]; dof];
+                for k in &chains[i.index()] {
+                    jac[k.coord] = k.moves([end[0], end[1], end[2]]).to_vec();
+                }
+                jac
+            }
+            _ => self.jacobian(&end, &q),
+        };
         let end_vel: Vec<E> = (0..sd)
             .map(|r| b.sum((0..dof).map(|k| end_jac[k][r] * qd[k])))
             .collect();
@@ -319,18 +329,10 @@ impl<'b> Lowerer<'_, 'b> {
             let mass = self.sym(&body.mass, &[]);
             let com = pose.apply(&self.pos(&body.com));
             let com = [com[0], com[1], com[2]];
-            // The velocity a joint gives point x, per unit rate.
-            let moves = |k: &Axis<'b>, x: [E<'b>; 3]| {
-                if k.slide {
-                    k.direction
-                } else {
-                    cross(&k.direction, &sub(x, k.point))
-                }
-            };
             let mut jac = vec![zero; dof];
             let mut jac_w = vec![zero; dof];
             for k in chain {
-                jac[k.coord] = moves(k, com);
+                jac[k.coord] = k.moves(com);
                 if !k.slide {
                     jac_w[k.coord] = k.direction;
                 }
@@ -341,7 +343,7 @@ impl<'b> Lowerer<'_, 'b> {
             let velocity_of = |x: [E<'b>; 3], upto: usize| {
                 chain[..upto]
                     .iter()
-                    .fold(zero, |v, k| add(v, scale(moves(k, x), qd[k.coord])))
+                    .fold(zero, |v, k| add(v, scale(k.moves(x), qd[k.coord])))
             };
             let v_com = velocity_of(com, chain.len());
             for (n, k) in chain.iter().enumerate() {
@@ -387,6 +389,18 @@ pub(super) struct Axis<'b> {
     pub(super) slide: bool,
     pub(super) direction: [E<'b>; 3],
     pub(super) point: [E<'b>; 3],
+}
+
+impl<'b> Axis<'b> {
+    /// The velocity this joint gives the world point `x`, per unit rate.
+    fn moves(&self, x: [E<'b>; 3]) -> [E<'b>; 3] {
+        if self.slide {
+            self.direction
+        } else {
+            let r: [E; 3] = std::array::from_fn(|i| x[i] - self.point[i]);
+            cross(&self.direction, &r)
+        }
+    }
 }
 
 /// Solves `M x = r` for a symmetric positive definite `M` (lower triangle given) by an unrolled LDLᵀ
