@@ -46,7 +46,7 @@ fn operating_point(plant: &dyn Plant, rng: &mut Rng) -> (Vec<f64>, Vec<f64>) {
         let mut u: Vec<f64> = (0..info.n_muscles())
             .map(|_| rng.range(0.05, 0.6))
             .collect();
-        u.extend((0..2 + info.dof()).map(|_| rng.range(-0.3, 0.3)));
+        u.extend((0..info.space_dim + info.dof()).map(|_| rng.range(-0.3, 0.3)));
         u
     };
     let warmup = if info.name == "arm26_compliant" {

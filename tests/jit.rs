@@ -227,9 +227,9 @@ fn batched_steps_in_vector_lanes_compute_the_interpreters_bits_for_every_model()
                 .collect();
             let load: Vec<f64> = (0..info.dof()).map(|k| 0.1 * (k as f64 + 1.0)).collect();
             a.step(&u, &[1.0, -0.5, 0.25][..info.space_dim], &load)
-            .unwrap();
+                .unwrap();
             b.step(&u, &[1.0, -0.5, 0.25][..info.space_dim], &load)
-            .unwrap();
+                .unwrap();
             let same = a
                 .states()
                 .iter()

@@ -31,7 +31,7 @@ fn temp_dir(name: &str) -> PathBuf {
 /// The muscles `motornet show` warns about in the shipped models, as docs/show.md documents them: real
 /// properties of the published models (and of `wrap_elbow`, a geometry test whose muscle parameters are
 /// not tuned).
-const DOCUMENTED: [(&str, &[&str]); 8] = [
+const DOCUMENTED: [(&str, &[&str]); 10] = [
     ("arm26", &["biceps"]),
     ("arm26_rigid_thelen", &[]),
     (

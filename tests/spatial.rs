@@ -87,13 +87,19 @@ fn a_planar_chain_written_in_3d_moves_as_the_planar_one() {
         spatial.step(&mut wb, &b, &ub, &mut nb).unwrap();
         (a, b) = (na, nb);
         for i in 0..6 {
-            assert!((a[i] - b[i]).abs() < 1e-10 * (1.0 + a[i].abs()), "step {t}, joint {i}");
+            assert!(
+                (a[i] - b[i]).abs() < 1e-10 * (1.0 + a[i].abs()),
+                "step {t}, joint {i}"
+            );
         }
         let (pa, pb) = (&a[ca.clone()], &b[cb.clone()]);
         for (i, j) in [(0, 0), (1, 1), (2, 3), (3, 4)] {
             assert!((pa[i] - pb[j]).abs() < 1e-10, "step {t}, cartesian {i}");
         }
-        assert!(pb[2].abs() < 1e-15 && pb[5].abs() < 1e-15, "the chain leaves its plane");
+        assert!(
+            pb[2].abs() < 1e-15 && pb[5].abs() < 1e-15,
+            "the chain leaves its plane"
+        );
     }
 }
 
@@ -134,7 +140,11 @@ fn welds_rotations_slides_and_anchors_place_the_child() {
     let s0 = reset(&p, &[0.0, 0.0, 0.0, 0.0]);
     p.step(&mut p.workspace(), &s0, &u, &mut next).unwrap();
     let dt = p.timestep();
-    assert!((next[2] + 10.0 * dt).abs() < 1e-12, "rail velocity {}", next[2]);
+    assert!(
+        (next[2] + 10.0 * dt).abs() < 1e-12,
+        "rail velocity {}",
+        next[2]
+    );
     assert!(next[3].abs() < 1e-12, "pin velocity {}", next[3]);
 }
 
@@ -160,14 +170,22 @@ fn an_ellipsoid_with_equal_radii_wraps_as_a_sphere() {
     let ellipsoid = plant(&model(
         "ellipsoid { body upper; radii (0.026, 0.026, 0.026) m; rotation (10, 20, 30) deg; }",
     ));
-    let straight = plant(&model("sphere { body upper; radius 0.026 m; }").replace(" -> wrap head side (0, 0.07, 0) m", ""));
+    let straight = plant(
+        &model("sphere { body upper; radius 0.026 m; }")
+            .replace(" -> wrap head side (0, 0.07, 0) m", ""),
+    );
     let g = sphere.info().geometry();
     let mut wrapped = 0;
     for k in 0..50 {
         let joint = [-1.0 + 0.04 * k as f64, 0.8 - 0.03 * k as f64, 0.0, 0.0];
         let (a, b) = (reset(&sphere, &joint), reset(&ellipsoid, &joint));
         for i in g.clone() {
-            assert!((a[i] - b[i]).abs() < 1e-12, "{joint:?}: {} vs {}", a[i], b[i]);
+            assert!(
+                (a[i] - b[i]).abs() < 1e-12,
+                "{joint:?}: {} vs {}",
+                a[i],
+                b[i]
+            );
         }
         wrapped += usize::from(a[g.start] > reset(&straight, &joint)[g.start] + 1e-6);
     }
@@ -247,5 +265,8 @@ fn spatial_mistakes_are_reported_together() {
     );
     assert!(planar.contains(&"spatial-only"), "{planar:?}");
     assert!(planar.contains(&"wrong-value"), "{planar:?}");
-    assert_eq!(codes("model m { dimensions 4; body a { mass 1 kg; } joint j: world -> a {} }"), ["invalid-value"]);
+    assert_eq!(
+        codes("model m { dimensions 4; body a { mass 1 kg; } joint j: world -> a {} }"),
+        ["invalid-value"]
+    );
 }

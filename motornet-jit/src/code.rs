@@ -188,13 +188,24 @@ pub(crate) fn compile(program: &Program, math: MathMode) -> Result<Code, JitErro
             }
         }
     };
+    const COMPILER_STACK: usize = 256 << 20;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(jobs.len()));
     std::thread::scope(|scope| {
-        for _ in 1..threads {
-            // A thread that cannot start leaves its share to the others.
-            let _ = std::thread::Builder::new().spawn_scoped(scope, work);
+        // Cranelift recurses over large functions (the adjoint of a spatial arm has tens of thousands of
+        // operations): compile on threads with a stack of their own size rather than the caller's (2 MiB
+        // on a test or pool thread). A thread that cannot start leaves its share to the others, and the
+        // caller works when none could.
+        let started = (0..threads)
+            .filter(|_| {
+                std::thread::Builder::new()
+                    .stack_size(COMPILER_STACK)
+                    .spawn_scoped(scope, work)
+                    .is_ok()
+            })
+            .count();
+        if started == 0 {
+            work();
         }
-        work();
     });
     if let Some(e) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
         return Err(e);

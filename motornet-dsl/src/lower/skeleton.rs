@@ -193,7 +193,9 @@ impl<'m, 'b> Lowerer<'m, 'b> {
             .enumerate()
             .filter(|(i, j)| {
                 j.parent == BodyRef::World
-                    && !self.m.joints[..*i].iter().any(|earlier| earlier.child == j.child)
+                    && !self.m.joints[..*i]
+                        .iter()
+                        .any(|earlier| earlier.child == j.child)
             })
             .flat_map(|(_, j)| j.coords.clone())
             .map(|c| (q[c].id, zero.id))
@@ -320,8 +322,10 @@ impl<'b> Lowerer<'_, 'b> {
         let mut velocity_products = vec![b.c(0.0); dof];
         let mut weights = vec![b.c(0.0); dof];
         let gravity = self.vec3(&self.m.gravity);
-        let add = |a: [E<'b>; 3], c: [E<'b>; 3]| -> [E<'b>; 3] { std::array::from_fn(|i| a[i] + c[i]) };
-        let sub = |a: [E<'b>; 3], c: [E<'b>; 3]| -> [E<'b>; 3] { std::array::from_fn(|i| a[i] - c[i]) };
+        let add =
+            |a: [E<'b>; 3], c: [E<'b>; 3]| -> [E<'b>; 3] { std::array::from_fn(|i| a[i] + c[i]) };
+        let sub =
+            |a: [E<'b>; 3], c: [E<'b>; 3]| -> [E<'b>; 3] { std::array::from_fn(|i| a[i] - c[i]) };
         let scale = |a: [E<'b>; 3], k: E<'b>| -> [E<'b>; 3] { a.map(|x| x * k) };
         for (i, body) in self.m.bodies.iter().enumerate() {
             let Some(pose) = poses[i] else { continue };
@@ -353,7 +357,10 @@ impl<'b> Lowerer<'_, 'b> {
                     accel_bias = add(accel_bias, scale(turning, rate));
                 } else {
                     let v_point = velocity_of(k.point, n);
-                    let a = add(cross(&turning, &sub(com, k.point)), cross(&k.direction, &sub(v_com, v_point)));
+                    let a = add(
+                        cross(&turning, &sub(com, k.point)),
+                        cross(&k.direction, &sub(v_com, v_point)),
+                    );
                     accel_bias = add(accel_bias, scale(a, rate));
                     alpha_bias = add(alpha_bias, scale(turning, rate));
                     omega = add(omega, scale(k.direction, rate));
@@ -362,9 +369,15 @@ impl<'b> Lowerer<'_, 'b> {
             // The inertia tensor in world axes: R I Rᵀ.
             let [xx, yy, zz, xy, xz, yz] = std::array::from_fn(|k| self.sym(&body.inertia[k], &[]));
             let r = pose.rotation();
-            let inertia = mat_mul(&mat_mul(r, &[[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]]), &transpose(r));
+            let inertia = mat_mul(
+                &mat_mul(r, &[[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]]),
+                &transpose(r),
+            );
             let i_w: Vec<[E; 3]> = jac_w.iter().map(|col| mat_vec(&inertia, col)).collect();
-            let rotational_bias = add(mat_vec(&inertia, &alpha_bias), cross(&omega, &mat_vec(&inertia, &omega)));
+            let rotational_bias = add(
+                mat_vec(&inertia, &alpha_bias),
+                cross(&omega, &mat_vec(&inertia, &omega)),
+            );
             for j in 0..dof {
                 for k in 0..=j {
                     let translational = mass * dot(&jac[j], &jac[k]);
