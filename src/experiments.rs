@@ -46,6 +46,13 @@ pub fn pulse_responses(
     duration: f64,
     last: usize,
 ) -> Result<Vec<PulseResponse>, Error> {
+    if trainer.plant().info().space_dim != 2 {
+        return Err(Error::Input(format!(
+            "force pulses orthogonal to the reach are planar only, but the model `{}` is spatial \
+             (dimensions 3)",
+            trainer.plant().info().name
+        )));
+    }
     let dt = trainer.timestep();
     let step = |s: f64| (s / dt).round().max(0.0) as usize;
     let mut out = Vec::new();
@@ -62,7 +69,7 @@ pub fn pulse_responses(
                     e.events.push(Event::Force {
                         from,
                         until: from.saturating_add(len),
-                        force: [magnitude * left[0], magnitude * left[1]],
+                        force: [magnitude * left[0], magnitude * left[1], 0.0],
                     });
                     e
                 })
