@@ -68,7 +68,10 @@ fn test_reaches(
         .iter()
         .map(|p| p.iter().map(|s| [s[0], s[1]]).collect())
         .collect();
-    let targets: Vec<[f64; 2]> = episodes.iter().map(|e| [e.target[0], e.target[1]]).collect();
+    let targets: Vec<[f64; 2]> = episodes
+        .iter()
+        .map(|e| [e.target[0], e.target[1]])
+        .collect();
     let starts: Vec<[f64; 2]> = episodes.iter().map(|e| [e.start[0], e.start[1]]).collect();
     motornet::plots::plot_reaches(plots, stem, title, &paths, &targets, &starts)
         .map_err(|e| motornet::Error::Input(format!("plotting: {e}")))?;

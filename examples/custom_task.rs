@@ -173,8 +173,14 @@ fn main() -> Result<(), motornet::Error> {
         .iter()
         .map(|p| p.iter().map(|s| [s[0], s[1]]).collect())
         .collect();
-    let targets: Vec<[f64; 2]> = test[..16].iter().map(|e| [e.target[0], e.target[1]]).collect();
-    let starts: Vec<[f64; 2]> = test[..16].iter().map(|e| [e.start[0], e.start[1]]).collect();
+    let targets: Vec<[f64; 2]> = test[..16]
+        .iter()
+        .map(|e| [e.target[0], e.target[1]])
+        .collect();
+    let starts: Vec<[f64; 2]> = test[..16]
+        .iter()
+        .map(|e| [e.start[0], e.start[1]])
+        .collect();
     std::fs::create_dir_all(&out).map_err(|e| motornet::Error::Input(e.to_string()))?;
     let files = motornet::plots::plot_reaches(
         &out,

@@ -90,7 +90,13 @@ fn main() -> Result<(), motornet::Error> {
     );
     let start = Instant::now();
     let metric = trainer.evaluate(&test, 10)?.metric;
-    println!("{:>8} {:>10} {:>12.2} {:>10.1}", 0, "—", metric * 100.0, 0.0);
+    println!(
+        "{:>8} {:>10} {:>12.2} {:>10.1}",
+        0,
+        "—",
+        metric * 100.0,
+        0.0
+    );
     let every = (batches / 10).max(1);
     for b in 0..batches {
         let stats = trainer.train_batch(b)?;

@@ -55,8 +55,14 @@ fn the_observations_show_the_goal_and_the_delayed_fingertip_in_3d() {
     let eps = env.draw(4, &mut rng);
     // Targets are fingertip positions of random postures: they spread in every direction.
     for k in 0..3 {
-        let lo = eps.iter().map(|e| e.target[k]).fold(f64::INFINITY, f64::min);
-        let hi = eps.iter().map(|e| e.target[k]).fold(f64::NEG_INFINITY, f64::max);
+        let lo = eps
+            .iter()
+            .map(|e| e.target[k])
+            .fold(f64::INFINITY, f64::min);
+        let hi = eps
+            .iter()
+            .map(|e| e.target[k])
+            .fold(f64::NEG_INFINITY, f64::max);
         assert!(hi - lo > 0.01, "targets along axis {k}: {lo} .. {hi}");
     }
     let n = eps.len();
@@ -128,7 +134,10 @@ fn planar_only_tasks_and_perturbations_are_refused_for_a_spatial_model_by_name()
         err.contains("perturbation 2 (force_pulse) is planar only"),
         "{err}"
     );
-    assert!(!err.contains("perturbation 1"), "a sequence works in 3D: {err}");
+    assert!(
+        !err.contains("perturbation 1"),
+        "a sequence works in 3D: {err}"
+    );
     // Jumps to random postures' fingertips work in 3D; jumps by a distance in a direction do not.
     let jump = |distance| Kind::TargetJump {
         time: (0.1, 0.2),
@@ -232,7 +241,8 @@ fn training_on_the_spatial_arm_lowers_the_loss() {
     // Fixed episodes from a batch index training never uses, without noise: the loss and the metric
     // before and after training compare the same reaches.
     let test = tr.episodes(u64::MAX, 16);
-    let loss = |tr: &mut Trainer<Box<dyn Plant>>| tr.loss_and_gradient(&test, 0, true).unwrap().0.loss;
+    let loss =
+        |tr: &mut Trainer<Box<dyn Plant>>| tr.loss_and_gradient(&test, 0, true).unwrap().0.loss;
     let (loss_before, before) = (loss(&mut tr), tr.evaluate(&test, 10).unwrap().metric);
     for b in 0..40 {
         tr.train_batch(b).unwrap();

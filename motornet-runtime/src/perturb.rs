@@ -285,7 +285,11 @@ impl Perturbation {
                     Some(d) => {
                         let dir = direction.draw(e.start, e.target, rng);
                         let d = uniform(*d, rng);
-                        [e.target[0] + d * dir[0], e.target[1] + d * dir[1], e.target[2]]
+                        [
+                            e.target[0] + d * dir[0],
+                            e.target[1] + d * dir[1],
+                            e.target[2],
+                        ]
                     }
                     None => ctx.endpoint(&ctx.random_joint(rng)),
                 };
@@ -321,7 +325,9 @@ impl Task for Perturbed {
         let mut all = Vec::new();
         for (i, p) in self.perturbations.iter().enumerate() {
             if p.planar_only() {
-                if let Err(e) = ctx.planar_only(&format!("perturbation {} ({})", i + 1, p.kind_name())) {
+                if let Err(e) =
+                    ctx.planar_only(&format!("perturbation {} ({})", i + 1, p.kind_name()))
+                {
                     all.push(e.to_string());
                 }
             }

@@ -119,7 +119,10 @@ pub(super) fn read_geometry(doc: &Doc) -> Result<GeometryRef, Error> {
         if names.len() != d {
             return Err(doc.err(
                 "joint_names",
-                format!("{} names, but the samples have {d} joint angles", names.len()),
+                format!(
+                    "{} names, but the samples have {d} joint angles",
+                    names.len()
+                ),
             ));
         }
     }

@@ -269,10 +269,13 @@ pub fn verify_text(file: &str, text: &str, opts: &Options) -> Result<Outcome, Er
         _ => {}
     }
     // A spatial reference is a trajectory when it has states, else path geometry.
-    let trajectory = kind == Kind::Trajectory || (kind == Kind::Mujoco3d && reference.get("joint").is_some());
+    let trajectory =
+        kind == Kind::Trajectory || (kind == Kind::Mujoco3d && reference.get("joint").is_some());
     let case = match kind {
         // Geometry references carry no case name; they are named after their file.
-        _ if !trajectory && kind != Kind::Gradient => file.split('.').next().unwrap_or_default().to_string(),
+        _ if !trajectory && kind != Kind::Gradient => {
+            file.split('.').next().unwrap_or_default().to_string()
+        }
         _ => case_name(Path::new(file), &reference),
     };
     let spec = match &opts.model {

@@ -17,7 +17,11 @@ impl<'a> Checker<'a> {
         let square = |s: &Sym| Sym::Bin(BinOp::Mul, Box::new(s.clone()), Box::new(s.clone()));
         let norm2 = Sym::Bin(
             BinOp::Add,
-            Box::new(Sym::Bin(BinOp::Add, Box::new(square(&a[0])), Box::new(square(&a[1])))),
+            Box::new(Sym::Bin(
+                BinOp::Add,
+                Box::new(square(&a[0])),
+                Box::new(square(&a[1])),
+            )),
             Box::new(square(&a[2])),
         );
         self.positive(&norm2, true, what, span);
@@ -112,7 +116,13 @@ impl<'a> Checker<'a> {
                     let [px, py, _] = world.next().expect("one position per query");
                     let d = (px - cx).hypot(py - cy);
                     if d <= r {
-                        self.inside_obstacle(m, elements, n, o, format!("{d:.4} m from its centre, radius {r:.4} m"));
+                        self.inside_obstacle(
+                            m,
+                            elements,
+                            n,
+                            o,
+                            format!("{d:.4} m from its centre, radius {r:.4} m"),
+                        );
                     }
                 }
             }
@@ -135,9 +145,19 @@ impl<'a> Checker<'a> {
                 let local = crate::lower::obstacle_points(model, q, o, &queries);
                 for ((n, _), x) in near.iter().zip(local) {
                     let (d, r, what) = match o.kind {
-                        ObstacleKind::Cylinder => (x[0].hypot(x[1]), o.radius.eval(&p), "from its axis, radius"),
-                        ObstacleKind::Sphere => (x[0].hypot(x[1]).hypot(x[2]), o.radius.eval(&p), "from its centre, radius"),
-                        ObstacleKind::Ellipsoid => (x[0].hypot(x[1]).hypot(x[2]), 1.0, "in units of its semi-axes, surface at"),
+                        ObstacleKind::Cylinder => {
+                            (x[0].hypot(x[1]), o.radius.eval(&p), "from its axis, radius")
+                        }
+                        ObstacleKind::Sphere => (
+                            x[0].hypot(x[1]).hypot(x[2]),
+                            o.radius.eval(&p),
+                            "from its centre, radius",
+                        ),
+                        ObstacleKind::Ellipsoid => (
+                            x[0].hypot(x[1]).hypot(x[2]),
+                            1.0,
+                            "in units of its semi-axes, surface at",
+                        ),
                     };
                     if d <= r {
                         self.inside_obstacle(m, elements, *n, o, format!("{d:.4} {what} {r:.4}"));

@@ -91,12 +91,15 @@ impl<'a> Checker<'a> {
                 let radii = match props.get("radii").and_then(|p| self.single(p)) {
                     Some(v) => self.vector(v, Dim::LENGTH, &format!("{n}.radii"), "radii"),
                     None => {
-                        self.error(Diagnostic::new(
-                            "missing-property",
-                            format!("ellipsoid `{n}` has no `radii`"),
-                            name.span,
-                            "needs its three semi-axes",
-                        ).with_help("e.g. `radii (0.035, 0.02, 0.02) m;`"));
+                        self.error(
+                            Diagnostic::new(
+                                "missing-property",
+                                format!("ellipsoid `{n}` has no `radii`"),
+                                name.span,
+                                "needs its three semi-axes",
+                            )
+                            .with_help("e.g. `radii (0.035, 0.02, 0.02) m;`"),
+                        );
                         [Sym::Num(1.0), Sym::Num(1.0), Sym::Num(1.0)]
                     }
                 };

@@ -100,7 +100,11 @@ impl<'a> Checker<'a> {
         let sum = |a: &Sym, b: &Sym, c: &Sym| {
             Sym::Bin(
                 BinOp::Sub,
-                Box::new(Sym::Bin(BinOp::Add, Box::new(a.clone()), Box::new(b.clone()))),
+                Box::new(Sym::Bin(
+                    BinOp::Add,
+                    Box::new(a.clone()),
+                    Box::new(b.clone()),
+                )),
                 Box::new(c.clone()),
             )
         };
@@ -269,7 +273,8 @@ impl<'a> Checker<'a> {
             }
         }
         // A later joint between the same two bodies composes onto the earlier ones (spatial models).
-        let composed = matches!(child_ref, Some(BodyRef::Body(c)) if tree.parent_joint[c.index()].is_some());
+        let composed =
+            matches!(child_ref, Some(BodyRef::Body(c)) if tree.parent_joint[c.index()].is_some());
         let at = match props.get("at").and_then(|p| self.single(p)) {
             Some(v) => self.vector(v, Dim::LENGTH, &format!("{n}.at"), "at"),
             // By default a joint sits at the parent's tip.
@@ -279,7 +284,10 @@ impl<'a> Checker<'a> {
             },
         };
         let spatial_vector = |this: &mut Self, key: &str, dim: Dim| -> Option<[Sym; 3]> {
-            let v = props.get(key).filter(|_| spatial).and_then(|p| this.single(p))?;
+            let v = props
+                .get(key)
+                .filter(|_| spatial)
+                .and_then(|p| this.single(p))?;
             Some(this.vector(v, dim, &format!("{n}.{key}"), key))
         };
         let rotation = spatial_vector(self, "rotation", Dim::ANGLE).unwrap_or_else(zero3);
@@ -292,12 +300,15 @@ impl<'a> Checker<'a> {
             }
             None => {
                 if spatial && kind == JointKind::Slide {
-                    self.error(Diagnostic::new(
-                        "missing-property",
-                        format!("slide joint `{n}` has no `axis`"),
-                        name.span,
-                        "needs the direction it slides along",
-                    ).with_help("e.g. `axis (1, 0, 0);` (in the child's frame)"));
+                    self.error(
+                        Diagnostic::new(
+                            "missing-property",
+                            format!("slide joint `{n}` has no `axis`"),
+                            name.span,
+                            "needs the direction it slides along",
+                        )
+                        .with_help("e.g. `axis (1, 0, 0);` (in the child's frame)"),
+                    );
                 }
                 [Sym::Num(0.0), Sym::Num(0.0), Sym::Num(1.0)]
             }
@@ -322,7 +333,11 @@ impl<'a> Checker<'a> {
             .and_then(|p| self.single(p))
             .and_then(|v| self.range(v, vel_dim, &format!("{n}.velocity"), "velocity range"))
             .unwrap_or(unbounded);
-        let damping = match props.get("damping").filter(|_| moves).and_then(|p| self.single(p)) {
+        let damping = match props
+            .get("damping")
+            .filter(|_| moves)
+            .and_then(|p| self.single(p))
+        {
             Some(v) => {
                 let s = self.scalar(v, damp_dim, &format!("{n}.damping"), "damping");
                 self.positive(
@@ -341,7 +356,7 @@ impl<'a> Checker<'a> {
                 if spatial && Some(tree.joints[first_joint.index()].parent) == parent_ref {
                     // Composed in declaration order onto the first joint (a multi-axis joint).
                 } else {
-                self.error(
+                    self.error(
                     Diagnostic::new(
                         "two-parents",
                         format!("body `{}` is attached by two joints", child.name),
@@ -563,7 +578,11 @@ impl<'a> Checker<'a> {
                 [b] => (b, None),
                 [b, at] => (b, Some(at)),
                 _ => {
-                    let point = if self.space_dim == 3 { "(x, y, z)" } else { "(x, y)" };
+                    let point = if self.space_dim == 3 {
+                        "(x, y, z)"
+                    } else {
+                        "(x, y)"
+                    };
                     self.error(Diagnostic::new(
                         "wrong-value",
                         format!("`endpoint` takes a body and optionally a point `{point}` on it"),

@@ -94,7 +94,13 @@ impl<'a> Checker<'a> {
                     let d = combine_unit(d, unit_dim);
                     self.check_dim(d, dim, comp.span.to(*span), what);
                     let sym = self.finite(sym.scaled(scale), comp.span);
-                    out.push(self.maybe_param(&format!("{owner}.{axis}"), sym, literal, dim, comp.span));
+                    out.push(self.maybe_param(
+                        &format!("{owner}.{axis}"),
+                        sym,
+                        literal,
+                        dim,
+                        comp.span,
+                    ));
                 }
                 Some(out)
             }
@@ -111,9 +117,14 @@ impl<'a> Checker<'a> {
                     format!("expected {shape}"),
                 );
                 if names.len() == 2 && components.len() == 3 {
-                    d.help = Some("this model is planar: write `dimensions 3;` to make it spatial".into());
+                    d.help = Some(
+                        "this model is planar: write `dimensions 3;` to make it spatial".into(),
+                    );
                 } else if names.len() == 3 && components.len() == 2 && self.space_dim == 3 {
-                    d.help = Some("this model is spatial (`dimensions 3;`): every point has x, y and z".into());
+                    d.help = Some(
+                        "this model is spatial (`dimensions 3;`): every point has x, y and z"
+                            .into(),
+                    );
                 }
                 self.error(d);
                 None

@@ -12,7 +12,10 @@ pub(super) enum Pose<'b> {
     /// Origin and orientation angle in the plane.
     Planar { x: E<'b>, y: E<'b>, angle: E<'b> },
     /// Origin and rotation (body axes as the columns, in world coordinates).
-    Spatial { origin: [E<'b>; 3], rotation: Mat3<'b> },
+    Spatial {
+        origin: [E<'b>; 3],
+        rotation: Mat3<'b>,
+    },
 }
 
 impl<'b> Pose<'b> {
@@ -84,7 +87,9 @@ impl<'b> Pose<'b> {
     pub(super) fn rotation(&self) -> &Mat3<'b> {
         match self {
             Pose::Spatial { rotation, .. } => rotation,
-            Pose::Planar { .. } => unreachable!("a planar pose has an angle, not a rotation matrix"),
+            Pose::Planar { .. } => {
+                unreachable!("a planar pose has an angle, not a rotation matrix")
+            }
         }
     }
 
@@ -153,9 +158,21 @@ pub(super) fn axis_angle<'b>(a: &[E<'b>; 3], angle: E<'b>) -> Mat3<'b> {
     let (c, s) = (angle.cos(), angle.sin());
     let k = 1.0 - c;
     [
-        [c + k * a[0] * a[0], k * a[0] * a[1] - s * a[2], k * a[0] * a[2] + s * a[1]],
-        [k * a[1] * a[0] + s * a[2], c + k * a[1] * a[1], k * a[1] * a[2] - s * a[0]],
-        [k * a[2] * a[0] - s * a[1], k * a[2] * a[1] + s * a[0], c + k * a[2] * a[2]],
+        [
+            c + k * a[0] * a[0],
+            k * a[0] * a[1] - s * a[2],
+            k * a[0] * a[2] + s * a[1],
+        ],
+        [
+            k * a[1] * a[0] + s * a[2],
+            c + k * a[1] * a[1],
+            k * a[1] * a[2] - s * a[0],
+        ],
+        [
+            k * a[2] * a[0] - s * a[1],
+            k * a[2] * a[1] + s * a[0],
+            c + k * a[2] * a[2],
+        ],
     ]
 }
 

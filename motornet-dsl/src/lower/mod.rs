@@ -343,7 +343,12 @@ impl Templates {
         std::ops::Range<u32>,
     ) {
         let d = self.dof as u32;
-        (0..d, d..2 * d, 2 * d..3 * d, 3 * d..3 * d + self.space_dim as u32)
+        (
+            0..d,
+            d..2 * d,
+            2 * d..3 * d,
+            3 * d..3 * d + self.space_dim as u32,
+        )
     }
 
     fn instantiate<'b>(

@@ -141,7 +141,8 @@ impl<'b> Lowerer<'_, 'b> {
         let (r, scale) = match o.kind {
             ObstacleKind::Ellipsoid => {
                 let inv = radii.map(|a| 1.0 / a);
-                let scaled = |x: &[E<'b>; 3]| -> [E<'b>; 3] { std::array::from_fn(|i| x[i] * inv[i]) };
+                let scaled =
+                    |x: &[E<'b>; 3]| -> [E<'b>; 3] { std::array::from_fn(|i| x[i] * inv[i]) };
                 pl = scaled(&pl);
                 ql = scaled(&ql);
                 side_l = side_l.map(|s| scaled(&s));
@@ -181,10 +182,7 @@ impl<'b> Lowerer<'_, 'b> {
         );
         let (alpha_p, alpha_q) = (tp.atan2(r), tq.atan2(r));
         let arc = winding.abs() - alpha_p - alpha_q;
-        let wraps = (r * r)
-            .lt(dp2)
-            .and((r * r).lt(dq2))
-            .and(b.c(0.0).lt(arc));
+        let wraps = (r * r).lt(dp2).and((r * r).lt(dq2)).and(b.c(0.0).lt(arc));
         let around = match (heights, scale) {
             // Unrolled, the path is a straight line of the unrolled length over the height difference.
             (Some((zp, zq)), _) => {
@@ -193,7 +191,20 @@ impl<'b> Lowerer<'_, 'b> {
                 (flat * flat + dz * dz).sqrt()
             }
             (None, None) => tp + r * arc + tq,
-            (None, Some(radii)) => self.ellipsoid_path(p, q, p2, q2, winding, [alpha_p, alpha_q], arc, &pl, &ql, radii, &to_world, centre),
+            (None, Some(radii)) => self.ellipsoid_path(
+                p,
+                q,
+                p2,
+                q2,
+                winding,
+                [alpha_p, alpha_q],
+                arc,
+                &pl,
+                &ql,
+                radii,
+                &to_world,
+                centre,
+            ),
         };
         wraps.select(around, straight)
     }
@@ -264,9 +275,11 @@ impl<'b> Lowerer<'_, 'b> {
         };
         let half = arc * 0.5;
         let mid = theta_p + turn * half;
-        let arc_length = b.sum(GAUSS_LEGENDRE_8.iter().map(|&(x, w)| {
-            speed(mid + turn * half * x) * (half * w)
-        }));
+        let arc_length = b.sum(
+            GAUSS_LEGENDRE_8
+                .iter()
+                .map(|&(x, w)| speed(mid + turn * half * x) * (half * w)),
+        );
         distance(&p, &tp) + arc_length + distance(&tq, &q)
     }
 

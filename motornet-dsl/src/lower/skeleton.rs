@@ -184,7 +184,9 @@ impl<'m, 'b> Lowerer<'m, 'b> {
             .enumerate()
             .filter(|(i, j)| {
                 j.parent == BodyRef::World
-                    && !self.m.joints[..*i].iter().any(|earlier| earlier.child == j.child)
+                    && !self.m.joints[..*i]
+                        .iter()
+                        .any(|earlier| earlier.child == j.child)
             })
             .flat_map(|(_, j)| j.coords.clone())
             .map(|c| (q[c].id, zero.id))
