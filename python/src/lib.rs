@@ -333,7 +333,7 @@ impl PyPlant {
     fn state_dim(&self) -> usize {
         self.plant.info().state_dim()
     }
-    /// Excitations, endpoint force (x, y), joint loads.
+    /// Excitations, endpoint force (x, y; and z in a 3D model), joint loads.
     #[getter]
     fn control_dim(&self) -> usize {
         self.plant.info().control_dim()
