@@ -82,8 +82,8 @@ fn report(
     probe: &Probe,
     eps: &[Episode],
 ) -> Result<(), motornet::Error> {
-    let targets: Vec<[f64; 2]> = eps.iter().map(|e| e.target).collect();
-    let starts: Vec<[f64; 2]> = eps.iter().map(|e| e.start).collect();
+    let targets: Vec<[f64; 2]> = eps.iter().map(|e| [e.target[0], e.target[1]]).collect();
+    let starts: Vec<[f64; 2]> = eps.iter().map(|e| [e.start[0], e.start[1]]).collect();
     plot_reaches(dir, stem, title, &probe.paths, &targets, &starts).map_err(fail("plotting"))?;
     let largest = probe
         .peak_lateral

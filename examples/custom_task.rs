@@ -20,7 +20,7 @@ use motornet::models::Arm26;
 use motornet::runtime::env::EnvConfig;
 use motornet::runtime::task::ChaCha8Rng;
 use motornet::runtime::task::RandomSource;
-use motornet::runtime::task::{Episode, Load, Task, TaskContext};
+use motornet::runtime::task::{Cartesian, Episode, Load, Task, TaskContext};
 use motornet::runtime::train::{LossConfig, OptimConfig, Trainer};
 use std::path::PathBuf;
 
@@ -65,7 +65,7 @@ impl Task for ChannelReach {
                 Episode {
                     joint0,
                     start,
-                    target: [start[0] + side * distance, start[1]],
+                    target: [start[0] + side * distance, start[1], start[2]],
                     // Move at once. `Some(step)` would make the endpoint hold at `start` until a go cue at
                     // that step (then also return true from `has_go_cue`, so the network sees the cue).
                     go_step: None,
@@ -77,20 +77,21 @@ impl Task for ChannelReach {
     }
 
     /// F = −(K·d + B·v⊥)·n with n the line's normal, d = (p − start)·n and v⊥ = v·n; so
-    /// ∂F/∂p = −K·n nᵀ and ∂F/∂v = −B·n nᵀ.
-    fn endpoint_load(&self, _t: usize, e: &Episode, c: &[f64; 4]) -> Load {
+    /// ∂F/∂p = −K·n nᵀ and ∂F/∂v = −B·n nᵀ. The endpoint state `c` is `[x, y, z, vx, vy, vz]` (z = 0
+    /// in this planar arm); the derivative has a row per force component and a column per state one.
+    fn endpoint_load(&self, _t: usize, e: &Episode, c: &Cartesian) -> Load {
         let n = Self::normal(e);
         let d = (c[0] - e.start[0]) * n[0] + (c[1] - e.start[1]) * n[1];
-        let v = c[2] * n[0] + c[3] * n[1];
+        let v = c[3] * n[0] + c[4] * n[1];
         let magnitude = -(self.stiffness * d + self.damping * v);
-        let mut jac = [[0.0; 4]; 2];
+        let mut jac = [[0.0; 6]; 3];
         for i in 0..2 {
             for k in 0..2 {
                 jac[i][k] = -self.stiffness * n[i] * n[k];
-                jac[i][2 + k] = -self.damping * n[i] * n[k];
+                jac[i][3 + k] = -self.damping * n[i] * n[k];
             }
         }
-        ([magnitude * n[0], magnitude * n[1]], jac)
+        ([magnitude * n[0], magnitude * n[1], 0.0], jac)
     }
 }
 
@@ -172,8 +173,14 @@ fn main() -> Result<(), motornet::Error> {
         .iter()
         .map(|p| p.iter().map(|s| [s[0], s[1]]).collect())
         .collect();
-    let targets: Vec<[f64; 2]> = test[..16].iter().map(|e| e.target).collect();
-    let starts: Vec<[f64; 2]> = test[..16].iter().map(|e| e.start).collect();
+    let targets: Vec<[f64; 2]> = test[..16]
+        .iter()
+        .map(|e| [e.target[0], e.target[1]])
+        .collect();
+    let starts: Vec<[f64; 2]> = test[..16]
+        .iter()
+        .map(|e| [e.start[0], e.start[1]])
+        .collect();
     std::fs::create_dir_all(&out).map_err(|e| motornet::Error::Input(e.to_string()))?;
     let files = motornet::plots::plot_reaches(
         &out,

@@ -126,8 +126,8 @@ fn main() -> Result<(), motornet::Error> {
             for (p, e) in r.paths.iter().zip(&reaches) {
                 paths.push(p.clone());
                 groups.push(m);
-                targets.push(e.target);
-                starts.push(e.start);
+                targets.push([e.target[0], e.target[1]]);
+                starts.push([e.start[0], e.start[1]]);
             }
         }
         motornet::plots::plot_reaches_grouped(

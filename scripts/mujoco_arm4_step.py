@@ -3,7 +3,7 @@
 The model: the arm4 skeleton (three-hinge shoulder, tilted elbow, the same masses, centres of mass and full
 inertia tensors, gravity, joint damping), its ten muscle paths as spatial tendons (the five of the
 mujoco3d/arm4_tendons reference, wrapping over the tilted cylinder and the sphere, and five with via
-points only), each driven by a MuJoCo muscle actuator; Euler integration at dt 0.01 s as arm4.
+points only), each driven by a MuJoCo muscle actuator; Euler integration at dt 0.002 s as arm4.
 
     pip install mujoco==4.0.0 numpy
     python scripts/mujoco_arm4_step.py [--steps 20000]
@@ -54,7 +54,7 @@ def xml():
     actuators = "".join(f'<muscle tendon="{n}" force="500" lengthrange="0.05 0.5"/>' for n in TENDONS)
     return f"""
 <mujoco>
-  <option gravity="0 0 -9.81" timestep="0.01" integrator="Euler"><flag contact="disable"/></option>
+  <option gravity="0 0 -9.81" timestep="0.002" integrator="Euler"><flag contact="disable"/></option>
   <worldbody>
     {sites(SITES_WORLD)}
     <body name="upper" pos="0 0 0">

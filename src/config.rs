@@ -394,6 +394,43 @@ impl TrainConfig {
                 p.push("policy", "tau", &self.policy.tau.to_string(), &what);
             }
         }
+        let spatial = info.space_dim == 3;
+        let planar_only = format!(
+            "is planar only, but the model `{}` is spatial (dimensions 3)",
+            info.name
+        );
+        match &self.task {
+            TaskConfig::CentreOut { .. } if spatial => {
+                p.push(
+                    "task",
+                    "kind",
+                    "centre_out",
+                    &format!("{planar_only}: use random_reach or delayed_reach"),
+                );
+            }
+            TaskConfig::RandomReach { curl } if spatial && *curl != 0.0 => {
+                p.push(
+                    "task",
+                    "curl",
+                    &curl.to_string(),
+                    &format!("(a field in the x–y plane) {planar_only}"),
+                );
+            }
+            _ => {}
+        }
+        for (i, pert) in self.perturbations.iter().enumerate() {
+            match pert.build() {
+                Ok(built) if spatial && built.planar_only() => p.push(
+                    &format!("perturbation {}", i + 1),
+                    "kind",
+                    built.kind_name(),
+                    &format!(
+                        "{planar_only}: in 3D only target_jump without distance and sequence apply"
+                    ),
+                ),
+                _ => {}
+            }
+        }
         let Some(steps) = steps else { return };
         for (i, pert) in self.perturbations.iter().enumerate() {
             if let Ok(built) = pert.build() {
@@ -425,6 +462,7 @@ impl TrainConfig {
             );
         }
         match &self.task {
+            TaskConfig::CentreOut { .. } if spatial => {}
             TaskConfig::CentreOut { start_joint, .. } => {
                 let bounds = plant.bounds();
                 if start_joint.len() != info.dof() {

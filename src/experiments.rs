@@ -47,6 +47,13 @@ pub fn pulse_responses(
     duration: f64,
     last: usize,
 ) -> Result<Vec<PulseResponse>, Error> {
+    if trainer.plant().info().space_dim != 2 {
+        return Err(Error::Input(format!(
+            "force pulses orthogonal to the reach are planar only, but the model `{}` is spatial \
+             (dimensions 3)",
+            trainer.plant().info().name
+        )));
+    }
     let dt = trainer.timestep();
     let step = |s: f64| (s / dt).round().max(0.0) as usize;
     let mut out = Vec::new();
@@ -63,7 +70,7 @@ pub fn pulse_responses(
                     e.events.push(Event::Force {
                         from,
                         until: from.saturating_add(len),
-                        force: [magnitude * left[0], magnitude * left[1]],
+                        force: [magnitude * left[0], magnitude * left[1], 0.0],
                     });
                     e
                 })
@@ -77,7 +84,7 @@ pub fn pulse_responses(
             let lateral = paths
                 .iter()
                 .zip(&eps)
-                .map(|(p, e)| lateral_deviation(p, e.start, e.target))
+                .map(|(p, e)| lateral_deviation(p, planar(e.start), planar(e.target)))
                 .collect();
             out.push(PulseResponse {
                 magnitude,
@@ -190,7 +197,7 @@ pub fn probe_reaches(
     let lateral: Vec<Vec<f64>> = paths
         .iter()
         .zip(&eps)
-        .map(|(p, e)| lateral_deviation(p, e.start, e.target))
+        .map(|(p, e)| lateral_deviation(p, planar(e.start), planar(e.target)))
         .collect();
     let peak_lateral = lateral.iter().map(|l| signed_peak(l)).collect();
     Ok(Probe {
@@ -255,4 +262,9 @@ pub fn adapt(
         }
     }
     Ok(points)
+}
+
+/// A point's position in the plane of a planar model (its x and y).
+fn planar(p: crate::runtime::task::Point) -> [f64; 2] {
+    [p[0], p[1]]
 }

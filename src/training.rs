@@ -466,25 +466,44 @@ fn write_plots(
     )
     .map_err(err)?;
     let shown = ev.paths.len().min(16);
-    let paths: Vec<Vec<[f64; 2]>> = ev.paths[..shown]
-        .iter()
-        .map(|p| p.iter().map(|s| [s[0], s[1]]).collect())
-        .collect();
     let eps = trainer.episodes(u64::MAX, shown);
-    let targets: Vec<[f64; 2]> = eps.iter().map(|e| e.target).collect();
-    let starts: Vec<[f64; 2]> = paths.iter().map(|p| p[0]).collect();
-    crate::plots::plot_reaches(
-        &dir,
-        "reaches",
-        "Evaluation reaches",
-        &paths,
-        &targets,
-        &starts,
-    )
-    .map_err(err)?;
+    if trainer.plant().info().space_dim == 3 {
+        let paths: Vec<Vec<[f64; 3]>> = ev.paths[..shown]
+            .iter()
+            .map(|p| p.iter().map(|s| [s[0], s[1], s[2]]).collect())
+            .collect();
+        let targets: Vec<[f64; 3]> = eps.iter().map(|e| e.target).collect();
+        let starts: Vec<[f64; 3]> = paths.iter().map(|p| p[0]).collect();
+        crate::plots::plot_reaches_3d(
+            &dir,
+            "reaches",
+            "Evaluation reaches",
+            &paths,
+            &targets,
+            &starts,
+        )
+        .map_err(err)?;
+    } else {
+        let paths: Vec<Vec<[f64; 2]>> = ev.paths[..shown]
+            .iter()
+            .map(|p| p.iter().map(|s| [s[0], s[1]]).collect())
+            .collect();
+        let targets: Vec<[f64; 2]> = eps.iter().map(|e| [e.target[0], e.target[1]]).collect();
+        let starts: Vec<[f64; 2]> = paths.iter().map(|p| p[0]).collect();
+        crate::plots::plot_reaches(
+            &dir,
+            "reaches",
+            "Evaluation reaches",
+            &paths,
+            &targets,
+            &starts,
+        )
+        .map_err(err)?;
+    }
+    // hypot(v, 0) = |v| exactly: a planar model's speed is hypot(vx, vy).
     let speeds: Vec<Vec<f64>> = ev.paths[..shown]
         .iter()
-        .map(|p| p.iter().map(|s| s[2].hypot(s[3])).collect())
+        .map(|p| p.iter().map(|s| s[3].hypot(s[4]).hypot(s[5])).collect())
         .collect();
     let dt = trainer.timestep();
     crate::plots::plot_speed(&dir, "speed", "Endpoint speed", dt, &speeds).map_err(err)?;

@@ -319,7 +319,7 @@ fn reach_episode() -> Episode {
     };
     let joint0 = vec![0.8, 1.6, 0.0, 0.0];
     let start = ctx.endpoint(&joint0);
-    Episode::new(joint0, start, [start[0] + 0.1, start[1]], None)
+    Episode::new(joint0, start, [start[0] + 0.1, start[1], 0.0], None)
 }
 
 #[test]
@@ -333,7 +333,7 @@ fn a_pulse_pushes_the_endpoint_its_way_and_a_channel_holds_it_on_the_line() {
     pulsed.events = vec![Event::Force {
         from: 5,
         until: 10,
-        force: [0.0, 20.0],
+        force: [0.0, 20.0, 0.0],
     }];
     let mut channelled = pulsed.clone();
     channelled.events.push(Event::Channel {
@@ -365,7 +365,7 @@ fn target_jumps_and_rotations_change_what_the_network_sees() {
         ..EnvConfig::default()
     };
     let mut e = reach_episode();
-    let jump_to = [e.target[0], e.target[1] + 0.05];
+    let jump_to = [e.target[0], e.target[1] + 0.05, 0.0];
     e.events = vec![
         Event::TargetJump {
             step: 7,
@@ -379,7 +379,7 @@ fn target_jumps_and_rotations_change_what_the_network_sees() {
     let o = out.observations.len() / out.steps;
     for (t, obs) in out.observations.chunks(o).enumerate() {
         let goal = if t < 7 { e.target } else { jump_to };
-        assert_eq!(obs[..2], goal, "goal at step {t}");
+        assert_eq!(obs[..2], goal[..2], "goal at step {t}");
         // Vision: the endpoint turned 90° about the start.
         let p = paths[0][t];
         let seen = [
@@ -428,7 +428,7 @@ fn the_gradient_through_perturbed_episodes_matches_finite_differences() {
         Event::Force {
             from: 1,
             until: 3,
-            force: [3.0, -5.0],
+            force: [3.0, -5.0, 0.0],
         },
         Event::Channel {
             from: a.start,
@@ -438,7 +438,7 @@ fn the_gradient_through_perturbed_episodes_matches_finite_differences() {
         },
         Event::TargetJump {
             step: 3,
-            to: [a.target[0], a.target[1] + 0.04],
+            to: [a.target[0], a.target[1] + 0.04, 0.0],
         },
         Event::VisionRotation { angle: 0.4 },
     ];

@@ -13,7 +13,7 @@ use motornet::runtime::gru::load_safetensors;
 use motornet::runtime::policy::Policy;
 use motornet::runtime::task::ChaCha8Rng;
 use motornet::runtime::task::{
-    curl_field, DelayedReach, Episode, Load, RandomReach, Task, TaskContext,
+    curl_field, Cartesian, DelayedReach, Episode, Load, RandomReach, Task, TaskContext,
 };
 use motornet::runtime::train::{episode_rng, LossConfig, OptimConfig, Trainer};
 use motornet::training::{
@@ -80,7 +80,14 @@ fn episodes_with_cue(
         .iter()
         .zip(targets)
         .enumerate()
-        .map(|(b, (j, t))| Episode::new(j.to_vec(), ctx.endpoint(j), *t, go.get(b).copied()))
+        .map(|(b, (j, t))| {
+            Episode::new(
+                j.to_vec(),
+                ctx.endpoint(j),
+                [t[0], t[1], 0.0],
+                go.get(b).copied(),
+            )
+        })
         .collect()
 }
 
@@ -413,8 +420,8 @@ impl Task for CurlWithoutDerivative {
     fn draw(&self, ctx: &TaskContext, batch: usize, rng: &mut ChaCha8Rng) -> Vec<Episode> {
         RandomReach::default().draw(ctx, batch, rng)
     }
-    fn endpoint_load(&self, _t: usize, _e: &Episode, c: &[f64; 4]) -> Load {
-        (curl_field(self.0, c).0, [[0.0; 4]; 2])
+    fn endpoint_load(&self, _t: usize, _e: &Episode, c: &Cartesian) -> Load {
+        (curl_field(self.0, c).0, [[0.0; 6]; 3])
     }
 }
 
@@ -713,11 +720,11 @@ impl Task for PoisonedLoad {
         self.draws.fetch_add(1, Ordering::SeqCst);
         RandomReach::default().draw(ctx, batch, rng)
     }
-    fn endpoint_load(&self, t: usize, _e: &Episode, _c: &[f64; 4]) -> Load {
+    fn endpoint_load(&self, t: usize, _e: &Episode, _c: &Cartesian) -> Load {
         if t >= self.step && self.draws.load(Ordering::SeqCst) > self.good_batches {
-            ([f64::NAN, 0.0], [[0.0; 4]; 2])
+            ([f64::NAN, 0.0, 0.0], [[0.0; 6]; 3])
         } else {
-            ([0.0; 2], [[0.0; 4]; 2])
+            ([0.0; 3], [[0.0; 6]; 3])
         }
     }
 }
@@ -1116,7 +1123,7 @@ fn delayed_observations_read_the_state_max_0_t_minus_k_plus_1() {
             let (tp, tv) = ((t + 1).saturating_sub(dp), (t + 1).saturating_sub(dv));
             for b in 0..batch {
                 let x = &obs[b * o..(b + 1) * o];
-                assert_eq!(x[..2], eps[b].target, "the goal");
+                assert_eq!(x[..2], eps[b].target[..2], "the goal");
                 for k in 0..2 {
                     assert_eq!(
                         x[2 + k],

@@ -18,7 +18,7 @@
 
 use crate::error::Error;
 use crate::plant::{Plant, Workspace};
-use crate::task::{Episode, Task, TaskContext};
+use crate::task::{Cartesian, Episode, Task, TaskContext};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
@@ -66,7 +66,8 @@ impl Default for EnvConfig {
 /// bindings) both use.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ObsSource {
-    /// Component `0` (x) or `1` (y) of the episode's goal; never noisy, never delayed.
+    /// Component `0` (x), `1` (y) or `2` (z, spatial models only) of the episode's goal; never noisy,
+    /// never delayed.
     Goal(usize),
     /// The go cue: 0 before the episode's go step, 1 from it on.
     GoCue,
@@ -172,8 +173,10 @@ impl<P: Plant> Environment<P> {
         let muscle = info.muscle().start;
         let m = info.n_muscles();
         let row = |name: &str| info.muscle_state_names.iter().position(|s| s == name);
-        let mut sources: Vec<Source> = vec![Source::Goal(0), Source::Goal(1)];
-        for k in 0..2 {
+        // The goal and the seen endpoint have one column per spatial dimension.
+        let d = info.space_dim;
+        let mut sources: Vec<Source> = (0..d).map(Source::Goal).collect();
+        for k in 0..d {
             sources.push(Source::State {
                 index: cart + k,
                 scale: 1.0,
@@ -262,23 +265,22 @@ impl<P: Plant> Environment<P> {
         out
     }
 
-    /// The observation columns of the seen endpoint's x and y.
-    fn vision_columns(&self) -> [usize; 2] {
-        let mut cols = [0; 2];
-        let mut n = 0;
-        for (k, src) in self.sources.iter().enumerate() {
-            if let Source::State {
-                channel: Channel::Vision,
-                ..
-            } = src
-            {
-                if n < 2 {
-                    cols[n] = k;
-                }
-                n += 1;
-            }
-        }
-        cols
+    /// The observation columns of the seen endpoint's x, y (and z).
+    fn vision_columns(&self) -> Vec<usize> {
+        self.sources
+            .iter()
+            .enumerate()
+            .filter(|(_, src)| {
+                matches!(
+                    src,
+                    Source::State {
+                        channel: Channel::Vision,
+                        ..
+                    }
+                )
+            })
+            .map(|(k, _)| k)
+            .collect()
     }
 
     pub fn n_muscles(&self) -> usize {
@@ -292,7 +294,7 @@ impl<P: Plant> Environment<P> {
         self.sources
             .iter()
             .map(|source| match *source {
-                Source::Goal(i) => format!("goal {}", ["x", "y"][i]),
+                Source::Goal(i) => format!("goal {}", ["x", "y", "z"][i]),
                 Source::GoCue => "go cue".to_string(),
                 Source::State { index, channel, .. } => {
                     let (_, what) = crate::effector::describe_index(info, index);
@@ -370,6 +372,7 @@ impl<P: Plant> Environment<P> {
         let mut obs = vec![0.0; batch * o];
         let mut actions = vec![0.0; batch * m];
         let cart = info.cartesian().start;
+        let dim = info.space_dim;
         let vision = self.vision_columns();
         for t in 0..=steps {
             // Capture this step's sensory values (with their noise).
@@ -453,7 +456,7 @@ impl<P: Plant> Environment<P> {
                     }
                     u[k] = a + noise(&mut rngs[b], self.config.action_noise);
                 }
-                let cart: [f64; 4] = x[info.cartesian().start..][..4].try_into().expect("4");
+                let cart = info.endpoint(x);
                 let (force, jac) = total_load(self.task.as_ref(), t, e, &cart);
                 if !force
                     .iter()
@@ -466,8 +469,8 @@ impl<P: Plant> Environment<P> {
                         self.task.name()
                     )));
                 }
-                u[m..m + 2].copy_from_slice(&force);
-                u[m + 2..].fill(0.0);
+                u[m..m + dim].copy_from_slice(&force[..dim]);
+                u[m + dim..].fill(0.0);
                 self.plant
                     .step_unchecked(&mut self.ws, x, u, &mut rest[b * s..(b + 1) * s]);
             }
@@ -491,7 +494,6 @@ impl<P: Plant> Environment<P> {
     ) {
         let info = self.plant.info();
         let (s, c, m) = (info.state_dim(), info.control_dim(), info.n_muscles());
-        let cart = info.cartesian().start;
         let batch = run.batch;
         let (gx, gu) = (&mut self.gx, &mut self.gu);
         for b in 0..batch {
@@ -512,11 +514,13 @@ impl<P: Plant> Environment<P> {
             for k in 0..m {
                 d_actions[b * m + k] += gu[k];
             }
-            let state: [f64; 4] = x[cart..cart + 4].try_into().expect("4");
+            let state = info.endpoint(x);
             let (_, jac) = total_load(self.task.as_ref(), t, &run.episodes[b], &state);
-            for (i, row) in jac.iter().enumerate() {
+            for (i, row) in jac.iter().enumerate().take(info.space_dim) {
                 for (k, d) in row.iter().enumerate() {
-                    lambda_now[b * s + cart + k] += d * gu[m + i];
+                    if let Some(at) = info.endpoint_index(k) {
+                        lambda_now[b * s + at] += d * gu[m + i];
+                    }
                 }
             }
         }
@@ -574,25 +578,22 @@ impl<P: Plant> Environment<P> {
         }
     }
 
-    /// Endpoint [x, y, vx, vy] of effector `b` at step `t`.
-    pub fn cartesian(&self, run: &Batch, t: usize, b: usize) -> [f64; 4] {
+    /// Endpoint `[x, y, z, vx, vy, vz]` of effector `b` at step `t` (`z = vz = 0` in a planar model).
+    pub fn cartesian(&self, run: &Batch, t: usize, b: usize) -> Cartesian {
         let info = self.plant.info();
         let s = info.state_dim();
-        let at = info.cartesian().start;
-        run.states[(t * run.batch + b) * s + at..][..4]
-            .try_into()
-            .expect("4")
+        info.endpoint(&run.states[(t * run.batch + b) * s..][..s])
     }
 }
 
 /// The task's endpoint load plus the episode's events' (force pulses, loads, fields, channels).
-fn total_load(task: &dyn Task, t: usize, e: &Episode, cart: &[f64; 4]) -> crate::task::Load {
+fn total_load(task: &dyn Task, t: usize, e: &Episode, cart: &Cartesian) -> crate::task::Load {
     let (mut f, mut d) = task.endpoint_load(t, e, cart);
     if !e.events.is_empty() {
         let (g, dg) = e.event_load(t, cart);
-        for i in 0..2 {
+        for i in 0..3 {
             f[i] += g[i];
-            for k in 0..4 {
+            for k in 0..6 {
                 d[i][k] += dg[i][k];
             }
         }

@@ -9,7 +9,7 @@
 //! step; directions are relative to the reach (from the start to the target).
 
 use crate::error::Error;
-use crate::task::{ChaCha8Rng, Episode, Event, Load, Task, TaskContext};
+use crate::task::{Cartesian, ChaCha8Rng, Episode, Event, Load, Point, Task, TaskContext};
 use rand::Rng;
 
 /// A direction relative to the reach (the line from the start to the target, counter-clockwise angles).
@@ -24,8 +24,8 @@ pub enum Direction {
 }
 
 impl Direction {
-    /// The unit vector for a reach from `start` to `target` (+x when they coincide).
-    fn draw(self, start: [f64; 2], target: [f64; 2], rng: &mut ChaCha8Rng) -> [f64; 2] {
+    /// The unit vector in the x–y plane for a reach from `start` to `target` (+x when they coincide).
+    fn draw(self, start: Point, target: Point, rng: &mut ChaCha8Rng) -> Point {
         let reach = (target[1] - start[1]).atan2(target[0] - start[0]);
         let reach = if reach.is_finite() { reach } else { 0.0 };
         let angle = match self {
@@ -39,7 +39,7 @@ impl Direction {
             }
             Direction::Random => rng.random::<f64>() * std::f64::consts::TAU,
         };
-        [angle.cos(), angle.sin()]
+        [angle.cos(), angle.sin(), 0.0]
     }
 }
 
@@ -108,6 +108,16 @@ impl Perturbation {
             Kind::VisuomotorRotation { .. } => "visuomotor_rotation",
             Kind::Sequence { .. } => "sequence",
         }
+    }
+
+    /// Whether this perturbation needs a planar model: every kind but the target jumps to random
+    /// postures' endpoints (`target_jump` without `distance`) and `sequence` is defined in the x–y plane
+    /// (directions relative to the reach, fields, channels, rotations).
+    pub fn planar_only(&self) -> bool {
+        !matches!(
+            self.kind,
+            Kind::TargetJump { distance: None, .. } | Kind::Sequence { .. }
+        )
     }
 
     /// Every problem with the settings, as (setting, what is wrong); `steps` and `dt` are the
@@ -240,7 +250,7 @@ impl Perturbation {
                 vec![Event::Force {
                     from,
                     until: from.saturating_add(step(*duration).max(1)),
-                    force: [f * dir[0], f * dir[1]],
+                    force: [f * dir[0], f * dir[1], 0.0],
                 }]
             }
             Kind::Load {
@@ -252,7 +262,7 @@ impl Perturbation {
                 vec![Event::Force {
                     from: 0,
                     until: usize::MAX,
-                    force: [f * dir[0], f * dir[1]],
+                    force: [f * dir[0], f * dir[1], 0.0],
                 }]
             }
             Kind::Viscous { matrix } => vec![Event::Viscous { matrix: *matrix }],
@@ -275,7 +285,11 @@ impl Perturbation {
                     Some(d) => {
                         let dir = direction.draw(e.start, e.target, rng);
                         let d = uniform(*d, rng);
-                        [e.target[0] + d * dir[0], e.target[1] + d * dir[1]]
+                        [
+                            e.target[0] + d * dir[0],
+                            e.target[1] + d * dir[1],
+                            e.target[2],
+                        ]
                     }
                     None => ctx.endpoint(&ctx.random_joint(rng)),
                 };
@@ -310,6 +324,13 @@ impl Task for Perturbed {
         let dt = ctx.plant.timestep();
         let mut all = Vec::new();
         for (i, p) in self.perturbations.iter().enumerate() {
+            if p.planar_only() {
+                if let Err(e) =
+                    ctx.planar_only(&format!("perturbation {} ({})", i + 1, p.kind_name()))
+                {
+                    all.push(e.to_string());
+                }
+            }
             for (key, what) in p.problems(ctx.steps, dt) {
                 all.push(format!(
                     "perturbation {} ({}): {key} {what}",
@@ -345,7 +366,7 @@ impl Task for Perturbed {
     fn has_go_cue(&self) -> bool {
         self.inner.has_go_cue()
     }
-    fn endpoint_load(&self, t: usize, episode: &Episode, cartesian: &[f64; 4]) -> Load {
+    fn endpoint_load(&self, t: usize, episode: &Episode, cartesian: &Cartesian) -> Load {
         self.inner.endpoint_load(t, episode, cartesian)
     }
 }

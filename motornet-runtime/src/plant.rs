@@ -90,6 +90,19 @@ impl PlantInfo {
     pub fn cartesian(&self) -> std::ops::Range<usize> {
         self.range_of(3)
     }
+    /// The state index of component `k` of the endpoint in the spatial layout `[x, y, z, vx, vy, vz]`
+    /// (what tasks and the loss read, [`PlantInfo::endpoint`]); `None` for `z` and `vz` of a planar model.
+    #[inline]
+    pub fn endpoint_index(&self, k: usize) -> Option<usize> {
+        let d = self.space_dim;
+        let (axis, velocity) = (k % 3, k / 3);
+        (k < 6 && axis < d).then(|| self.cartesian().start + velocity * d + axis)
+    }
+    /// The endpoint of `state` as `[x, y, z, vx, vy, vz]`: the cartesian part of a spatial model, that
+    /// of a planar model with `z = vz = 0`.
+    pub fn endpoint(&self, state: &[f64]) -> [f64; 6] {
+        std::array::from_fn(|k| self.endpoint_index(k).map_or(0.0, |i| state[i]))
+    }
     #[inline]
     pub fn state_dim(&self) -> usize {
         self.cartesian().end

@@ -13,15 +13,18 @@ pub use rand::Rng as RandomSource;
 pub use rand_chacha::ChaCha8Rng;
 use std::f64::consts::PI;
 
+/// A point in space, `[x, y, z]`, in metres; `z` is 0 in a planar model.
+pub type Point = [f64; 3];
+
 /// One episode of one effector.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Episode {
     /// Initial joint positions then velocities.
     pub joint0: Vec<f64>,
     /// Endpoint position right after reset.
-    pub start: [f64; 2],
+    pub start: Point,
     /// Where the endpoint should go.
-    pub target: [f64; 2],
+    pub target: Point,
     /// Step at which the go cue appears: before it the endpoint should stay at `start`. `None`: move at
     /// once. A catch trial has a cue that never comes (`Some(usize::MAX)`).
     pub go_step: Option<usize>,
@@ -42,34 +45,30 @@ pub enum Event {
     Force {
         from: usize,
         until: usize,
-        force: [f64; 2],
+        force: Point,
     },
-    /// A velocity-dependent field `F = B·v` (N·s/m); a curl field is `B = [[0, −k], [k, 0]]`.
+    /// A velocity-dependent field `F = B·v` in the x–y plane (N·s/m); a curl field is
+    /// `B = [[0, −k], [k, 0]]`. Planar models only.
     Viscous { matrix: [[f64; 2]; 2] },
     /// A force channel along the line through `from` and `to`: a spring and damper across it,
     /// `F = −(stiffness·d + damping·v⊥)·n` with `n` the line's normal, `d` the distance from the line and
-    /// `v⊥` the velocity across it.
+    /// `v⊥` the velocity across it. Planar models only.
     Channel {
-        from: [f64; 2],
-        to: [f64; 2],
+        from: Point,
+        to: Point,
         stiffness: f64,
         damping: f64,
     },
     /// From step `step` on, the target is `to` (shown as the goal and aimed at by the loss).
-    TargetJump { step: usize, to: [f64; 2] },
-    /// Vision rotated by `angle` (radians, counter-clockwise) about the start: the network sees the
-    /// endpoint at `start + R(angle)·(p − start)`.
+    TargetJump { step: usize, to: Point },
+    /// Vision rotated by `angle` (radians, counter-clockwise in the x–y plane) about the start: the
+    /// network sees the endpoint at `start + R(angle)·(p − start)`. Planar models only.
     VisionRotation { angle: f64 },
 }
 
 impl Episode {
     /// An episode without events.
-    pub fn new(
-        joint0: Vec<f64>,
-        start: [f64; 2],
-        target: [f64; 2],
-        go_step: Option<usize>,
-    ) -> Self {
+    pub fn new(joint0: Vec<f64>, start: Point, target: Point, go_step: Option<usize>) -> Self {
         Episode {
             joint0,
             start,
@@ -82,8 +81,8 @@ impl Episode {
         self.go_step.is_none_or(|g| t >= g)
     }
     /// The target in force at step `t`: the last target jump at or before `t`, else `target`.
-    pub fn target_at(&self, t: usize) -> [f64; 2] {
-        let mut best: Option<(usize, [f64; 2])> = None;
+    pub fn target_at(&self, t: usize) -> Point {
+        let mut best: Option<(usize, Point)> = None;
         for e in &self.events {
             if let Event::TargetJump { step, to } = *e {
                 if step <= t && best.is_none_or(|(s, _)| step >= s) {
@@ -94,7 +93,7 @@ impl Episode {
         best.map_or(self.target, |(_, to)| to)
     }
     /// The position the loss aims at, at step `t`.
-    pub fn aim(&self, t: usize) -> [f64; 2] {
+    pub fn aim(&self, t: usize) -> Point {
         if self.gone(t) {
             self.target_at(t)
         } else {
@@ -102,7 +101,7 @@ impl Episode {
         }
     }
     /// The goal the network is shown at step `t` (the target in force, also before the go cue).
-    pub fn goal(&self, t: usize) -> [f64; 2] {
+    pub fn goal(&self, t: usize) -> Point {
         self.target_at(t)
     }
     /// The go signal the network sees at step `t` (1 after the cue).
@@ -119,22 +118,23 @@ impl Episode {
             })
             .sum()
     }
-    /// The endpoint force of this episode's events at step `t` and endpoint state `[x, y, vx, vy]`, with
-    /// its derivative (added to the task's [`Task::endpoint_load`]).
-    pub fn event_load(&self, t: usize, c: &[f64; 4]) -> Load {
-        let mut f = [0.0; 2];
-        let mut d = [[0.0; 4]; 2];
+    /// The endpoint force of this episode's events at step `t` and endpoint state
+    /// `[x, y, z, vx, vy, vz]`, with its derivative (added to the task's [`Task::endpoint_load`]).
+    pub fn event_load(&self, t: usize, c: &Cartesian) -> Load {
+        let mut f = [0.0; 3];
+        let mut d = [[0.0; 6]; 3];
         for e in &self.events {
             match *e {
                 Event::Force { from, until, force } if (from..until).contains(&t) => {
-                    f[0] += force[0];
-                    f[1] += force[1];
+                    for (f, g) in f.iter_mut().zip(force) {
+                        *f += g;
+                    }
                 }
                 Event::Viscous { matrix } => {
                     for i in 0..2 {
-                        f[i] += matrix[i][0] * c[2] + matrix[i][1] * c[3];
-                        d[i][2] += matrix[i][0];
-                        d[i][3] += matrix[i][1];
+                        f[i] += matrix[i][0] * c[3] + matrix[i][1] * c[4];
+                        d[i][3] += matrix[i][0];
+                        d[i][4] += matrix[i][1];
                     }
                 }
                 Event::Channel {
@@ -150,13 +150,13 @@ impl Episode {
                     }
                     let n = [-dy / len, dx / len];
                     let dist = (c[0] - from[0]) * n[0] + (c[1] - from[1]) * n[1];
-                    let v = c[2] * n[0] + c[3] * n[1];
+                    let v = c[3] * n[0] + c[4] * n[1];
                     let m = -(stiffness * dist + damping * v);
                     for i in 0..2 {
                         f[i] += m * n[i];
                         for k in 0..2 {
                             d[i][k] -= stiffness * n[i] * n[k];
-                            d[i][2 + k] -= damping * n[i] * n[k];
+                            d[i][3 + k] -= damping * n[i] * n[k];
                         }
                     }
                 }
@@ -175,13 +175,31 @@ pub struct TaskContext<'a> {
 }
 
 impl TaskContext<'_> {
-    /// Endpoint position of a joint state (positions, velocities), by the plant's own kinematics.
+    /// 2 for a planar plant, 3 for a spatial one ([`crate::PlantInfo::space_dim`]).
+    pub fn space_dim(&self) -> usize {
+        self.plant.info().space_dim
+    }
+
+    /// An error for a setting that has no meaning in 3D, when the plant is spatial: `what` names the
+    /// setting (`centre_out`, `random_reach: curl`).
+    pub fn planar_only(&self, what: &str) -> Result<(), Error> {
+        if self.space_dim() == 2 {
+            return Ok(());
+        }
+        Err(Error::Input(format!(
+            "{what} is planar only, but the model `{}` is spatial (dimensions 3)",
+            self.plant.info().name
+        )))
+    }
+
+    /// Endpoint position of a joint state (positions, velocities), by the plant's own kinematics
+    /// (`z = 0` in a planar model).
     ///
     /// # Panics
     ///
     /// If `joint` is not `2·dof` values long (a task checks the joint states it is configured with in
     /// [`Task::validate`]).
-    pub fn endpoint(&self, joint: &[f64]) -> [f64; 2] {
+    pub fn endpoint(&self, joint: &[f64]) -> Point {
         let info = self.plant.info();
         let mut state = vec![0.0; info.state_dim()];
         if let Err(e) = self
@@ -190,8 +208,8 @@ impl TaskContext<'_> {
         {
             panic!("TaskContext::endpoint: {e}");
         }
-        let at = info.cartesian().start;
-        [state[at], state[at + 1]]
+        let c = info.endpoint(&state);
+        [c[0], c[1], c[2]]
     }
 
     /// A joint state drawn uniformly within the joint ranges, at rest (MotorNet's
@@ -214,8 +232,16 @@ impl TaskContext<'_> {
     }
 }
 
-/// An endpoint force and its derivative with respect to the endpoint state `[x, y, vx, vy]`.
-pub type Load = ([f64; 2], [[f64; 4]; 2]);
+/// The endpoint state `[x, y, z, vx, vy, vz]` (`z = vz = 0` in a planar model).
+pub type Cartesian = [f64; 6];
+
+/// An endpoint force `[fx, fy, fz]` and its derivative with respect to the endpoint state
+/// `[x, y, z, vx, vy, vz]` (row `i` is the gradient of the force's component `i`). A planar model
+/// ignores `fz`.
+pub type Load = ([f64; 3], [[f64; 6]; 3]);
+
+/// No endpoint force.
+pub const NO_LOAD: Load = ([0.0; 3], [[0.0; 6]; 3]);
 
 pub trait Task: Send + Sync {
     /// A short name for logs and run directories.
@@ -238,29 +264,39 @@ pub trait Task: Send + Sync {
 
     /// The endpoint force at step `t` given the endpoint state, with its derivative (so gradients flow
     /// through state-dependent loads). Default: none.
-    fn endpoint_load(&self, _t: usize, _episode: &Episode, _cartesian: &[f64; 4]) -> Load {
-        ([0.0; 2], [[0.0; 4]; 2])
+    fn endpoint_load(&self, _t: usize, _episode: &Episode, _cartesian: &Cartesian) -> Load {
+        NO_LOAD
     }
 }
 
-/// A velocity-dependent curl field: F = k · (−vy, vx) (k > 0 turns the force counter-clockwise of the
-/// velocity), in N·s/m.
-pub fn curl_field(k: f64, cartesian: &[f64; 4]) -> Load {
-    let (vx, vy) = (cartesian[2], cartesian[3]);
-    ([-k * vy, k * vx], [[0.0, 0.0, 0.0, -k], [0.0, 0.0, k, 0.0]])
+/// A velocity-dependent curl field in the x–y plane: F = k · (−vy, vx, 0) (k > 0 turns the force
+/// counter-clockwise of the velocity), in N·s/m.
+pub fn curl_field(k: f64, cartesian: &Cartesian) -> Load {
+    let (vx, vy) = (cartesian[3], cartesian[4]);
+    let mut d = [[0.0; 6]; 3];
+    d[0][4] = -k;
+    d[1][3] = k;
+    ([-k * vy, k * vx, 0.0], d)
 }
 
 /// MotorNet's `RandomTargetReach`: start and target are endpoint positions of joint states drawn uniformly
-/// within the joint ranges.
+/// within the joint ranges (in the plane or in space).
 #[derive(Clone, Debug, Default)]
 pub struct RandomReach {
-    /// Optional curl field (N·s/m).
+    /// Optional curl field (N·s/m; planar models only).
     pub curl: f64,
 }
 
 impl Task for RandomReach {
     fn name(&self) -> String {
         "random_reach".into()
+    }
+    /// A curl field only in a planar model.
+    fn validate(&self, ctx: &TaskContext) -> Result<(), Error> {
+        if self.curl != 0.0 {
+            ctx.planar_only("random_reach: curl (a field in the x–y plane)")?;
+        }
+        Ok(())
     }
     fn draw(&self, ctx: &TaskContext, batch: usize, rng: &mut ChaCha8Rng) -> Vec<Episode> {
         (0..batch)
@@ -272,7 +308,7 @@ impl Task for RandomReach {
             })
             .collect()
     }
-    fn endpoint_load(&self, _t: usize, _e: &Episode, c: &[f64; 4]) -> Load {
+    fn endpoint_load(&self, _t: usize, _e: &Episode, c: &Cartesian) -> Load {
         curl_field(self.curl, c)
     }
 }
@@ -290,13 +326,14 @@ pub struct CentreOut {
 }
 
 impl CentreOut {
-    fn targets(&self, start: [f64; 2]) -> Vec<[f64; 2]> {
+    fn targets(&self, start: Point) -> Vec<Point> {
         (0..self.n_targets)
             .map(|k| {
                 let a = 2.0 * PI * k as f64 / self.n_targets as f64;
                 [
                     start[0] + self.radius * a.cos(),
                     start[1] + self.radius * a.sin(),
+                    start[2],
                 ]
             })
             .collect()
@@ -307,9 +344,10 @@ impl Task for CentreOut {
     fn name(&self) -> String {
         "centre_out".into()
     }
-    /// At least one target, a finite radius and curl, and a start posture of one position per coordinate
-    /// within the joint ranges.
+    /// A planar model, at least one target, a finite radius and curl, and a start posture of one
+    /// position per coordinate within the joint ranges.
     fn validate(&self, ctx: &TaskContext) -> Result<(), Error> {
+        ctx.planar_only("the task centre_out (targets on a circle in the x–y plane)")?;
         if self.n_targets == 0 {
             return Err(Error::Input(
                 "centre_out: n_targets must be at least 1".into(),
@@ -355,7 +393,7 @@ impl Task for CentreOut {
             .map(|i| Episode::new(joint0.clone(), start, targets[i % targets.len()], None))
             .collect()
     }
-    fn endpoint_load(&self, _t: usize, _e: &Episode, c: &[f64; 4]) -> Load {
+    fn endpoint_load(&self, _t: usize, _e: &Episode, c: &Cartesian) -> Load {
         curl_field(self.curl, c)
     }
 }
@@ -417,11 +455,11 @@ mod tests {
 
     #[test]
     fn curl_field_derivative_matches_its_value() {
-        let c = [0.1, 0.2, 0.3, -0.4];
+        let c = [0.1, 0.2, 0.0, 0.3, -0.4, 0.0];
         let (f, d) = curl_field(2.0, &c);
-        assert_eq!(f, [0.8, 0.6]);
-        for i in 0..2 {
-            let linear: f64 = (0..4).map(|k| d[i][k] * c[k]).sum();
+        assert_eq!(f, [0.8, 0.6, 0.0]);
+        for i in 0..3 {
+            let linear: f64 = (0..6).map(|k| d[i][k] * c[k]).sum();
             assert!(
                 (linear - f[i]).abs() < 1e-15,
                 "the field is linear in the state"
@@ -431,72 +469,72 @@ mod tests {
 
     #[test]
     fn episodes_aim_at_start_until_the_cue() {
-        let e = Episode::new(vec![], [0.0, 0.0], [1.0, 1.0], Some(5));
-        assert_eq!(e.aim(4), [0.0, 0.0]);
-        assert_eq!(e.aim(5), [1.0, 1.0]);
+        let e = Episode::new(vec![], [0.0, 0.0, 0.0], [1.0, 1.0, 0.0], Some(5));
+        assert_eq!(e.aim(4), [0.0, 0.0, 0.0]);
+        assert_eq!(e.aim(5), [1.0, 1.0, 0.0]);
         assert_eq!(e.go_signal(4), 0.0);
         let catch = Episode {
             go_step: Some(usize::MAX),
             ..e
         };
-        assert_eq!(catch.aim(1000), [0.0, 0.0]);
+        assert_eq!(catch.aim(1000), [0.0, 0.0, 0.0]);
     }
 
     #[test]
     fn target_jumps_move_the_aim_and_the_goal_from_their_step() {
-        let mut e = Episode::new(vec![], [0.0, 0.0], [1.0, 0.0], Some(2));
+        let mut e = Episode::new(vec![], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0], Some(2));
         e.events = vec![
             Event::TargetJump {
                 step: 8,
-                to: [3.0, 0.0],
+                to: [3.0, 0.0, 0.0],
             },
             Event::TargetJump {
                 step: 5,
-                to: [2.0, 0.0],
+                to: [2.0, 0.0, 0.0],
             },
         ];
-        assert_eq!(e.goal(0), [1.0, 0.0]);
-        assert_eq!(e.aim(1), [0.0, 0.0]);
-        assert_eq!(e.aim(4), [1.0, 0.0]);
-        assert_eq!(e.aim(5), [2.0, 0.0]);
-        assert_eq!(e.goal(7), [2.0, 0.0]);
-        assert_eq!(e.aim(8), [3.0, 0.0]);
+        assert_eq!(e.goal(0), [1.0, 0.0, 0.0]);
+        assert_eq!(e.aim(1), [0.0, 0.0, 0.0]);
+        assert_eq!(e.aim(4), [1.0, 0.0, 0.0]);
+        assert_eq!(e.aim(5), [2.0, 0.0, 0.0]);
+        assert_eq!(e.goal(7), [2.0, 0.0, 0.0]);
+        assert_eq!(e.aim(8), [3.0, 0.0, 0.0]);
     }
 
     #[test]
     fn event_loads_are_linear_in_the_state_with_their_derivative() {
-        let mut e = Episode::new(vec![], [0.1, 0.2], [0.4, 0.6], None);
+        let mut e = Episode::new(vec![], [0.1, 0.2, 0.0], [0.4, 0.6, 0.0], None);
         e.events = vec![
             Event::Force {
                 from: 3,
                 until: 5,
-                force: [1.0, -2.0],
+                force: [1.0, -2.0, 0.0],
             },
             Event::Viscous {
                 matrix: [[1.0, 2.0], [-3.0, 4.0]],
             },
             Event::Channel {
-                from: [0.1, 0.2],
-                to: [0.4, 0.6],
+                from: [0.1, 0.2, 0.0],
+                to: [0.4, 0.6, 0.0],
                 stiffness: 100.0,
                 damping: 5.0,
             },
         ];
-        let c = [0.3, 0.1, 0.5, -0.7];
+        let c = [0.3, 0.1, 0.0, 0.5, -0.7, 0.0];
         for t in [2, 3, 4, 5] {
             let (f, d) = e.event_load(t, &c);
             let pulse = if (3..5).contains(&t) {
-                [1.0, -2.0]
+                [1.0, -2.0, 0.0]
             } else {
-                [0.0, 0.0]
+                [0.0, 0.0, 0.0]
             };
             // The channel's force vanishes on the line and the field's at rest: f − pulse is linear in
             // the offset from (start, at rest), with slope d.
             for i in 0..2 {
                 let linear: f64 = d[i][0] * (c[0] - 0.1)
                     + d[i][1] * (c[1] - 0.2)
-                    + d[i][2] * c[2]
-                    + d[i][3] * c[3];
+                    + d[i][3] * c[3]
+                    + d[i][4] * c[4];
                 assert!((f[i] - pulse[i] - linear).abs() < 1e-12, "t {t}: {f:?}");
             }
         }
@@ -505,7 +543,7 @@ mod tests {
             events: vec![e.events[2].clone()],
             ..e.clone()
         };
-        let (f, _) = on.event_load(0, &[0.1 - 0.8 * 0.01, 0.2 + 0.6 * 0.01, 0.0, 0.0]);
+        let (f, _) = on.event_load(0, &[0.1 - 0.8 * 0.01, 0.2 + 0.6 * 0.01, 0.0, 0.0, 0.0, 0.0]);
         assert!(f[0] > 0.0 && f[1] < 0.0, "{f:?}");
     }
 }

@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::plant::Plant;
 pub use crate::policy::config::{PolicyConfig, PolicyProblem, MAX_LAYERS, POLICY_KINDS};
 use crate::policy::{Network, NetworkTape, Policy, PolicyTape};
-use crate::task::{Episode, Task};
+use crate::task::{Cartesian, Episode, Task};
 use ndarray::{ArrayView2, ArrayViewMut2};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LossConfig {
-    /// Endpoint-to-target error, Σ over x and y per step, averaged over steps (0..=T) and episodes.
+    /// Endpoint-to-target error, Σ over x, y (and z in a spatial model) per step, averaged over steps (0..=T) and episodes.
     pub position: f64,
     /// `"l1"`: |error| (MotorNet's tutorial loss); `"l2"`: squared error.
     pub position_norm: String,
@@ -471,7 +471,8 @@ impl<P: Plant + 'static> Trainer<P> {
         })
     }
 
-    /// Deterministic evaluation: endpoint paths (`[episode][step]` of [x, y, vx, vy]), activations
+    /// Deterministic evaluation: endpoint paths (`[episode][step]` of `[x, y, z, vx, vy, vz]`, `z = vz =
+    /// 0` in a planar model), activations
     /// (`[episode][step][muscle]`) and the mean endpoint-to-aim distance over the last `last` steps.
     ///
     /// `episodes` must not be empty, and `last` must lie in `1..=steps` (the steps of an episode).
@@ -488,17 +489,21 @@ impl<P: Plant + 'static> Trainer<P> {
         }
         let r = self.rollout(episodes)?;
         let m = r.info.n_muscles();
+        let dim = r.info.space_dim;
         let musc = r.info.muscle().start;
         let mut paths = Vec::new();
         let mut activations = Vec::new();
         let mut metric = 0.0;
         let mut count = 0usize;
         for (b, e) in episodes.iter().enumerate() {
-            let path: Vec<[f64; 4]> = (0..=steps).map(|t| r.cartesian(t, b)).collect();
+            let path: Vec<Cartesian> = (0..=steps).map(|t| r.cartesian(t, b)).collect();
             let first = steps.saturating_sub(last.saturating_sub(1));
             for (t, p) in path.iter().enumerate().skip(first) {
                 let aim = e.aim(t);
-                metric += ((p[0] - aim[0]).powi(2) + (p[1] - aim[1]).powi(2)).sqrt();
+                let squared = (1..dim).fold((p[0] - aim[0]).powi(2), |sum, k| {
+                    sum + (p[k] - aim[k]).powi(2)
+                });
+                metric += squared.sqrt();
                 count += 1;
             }
             paths.push(path);
@@ -547,11 +552,9 @@ impl Rollout {
         let s = self.info.state_dim();
         &self.run.states[(t * self.run.batch + b) * s..][..s]
     }
-    /// Endpoint [x, y, vx, vy] of episode `b` after `t` steps.
-    pub fn cartesian(&self, t: usize, b: usize) -> [f64; 4] {
-        self.state(t, b)[self.info.cartesian().start..][..4]
-            .try_into()
-            .expect("4")
+    /// Endpoint `[x, y, z, vx, vy, vz]` of episode `b` after `t` steps (`z = vz = 0` in a planar model).
+    pub fn cartesian(&self, t: usize, b: usize) -> Cartesian {
+        self.info.endpoint(self.state(t, b))
     }
     /// What the network saw at step `t` (`t = steps`: the observation after the last step).
     pub fn observation(&self, t: usize, b: usize) -> &[f64] {
@@ -572,7 +575,8 @@ impl Rollout {
 /// Result of a deterministic evaluation.
 #[derive(Clone, Debug)]
 pub struct Evaluation {
-    pub paths: Vec<Vec<[f64; 4]>>,
+    /// `[episode][step]` of `[x, y, z, vx, vy, vz]`.
+    pub paths: Vec<Vec<Cartesian>>,
     pub activations: Vec<Vec<Vec<f64>>>,
     /// Mean endpoint-to-aim distance over the evaluated steps, in metres.
     pub metric: f64,
@@ -724,7 +728,7 @@ fn loss_terms(
     d_hidden: &mut [f64],
 ) -> Vec<(&'static str, f64)> {
     let (n, steps, s) = (run.batch, run.steps, info.state_dim());
-    let cart = info.cartesian().start;
+    let (cart, dim) = (info.cartesian().start, info.space_dim);
     let musc = info.muscle().start;
     let m = info.n_muscles();
     let mut terms = Vec::new();
@@ -736,7 +740,7 @@ fn loss_terms(
         for t in 0..=steps {
             for b in 0..n {
                 let aim = run.episodes[b].aim(t);
-                for k in 0..2 {
+                for k in 0..dim {
                     let e = run.states[at(t, b) + cart + k] - aim[k];
                     let (v, d) = if l1 {
                         (e.abs(), sign(e))
@@ -802,7 +806,7 @@ fn loss_terms(
         let mut sum = 0.0;
         for t in 0..=steps {
             for b in 0..n {
-                for k in 2..4 {
+                for k in dim..2 * dim {
                     let v = run.states[at(t, b) + cart + k];
                     sum += v * v;
                     lambda[at(t, b) + cart + k] += cfg.speed * 2.0 * v / pts;
@@ -818,7 +822,7 @@ fn loss_terms(
         let mut sum = 0.0;
         for t in 0..steps - 2 {
             for b in 0..n {
-                for k in 0..2 {
+                for k in 0..dim {
                     let j: f64 = (0..4)
                         .map(|i| coef[i] * run.states[at(t + i, b) + cart + k])
                         .sum::<f64>()

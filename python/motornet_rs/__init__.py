@@ -123,7 +123,7 @@ class Plant:
     def split(self, states) -> dict:
         """Named views of ``states`` (``batch × state_dim``, numpy or torch) in MotorNet's layout:
         ``joint`` (batch × 2·dof), ``muscle`` (batch × rows × muscles), ``geometry`` (batch × (2 + dof) ×
-        muscles), ``cartesian`` (batch × 4) and ``fingertip`` (batch × 2)."""
+        muscles), ``cartesian`` (batch × 4, or × 6 in a 3D model) and ``fingertip`` (batch × 2, or × 3)."""
         sl = self.part_slices()
         m = self._p.n_muscles
         b = states.shape[:-1]
@@ -133,15 +133,17 @@ class Plant:
             "geometry": states[..., sl["geometry"]].reshape(*b, len(self._p.geometry_state_names), m),
             "cartesian": states[..., sl["cartesian"]],
         }
-        out["fingertip"] = out["cartesian"][..., :2]
+        c = out["cartesian"]
+        out["fingertip"] = c[..., : c.shape[-1] // 2]
         return out
 
     def controls(self, excitations, endpoint_load=None, joint_load=None) -> np.ndarray:
-        """Stacks excitations (batch × muscles), endpoint forces (batch × 2) and joint loads (batch × dof)
-        into the control rows :meth:`step` takes (missing loads are zero)."""
+        """Stacks excitations (batch × muscles), endpoint forces (batch × 2, or × 3 in a 3D model) and joint
+        loads (batch × dof) into the control rows :meth:`step` takes (missing loads are zero)."""
         e = np.atleast_2d(_f64("excitations", excitations))
         b = e.shape[0]
-        f = np.zeros((b, 2)) if endpoint_load is None else np.broadcast_to(_f64("endpoint_load", endpoint_load), (b, 2))
+        d = self._p.control_dim - self._p.n_muscles - self._p.dof
+        f = np.zeros((b, d)) if endpoint_load is None else np.broadcast_to(_f64("endpoint_load", endpoint_load), (b, d))
         j = np.zeros((b, self._p.dof)) if joint_load is None else np.broadcast_to(_f64("joint_load", joint_load), (b, self._p.dof))
         return np.concatenate([e, f, j], axis=1)
 

@@ -107,7 +107,7 @@ class ReachEnv(_Common, gymnasium.Env):
         obs, info = self._vec.reset(
             seed=seed,
             joint_state=None if j is None else np.asarray(j, dtype=np.float64).reshape(1, -1),
-            goal=None if g is None else np.asarray(g, dtype=np.float64).reshape(1, 2),
+            goal=None if g is None else np.asarray(g, dtype=np.float64).reshape(1, -1),
         )
         return obs[0], self._one(info)
 

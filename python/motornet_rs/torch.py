@@ -211,7 +211,7 @@ class Environment(torch.nn.Module):
             j = _np(torch.as_tensor(joint, dtype=torch.float64)).reshape(batch, -1)
             if j.shape[1] == self.plant.dof:  # positions only: at rest
                 j = np.concatenate([j, np.zeros_like(j)], axis=1)
-        g = None if goal is None else _np(torch.as_tensor(goal, dtype=torch.float64)).reshape(batch, 2)
+        g = None if goal is None else _np(torch.as_tensor(goal, dtype=torch.float64)).reshape(batch, -1)
         self._vec.reset(seed=seed, joint_state=j, goal=g)
         ep = self._vec.episodes()
         self.batch_size = batch

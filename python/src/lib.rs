@@ -333,7 +333,7 @@ impl PyPlant {
     fn state_dim(&self) -> usize {
         self.plant.info().state_dim()
     }
-    /// Excitations, endpoint force (x, y), joint loads.
+    /// Excitations, endpoint force (x, y; and z in a 3D model), joint loads.
     #[getter]
     fn control_dim(&self) -> usize {
         self.plant.info().control_dim()
@@ -717,10 +717,15 @@ impl PyVecEnv {
         self.x[start + k * stride]
     }
 
-    fn cartesian_of(&self, b: usize) -> [f64; 4] {
-        let c = self.env.plant.info().cartesian().start;
-        let (start, stride) = batch::slot(self.n, self.state_dim(), b);
-        std::array::from_fn(|i| self.x[start + (c + i) * stride])
+    /// 2 for a planar plant, 3 for a spatial one.
+    fn space_dim(&self) -> usize {
+        self.env.plant.info().space_dim
+    }
+
+    /// Environment `b`'s endpoint as `[x, y, z, vx, vy, vz]` (what tasks read; `z = vz = 0` when planar).
+    fn cartesian_of(&self, b: usize) -> [f64; 6] {
+        let info = self.env.plant.info();
+        std::array::from_fn(|k| info.endpoint_index(k).map_or(0.0, |i| self.at(b, i)))
     }
 
     /// The first non-finite component of the current states, as an error.
@@ -822,12 +827,28 @@ impl PyVecEnv {
 
     fn info_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        let c: Vec<f64> = (0..self.n).flat_map(|b| self.cartesian_of(b)).collect();
-        d.set_item("cartesian", PyArray1::from_vec(py, c).reshape([self.n, 4])?)?;
-        let goal: Vec<f64> = self.episodes.iter().flat_map(|e| e.target).collect();
-        d.set_item("goal", PyArray1::from_vec(py, goal).reshape([self.n, 2])?)?;
-        let aim: Vec<f64> = self.episodes.iter().flat_map(|e| e.aim(self.t)).collect();
-        d.set_item("aim", PyArray1::from_vec(py, aim).reshape([self.n, 2])?)?;
+        let dim = self.space_dim();
+        let cart = self.env.plant.info().cartesian();
+        let c: Vec<f64> = (0..self.n)
+            .flat_map(|b| cart.clone().map(move |k| (b, k)))
+            .map(|(b, k)| self.at(b, k))
+            .collect();
+        d.set_item(
+            "cartesian",
+            PyArray1::from_vec(py, c).reshape([self.n, 2 * dim])?,
+        )?;
+        let goal: Vec<f64> = self
+            .episodes
+            .iter()
+            .flat_map(|e| e.target[..dim].to_vec())
+            .collect();
+        d.set_item("goal", PyArray1::from_vec(py, goal).reshape([self.n, dim])?)?;
+        let aim: Vec<f64> = self
+            .episodes
+            .iter()
+            .flat_map(|e| e.aim(self.t)[..dim].to_vec())
+            .collect();
+        d.set_item("aim", PyArray1::from_vec(py, aim).reshape([self.n, dim])?)?;
         d.set_item("t", self.t)?;
         Ok(d)
     }
@@ -1020,10 +1041,11 @@ impl PyVecEnv {
             }
         }
         if let Some(g) = &goal {
-            let (b, rows_, _) = rows("reset", "goal", g, 2)?;
+            let dim = self.space_dim();
+            let (b, rows_, _) = rows("reset", "goal", g, dim)?;
             same_batch("reset", &[("num_envs", self.n), ("goal", b)])?;
-            for (e, row) in episodes.iter_mut().zip(rows_.chunks_exact(2)) {
-                e.target = [row[0], row[1]];
+            for (e, row) in episodes.iter_mut().zip(rows_.chunks_exact(dim)) {
+                e.target = [row[0], row[1], row.get(2).copied().unwrap_or(0.0)];
             }
         }
         let joint: Vec<f64> = episodes.iter().flat_map(|e| e.joint0.clone()).collect();
@@ -1098,8 +1120,9 @@ impl PyVecEnv {
                 .env
                 .task
                 .endpoint_load(self.t, &self.episodes[e], &cart);
-            self.u_rows[e * c + m..e * c + m + 2].copy_from_slice(&f);
-            self.u_rows[e * c + m + 2..(e + 1) * c].fill(0.0);
+            let dim = self.space_dim();
+            self.u_rows[e * c + m..e * c + m + dim].copy_from_slice(&f[..dim]);
+            self.u_rows[e * c + m + dim..(e + 1) * c].fill(0.0);
         }
         batch::from_rows(&self.u_rows, n, c, &mut self.u);
         let threads = if n >= 2 * MIN_PER_THREAD {
@@ -1139,11 +1162,12 @@ impl PyVecEnv {
         self.t += 1;
         self.check_finite()?;
         let obs = self.observe(py)?;
+        let dim = self.space_dim();
         let reward: Vec<f64> = (0..n)
             .map(|b| {
                 let aim = self.episodes[b].aim(self.t);
                 let p = self.cartesian_of(b);
-                -((p[0] - aim[0]).abs() + (p[1] - aim[1]).abs())
+                -(1..dim).fold((p[0] - aim[0]).abs(), |sum, k| sum + (p[k] - aim[k]).abs())
             })
             .collect();
         Ok((
@@ -1171,8 +1195,17 @@ impl PyVecEnv {
             .iter()
             .flat_map(|e| e.joint0.clone())
             .collect();
-        let start: Vec<f64> = self.episodes.iter().flat_map(|e| e.start).collect();
-        let goal: Vec<f64> = self.episodes.iter().flat_map(|e| e.target).collect();
+        let dim = self.space_dim();
+        let start: Vec<f64> = self
+            .episodes
+            .iter()
+            .flat_map(|e| e.start[..dim].to_vec())
+            .collect();
+        let goal: Vec<f64> = self
+            .episodes
+            .iter()
+            .flat_map(|e| e.target[..dim].to_vec())
+            .collect();
         let go: Vec<i64> = self
             .episodes
             .iter()
@@ -1182,8 +1215,8 @@ impl PyVecEnv {
             "joint_state",
             PyArray1::from_vec(py, joint).reshape([n, jd])?,
         )?;
-        d.set_item("start", PyArray1::from_vec(py, start).reshape([n, 2])?)?;
-        d.set_item("goal", PyArray1::from_vec(py, goal).reshape([n, 2])?)?;
+        d.set_item("start", PyArray1::from_vec(py, start).reshape([n, dim])?)?;
+        d.set_item("goal", PyArray1::from_vec(py, goal).reshape([n, dim])?)?;
         d.set_item("go_step", PyArray1::from_vec(py, go))?;
         Ok(d)
     }
@@ -1193,38 +1226,49 @@ impl PyVecEnv {
         PyArray1::from_vec(py, self.episodes.iter().map(|e| e.go_signal(t)).collect())
     }
 
-    /// Per environment, where the endpoint should be at step `t` (`num_envs × 2`).
+    /// Per environment, where the endpoint should be at step `t` (`num_envs × space_dim`).
     fn aim<'py>(&self, py: Python<'py>, t: usize) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        let aim: Vec<f64> = self.episodes.iter().flat_map(|e| e.aim(t)).collect();
-        PyArray1::from_vec(py, aim).reshape([self.episodes.len(), 2])
+        let dim = self.space_dim();
+        let aim: Vec<f64> = self
+            .episodes
+            .iter()
+            .flat_map(|e| e.aim(t)[..dim].to_vec())
+            .collect();
+        PyArray1::from_vec(py, aim).reshape([self.episodes.len(), dim])
     }
 
-    /// The task's endpoint load at step `t` for endpoint states `cartesian` (`num_envs × 4`): the force
-    /// (`num_envs × 2`) and its derivative with respect to `[x, y, vx, vy]` (`num_envs × 2 × 4`).
+    /// The task's endpoint load at step `t` for endpoint states `cartesian` (`num_envs × 2·space_dim`,
+    /// the plant's layout: `[x, y, vx, vy]` or `[x, y, z, vx, vy, vz]`): the force
+    /// (`num_envs × space_dim`) and its derivative with respect to the endpoint state
+    /// (`num_envs × space_dim × 2·space_dim`).
     fn endpoint_load<'py>(
         &self,
         py: Python<'py>,
         t: usize,
         cartesian: PyReadonlyArrayDyn<'py, f64>,
     ) -> PyResult<(Bound<'py, PyArray2<f64>>, Bound<'py, PyArray3<f64>>)> {
-        let (b, c, _) = rows("endpoint_load", "cartesian", &cartesian, 4)?;
+        let dim = self.space_dim();
+        let (b, c, _) = rows("endpoint_load", "cartesian", &cartesian, 2 * dim)?;
         let n = same_batch(
             "endpoint_load",
             &[("episodes", self.episodes.len()), ("cartesian", b)],
         )?;
-        let mut force = Vec::with_capacity(2 * n);
-        let mut jac = Vec::with_capacity(8 * n);
-        for (e, row) in self.episodes.iter().zip(c.chunks_exact(4)) {
-            let (f, j) = self
-                .env
-                .task
-                .endpoint_load(t, e, row.try_into().expect("4"));
-            force.extend(f);
-            jac.extend(j.iter().flatten());
+        // Component j of the plant's layout is component `spatial(j)` of `[x, y, z, vx, vy, vz]`.
+        let spatial = |j: usize| if j < dim { j } else { 3 + j - dim };
+        let mut force = Vec::with_capacity(dim * n);
+        let mut jac = Vec::with_capacity(2 * dim * dim * n);
+        for (e, row) in self.episodes.iter().zip(c.chunks_exact(2 * dim)) {
+            let mut state = [0.0; 6];
+            for (j, v) in row.iter().enumerate() {
+                state[spatial(j)] = *v;
+            }
+            let (f, d) = self.env.task.endpoint_load(t, e, &state);
+            force.extend(&f[..dim]);
+            jac.extend(d[..dim].iter().flat_map(|r| (0..2 * dim).map(|j| r[spatial(j)])));
         }
         Ok((
-            PyArray1::from_vec(py, force).reshape([n, 2])?,
-            PyArray1::from_vec(py, jac).reshape([n, 2, 4])?,
+            PyArray1::from_vec(py, force).reshape([n, dim])?,
+            PyArray1::from_vec(py, jac).reshape([n, dim, 2 * dim])?,
         ))
     }
 }
@@ -1293,7 +1337,15 @@ fn load_run<'py>(
         .map_err(err)?;
     let n = episodes.len();
     let steps = trainer.steps();
-    let paths: Vec<f64> = eval.paths.iter().flatten().flatten().copied().collect();
+    let info = trainer.plant().info().clone();
+    let dim = info.space_dim;
+    // Paths in the plant's layout, `[x, y, vx, vy]` or `[x, y, z, vx, vy, vz]`.
+    let paths: Vec<f64> = eval
+        .paths
+        .iter()
+        .flatten()
+        .flat_map(|c| (0..6).filter(|&k| k % 3 < dim).map(|k| c[k]))
+        .collect();
     let m = eval
         .activations
         .first()
@@ -1306,19 +1358,25 @@ fn load_run<'py>(
         .flatten()
         .copied()
         .collect();
-    let goals: Vec<f64> = episodes.iter().flat_map(|e| e.target).collect();
-    let starts: Vec<f64> = episodes.iter().flat_map(|e| e.start).collect();
+    let goals: Vec<f64> = episodes
+        .iter()
+        .flat_map(|e| e.target[..dim].to_vec())
+        .collect();
+    let starts: Vec<f64> = episodes
+        .iter()
+        .flat_map(|e| e.start[..dim].to_vec())
+        .collect();
     let ev = PyDict::new(py);
     ev.set_item(
         "paths",
-        PyArray1::from_vec(py, paths).reshape([n, steps + 1, 4])?,
+        PyArray1::from_vec(py, paths).reshape([n, steps + 1, 2 * dim])?,
     )?;
     ev.set_item(
         "activations",
         PyArray1::from_vec(py, acts).reshape([n, steps + 1, m])?,
     )?;
-    ev.set_item("goal", PyArray1::from_vec(py, goals).reshape([n, 2])?)?;
-    ev.set_item("start", PyArray1::from_vec(py, starts).reshape([n, 2])?)?;
+    ev.set_item("goal", PyArray1::from_vec(py, goals).reshape([n, dim])?)?;
+    ev.set_item("start", PyArray1::from_vec(py, starts).reshape([n, dim])?)?;
     ev.set_item("metric", eval.metric)?;
     let d = PyDict::new(py);
     d.set_item("weights", weights)?;

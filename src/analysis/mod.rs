@@ -27,7 +27,8 @@ use std::f64::consts::PI;
 /// The fit quality above which a unit counts as directionally tuned.
 pub const TUNED_R2: f64 = 0.2;
 
-/// The direction (radians, counter-clockwise from +x) from an episode's start to its target.
+/// The direction (radians, counter-clockwise from +x) from an episode's start to its target, in the
+/// x–y plane (of the reach's projection on it, in a spatial model).
 pub fn reach_direction(e: &Episode) -> f64 {
     (e.target[1] - e.start[1]).atan2(e.target[0] - e.start[0])
 }
@@ -349,11 +350,13 @@ pub fn export_npz(r: &Rollout, path: &std::path::Path) -> Result<(), crate::Erro
     )?;
     let c = info.control_dim();
     let controls = trial_major(e, steps, c, &|t, b| &r.run.controls[(t * e + b) * c..][..c]);
+    // Points and forces have one component per spatial dimension (x, y and, in 3D, z).
+    let d = info.space_dim;
     let force: Vec<f64> = controls
         .chunks_exact(c)
-        .flat_map(|u| [u[m], u[m + 1]])
+        .flat_map(|u| u[m..m + d].to_vec())
         .collect();
-    z.f64("endpoint_force", &[e, steps, 2], &force)?;
+    z.f64("endpoint_force", &[e, steps, d], &force)?;
     for (part, at, len) in info.parts() {
         let values = trial_major(e, t1, len, &|t, b| &r.state(t, b)[at..]);
         let shape = match part {
@@ -364,15 +367,16 @@ pub fn export_npz(r: &Rollout, path: &std::path::Path) -> Result<(), crate::Erro
         z.f64(part, &shape, &values)?;
     }
     let episodes = &r.run.episodes;
-    let pairs =
-        |f: &dyn Fn(&Episode) -> [f64; 2]| -> Vec<f64> { episodes.iter().flat_map(f).collect() };
-    z.f64("target", &[e, 2], &pairs(&|ep| ep.target))?;
-    z.f64("start", &[e, 2], &pairs(&|ep| ep.start))?;
+    let points = |f: &dyn Fn(&Episode) -> [f64; 3]| -> Vec<f64> {
+        episodes.iter().flat_map(|ep| f(ep)[..d].to_vec()).collect()
+    };
+    z.f64("target", &[e, d], &points(&|ep| ep.target))?;
+    z.f64("start", &[e, d], &points(&|ep| ep.start))?;
     let aim: Vec<f64> = episodes
         .iter()
-        .flat_map(|ep| (0..t1).flat_map(move |t| ep.aim(t)))
+        .flat_map(|ep| (0..t1).flat_map(move |t| ep.aim(t)[..d].to_vec()))
         .collect();
-    z.f64("aim", &[e, t1, 2], &aim)?;
+    z.f64("aim", &[e, t1, d], &aim)?;
     let go: Vec<i64> = episodes
         .iter()
         .map(|ep| ep.go_step.and_then(|g| i64::try_from(g).ok()).unwrap_or(-1))

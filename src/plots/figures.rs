@@ -127,6 +127,34 @@ impl Figure for LossFigure<'_> {
 // Reaches
 // ---------------------------------------------------------------------------------------------
 
+/// Reaches in space as their projections on planes, side by side (each a [`ReachFigure`] titled with
+/// its plane).
+pub(super) struct ReachProjections<'a> {
+    pub(super) title: &'a str,
+    pub(super) panels: Vec<ReachFigure<'a>>,
+}
+
+impl Figure for ReachProjections<'_> {
+    fn size(&self) -> (u32, u32) {
+        (
+            (self.panels.len().max(1) as u32 * 640).min(1800),
+            FIGURE_SIZE.1,
+        )
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, px: Px) -> Drawn {
+        let area = background_and_title(root, self.title, px)?;
+        for (panel, area) in self
+            .panels
+            .iter()
+            .zip(area.split_evenly((1, self.panels.len().max(1))))
+        {
+            panel.draw(&area, px)?;
+        }
+        Ok(())
+    }
+}
+
 pub(super) struct ReachFigure<'a> {
     pub(super) title: &'a str,
     pub(super) paths: &'a [Vec<[f64; 2]>],
@@ -134,6 +162,8 @@ pub(super) struct ReachFigure<'a> {
     pub(super) starts: &'a [[f64; 2]],
     /// The colour index of each path and target (default: its own index).
     pub(super) groups: Option<&'a [usize]>,
+    /// The axes' names: `("x (m)", "y (m)")`, or another plane's of a projection.
+    pub(super) axes: (&'a str, &'a str),
 }
 
 impl ReachFigure<'_> {
@@ -188,7 +218,7 @@ impl Figure for ReachFigure<'_> {
         let mut sizes = FULL_PANEL;
         sizes.x_ticks = (w_px / f64::from(px.n(100))).round().max(2.0) as usize;
         sizes.y_ticks = (h_px / f64::from(px.n(100))).round().max(2.0) as usize;
-        draw_axes(&mut chart, ("x (m)", "y (m)"), sizes, px)?;
+        draw_axes(&mut chart, self.axes, sizes, px)?;
 
         for (i, path) in self.paths.iter().enumerate() {
             let points = path.iter().map(|p| finite_point(p[0], p[1]));

@@ -146,6 +146,53 @@ pub fn plot_reaches(
             targets,
             starts,
             groups: None,
+            axes: ("x (m)", "y (m)"),
+        },
+    )
+}
+
+/// [`plot_reaches`] for reaches in space (`[x, y, z]` points): their projections on the x–y plane
+/// (seen from above the z axis) and the x–z plane, side by side, each with equal axis scaling.
+pub fn plot_reaches_3d(
+    dir: &Path,
+    stem: &str,
+    title: &str,
+    paths: &[Vec<[f64; 3]>],
+    targets: &[[f64; 3]],
+    starts: &[[f64; 3]],
+) -> Result<Vec<PathBuf>, PlotError> {
+    let on = |(a, b): (usize, usize)| {
+        let project = |p: &[f64; 3]| [p[a], p[b]];
+        (
+            paths
+                .iter()
+                .map(|p| p.iter().map(project).collect::<Vec<_>>())
+                .collect::<Vec<_>>(),
+            targets.iter().map(project).collect::<Vec<_>>(),
+            starts.iter().map(project).collect::<Vec<_>>(),
+        )
+    };
+    let (xy, xz) = (on((0, 1)), on((0, 2)));
+    type Projected = (Vec<Vec<[f64; 2]>>, Vec<[f64; 2]>, Vec<[f64; 2]>);
+    fn panel<'a>(title: &'a str, data: &'a Projected, axes: (&'a str, &'a str)) -> ReachFigure<'a> {
+        ReachFigure {
+            title,
+            paths: &data.0,
+            targets: &data.1,
+            starts: &data.2,
+            groups: None,
+            axes,
+        }
+    }
+    render(
+        dir,
+        stem,
+        &ReachProjections {
+            title,
+            panels: vec![
+                panel("x–y projection", &xy, ("x (m)", "y (m)")),
+                panel("x–z projection", &xz, ("x (m)", "z (m)")),
+            ],
         },
     )
 }
@@ -170,6 +217,7 @@ pub fn plot_reaches_grouped(
             targets,
             starts,
             groups: Some(groups),
+            axes: ("x (m)", "y (m)"),
         },
     )
 }

@@ -524,8 +524,8 @@ pub(super) fn verify_closed_loop(
     let episodes: Vec<Episode> = (0..batch)
         .map(|b| Episode {
             joint0: r.initial_joint_state[b * jd..(b + 1) * jd].to_vec(),
-            start: [0.0; 2], // only read before a go cue, and there is none
-            target: [r.goal[2 * b], r.goal[2 * b + 1]],
+            start: [0.0; 3], // only read before a go cue, and there is none
+            target: [r.goal[2 * b], r.goal[2 * b + 1], 0.0],
             go_step: None,
             events: Vec::new(),
         })
