@@ -161,7 +161,7 @@ fn an_ellipsoid_with_equal_radii_wraps_as_a_sphere() {
               obstacle head: {shape}
               muscle m: RigidTendonHillMuscle {{
                 max_force 100 N; optimal_length 0.1 m; tendon_length 0.1 m;
-                path world (0.0, 0.04, 0.03) m -> wrap head side (0, 0.07, 0) m -> upper (0.006, 0.012, -0.12) m;
+                path world (0.0, 0.04, 0.03) m -> wrap head side (0, -0.07, 0) m -> upper (0.006, 0.012, -0.12) m;
               }}
             }}"
         )
@@ -172,7 +172,7 @@ fn an_ellipsoid_with_equal_radii_wraps_as_a_sphere() {
     ));
     let straight = plant(
         &model("sphere { body upper; radius 0.026 m; }")
-            .replace(" -> wrap head side (0, 0.07, 0) m", ""),
+            .replace(" -> wrap head side (0, -0.07, 0) m", ""),
     );
     let g = sphere.info().geometry();
     let mut wrapped = 0;

@@ -1264,7 +1264,11 @@ impl PyVecEnv {
             }
             let (f, d) = self.env.task.endpoint_load(t, e, &state);
             force.extend(&f[..dim]);
-            jac.extend(d[..dim].iter().flat_map(|r| (0..2 * dim).map(|j| r[spatial(j)])));
+            jac.extend(
+                d[..dim]
+                    .iter()
+                    .flat_map(|r| (0..2 * dim).map(|j| r[spatial(j)])),
+            );
         }
         Ok((
             PyArray1::from_vec(py, force).reshape([n, dim])?,
