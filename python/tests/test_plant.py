@@ -9,7 +9,8 @@ BUILTIN = mn.builtin_models()
 
 def test_builtin_models_listed():
     assert "arm26" in BUILTIN and "pointmass24_relu" in BUILTIN
-    assert len(BUILTIN) == 8
+    assert "chain4" in BUILTIN and "arm4" in BUILTIN  # the spatial models
+    assert len(BUILTIN) == 10
 
 
 def mid_joint(p, batch, seed=0):
