@@ -159,10 +159,7 @@ impl<'b> Lowerer<'_, 'b> {
                 Some((pl[2], ql[2])),
             ),
             ObstacleKind::Sphere | ObstacleKind::Ellipsoid => {
-                let u = unit(&pl);
-                let n = cross(&pl, &ql);
-                let v = cross(&n, &u);
-                let v = v.map(|c| c / dot(&v, &v).sqrt().clamp_min(1e-300));
+                let [u, v] = plane_basis(&pl, &ql);
                 let plane = |x: &[E<'b>; 3]| [dot(x, &u), dot(x, &v)];
                 (plane(&pl), plane(&ql), side_l.map(|d| plane(&d)), None)
             }
@@ -199,8 +196,7 @@ impl<'b> Lowerer<'_, 'b> {
                 winding,
                 [alpha_p, alpha_q],
                 arc,
-                &pl,
-                &ql,
+                plane_basis(&pl, &ql),
                 radii,
                 &to_world,
                 centre,
@@ -233,7 +229,7 @@ impl<'b> Lowerer<'_, 'b> {
     }
 
     /// The ellipsoid's wrapped length: the tangent points and the great-circle arc found on the unit sphere
-    /// (scaled coordinates, plane basis from `pl`, `ql`), mapped back by the semi-axes; straight tangent
+    /// (scaled coordinates, in the plane spanned by `basis`), mapped back by the semi-axes; straight tangent
     /// segments plus the mapped arc's length by 8-point Gauss–Legendre quadrature.
     #[allow(clippy::too_many_arguments)]
     fn ellipsoid_path(
@@ -245,17 +241,13 @@ impl<'b> Lowerer<'_, 'b> {
         winding: E<'b>,
         alpha: [E<'b>; 2],
         arc: E<'b>,
-        pl: &[E<'b>; 3],
-        ql: &[E<'b>; 3],
+        basis: [[E<'b>; 3]; 2],
         radii: [E<'b>; 3],
         to_world: &Mat3<'b>,
         centre: [E<'b>; 3],
     ) -> E<'b> {
         let b = self.b;
-        let u = unit(pl);
-        let n = cross(pl, ql);
-        let v = cross(&n, &u);
-        let v = v.map(|c| c / dot(&v, &v).sqrt().clamp_min(1e-300));
+        let [u, v] = basis;
         let turn = b.c(0.0).lt(winding).select(1.0, -1.0);
         let theta_p = p2[1].atan2(p2[0]) + turn * alpha[0];
         let theta_q = q2[1].atan2(q2[0]) - turn * alpha[1];
@@ -313,6 +305,15 @@ impl<'b> Lowerer<'_, 'b> {
             })
             .collect()
     }
+}
+
+/// An orthonormal basis of the plane through the origin, `p` and `q`: u along `p`, v towards `q` (zero
+/// when the three are collinear).
+fn plane_basis<'b>(p: &[E<'b>; 3], q: &[E<'b>; 3]) -> [[E<'b>; 3]; 2] {
+    let u = unit(p);
+    let v = cross(&cross(p, q), &u);
+    let v = v.map(|c| c / dot(&v, &v).sqrt().clamp_min(1e-300));
+    [u, v]
 }
 
 /// Nodes and weights of 8-point Gauss–Legendre quadrature on [−1, 1].
