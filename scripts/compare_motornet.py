@@ -27,8 +27,12 @@ Needs only `pip install motornet==0.3.0 torch` (numpy and gymnasium come with th
 this script. Exit status: 0 on success, 2 if `torch` or `motornet` cannot be imported (or, as with any
 argparse program, on a bad command line).
 
+  tutorial loop       (--torch-env) the training batch above twice, batch by batch in turn: on MotorNet's
+                      environment, and with only the environment replaced by motornet_rs.torch.Environment
+                      (the Python package; `pip install ./python`). --only-torch-env runs just this.
+
 usage: python3 scripts/compare_motornet.py [--threads N] [--motornet PATH | --ours-json FILE | --no-ours]
-                                           [--repeats R] [--float64] [--json]
+                                           [--repeats R] [--float64] [--torch-env | --only-torch-env] [--json]
 """
 import argparse
 import json
@@ -60,6 +64,12 @@ def parse_args(argv=None):
     p.add_argument("--train-batches", type=int, default=20, help="timed training batches; median (default 20)")
     p.add_argument("--warmup", type=int, default=3, help="warm-up training batches (default 3)")
     p.add_argument("--skip-train", action="store_true", help="skip MotorNet's training-batch measurement")
+    p.add_argument("--torch-env", action="store_true",
+                   help="also run MotorNet's tutorial loop with only the environment replaced by "
+                        "motornet_rs.torch.Environment (needs the Python package: pip install ./python), "
+                        "taking turns with MotorNet's own batch by batch")
+    p.add_argument("--only-torch-env", action="store_true",
+                   help="run only the --torch-env comparison (no plant figures, no `motornet bench`)")
     p.add_argument("--float64", action="store_true",
                    help="run MotorNet in float64 (default: float32, MotorNet's own precision)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -199,10 +209,10 @@ def bench_rollout_gradient(th, mn, batches, repeats):
     return out
 
 
-def bench_train(th, mn, batches, warmup, batch_size=32, hidden=128):
+def tutorial_batch(th, mn, env, batch_size=32, hidden=128):
+    """MotorNet's tutorial training step on `env` with a fresh `PolicyGRU` and Adam: a function that runs
+    one batch and returns (steps, loss)."""
     th.manual_seed(0)
-    eff = arm26(mn)
-    env = mn.environment.RandomTargetReach(effector=eff, max_ep_duration=1.)
     env.reset(seed=0, options={"batch_size": batch_size})
     obs_dim = env.observation_space.shape[0]
     policy = mn.policy.PolicyGRU(obs_dim, hidden, env.n_muscles, device=th.device("cpu"))
@@ -231,28 +241,61 @@ def bench_train(th, mn, batches, warmup, batch_size=32, hidden=128):
         optimizer.step()
         return n, float(loss.detach())
 
-    times, steps, losses = [], set(), []
+    return one_batch, obs_dim
+
+
+def time_batches(loops, batches, warmup):
+    """Runs the loops' batches in turn (A, B, A, B …, so that a change of load hits both alike) and
+    summarises each loop's times after `warmup` batches."""
+    times = [[] for _ in loops]
+    steps = [set() for _ in loops]
+    losses = [[] for _ in loops]
     for b in range(warmup + batches):
-        t = time.perf_counter()
-        n, loss = one_batch()
-        dt = time.perf_counter() - t
-        steps.add(n)
-        losses.append(loss)
-        if b >= warmup:
-            times.append(dt)
-    return {
-        "ms": statistics.median(times) * 1e3,
-        "min_ms": min(times) * 1e3,
-        "max_ms": max(times) * 1e3,
+        for i, one_batch in enumerate(loops):
+            t = time.perf_counter()
+            n, loss = one_batch()
+            dt = time.perf_counter() - t
+            steps[i].add(n)
+            losses[i].append(loss)
+            if b >= warmup:
+                times[i].append(dt)
+    return [{
+        "ms": statistics.median(times[i]) * 1e3,
+        "min_ms": min(times[i]) * 1e3,
+        "max_ms": max(times[i]) * 1e3,
         "batches": batches,
         "warmup": warmup,
-        "batch_size": batch_size,
-        "hidden": hidden,
-        "obs_dim": obs_dim,
-        "steps_per_episode": sorted(steps),
-        "first_loss": losses[0],
-        "last_loss": losses[-1],
-    }
+        "steps_per_episode": sorted(steps[i]),
+        "first_loss": losses[i][0],
+        "last_loss": losses[i][-1],
+    } for i in range(len(loops))]
+
+
+def bench_train(th, mn, batches, warmup, batch_size=32, hidden=128):
+    env = mn.environment.RandomTargetReach(effector=arm26(mn), max_ep_duration=1.)
+    one_batch, obs_dim = tutorial_batch(th, mn, env, batch_size, hidden)
+    out = time_batches([one_batch], batches, warmup)[0]
+    out.update({"batch_size": batch_size, "hidden": hidden, "obs_dim": obs_dim})
+    return out
+
+
+def bench_torch_env(th, mn, batches, warmup, batch_size=32, hidden=128):
+    """MotorNet's tutorial loop twice, taking turns batch by batch: on MotorNet's environment, and with
+    only the environment replaced by `motornet_rs.torch.Environment("arm26")` (its tensors in the dtype
+    MotorNet's policy uses; the plant computes in float64 either way)."""
+    try:
+        import motornet_rs
+        import motornet_rs.torch as ours
+    except ImportError as e:
+        return {"error": f"cannot import motornet_rs ({e}); pip install ./python"}
+    theirs_env = mn.environment.RandomTargetReach(effector=arm26(mn), max_ep_duration=1.)
+    ours_env = ours.Environment("arm26", max_ep_duration=1., dtype=th.get_default_dtype())
+    a, obs_a = tutorial_batch(th, mn, theirs_env, batch_size, hidden)
+    b, obs_b = tutorial_batch(th, mn, ours_env, batch_size, hidden)
+    theirs, mine = time_batches([a, b], batches, warmup)
+    return {"motornet": theirs, "motornet_rs": mine, "speedup": theirs["ms"] / mine["ms"],
+            "motornet_rs_version": getattr(motornet_rs, "__version__", "?"), "obs_dim": [obs_a, obs_b],
+            "batch_size": batch_size, "hidden": hidden}
 
 
 def run_motornet(a):
@@ -269,6 +312,8 @@ def run_motornet(a):
     info["rollout_gradient_100"] = bench_rollout_gradient(th, mn, [1, 1024], a.repeats)
     info["adjoint_over_primal"] = info["rollout_gradient_100"][0]["backward_over_primal"]
     info["train"] = None if a.skip_train else bench_train(th, mn, a.train_batches, a.warmup)
+    if a.torch_env:
+        info["torch_env"] = bench_torch_env(th, mn, a.train_batches, a.warmup)
     return info
 
 
@@ -440,6 +485,12 @@ def fmt(v, unit):
 
 def print_table(report):
     mn = report["motornet"]
+    if report.get("tutorial_only"):
+        te = mn["torch_env"]
+        print(f"torch {te['dtype']}, {te['threads']} thread(s); load average before/after: "
+              f"{te['loadavg_before']} / {te['loadavg_after']}")
+        print_torch_env(te)
+        return
     print(f"MotorNet {mn['motornet_version']} (torch {mn['torch_version']}, {mn['dtype']}, "
           f"{mn['threads']} thread{'s' if mn['threads'] != 1 else ''}, {mn['cpu_capability']}) "
           f"vs motornet (Rust, float64): {report['ours_source']}")
@@ -469,8 +520,21 @@ def print_table(report):
         print(f"MotorNet training batch: median {t['ms']:.1f} ms (min {t['min_ms']:.1f}, max {t['max_ms']:.1f}) "
               f"over {t['batches']} batches after {t['warmup']} warm-up; {t['steps_per_episode']} steps per "
               f"episode; loss {t['first_loss']:.4f} -> {t['last_loss']:.4f}")
+    if mn.get("torch_env"):
+        print_torch_env(mn["torch_env"])
     if report.get("ours_error"):
         print(f"our side: {report['ours_error']}")
+
+
+def print_torch_env(te):
+    if "error" in te:
+        print(f"MotorNet's loop on motornet_rs.torch.Environment: {te['error']}")
+    else:
+        print(f"MotorNet's tutorial loop, taking turns (median ms per batch over {te['motornet']['batches']} "
+              f"batches): MotorNet's environment {te['motornet']['ms']:.1f}, motornet_rs.torch.Environment "
+              f"{te['motornet_rs']['ms']:.1f} -> {te['speedup']:.2f}x faster; loss "
+              f"{te['motornet']['first_loss']:.4f} -> {te['motornet']['last_loss']:.4f} vs "
+              f"{te['motornet_rs']['first_loss']:.4f} -> {te['motornet_rs']['last_loss']:.4f}")
 
 
 def loadavg():
@@ -483,7 +547,18 @@ def loadavg():
 def main(argv=None):
     a = parse_args(argv)
     # Fail fast (exit 2) before spending minutes on our side if MotorNet's side cannot run.
-    import_motornet(a.float64)
+    th, mn = import_motornet(a.float64)
+    if a.only_torch_env:
+        th.set_num_threads(a.threads)
+        before = loadavg()
+        te = bench_torch_env(th, mn, a.train_batches, a.warmup)
+        te.update({"threads": a.threads, "loadavg_before": before, "loadavg_after": loadavg(),
+                   "dtype": str(th.get_default_dtype()).replace("torch.", "")})
+        if a.json or "error" in te:
+            print(json.dumps(te, indent=2))
+            return 0 if "error" not in te else 2
+        print_table({"motornet": {"torch_env": te}, "tutorial_only": True})
+        return 0
     before = loadavg()
     ours, source = run_ours(a)
     report = {

@@ -68,9 +68,10 @@ class Plant:
     float64 arrays are read in place, without copies.
     """
 
-    __slots__ = ("_p",)
+    __slots__ = ("_p", "_layout")
 
     def __init__(self, model: str, overrides=None, interpreted: bool = False):
+        self._layout = None
         if isinstance(model, _core.Plant):
             self._p = model
             return
@@ -85,7 +86,7 @@ class Plant:
         return Plant(self._p.copy())
 
     def __getattr__(self, name):
-        if name == "_p":  # not yet set (unpickling, copying): no recursion
+        if name in ("_p", "_layout"):  # not yet set (unpickling, copying): no recursion
             raise AttributeError(name)
         return getattr(self._p, name)
 
@@ -124,14 +125,17 @@ class Plant:
         """Named views of ``states`` (``batch × state_dim``, numpy or torch) in MotorNet's layout:
         ``joint`` (batch × 2·dof), ``muscle`` (batch × rows × muscles), ``geometry`` (batch × (2 + dof) ×
         muscles), ``cartesian`` (batch × 4, or × 6 in a 3D model) and ``fingertip`` (batch × 2, or × 3)."""
-        sl = self.part_slices()
-        m = self._p.n_muscles
+        if self._layout is None:  # the layout never changes; split runs several times per step
+            sl = self.part_slices()
+            rows = (len(self._p.muscle_state_names), len(self._p.geometry_state_names))
+            self._layout = (sl["joint"], sl["muscle"], sl["geometry"], sl["cartesian"], rows, self._p.n_muscles)
+        joint, muscle, geometry, cartesian, (mrows, grows), m = self._layout
         b = states.shape[:-1]
         out = {
-            "joint": states[..., sl["joint"]],
-            "muscle": states[..., sl["muscle"]].reshape(*b, len(self._p.muscle_state_names), m),
-            "geometry": states[..., sl["geometry"]].reshape(*b, len(self._p.geometry_state_names), m),
-            "cartesian": states[..., sl["cartesian"]],
+            "joint": states[..., joint],
+            "muscle": states[..., muscle].reshape(*b, mrows, m),
+            "geometry": states[..., geometry].reshape(*b, grows, m),
+            "cartesian": states[..., cartesian],
         }
         c = out["cartesian"]
         out["fingertip"] = c[..., : c.shape[-1] // 2]

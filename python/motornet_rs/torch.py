@@ -32,18 +32,16 @@ class PlantStep(torch.autograd.Function):
     plant's ``step_vjp``) and forward mode (``jvp``: ``step_jvp``). Computes in float64 and returns the
     dtype and device of ``state``."""
 
+    # The forward takes `ctx` (no separate `setup_context`): with `setup_context`, every `apply` has torch
+    # bind the arguments through `inspect.signature`, which cost more than the step itself.
     @staticmethod
-    def forward(state, controls, plant):
+    def forward(ctx, state, controls, plant):
         p = _core_plant(plant)
-        out = p.step(_np(state), _np(controls))
-        return torch.from_numpy(out).to(device=state.device, dtype=state.dtype)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        state, controls, plant = inputs
-        ctx.plant = _core_plant(plant)
+        ctx.plant = p
         ctx.save_for_backward(state, controls)
         ctx.save_for_forward(state, controls)
+        out = p.step(_np(state), _np(controls))
+        return torch.from_numpy(out).to(device=state.device, dtype=state.dtype)
 
     @staticmethod
     def backward(ctx, grad_next):
@@ -182,9 +180,32 @@ class Environment(torch.nn.Module):
         st = [k for k, c in enumerate(self.layout) if c["kind"] in ("vision", "proprioception")]
         self._state_cols = st
         self._state_index = torch.tensor([self.layout[k]["state_index"] for k in st], dtype=torch.long)
-        self._state_scale = torch.tensor([self.layout[k]["scale"] for k in st], dtype=torch.float64)
-        self._state_delay = [self.layout[k]["delay"] for k in st]
+        scale = torch.tensor([self.layout[k]["scale"] for k in st], dtype=torch.float64)
+        self._state_scale = scale.to(self.device, self.dtype)
         self._state_vision = torch.tensor([self.layout[k]["kind"] == "vision" for k in st])
+        self._obs_noisy = torch.tensor([c["kind"] not in ("goal", "go_cue") for c in self.layout]).to(self.device)
+        # The observation as runs of consecutive columns from one source, each one slice per step:
+        # ("goal", first, end) components, ("go",), ("captured", delay, first, end) positions among the
+        # captured state columns, ("action", lag, first, end) muscles.
+        pos = {k: i for i, k in enumerate(st)}
+        runs = []
+        for k, c in enumerate(self.layout):
+            kind = c["kind"]
+            if kind == "goal":
+                run = ("goal", None, c["component"])
+            elif kind == "go_cue":
+                runs.append(("go",))
+                continue
+            elif kind in ("vision", "proprioception"):
+                run = ("captured", c["delay"], pos[k])
+            else:
+                run = ("action", c["lag"], c["muscle"])
+            last = runs[-1] if runs else None
+            if last and last[0] == run[0] and last[1] == run[1] and last[3] == run[2]:
+                runs[-1] = (*last[:3], run[2] + 1)
+            else:
+                runs.append((*run, run[2] + 1))
+        self._obs_runs = [r if r[0] != "goal" else ("goal", r[2], r[3]) for r in runs]
 
     def describe_observation(self) -> list:
         """The observation layout, column by column (from the Rust environment)."""
@@ -230,7 +251,7 @@ class Environment(torch.nn.Module):
         t = self.t
         state = self.states[t]
         b = state.shape[0]
-        cap = state[:, self._state_index] * self._state_scale.to(self.device, self.dtype)
+        cap = state[:, self._state_index] * self._state_scale
         if not self.deterministic:
             sd_v = self.env_config["vision_noise"]
             sd_p = self.env_config["proprioception_noise"]
@@ -238,31 +259,23 @@ class Environment(torch.nn.Module):
                 sd = torch.where(self._state_vision, sd_v, sd_p).to(self.device, self.dtype)
                 cap = cap + sd * self._randn(b, cap.shape[1])
         self._captured.append(cap)
-        cols = []
-        pos = {k: i for i, k in enumerate(self._state_cols)}
-        go = None
-        for k, c in enumerate(self.layout):
-            kind = c["kind"]
+        parts = []
+        for run in self._obs_runs:
+            kind = run[0]
             if kind == "goal":
-                cols.append(self.goal[:, c["component"]])
-            elif kind == "go_cue":
-                if go is None:
-                    go = torch.from_numpy(self._vec.go_signal(t)).to(self.device, self.dtype)
-                cols.append(go)
-            elif kind in ("vision", "proprioception"):
-                src = max(0, t - c["delay"] + 1)
-                cols.append(self._captured[src][:, pos[k]])
-            else:  # a stacked action
-                lag = c["lag"]
-                if t >= lag:
-                    cols.append(self._applied[t - lag][:, c["muscle"]])
-                else:
-                    cols.append(torch.zeros(b, device=self.device, dtype=self.dtype))
-        obs = torch.stack(cols, dim=1)
+                parts.append(self.goal[:, run[1] : run[2]])
+            elif kind == "go":
+                parts.append(torch.from_numpy(self._vec.go_signal(t)).to(self.device, self.dtype)[:, None])
+            elif kind == "captured":
+                parts.append(self._captured[max(0, t - run[1] + 1)][:, run[2] : run[3]])
+            elif t >= run[1]:  # a stacked action, `lag` steps old
+                parts.append(self._applied[t - run[1]][:, run[2] : run[3]])
+            else:
+                parts.append(torch.zeros(b, run[3] - run[2], device=self.device, dtype=self.dtype))
+        obs = torch.cat(parts, dim=1)
         sd = self.env_config["observation_noise"]
         if sd > 0 and not self.deterministic:
-            noisy = torch.tensor([c["kind"] not in ("goal", "go_cue") for c in self.layout]).to(self.device)
-            obs = obs + noisy * sd * self._randn(*obs.shape)
+            obs = obs + self._obs_noisy * sd * self._randn(*obs.shape)
         return obs
 
     def _info(self, state, action, noisy):
@@ -306,10 +319,10 @@ class Environment(torch.nn.Module):
         self.t += 1
         self.elapsed = self.t * self.dt
         obs = self._observe()
-        fingertip = self.plant.split(nxt)["fingertip"]
-        reward = -(fingertip - self.goal).abs().sum(dim=1)
+        info = self._info(nxt, action, noisy)
+        reward = -(info["states"]["fingertip"] - self.goal).abs().sum(dim=1)
         terminated = self.t >= self.steps
-        return obs, reward, terminated, False, self._info(nxt, action, noisy)
+        return obs, reward, terminated, False, info
 
     def forward(self, action):
         return self.step(action)
