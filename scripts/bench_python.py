@@ -3,6 +3,13 @@
 plant steps on numpy, and the differentiable torch environment.
 
     python scripts/bench_python.py [--repeats 5] [--json]
+    python scripts/bench_python.py --train [--motornet target/release/motornet] [--batches 200]
+
+`--train` instead times the trainer: `motornet_rs.train(config)` and `motornet train --config` on the same
+configuration (arm26, GRU 128, batch 32, 1 s episodes, --batches batches, one evaluation at the end),
+taking turns --repeats times. Two figures per run: the whole call's wall time (Python's includes reading the
+results back and a deterministic evaluation of the final weights, which the CLI does not do), and the
+training loop's own time (the last `wall_seconds` of the run's log.csv). Ratios are Python's over the CLI's.
 
 Each figure is the best (minimum) of `--repeats` timed runs after a warm-up: on a shared machine the
 minimum is the stable statistic.
@@ -31,7 +38,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--train", action="store_true", help="time motornet_rs.train against `motornet train`")
+    ap.add_argument("--motornet", default="target/release/motornet", help="the CLI binary for --train")
+    ap.add_argument("--batches", type=int, default=200, help="training batches per run for --train")
     args = ap.parse_args()
+    if args.train:
+        return bench_train(args)
     import motornet_rs as mn
     from motornet_rs.gym import ReachEnv, ReachVectorEnv
 
@@ -113,6 +125,68 @@ def main():
     else:
         for k, v in results.items():
             print(f"{k:60} {v:14.3f}")
+
+
+def bench_train(args):
+    import csv
+    import os
+    import statistics
+    import subprocess
+    import tempfile
+
+    import motornet_rs as mn
+    from motornet_rs.training import config_to_toml
+
+    config = {
+        "model": "arm26",
+        "run": {"batches": args.batches, "eval_every": args.batches},
+        "optim": {"threads": 1},
+    }
+    if not os.path.isfile(args.motornet):
+        raise SystemExit(f"bench_python: {args.motornet}: no such file (cargo build --release first)")
+    python_s, cli_s, python_loop, cli_loop = [], [], [], []
+
+    def loop_seconds(run_dir):
+        with open(os.path.join(run_dir, "log.csv"), encoding="utf-8") as f:
+            return float(list(csv.DictReader(f))[-1]["wall_seconds"])
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = os.path.join(tmp, "train.toml")
+        with open(cfg, "w") as f:
+            f.write(config_to_toml(config))
+        for r in range(args.repeats):
+            t0 = time.perf_counter()
+            mn.train(config, out=os.path.join(tmp, f"py{r}"))
+            python_s.append(time.perf_counter() - t0)
+            python_loop.append(loop_seconds(os.path.join(tmp, f"py{r}")))
+            t0 = time.perf_counter()
+            subprocess.run([args.motornet, "train", "--config", cfg, "--out", os.path.join(tmp, f"cli{r}"),
+                            "--quiet"], check=True, stdout=subprocess.DEVNULL)
+            cli_s.append(time.perf_counter() - t0)
+            cli_loop.append(loop_seconds(os.path.join(tmp, f"cli{r}")))
+    res = {
+        "batches": args.batches,
+        "python_s": python_s,
+        "cli_s": cli_s,
+        "python_over_cli_median": statistics.median(python_s) / statistics.median(cli_s),
+        "python_over_cli_min": min(python_s) / min(cli_s),
+        "python_loop_s": python_loop,
+        "cli_loop_s": cli_loop,
+        "loop_python_over_cli_median": statistics.median(python_loop) / statistics.median(cli_loop),
+        "loop_python_over_cli_min": min(python_loop) / min(cli_loop),
+        "loadavg": os.getloadavg(),
+    }
+    if args.json:
+        print(json.dumps(res, indent=2))
+    else:
+        print(f"motornet_rs.train: {', '.join(f'{x:.2f}' for x in python_s)} s")
+        print(f"motornet train:    {', '.join(f'{x:.2f}' for x in cli_s)} s")
+        print(f"training loops (log.csv): Python {', '.join(f'{x:.2f}' for x in python_loop)} s, "
+              f"CLI {', '.join(f'{x:.2f}' for x in cli_loop)} s")
+        print(f"loop Python / CLI: median {res['loop_python_over_cli_median']:.3f}, "
+              f"best {res['loop_python_over_cli_min']:.3f}")
+        print(f"whole call Python / CLI: median {res['python_over_cli_median']:.3f}, best {res['python_over_cli_min']:.3f}"
+              f" (load average {res['loadavg'][0]:.1f})")
 
 
 if __name__ == "__main__":
