@@ -212,6 +212,15 @@ pub fn html(title: &str, muscle_names: &[String], frames: &[Frame]) -> String {
             .iter()
             .map(|o| format!("[{},{}]", point(o.1), num(o.2)))
             .collect();
+        let outlines: Vec<String> = f
+            .scene
+            .outlines
+            .iter()
+            .map(|c| {
+                let pts: Vec<String> = c.iter().map(|&p| point(p)).collect();
+                format!("[{}]", pts.join(","))
+            })
+            .collect();
         let muscles: Vec<String> = f
             .scene
             .muscles
@@ -228,11 +237,12 @@ pub fn html(title: &str, muscle_names: &[String], frames: &[Frame]) -> String {
         ];
         let _ = write!(
             data,
-            "{{\"t\":{},\"b\":[{}],\"j\":[{}],\"o\":[{}],\"m\":[{}],\"a\":[{}],\"e\":{},\"f\":{},\"fn\":{},\"g\":{}}}",
+            "{{\"t\":{},\"b\":[{}],\"j\":[{}],\"o\":[{}],\"l\":[{}],\"m\":[{}],\"a\":[{}],\"e\":{},\"f\":{},\"fn\":{},\"g\":{}}}",
             num(f.time),
             bodies.join(","),
             joints.join(","),
             obstacles.join(","),
+            outlines.join(","),
             muscles.join(","),
             act.join(","),
             point(f.endpoint),
@@ -296,6 +306,7 @@ function show(i) {{
   $("trail").setAttribute("points", pts(frames.slice(0, i + 1).map(g => g.e)));
   const ob = $("obstacles"); ob.replaceChildren();
   for (const o of f.o) ob.appendChild(el("circle", {{cx: o[0][0], cy: o[0][1], r: o[1], fill: "#e1e1eb", stroke: "#78788c", "stroke-width": {thin}}}));
+  for (const c of f.l) ob.appendChild(el("polyline", {{points: pts(c), fill: "none", stroke: "#78788c", "stroke-width": {thin}}}));
   const bo = $("bodies"); bo.replaceChildren();
   for (const b of f.b) {{
     if (b[0][0] === b[1][0] && b[0][1] === b[1][1]) bo.appendChild(el("circle", {{cx: b[0][0], cy: b[0][1], r: {end_r} * 1.5, fill: "#464646"}}));

@@ -21,7 +21,9 @@
 //! Nothing here re-derives the physics: lengths, moment arms, fibre lengths and the endpoint come from the
 //! plant's state; positions of path points from the compiler's kinematics; forces from the muscle model.
 
-use crate::dsl::model::{BodyRef, JointKind, Model, Path, PathElementRef, Sym, WrapSideRef};
+use crate::dsl::model::{
+    BodyRef, JointKind, Model, ObstacleKind, Path, PathElementRef, Sym, WrapSideRef,
+};
 use crate::dsl::muscles::{muscle_terms, MuscleKind};
 use crate::{Error, Plant};
 
@@ -68,15 +70,20 @@ pub struct MusclePath {
     pub lumped: bool,
 }
 
-/// The model at one posture, in world coordinates.
+/// The model at one posture, in world coordinates projected on a view.
 #[derive(Clone, Debug, Default)]
 pub struct Scene {
-    /// Per body: its name, frame origin and tip (the origin when its length is 0).
+    /// The plane the scene is projected on.
+    pub view: View,
+    /// Bone segments, each with its body's name: a planar body from its frame origin to its tip (the
+    /// origin when its length is 0); a spatial body from its origin to each joint and endpoint it carries.
     pub bodies: Vec<(String, [f64; 2], [f64; 2])>,
     /// Per joint: its name and world position.
     pub joints: Vec<(String, [f64; 2])>,
-    /// Per obstacle: name, centre, radius.
+    /// Per obstacle of a planar model: name, centre, radius.
     pub obstacles: Vec<(String, [f64; 2], f64)>,
+    /// The obstacles of a spatial model, as projected outline curves.
+    pub outlines: Vec<Vec<[f64; 2]>>,
     pub muscles: Vec<MusclePath>,
     pub endpoint: [f64; 2],
     /// Endpoints of the workspace grid's postures.
@@ -114,7 +121,8 @@ pub enum FibreStatus {
 pub struct Workspace {
     /// Joint positions of each sample.
     pub postures: Vec<Vec<f64>>,
-    pub endpoints: Vec<[f64; 2]>,
+    /// The endpoint of each sample (z is 0 in a planar model).
+    pub endpoints: Vec<[f64; 3]>,
     /// `[muscle][sample]`: fibre length over optimal length.
     pub fibre: Vec<Vec<f64>>,
     pub status: Vec<Vec<FibreStatus>>,
@@ -150,7 +158,16 @@ pub struct Inspection {
     /// Whether the muscle model has a fibre (every model but the ReLU muscle).
     pub has_fibre: bool,
     pub posture: Vec<f64>,
+    /// 2 for a planar model, 3 for a spatial one.
+    pub space_dim: usize,
+    /// The endpoint at the posture (z is 0 in a planar model).
+    pub endpoint: [f64; 3],
+    /// Per muscle: its maximal isometric endpoint force at the posture (N), when the endpoint Jacobian
+    /// has full rank.
+    pub endpoint_forces: Vec<Option<[f64; 3]>>,
+    /// The scene at the posture in the model's first view, and (spatial models) in the others.
     pub scene: Scene,
+    pub side_views: Vec<Scene>,
     pub sweeps: Vec<Sweep>,
     pub workspace: Workspace,
     pub curves: Vec<Curves>,
@@ -301,8 +318,10 @@ pub fn inspect(model: &Model, plant: &dyn Plant, opts: &ShowOptions) -> Result<I
         muscle_model: info.muscle_model.clone(),
         has_fibre,
         posture: posture.clone(),
+        space_dim: info.space_dim,
         ..Inspection::default()
     };
+    let sd = info.space_dim;
 
     // Curves, and the useful range of each muscle.
     for (i, mu) in model.muscles.iter().enumerate() {
@@ -317,27 +336,31 @@ pub fn inspect(model: &Model, plant: &dyn Plant, opts: &ShowOptions) -> Result<I
 
     // The scene at the posture.
     reset(&posture, &zeros, &mut state)?;
-    out.scene = scene(model, &params, &posture);
-    out.scene.endpoint = [state[cart], state[cart + 1]];
+    let at_posture = posed(model, &params, &posture);
+    // The cartesian state is the endpoint's position, then its velocity (`sd` components each).
+    let spatial_of = |s: &[f64], from: usize| -> [f64; 3] {
+        std::array::from_fn(|i| if i < sd { s[from + i] } else { 0.0 })
+    };
+    out.endpoint = spatial_of(&state, cart);
     let posture_state = state.clone();
 
     // The endpoint Jacobian (columns: the endpoint velocity for a unit velocity of each coordinate) and
     // each muscle's isometric endpoint force at full activation.
-    let mut jac = vec![[0.0; 2]; dof];
+    let mut jac = vec![[0.0; 3]; dof];
     for (k, col) in jac.iter_mut().enumerate() {
         let mut qd = zeros.clone();
         qd[k] = 1.0;
         reset(&posture, &qd, &mut state)?;
-        *col = [state[cart + 2], state[cart + 3]];
+        *col = spatial_of(&state, cart + sd);
     }
-    out.scene.endpoint_forces = (0..m)
+    out.endpoint_forces = (0..m)
         .map(|i| {
             let len = length_of(&posture_state, i);
             let f = muscle_terms(model.muscles[i].kind, &muscle_params[i], 1.0, len, 0.0).force;
             let tau: Vec<f64> = (0..dof)
                 .map(|k| -f * moment_of(&posture_state, i, k))
                 .collect();
-            endpoint_force(&jac, &tau)
+            endpoint_force(&jac, &tau, sd)
         })
         .collect();
 
@@ -370,7 +393,8 @@ pub fn inspect(model: &Model, plant: &dyn Plant, opts: &ShowOptions) -> Result<I
         1 => opts.grid.max(2) * 2,
         2 => opts.grid.max(2),
         3 => (opts.grid / 2).max(2),
-        _ => 4,
+        // Odd counts put the middle of each range on the grid.
+        _ => 5,
     };
     // At most MAX_POSTURES postures: fewer points per axis rather than a truncated grid.
     let mut per_axis = per_axis;
@@ -407,7 +431,7 @@ pub fn inspect(model: &Model, plant: &dyn Plant, opts: &ShowOptions) -> Result<I
             })
             .collect();
         reset(&q, &zeros, &mut state)?;
-        out.workspace.endpoints.push([state[cart], state[cart + 1]]);
+        out.workspace.endpoints.push(spatial_of(&state, cart));
         for i in 0..m {
             let len = length_of(&state, i);
             let fibre = match fibre_row {
@@ -442,7 +466,24 @@ pub fn inspect(model: &Model, plant: &dyn Plant, opts: &ShowOptions) -> Result<I
             }
         }
     }
-    out.scene.workspace = out.workspace.endpoints.clone();
+    let mut scenes = views(model, &params).into_iter().map(|view| {
+        let mut s = at_posture.project(view);
+        s.endpoint = view.project(out.endpoint);
+        s.workspace = out
+            .workspace
+            .endpoints
+            .iter()
+            .map(|&p| view.project(p))
+            .collect();
+        s.endpoint_forces = out
+            .endpoint_forces
+            .iter()
+            .map(|f| f.map(|f| view.project(f)))
+            .collect();
+        s
+    });
+    out.scene = scenes.next().unwrap_or_default();
+    out.side_views = scenes.collect();
     if let Some(lo) = conds.iter().copied().reduce(f64::min) {
         let hi = conds.iter().copied().fold(lo, f64::max);
         out.condition = Some((lo, hi));
@@ -563,22 +604,22 @@ fn symmetric_eigenvalues(mut a: Vec<Vec<f64>>) -> Vec<f64> {
 }
 
 /// The endpoint force whose joint torques `Jᵀ·F` are closest to `tau` (exact when `J` is square and
-/// invertible): `F = (J·Jᵀ)⁻¹·J·τ`. `jac[k]` is column `k` of the 2 × dof Jacobian.
-fn endpoint_force(jac: &[[f64; 2]], tau: &[f64]) -> Option<[f64; 2]> {
-    let (mut a, mut b, mut d) = (0.0, 0.0, 0.0);
-    let mut r = [0.0; 2];
-    for (col, t) in jac.iter().zip(tau) {
-        a += col[0] * col[0];
-        b += col[0] * col[1];
-        d += col[1] * col[1];
-        r[0] += col[0] * t;
-        r[1] += col[1] * t;
-    }
-    let det = a * d - b * b;
-    if det.is_nan() || det.abs() <= 1e-12 * (a * d).abs().max(1e-300) {
+/// invertible): `F = (J·Jᵀ)⁻¹·J·τ`. `jac[k]` is column `k` of the `dim` × dof Jacobian (components
+/// beyond `dim` are ignored and returned as 0). `None` where `J` loses rank.
+fn endpoint_force(jac: &[[f64; 3]], tau: &[f64], dim: usize) -> Option<[f64; 3]> {
+    use nalgebra::{DMatrix, DVector};
+    if jac.len() != tau.len() || dim == 0 || dim > 3 {
         return None;
     }
-    let f = [(d * r[0] - b * r[1]) / det, (a * r[1] - b * r[0]) / det];
+    let j = DMatrix::from_fn(dim, jac.len(), |r, k| jac[k][r]);
+    let a = &j * j.transpose();
+    let eig = a.clone().symmetric_eigen().eigenvalues;
+    // Also false when an eigenvalue is NaN.
+    if !(eig.min() > 1e-12 * eig.max()) {
+        return None;
+    }
+    let f = a.lu().solve(&(&j * DVector::from_column_slice(tau)))?;
+    let f: [f64; 3] = std::array::from_fn(|i| if i < dim { f[i] } else { 0.0 });
     f.iter().all(|v| v.is_finite()).then_some(f)
 }
 
@@ -643,11 +684,90 @@ fn curves(
     c
 }
 
-/// The scene at posture `q` (bodies, joints, obstacles, muscle paths; not the endpoint, the workspace or
-/// the forces): positions from the compiler's kinematics with the parameters at `params` (a plant's
-/// `params()`).
+/// A drawing plane: the world axes shown across and up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct View {
+    pub across: usize,
+    pub up: usize,
+}
+
+impl Default for View {
+    fn default() -> Self {
+        View::XY
+    }
+}
+
+impl View {
+    /// A planar model's plane.
+    pub const XY: View = View { across: 0, up: 1 };
+
+    pub fn project(self, p: [f64; 3]) -> [f64; 2] {
+        [p[self.across], p[self.up]]
+    }
+
+    /// The axes' names, `x` and `y` for [`View::XY`].
+    pub fn axis_names(self) -> (&'static str, &'static str) {
+        const NAMES: [&str; 3] = ["x", "y", "z"];
+        (NAMES[self.across], NAMES[self.up])
+    }
+}
+
+/// The planes a model is drawn in: a planar model's own; a spatial model's front, side and top views,
+/// "up" being the world axis gravity pulls along most (z without gravity) and the other two in order.
+pub fn views(model: &Model, params: &[f64]) -> Vec<View> {
+    if model.space_dim != 3 {
+        return vec![View::XY];
+    }
+    let g = model.gravity.clone().map(|s| s.eval(params).abs());
+    let up = if g.iter().all(|&v| v == 0.0 || !v.is_finite()) {
+        2
+    } else {
+        (0..3).fold(0, |best, k| if g[k] > g[best] { k } else { best })
+    };
+    let mut flat = (0..3).filter(|&k| k != up);
+    let (h1, h2) = (flat.next().unwrap_or(0), flat.next().unwrap_or(1));
+    vec![
+        View { across: h1, up },
+        View { across: h2, up },
+        View { across: h1, up: h2 },
+    ]
+}
+
+/// The model at one posture in world coordinates (3D; z is 0 in a planar model), before projection.
+struct Posed {
+    /// Bone segments: a body's origin to its tip (planar), or to each joint and endpoint it carries.
+    bones: Vec<(String, [f64; 3], [f64; 3])>,
+    joints: Vec<(String, [f64; 3])>,
+    /// Per obstacle: name, centre, radius, and (spatial models) its shape's outline curves.
+    obstacles: Vec<(String, [f64; 3], f64, Vec<Vec<[f64; 3]>>)>,
+    /// Per muscle: via points and wrap obstacles in path order, or `None` for a lumped path.
+    paths: Vec<Option<Vec<PathItem>>>,
+    spatial: bool,
+}
+
+enum PathItem {
+    Point([f64; 3]),
+    /// A planar wrap: the circle's centre, radius and side (drawn as an arc).
+    Wrap([f64; 3], f64, Side3),
+}
+
+#[derive(Clone, Copy)]
+enum Side3 {
+    Point([f64; 3]),
+    Ccw(bool),
+}
+
+/// The scene at posture `q` in the model's first view (bodies, joints, obstacles, muscle paths; not the
+/// endpoint, the workspace or the forces): positions from the compiler's kinematics with the parameters
+/// at `params` (a plant's `params()`).
 pub fn scene(model: &Model, params: &[f64], q: &[f64]) -> Scene {
+    let view = views(model, params)[0];
+    posed(model, params, q).project(view)
+}
+
+fn posed(model: &Model, params: &[f64], q: &[f64]) -> Posed {
     let zero = || [Sym::Num(0.0), Sym::Num(0.0), Sym::Num(0.0)];
+    let spatial = model.space_dim == 3;
     // Every point asked for, then read back in the same order.
     let mut owned: Vec<(BodyRef, [Sym; 3])> = Vec::new();
     for (k, b) in model.bodies.iter().enumerate() {
@@ -658,6 +778,7 @@ pub fn scene(model: &Model, params: &[f64], q: &[f64]) -> Scene {
     for j in &model.joints {
         owned.push((j.parent, j.at.clone()));
     }
+    owned.push((model.endpoint.body, model.endpoint.at.clone()));
     for o in &model.obstacles {
         owned.push((o.body, o.at.clone()));
     }
@@ -678,60 +799,200 @@ pub fn scene(model: &Model, params: &[f64], q: &[f64]) -> Scene {
         }
     }
     let queries: Vec<(BodyRef, &[Sym; 3])> = owned.iter().map(|(b, p)| (*b, p)).collect();
-    // A spatial model is drawn projected on its x-y plane, its wraps as straight segments.
-    let spatial = model.space_dim == 3;
     let mut world = crate::dsl::lower::world_points_with(model, params, q, &queries).into_iter();
-    let mut next = || {
-        let [x, y, _] = world.next().expect("one position per query");
-        [x, y]
-    };
-    let mut s = Scene::default();
-    for b in &model.bodies {
-        let (o, tip) = (next(), next());
-        s.bodies.push((b.name.clone(), o, tip));
+    let mut next = || world.next().expect("one position per query");
+    let origins: Vec<(String, [f64; 3], [f64; 3])> = model
+        .bodies
+        .iter()
+        .map(|b| (b.name.clone(), next(), next()))
+        .collect();
+    let joints: Vec<(String, [f64; 3])> = model
+        .joints
+        .iter()
+        .map(|j| (j.name.clone(), next()))
+        .collect();
+    let endpoint = next();
+    // Bones: a planar body is a segment along its x axis; a spatial body joins its origin to what it
+    // carries (the joints of its children and the endpoint), or is a dot.
+    let mut bones = Vec::new();
+    for (k, (name, o, tip)) in origins.iter().enumerate() {
+        let this = BodyRef::Body(crate::dsl::model::BodyId(k));
+        let mut carried: Vec<[f64; 3]> = Vec::new();
+        if spatial {
+            carried.extend(
+                model
+                    .joints
+                    .iter()
+                    .zip(&joints)
+                    .filter(|(j, _)| j.parent == this)
+                    .map(|(_, (_, at))| *at),
+            );
+            if model.endpoint.body == this {
+                carried.push(endpoint);
+            }
+            carried.retain(|p| p != o);
+        }
+        if carried.is_empty() {
+            bones.push((name.clone(), *o, *tip));
+        }
+        bones.extend(carried.into_iter().map(|p| (name.clone(), *o, p)));
     }
-    for j in &model.joints {
-        s.joints.push((j.name.clone(), next()));
-    }
-    for o in &model.obstacles {
-        s.obstacles
-            .push((o.name.clone(), next(), o.radius.eval(params)));
-    }
+    let frames = crate::dsl::lower::obstacle_frames_with(model, params, q);
+    let obstacles = model
+        .obstacles
+        .iter()
+        .enumerate()
+        .map(|(k, o)| {
+            let centre = next();
+            let radii = o.radii.clone().map(|s| s.eval(params));
+            let outline = frames
+                .get(k)
+                .map(|(c, axes)| obstacle_outline(o.kind, *c, axes, radii))
+                .unwrap_or_default();
+            (o.name.clone(), centre, o.radius.eval(params), outline)
+        })
+        .collect();
+    let mut paths = Vec::new();
     for mu in &model.muscles {
-        let mut path = MusclePath::default();
-        match &mu.path {
-            Path::Lumped(_) => path.lumped = true,
-            Path::Via(elements) => {
-                let mut wrap: Option<([f64; 2], f64, Side)> = None;
-                for e in elements {
-                    match e {
-                        PathElementRef::Point(_) => {
-                            let here = next();
-                            match (wrap.take(), path.points.last().copied()) {
-                                (Some((c, r, side)), Some(from)) if !spatial => {
-                                    path.points.extend(wrap_arc(from, here, c, r, side));
-                                }
-                                _ => path.points.push(here),
-                            }
-                            path.via.push(here);
-                        }
+        paths.push(match &mu.path {
+            Path::Lumped(_) => None,
+            Path::Via(elements) => Some(
+                elements
+                    .iter()
+                    .map(|e| match e {
+                        PathElementRef::Point(_) => PathItem::Point(next()),
                         PathElementRef::Wrap { obstacle, side } => {
                             let o = &model.obstacles[obstacle.index()];
                             let c = next();
                             let side = match side {
-                                WrapSideRef::Point(_) => Side::Point(next()),
-                                WrapSideRef::Sign(s) => Side::Ccw(*s > 0.0),
-                                WrapSideRef::Shortest => Side::Ccw(true),
+                                WrapSideRef::Point(_) => Side3::Point(next()),
+                                WrapSideRef::Sign(s) => Side3::Ccw(*s > 0.0),
+                                WrapSideRef::Shortest => Side3::Ccw(true),
                             };
-                            wrap = Some((c, o.radius.eval(params), side));
+                            PathItem::Wrap(c, o.radius.eval(params), side)
                         }
+                    })
+                    .collect(),
+            ),
+        });
+    }
+    Posed {
+        bones,
+        joints,
+        obstacles,
+        paths,
+        spatial,
+    }
+}
+
+/// Curves that outline a spatial obstacle: a sphere's three great circles, an ellipsoid's three principal
+/// sections, a cylinder's two rims four radii apart and the lines joining them (the wrapping treats it as
+/// infinite). `axes` are its frame's axes in the world.
+fn obstacle_outline(
+    kind: ObstacleKind,
+    centre: [f64; 3],
+    axes: &[[f64; 3]; 3],
+    radii: [f64; 3],
+) -> Vec<Vec<[f64; 3]>> {
+    let at = |offset: [f64; 3]| -> [f64; 3] {
+        std::array::from_fn(|i| centre[i] + (0..3).map(|j| axes[j][i] * offset[j]).sum::<f64>())
+    };
+    let ring = |a: usize, b: usize, ra: f64, rb: f64, shift: [f64; 3]| -> Vec<[f64; 3]> {
+        (0..=72)
+            .map(|k| {
+                let t = 2.0 * std::f64::consts::PI * f64::from(k) / 72.0;
+                let mut o = shift;
+                o[a] += ra * t.cos();
+                o[b] += rb * t.sin();
+                at(o)
+            })
+            .collect()
+    };
+    match kind {
+        ObstacleKind::Sphere | ObstacleKind::Ellipsoid => vec![
+            ring(0, 1, radii[0], radii[1], [0.0; 3]),
+            ring(0, 2, radii[0], radii[2], [0.0; 3]),
+            ring(1, 2, radii[1], radii[2], [0.0; 3]),
+        ],
+        ObstacleKind::Cylinder => {
+            let (r, h) = (radii[0], 2.0 * radii[0]);
+            let mut out = vec![
+                ring(0, 1, r, r, [0.0, 0.0, -h]),
+                ring(0, 1, r, r, [0.0, 0.0, h]),
+            ];
+            for k in 0..4 {
+                let t = std::f64::consts::FRAC_PI_2 * f64::from(k);
+                let (x, y) = (r * t.cos(), r * t.sin());
+                out.push(vec![at([x, y, -h]), at([x, y, h])]);
+            }
+            out
+        }
+    }
+}
+
+impl Posed {
+    /// The scene drawn in `view`. Planar wraps are drawn as their tangent–arc–tangent paths; spatial wraps
+    /// as straight segments between the path's points.
+    fn project(&self, view: View) -> Scene {
+        let p2 = |p: [f64; 3]| view.project(p);
+        let mut s = Scene {
+            view,
+            ..Scene::default()
+        };
+        s.bodies = self
+            .bones
+            .iter()
+            .map(|(n, a, b)| (n.clone(), p2(*a), p2(*b)))
+            .collect();
+        s.joints = self
+            .joints
+            .iter()
+            .map(|(n, p)| (n.clone(), p2(*p)))
+            .collect();
+        for (name, c, r, outline) in &self.obstacles {
+            if self.spatial {
+                s.outlines.extend(
+                    outline
+                        .iter()
+                        .map(|curve| curve.iter().map(|&p| p2(p)).collect()),
+                );
+            } else {
+                s.obstacles.push((name.clone(), p2(*c), *r));
+            }
+        }
+        for items in &self.paths {
+            let mut path = MusclePath::default();
+            let Some(items) = items else {
+                path.lumped = true;
+                s.muscles.push(path);
+                continue;
+            };
+            let mut wrap: Option<([f64; 2], f64, Side)> = None;
+            for item in items {
+                match *item {
+                    PathItem::Point(p) => {
+                        let here = p2(p);
+                        match (wrap.take(), path.points.last().copied()) {
+                            (Some((c, r, side)), Some(from)) if !self.spatial => {
+                                path.points.extend(wrap_arc(from, here, c, r, side));
+                            }
+                            _ => path.points.push(here),
+                        }
+                        path.via.push(here);
+                    }
+                    PathItem::Wrap(c, r, side) => {
+                        let side = match side {
+                            Side3::Point(p) => Side::Point(p2(p)),
+                            Side3::Ccw(ccw) => Side::Ccw(ccw),
+                        };
+                        wrap = Some((p2(c), r, side));
                     }
                 }
             }
+            s.muscles.push(path);
         }
-        s.muscles.push(path);
+        s
     }
-    s
 }
 
 #[derive(Clone, Copy)]
@@ -846,7 +1107,7 @@ fn warnings(ins: &Inspection, singular_at: &Option<Vec<f64>>) -> Vec<String> {
     }
     if let Some(q) = singular_at {
         w.push(format!(
-            "the mass matrix is singular or not positive definite at {}: check the bodies' masses and inertias",
+            "the mass matrix is singular or not positive definite at {}: check the bodies' masses and inertias, and whether joint axes line up there (three hinges composed into a ball joint lose a direction where two of their axes align: gimbal lock)",
             fmt_posture(q)
         ));
     }
@@ -883,11 +1144,11 @@ pub fn summary(ins: &Inspection) -> String {
         .map(|(n, v)| format!("{n} = {v:.3}"))
         .collect();
     let _ = writeln!(s, "posture: {}", posture.join(", "));
+    let sd = ins.space_dim.clamp(2, 3);
     let _ = writeln!(
         s,
-        "endpoint: ({:.4}, {:.4}) m; workspace: {} postures",
-        ins.scene.endpoint[0],
-        ins.scene.endpoint[1],
+        "endpoint: {} m; workspace: {} postures",
+        vector(&ins.endpoint[..sd], 4),
         ins.workspace.postures.len()
     );
     match ins.condition {
@@ -904,10 +1165,11 @@ pub fn summary(ins: &Inspection) -> String {
     if ins.muscle_names.is_empty() {
         return s;
     }
+    let direction_head = if sd == 3 { "direction" } else { "dir (deg)" };
     let _ = writeln!(
         s,
         "\n{:<22} {:>17} {:>17} {:>14} {:>9} {:>9}",
-        "muscle", "length (m)", "fibre (l/l0)", "useful l/l0", "F end (N)", "dir (deg)"
+        "muscle", "length (m)", "fibre (l/l0)", "useful l/l0", "F end (N)", direction_head
     );
     for (i, name) in ins.muscle_names.iter().enumerate() {
         let lengths = ins
@@ -936,11 +1198,11 @@ pub fn summary(ins: &Inspection) -> String {
         } else {
             "—".to_string()
         };
-        let (mag, dir) = match ins.scene.endpoint_forces.get(i).copied().flatten() {
-            Some(f) => (
-                format!("{:.1}", f[0].hypot(f[1])),
-                format!("{:.0}", f[1].atan2(f[0]).to_degrees()),
-            ),
+        let (mag, dir) = match ins.endpoint_forces.get(i).copied().flatten() {
+            Some(f) => {
+                let norm = f.iter().map(|v| v * v).sum::<f64>().sqrt();
+                (format!("{norm:.1}"), direction(f, norm, sd))
+            }
             None => ("—".into(), "—".into()),
         };
         let _ = writeln!(
@@ -956,41 +1218,85 @@ pub fn summary(ins: &Inspection) -> String {
     }
     let _ = writeln!(
         s,
-        "\nF end: each muscle's endpoint force at full activation, isometric, at the posture; dir: its direction from +x, counter-clockwise"
+        "\nF end: each muscle's endpoint force at full activation, isometric, at the posture; {}",
+        if sd == 3 {
+            "direction: its unit vector (x, y, z)"
+        } else {
+            "dir: its direction from +x, counter-clockwise"
+        }
     );
-    if let Some(((strong, ds), (weak, dw))) = force_extremes(&ins.scene.endpoint_forces) {
+    if let Some(((strong, ds), (weak, dw))) = force_extremes(&ins.endpoint_forces, sd) {
+        let unit = if sd == 3 { "" } else { " deg" };
         let _ = writeln!(
             s,
-            "all muscles together (each activated between 0 and 1): the largest isometric endpoint force is {strong:.1} N toward {ds:.0} deg, the smallest {weak:.1} N toward {dw:.0} deg"
+            "all muscles together (each activated between 0 and 1): the largest isometric endpoint force is {strong:.1} N toward {}{unit}, the smallest {weak:.1} N toward {}{unit}",
+            direction(ds, 1.0, sd),
+            direction(dw, 1.0, sd)
         );
     }
     s
 }
 
+/// `(x, y)` or `(x, y, z)` with `digits` decimals.
+fn vector(v: &[f64], digits: usize) -> String {
+    let parts: Vec<String> = v.iter().map(|x| format!("{x:.digits$}")).collect();
+    format!("({})", parts.join(", "))
+}
+
+/// A direction for the summary: degrees from +x in the plane, or the unit vector in space.
+fn direction(f: [f64; 3], norm: f64, dim: usize) -> String {
+    if dim == 3 {
+        vector(&f.map(|v| v / norm), 2)
+    } else {
+        format!("{:.0}", f[1].atan2(f[0]).to_degrees())
+    }
+}
+
 /// The largest and smallest endpoint force the muscles can make together, each activated between 0 and
-/// 1 (the support function `h(d) = Σ max(0, Fᵢ·d)` of their force set, over directions a degree apart),
-/// as ((force, direction in degrees), (force, direction)).
-pub fn force_extremes(forces: &[Option<[f64; 2]>]) -> Option<((f64, f64), (f64, f64))> {
-    let f: Vec<[f64; 2]> = forces.iter().flatten().copied().collect();
+/// 1: the support function `h(d) = Σ max(0, Fᵢ·d)` of their force set over unit directions `d` (a degree
+/// apart in the plane; 4000 spread evenly over the sphere in space, a Fibonacci lattice), as ((force,
+/// direction), (force, direction)).
+pub fn force_extremes(
+    forces: &[Option<[f64; 3]>],
+    dim: usize,
+) -> Option<((f64, [f64; 3]), (f64, [f64; 3]))> {
+    let f: Vec<[f64; 3]> = forces.iter().flatten().copied().collect();
     if f.is_empty() {
         return None;
     }
-    let support = |deg: f64| {
-        let (s, c) = deg.to_radians().sin_cos();
+    let directions: Vec<[f64; 3]> = if dim == 3 {
+        const N: usize = 4000;
+        let golden = std::f64::consts::PI * (3.0 - 5.0_f64.sqrt());
+        (0..N)
+            .map(|k| {
+                let z = 1.0 - (2 * k + 1) as f64 / N as f64;
+                let r = (1.0 - z * z).sqrt();
+                let (s, c) = (golden * k as f64).sin_cos();
+                [r * c, r * s, z]
+            })
+            .collect()
+    } else {
+        (0..360)
+            .map(|k| {
+                let (s, c) = (f64::from(k) - 180.0).to_radians().sin_cos();
+                [c, s, 0.0]
+            })
+            .collect()
+    };
+    let support = |d: &[f64; 3]| {
         f.iter()
-            .map(|v| (v[0] * c + v[1] * s).max(0.0))
+            .map(|v| (v[0] * d[0] + v[1] * d[1] + v[2] * d[2]).max(0.0))
             .sum::<f64>()
     };
-    let mut best = (f64::NEG_INFINITY, 0.0);
-    let mut worst = (f64::INFINITY, 0.0);
-    for k in 0..360 {
-        let deg = f64::from(k) - 180.0;
-        let h = support(deg);
+    let mut best = (f64::NEG_INFINITY, [1.0, 0.0, 0.0]);
+    let mut worst = (f64::INFINITY, [1.0, 0.0, 0.0]);
+    for d in directions {
+        let h = support(&d);
         if h > best.0 {
-            best = (h, deg);
+            best = (h, d);
         }
         if h < worst.0 {
-            worst = (h, deg);
+            worst = (h, d);
         }
     }
     Some((best, worst))
@@ -1011,17 +1317,36 @@ mod tests {
     fn force_extremes_of_opposed_muscles() {
         // Two muscles pulling along ±x (10 N and 4 N), one along +y (1 N): strongest toward 0°, weakest
         // toward −90° (nothing pulls that way).
-        let f = [Some([10.0, 0.0]), Some([-4.0, 0.0]), Some([0.0, 1.0]), None];
-        let ((strong, ds), (weak, dw)) = force_extremes(&f).unwrap();
+        let f = [
+            Some([10.0, 0.0, 0.0]),
+            Some([-4.0, 0.0, 0.0]),
+            Some([0.0, 1.0, 0.0]),
+            None,
+        ];
+        let deg = |d: [f64; 3]| d[1].atan2(d[0]).to_degrees();
+        let ((strong, ds), (weak, dw)) = force_extremes(&f, 2).unwrap();
         assert!(
-            (strong - 10.0_f64.hypot(1.0)).abs() < 0.01 && (ds - 6.0).abs() <= 1.0,
-            "{strong} {ds}"
+            (strong - 10.0_f64.hypot(1.0)).abs() < 0.01 && (deg(ds) - 6.0).abs() <= 1.0,
+            "{strong} {ds:?}"
         );
         assert!(
-            weak.abs() < 1e-12 && (dw + 90.0).abs() < 1e-9,
-            "{weak} {dw}"
+            weak.abs() < 1e-12 && (deg(dw) + 90.0).abs() < 1e-9,
+            "{weak} {dw:?}"
         );
-        assert!(force_extremes(&[None]).is_none());
+        assert!(force_extremes(&[None], 2).is_none());
+        // In space the same muscles plus one pulling up (+z, 2 N): strongest close to +x tilted toward +y
+        // and +z; weakest where nothing pulls, across x and against y and z (zero, up to the lattice's
+        // spacing of about 3°, which leaves up to 10 N · sin 1.6° along x).
+        let mut f3 = f.to_vec();
+        f3.push(Some([0.0, 0.0, 2.0]));
+        let ((strong, ds), (weak, dw)) = force_extremes(&f3, 3).unwrap();
+        let expected = (100.0_f64 + 1.0 + 4.0).sqrt();
+        assert!(
+            (strong - expected).abs() < 0.01 * expected,
+            "{strong} {ds:?}"
+        );
+        assert!(ds[0] > 0.9 && ds[1] > 0.0 && ds[2] > 0.0, "{ds:?}");
+        assert!(weak < 0.3 && dw[1] <= 0.0 && dw[2] <= 0.0, "{weak} {dw:?}");
     }
 
     #[test]
@@ -1036,12 +1361,31 @@ mod tests {
 
     #[test]
     fn endpoint_force_inverts_the_transposed_jacobian() {
-        let jac = [[0.3, 0.1], [-0.2, 0.4]];
+        let jac = [[0.3, 0.1, 0.0], [-0.2, 0.4, 0.0]];
         let f = [2.0, -1.0];
         let tau: Vec<f64> = jac.iter().map(|c| c[0] * f[0] + c[1] * f[1]).collect();
-        let g = endpoint_force(&jac, &tau).unwrap();
-        assert!((g[0] - 2.0).abs() < 1e-12 && (g[1] + 1.0).abs() < 1e-12);
-        assert!(endpoint_force(&[[1.0, 0.0], [2.0, 0.0]], &[1.0, 1.0]).is_none());
+        let g = endpoint_force(&jac, &tau, 2).unwrap();
+        assert!((g[0] - 2.0).abs() < 1e-12 && (g[1] + 1.0).abs() < 1e-12 && g[2] == 0.0);
+        assert!(endpoint_force(&[[1.0, 0.0, 0.0], [2.0, 0.0, 0.0]], &[1.0, 1.0], 2).is_none());
+        // Space: four coordinates, a 3 × 4 Jacobian of full rank; the force that makes torques Jᵀ·F.
+        let jac = [
+            [0.3, 0.1, -0.2],
+            [-0.2, 0.4, 0.1],
+            [0.05, -0.1, 0.3],
+            [0.2, 0.2, 0.2],
+        ];
+        let f = [1.5, -0.5, 2.0];
+        let tau: Vec<f64> = jac
+            .iter()
+            .map(|c| c[0] * f[0] + c[1] * f[1] + c[2] * f[2])
+            .collect();
+        let g = endpoint_force(&jac, &tau, 3).unwrap();
+        for i in 0..3 {
+            assert!((g[i] - f[i]).abs() < 1e-12, "{g:?}");
+        }
+        // All columns in one plane: rank 2, no unique force.
+        let flat = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 1.0, 0.0]];
+        assert!(endpoint_force(&flat, &[1.0, 1.0, 2.0], 3).is_none());
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub struct Args {
     /// `[effector][step][muscle]`.
     #[arg(long, default_value = "0")]
     excitation: String,
-    /// Constant endpoint force `fx,fy` in newtons.
+    /// Constant endpoint force `fx,fy` in newtons (`fx,fy,fz` for a spatial model).
     #[arg(long, allow_hyphen_values = true)]
     endpoint_load: Option<String>,
     /// Constant generalized forces on the joints, comma-separated.
@@ -45,7 +45,7 @@ pub struct Args {
     /// `FILE.html` is a page with an SVG drawing and a scrubber, `FILE.gif` an animated image.
     #[arg(long, value_name = "FILE.html|FILE.gif")]
     animate: Option<std::path::PathBuf>,
-    /// A target drawn in the animation, `x,y` in metres.
+    /// A target drawn in the animation, `x,y` in metres (`x,y,z` for a spatial model).
     #[arg(long, allow_hyphen_values = true, requires = "animate")]
     target: Option<String>,
 }
@@ -71,19 +71,33 @@ fn animate(
         .as_deref()
         .map(|s| numbers("target", s))
         .transpose()?;
-    let target = match target.as_deref() {
-        None => None,
-        Some([x, y]) => Some([*x, *y]),
-        Some(_) => return Err(Error::Input("--target: expected `x,y`".into())),
-    };
     let info = plant.info().clone();
     let params = plant.params().to_vec();
+    let sd = info.space_dim;
+    // A spatial effector is drawn in its front view (`motornet show`'s first).
+    let view = motornet::show::views(&model, &params)[0];
+    let spatial = |v: &[f64]| -> [f64; 3] {
+        std::array::from_fn(|i| {
+            if i < sd {
+                v.get(i).copied().unwrap_or(0.0)
+            } else {
+                0.0
+            }
+        })
+    };
+    let target = match target.as_deref() {
+        None => None,
+        Some(t) if t.len() == sd => Some(view.project(spatial(t))),
+        Some(_) => {
+            return Err(Error::Input(format!(
+                "--target: expected {}",
+                if sd == 3 { "`x,y,z`" } else { "`x,y`" }
+            )))
+        }
+    };
     let (m, steps, dof) = (info.n_muscles(), a.steps, info.dof());
     let dt = plant.timestep();
-    let force = [
-        endpoint.first().copied().unwrap_or(0.0),
-        endpoint.get(1).copied().unwrap_or(0.0),
-    ];
+    let force = view.project(spatial(endpoint));
     let traj = simulate(
         plant,
         &joint0[..2 * dof],
@@ -94,7 +108,7 @@ fn animate(
             u.fill(t, steps, m, &mut row);
             row
         },
-        &endpoint[..endpoint.len().min(2)],
+        &endpoint[..endpoint.len().min(sd)],
         &joint_load[..joint_load.len().min(dof)],
     )?;
     let act_row = info
@@ -111,7 +125,7 @@ fn animate(
         .map(|(t, x)| motornet::animate::Frame {
             time: t as f64 * dt,
             scene: motornet::show::scene(&model, &params, &x[..dof]),
-            endpoint: [x[cart], x[cart + 1]],
+            endpoint: view.project(spatial(&x[cart..])),
             force: if t < steps { force } else { [0.0; 2] },
             target,
             activation: act_row

@@ -170,6 +170,10 @@ fn draw<DB: DrawingBackend>(
                 .msg()?;
         }
     }
+    for curve in &f.scene.outlines {
+        let points: Vec<(i32, i32)> = curve.iter().filter_map(|&p| at(p)).collect();
+        line(&points, opaque(OBSTACLE_EDGE), px.n(1))?;
+    }
     for (_, a, b) in &f.scene.bodies {
         match (at(*a), at(*b)) {
             (Some(p), Some(q)) if p == q => {

@@ -3,7 +3,7 @@
 //! curves.
 
 use super::*;
-use crate::show::{FibreStatus, Inspection};
+use crate::show::{FibreStatus, Inspection, Scene, View};
 
 /// Panel layout of the multi-panel figures.
 const SMALL_PANEL: PanelSizes = PanelSizes {
@@ -47,11 +47,13 @@ fn legend_band<DB: DrawingBackend>(
     Ok(rest)
 }
 
-/// A chart with equal metres per pixel on both axes, covering at least `x` × `y`.
+/// A chart with equal metres per pixel on both axes, covering at least `x` × `y`, its axes those of
+/// `view`.
 fn equal_chart<'a, DB: DrawingBackend>(
     area: &'a DrawingArea<DB, Shift>,
     x: (f64, f64),
     y: (f64, f64),
+    view: View,
     sizes: PanelSizes,
     px: Px,
 ) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, String> {
@@ -73,7 +75,13 @@ fn equal_chart<'a, DB: DrawingBackend>(
     let mut sizes = sizes;
     sizes.x_ticks = (w_px / f64::from(px.n(100))).round().max(2.0) as usize;
     sizes.y_ticks = (h_px / f64::from(px.n(100))).round().max(2.0) as usize;
-    draw_axes(&mut chart, ("x (m)", "y (m)"), sizes, px)?;
+    let (across, up) = view.axis_names();
+    draw_axes(
+        &mut chart,
+        (&format!("{across} (m)"), &format!("{up} (m)")),
+        sizes,
+        px,
+    )?;
     Ok(chart)
 }
 
@@ -106,11 +114,14 @@ pub(super) struct SkeletonFigure<'a> {
 
 impl Figure for SkeletonFigure<'_> {
     fn size(&self) -> (u32, u32) {
-        (1000, 900)
+        if self.ins.side_views.is_empty() {
+            (1000, 900)
+        } else {
+            (1800, 760)
+        }
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, px: Px) -> Drawn {
-        let s = &self.ins.scene;
         let area = background_and_title(root, self.title, px)?;
         let posture: Vec<String> = self
             .ins
@@ -122,21 +133,78 @@ impl Figure for SkeletonFigure<'_> {
         let area = subtitle(
             &area,
             &format!(
-                "posture: {}; grey: reachable endpoints; arrows: isometric endpoint force at full activation",
-                posture.join(", ")
+                "posture: {}; grey: reachable endpoints; arrows: isometric endpoint force at full activation{}",
+                posture.join(", "),
+                if self.ins.side_views.is_empty() {
+                    ""
+                } else {
+                    "; wraps drawn straight"
+                }
             ),
             px,
         )?;
         let area = legend_band(&area, &self.ins.muscle_names, px)?;
-        let all = s
-            .workspace
+        // Arrows on one scale in every view: the largest force (in space, not projected) is a fifth of
+        // the first view's width.
+        let largest = self
+            .ins
+            .endpoint_forces
             .iter()
-            .copied()
-            .chain(s.bodies.iter().flat_map(|b| [b.1, b.2]))
-            .chain(s.muscles.iter().flat_map(|m| m.points.iter().copied()))
-            .chain(std::iter::once(s.endpoint));
-        let (x, y) = around(all);
-        let mut chart = equal_chart(&area, x, y, FULL_PANEL, px)?;
+            .flatten()
+            .map(|f| f.iter().map(|v| v * v).sum::<f64>().sqrt())
+            .filter(|v| v.is_finite())
+            .fold(0.0, f64::max);
+        let scenes: Vec<&Scene> = std::iter::once(&self.ins.scene)
+            .chain(&self.ins.side_views)
+            .collect();
+        if scenes.len() == 1 {
+            return self.panel(&area, &self.ins.scene, largest, None, px);
+        }
+        let span = {
+            let s = &self.ins.scene;
+            let (x, y) = around(scene_points(s));
+            (x.1 - x.0).max(y.1 - y.0)
+        };
+        let panels = area.split_evenly((1, scenes.len()));
+        for (k, (panel, scene)) in panels.iter().zip(scenes).enumerate() {
+            let (across, up) = scene.view.axis_names();
+            let name = ["front", "side", "top"].get(k).copied().unwrap_or("view");
+            let panel = titled(
+                panel,
+                &format!("{name}: {across}–{up}"),
+                px.font(17, TEXT),
+                px.n(28),
+            )?;
+            self.panel(&panel, scene, largest, Some(span), px)?;
+        }
+        Ok(())
+    }
+}
+
+/// Every point a scene draws (to fit the view around them).
+fn scene_points(s: &Scene) -> impl Iterator<Item = [f64; 2]> + Clone + '_ {
+    s.workspace
+        .iter()
+        .copied()
+        .chain(s.bodies.iter().flat_map(|b| [b.1, b.2]))
+        .chain(s.muscles.iter().flat_map(|m| m.points.iter().copied()))
+        .chain(s.outlines.iter().flat_map(|c| c.iter().copied()))
+        .chain(std::iter::once(s.endpoint))
+}
+
+impl SkeletonFigure<'_> {
+    /// One view of the skeleton. `largest`: the largest endpoint force, drawn a fifth of `span` (the view's
+    /// own width when `None`).
+    fn panel<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        s: &Scene,
+        largest: f64,
+        span: Option<f64>,
+        px: Px,
+    ) -> Drawn {
+        let (x, y) = around(scene_points(s));
+        let mut chart = equal_chart(area, x, y, s.view, FULL_PANEL, px)?;
         // The workspace.
         let dot = px.i(1).max(1);
         chart
@@ -170,6 +238,16 @@ impl Figure for SkeletonFigure<'_> {
                     px,
                 )?;
             }
+        }
+        // Spatial obstacles: outline curves.
+        for curve in &s.outlines {
+            draw_runs(
+                &mut chart,
+                curve.iter().map(|&p| pt(p)),
+                RGBColor(120, 120, 140),
+                px.n(1),
+                px,
+            )?;
         }
         // Bodies.
         for (_, o, tip) in &s.bodies {
@@ -217,15 +295,8 @@ impl Figure for SkeletonFigure<'_> {
             }
         }
         // Isometric endpoint forces, scaled so the largest is a fifth of the view.
-        let largest = s
-            .endpoint_forces
-            .iter()
-            .flatten()
-            .map(|f| f[0].hypot(f[1]))
-            .filter(|v| v.is_finite())
-            .fold(0.0, f64::max);
         if largest > 0.0 {
-            let scale = 0.2 * (x.1 - x.0).max(y.1 - y.0) / largest;
+            let scale = 0.2 * span.unwrap_or((x.1 - x.0).max(y.1 - y.0)) / largest;
             for (i, f) in s.endpoint_forces.iter().enumerate() {
                 if let Some(f) = f {
                     let e = s.endpoint;
@@ -445,7 +516,10 @@ impl Figure for FibreFigure<'_> {
             .msg()?;
             return Ok(());
         }
-        let (x, y) = around(ws.endpoints.iter().copied());
+        // A spatial workspace is drawn in the first view (its front).
+        let view = self.ins.scene.view;
+        let endpoints: Vec<[f64; 2]> = ws.endpoints.iter().map(|&p| view.project(p)).collect();
+        let (x, y) = around(endpoints.iter().copied());
         let (rows, cols) = self.grid();
         let panels = area.split_evenly((rows, cols));
         let dot = px.i(3);
@@ -458,9 +532,9 @@ impl Figure for FibreFigure<'_> {
                 fmt_bound(hi)
             );
             let panel = titled(&panels[i], &head, px.font(16, TEXT), px.n(26))?;
-            let mut chart = equal_chart(&panel, x, y, SMALL_PANEL, px)?;
+            let mut chart = equal_chart(&panel, x, y, view, SMALL_PANEL, px)?;
             let samples = || {
-                ws.endpoints
+                endpoints
                     .iter()
                     .zip(&ws.fibre[i])
                     .zip(&ws.status[i])

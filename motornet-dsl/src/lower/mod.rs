@@ -262,6 +262,40 @@ pub fn world_points_with(
         .collect()
 }
 
+/// Each obstacle of a spatial model at posture `q` (parameters at `params`): its centre and the world
+/// directions of its frame's x, y and z axes (a cylinder's axis is z; an ellipsoid's semi-axes lie along
+/// them): the frames the wrapping is computed in, folded to numbers. Planar models have none.
+///
+/// # Panics
+///
+/// As [`world_points_with`]; and if a body carrying an obstacle hangs from no joint (a checked model's
+/// bodies all do).
+pub fn obstacle_frames_with(
+    model: &Model,
+    params: &[f64],
+    q: &[f64],
+) -> Vec<([f64; 3], [[f64; 3]; 3])> {
+    if model.space_dim != 3 {
+        return Vec::new();
+    }
+    let b = Builder::new(Graph::new());
+    let lw = Lowerer::constant(model, &b, params);
+    let q: Vec<E> = q.iter().map(|&v| b.c(v)).collect();
+    let poses = lw.poses(&q);
+    model
+        .obstacles
+        .iter()
+        .map(|o| {
+            let (centre, rotation, _) = lw.obstacle_frame(&poses, o);
+            (
+                centre.map(|e| constant(&b, e)),
+                // Column j of the rotation is axis j's direction in the world.
+                std::array::from_fn(|j| std::array::from_fn(|i| constant(&b, rotation[i][j]))),
+            )
+        })
+        .collect()
+}
+
 fn constant(b: &Builder, e: E) -> f64 {
     b.with(|g| g.const_value(e.id))
         .expect("an expression of constants folds to a constant")
