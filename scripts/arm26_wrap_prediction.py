@@ -5,13 +5,14 @@ compiler (numpy only), against OpenSim's lengths in tests/reference/opensim/arm2
 The skeleton is rebuilt from the reference's `model` summary (tests/import.rs checks that the importer's
 kinematics put every path point where OpenSim does, to 1e-12 m). The paths, wraps and side points are read
 from models/arm26_opensim.mnet as the importer wrote them. Wrapping follows README.3d.md's MuJoCo 4.0 rule:
-cylinders exactly; an ellipsoid by the sphere rule in coordinates scaled by its radii, the tangent points and
+cylinders exactly (finite ones wrapped only while a tangent point lies within their length); an ellipsoid by the sphere rule in coordinates scaled by its radii, the tangent points and
 the great-circle arc mapped back and measured in real coordinates (one reading of the language's smooth
 approximation; the compiler's may differ in the arc). A wrap without a side point wraps only where the
-straight segment crosses the obstacle, the shorter way round.
+straight segment crosses the obstacle, the shorter way round. Wraps between the same two points are chained,
+each from the exit tangent point of the last one that wrapped (docs/language.md §20.5).
 
     python3 scripts/arm26_wrap_prediction.py                 # the shipped layout
-    python3 scripts/arm26_wrap_prediction.py --variants      # TRIlong's alternatives, BIClong's wrap kept
+    python3 scripts/arm26_wrap_prediction.py --variants      # TRIlong's alternatives
 
 Prints, per muscle: the largest |length error| at postures OpenSim reports unwrapped and at wrapped ones,
 and the number of postures where the wrap state (ours: longer than the straight polyline) disagrees with
@@ -29,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 REF = json.loads((ROOT / "tests/reference/opensim/arm26_paths.json").read_text())
 MNET = (ROOT / "models/arm26_opensim.mnet").read_text()
 MODEL = REF["model"]
+# Cylinders the generated file gives a length: finite (wrapped only while a tangent point lies within).
+FINITE = {m.group(1): float(m.group(2)) for m in re.finditer(r"obstacle (\w+): cylinder \{[^}]*length ([-0-9.e]+) m;", MNET)}
 
 
 def xyz(r):
@@ -85,6 +88,8 @@ def wrap_2d(p2, s2, r, side2):
 
 
 def wrapped_length(p, s, obj, frame, side_local):
+    """The wrapped length from p to s, the length up to the exit tangent point and that point (world),
+    or None where the segment does not wrap."""
     rot, origin = frame
     pl, sl = rot.T @ (p - origin), rot.T @ (s - origin)
     if obj["type"] == "WrapCylinder":
@@ -94,8 +99,15 @@ def wrapped_length(p, s, obj, frame, side_local):
         if res is None:
             return None
         w, a_p, a_s = res
-        flat = math.sqrt(pl[:2] @ pl[:2] - r * r) + r * (abs(w) - a_p - a_s) + math.sqrt(sl[:2] @ sl[:2] - r * r)
-        return math.hypot(flat, sl[2] - pl[2])
+        l0, a, l1 = math.sqrt(pl[:2] @ pl[:2] - r * r), r * (abs(w) - a_p - a_s), math.sqrt(sl[:2] @ sl[:2] - r * r)
+        flat = l0 + a + l1
+        heights = [pl[2] + (sl[2] - pl[2]) * share for share in (l0 / flat, (l0 + a) / flat)]
+        if obj["name"] in FINITE and all(abs(z) > FINITE[obj["name"]] / 2 for z in heights):
+            return None  # both tangent points beyond the finite cylinder
+        total = math.hypot(flat, sl[2] - pl[2])
+        th = math.atan2(sl[1], sl[0]) - math.copysign(a_s, w)
+        exit_point = np.array([r * math.cos(th), r * math.sin(th), heights[1]])
+        return total, total * (l0 + a) / flat, rot @ exit_point + origin
     radii = np.array(obj["dimensions"])
     ps, ss = pl / radii, sl / radii
     n = np.cross(ps, ss)
@@ -116,7 +128,8 @@ def wrapped_length(p, s, obj, frame, side_local):
     phi = abs(w) - a_p - a_s
     arc = [(math.cos(start + sign * phi * k / 400) * e1 + math.sin(start + sign * phi * k / 400) * e2) * radii for k in range(401)]
     length = sum(np.linalg.norm(arc[k + 1] - arc[k]) for k in range(400))
-    return np.linalg.norm(pl - arc[0]) + length + np.linalg.norm(arc[-1] - sl)
+    to_exit = np.linalg.norm(pl - arc[0]) + length
+    return to_exit + np.linalg.norm(arc[-1] - sl), to_exit, rot @ arc[-1] + origin
 
 
 def mnet_paths(text):
@@ -141,31 +154,32 @@ def mnet_paths(text):
 
 
 def length_of(elems, q):
-    """Our path length at q and whether a wrap is active."""
+    """Our path length at q and whether a wrap is active. Wraps between the same two points are chained:
+    each from the exit tangent point of the last one that wrapped, towards the next point."""
     world = poses(q)
     pts, wraps = [], {}
     for e in elems:
         if e[0] == "wrap":
-            wraps[len(pts) - 1] = (e[1], e[2])
+            wraps.setdefault(len(pts) - 1, []).append((e[1], e[2]))
         else:
             r, p = world[e[0]]
             pts.append(r @ e[1] + p)
     total, wrapped = 0.0, False
     for i in range(len(pts) - 1):
-        if i in wraps:
-            name, side = wraps[i]
+        start, target = pts[i], pts[i + 1]
+        for name, side in wraps.get(i, []):
             obj = WRAPS[name]
             rb, pb = world[obj["body"]]
             frame = (rb @ xyz(obj["xyz_body_rotation"]), pb + rb @ np.array(obj["translation"]))
             side_local = None
             if side is not None:  # the side point is in the body frame; the rule wants it in the object's
                 side_local = xyz(obj["xyz_body_rotation"]).T @ (side - np.array(obj["translation"]))
-            l = wrapped_length(pts[i], pts[i + 1], obj, frame, side_local)
-            if l is not None:
-                total += l
+            res = wrapped_length(start, target, obj, frame, side_local)
+            if res is not None:
+                total += res[1]
+                start = res[2]
                 wrapped = True
-                continue
-        total += np.linalg.norm(pts[i + 1] - pts[i])
+        total += np.linalg.norm(target - start)
     return total, wrapped
 
 
@@ -192,19 +206,12 @@ def main():
         report(muscle, muscle, elems)
     if "--variants" in sys.argv:
         base = paths["TRIlong"]
-        glen = WRAPS["TRIlongglen"]
-        side = np.array(glen["translation"]) + xyz(glen["xyz_body_rotation"]) @ np.array([2 * glen["radius"], 0, 0])
-        swapped = [("wrap", "TRIlongglen", side) if e[0] == "wrap" and e[1] == "TRIlonghh" else e for e in base]
-        report("TRIlong, glen kept", "TRIlong", swapped)
-        no_side = [("wrap", e[1], None) if e[0] == "wrap" and e[1] == "TRIlonghh" else e for e in base]
-        report("TRIlong, hh without side", "TRIlong", no_side)
-        # BIClong with its wrap over BIClonghh (quadrant -y) between P2 and P3, as OpenSim's range 2 3 says.
-        hh = WRAPS["BIClonghh"]
-        side = np.array(hh["translation"]) + xyz(hh["xyz_body_rotation"]) @ np.array([0, -2 * hh["dimensions"][1], 0])
-        bic = list(paths["BIClong"])
-        bic.insert(2, ("wrap", "BIClonghh", side))
-        report("BIClong, wrap kept", "BIClong", bic)
-
+        # The shipped chain without the glenoid cylinder (the single wrap the importer wrote before chains).
+        report("TRIlong, hh alone", "TRIlong", [e for e in base if not (e[0] == "wrap" and e[1] == "TRIlongglen")])
+        # The humeral head with a side point on its quadrant's axis (z), as cylinders get.
+        hh = WRAPS["TRIlonghh"]
+        side = np.array(hh["translation"]) + xyz(hh["xyz_body_rotation"]) @ np.array([0, 0, 2 * hh["dimensions"][2]])
+        report("TRIlong, hh side point", "TRIlong", [("wrap", e[1], side) if e[0] == "wrap" and e[1] == "TRIlonghh" else e for e in base])
 
 if __name__ == "__main__":
     main()
