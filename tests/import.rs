@@ -70,10 +70,8 @@ fn arm26_imports_into_the_shipped_model() {
     ]);
     assert!(ok, "{log}");
     assert_eq!(std::fs::read_to_string(&out).unwrap(), shipped);
-    assert!(
-        log.contains("warning: PathWrap `TRIlong-wrap-cylinder2`"),
-        "{log}"
-    );
+    // Every PathWrap is placed (TRIlong's two on its first segment chained): nothing to warn about.
+    assert!(!log.contains("warning"), "{log}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
