@@ -183,6 +183,71 @@ def length_of(elems, q):
     return total, wrapped
 
 
+def iterated_trilong(q, passes):
+    """TRIlong's length with its first segment's chain iterated as OpenSim does (README.3d.md): after the
+    first pass the glenoid wrap aims at the humeral head's entry tangent point instead of at P2, and the
+    humeral head is wrapped again from the glenoid's new exit point. Not what the language computes (one
+    pass); shown by --variants for comparison."""
+    elems = mnet_paths(MNET)["TRIlong"]
+    world = poses(q)
+    pts = [world[e[0]][0] @ e[1] + world[e[0]][1] for e in elems if e[0] != "wrap"]
+    (glen, glen_side), (hh, _), (tri, _) = [(e[1], e[2]) for e in elems if e[0] == "wrap"]
+
+    def frame(name):
+        obj = WRAPS[name]
+        rb, pb = world[obj["body"]]
+        return obj, (rb @ xyz(obj["xyz_body_rotation"]), pb + rb @ np.array(obj["translation"]))
+
+    def entry(start, name):
+        """The humeral head's entry tangent point from `start` towards P2 (no side point)."""
+        obj, (rot, origin) = frame(name)
+        radii = np.array(obj["dimensions"])
+        ps, ss = rot.T @ (start - origin) / radii, rot.T @ (pts[1] - origin) / radii
+        n = np.cross(ps, ss)
+        n /= np.linalg.norm(n)
+        e1 = ps / np.linalg.norm(ps)
+        e2 = np.cross(n, e1)
+        w, a_p, _ = wrap_2d(np.array([ps @ e1, ps @ e2]), np.array([ss @ e1, ss @ e2]), 1.0, None)
+        t = signed_angle(np.array([1.0, 0.0]), np.array([ps @ e1, ps @ e2])) + math.copysign(a_p, w)
+        return rot @ ((math.cos(t) * e1 + math.sin(t) * e2) * radii) + origin
+
+    obj = WRAPS[glen]
+    side = xyz(obj["xyz_body_rotation"]).T @ (glen_side - np.array(obj["translation"]))
+    target = pts[1]
+    for _ in range(passes):
+        start, total = pts[0], 0.0
+        g = wrapped_length(pts[0], target, *frame(glen), side)
+        if g is not None:
+            total, start = g[1], g[2]
+        h = wrapped_length(start, pts[1], *frame(hh), None)
+        if h is None:
+            total += np.linalg.norm(pts[1] - start)
+            target = pts[1]
+        else:
+            total += h[0]
+            target = entry(start, hh)
+    t = wrapped_length(pts[3], pts[4], *frame(tri), None)
+    total += np.linalg.norm(pts[2] - pts[1]) + np.linalg.norm(pts[3] - pts[2])
+    return total + (t[0] if t else np.linalg.norm(pts[4] - pts[3]))
+
+
+def report_iterated(passes):
+    k = REF["muscles"].index("TRIlong")
+    worst_l = worst_d = 0.0
+    for s in REF["samples"]:
+        if not s["active_wraps"][k]:
+            continue
+        q = s["q"]
+        worst_l = max(worst_l, abs(iterated_trilong(q, passes) - s["length"][k]))
+        for c in range(2):
+            up, down = list(q), list(q)
+            up[c] += 1e-6
+            down[c] -= 1e-6
+            d = (iterated_trilong(up, passes) - iterated_trilong(down, passes)) / 2e-6
+            worst_d = max(worst_d, abs(d + s["neg_dL_dq"][k][c]))
+    print(f"TRIlong, chain {passes} pass{'es' if passes > 1 else ''}    wrapped length {worst_l:9.2e} m, dL/dq {worst_d:9.2e} m")
+
+
 def report(label, muscle, elems):
     k = REF["muscles"].index(muscle)
     carried = {e[1] for e in elems if e[0] == "wrap"}
@@ -212,6 +277,8 @@ def main():
         hh = WRAPS["TRIlonghh"]
         side = np.array(hh["translation"]) + xyz(hh["xyz_body_rotation"]) @ np.array([0, 0, 2 * hh["dimensions"][2]])
         report("TRIlong, hh side point", "TRIlong", [("wrap", e[1], side) if e[0] == "wrap" and e[1] == "TRIlonghh" else e for e in base])
+        for passes in (1, 2):
+            report_iterated(passes)
 
 if __name__ == "__main__":
     main()
