@@ -5,13 +5,14 @@ compiler (numpy only), against OpenSim's lengths in tests/reference/opensim/arm2
 The skeleton is rebuilt from the reference's `model` summary (tests/import.rs checks that the importer's
 kinematics put every path point where OpenSim does, to 1e-12 m). The paths, wraps and side points are read
 from models/arm26_opensim.mnet as the importer wrote them. Wrapping follows README.3d.md's MuJoCo 4.0 rule:
-cylinders exactly; an ellipsoid by the sphere rule in coordinates scaled by its radii, the tangent points and
+cylinders exactly (finite ones wrapped only while a tangent point lies within their length); an ellipsoid by the sphere rule in coordinates scaled by its radii, the tangent points and
 the great-circle arc mapped back and measured in real coordinates (one reading of the language's smooth
 approximation; the compiler's may differ in the arc). A wrap without a side point wraps only where the
-straight segment crosses the obstacle, the shorter way round.
+straight segment crosses the obstacle, the shorter way round. Wraps between the same two points are chained,
+each from the exit tangent point of the last one that wrapped (docs/language.md §20.5).
 
     python3 scripts/arm26_wrap_prediction.py                 # the shipped layout
-    python3 scripts/arm26_wrap_prediction.py --variants      # TRIlong's alternatives, BIClong's wrap kept
+    python3 scripts/arm26_wrap_prediction.py --variants      # TRIlong's alternatives
 
 Prints, per muscle: the largest |length error| at postures OpenSim reports unwrapped and at wrapped ones,
 and the number of postures where the wrap state (ours: longer than the straight polyline) disagrees with
@@ -29,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 REF = json.loads((ROOT / "tests/reference/opensim/arm26_paths.json").read_text())
 MNET = (ROOT / "models/arm26_opensim.mnet").read_text()
 MODEL = REF["model"]
+# Cylinders the generated file gives a length: finite (wrapped only while a tangent point lies within).
+FINITE = {m.group(1): float(m.group(2)) for m in re.finditer(r"obstacle (\w+): cylinder \{[^}]*length ([-0-9.e]+) m;", MNET)}
 
 
 def xyz(r):
@@ -85,6 +88,8 @@ def wrap_2d(p2, s2, r, side2):
 
 
 def wrapped_length(p, s, obj, frame, side_local):
+    """The wrapped length from p to s, the length up to the exit tangent point and that point (world),
+    or None where the segment does not wrap."""
     rot, origin = frame
     pl, sl = rot.T @ (p - origin), rot.T @ (s - origin)
     if obj["type"] == "WrapCylinder":
@@ -94,8 +99,15 @@ def wrapped_length(p, s, obj, frame, side_local):
         if res is None:
             return None
         w, a_p, a_s = res
-        flat = math.sqrt(pl[:2] @ pl[:2] - r * r) + r * (abs(w) - a_p - a_s) + math.sqrt(sl[:2] @ sl[:2] - r * r)
-        return math.hypot(flat, sl[2] - pl[2])
+        l0, a, l1 = math.sqrt(pl[:2] @ pl[:2] - r * r), r * (abs(w) - a_p - a_s), math.sqrt(sl[:2] @ sl[:2] - r * r)
+        flat = l0 + a + l1
+        heights = [pl[2] + (sl[2] - pl[2]) * share for share in (l0 / flat, (l0 + a) / flat)]
+        if obj["name"] in FINITE and all(abs(z) > FINITE[obj["name"]] / 2 for z in heights):
+            return None  # both tangent points beyond the finite cylinder
+        total = math.hypot(flat, sl[2] - pl[2])
+        th = math.atan2(sl[1], sl[0]) - math.copysign(a_s, w)
+        exit_point = np.array([r * math.cos(th), r * math.sin(th), heights[1]])
+        return total, total * (l0 + a) / flat, rot @ exit_point + origin
     radii = np.array(obj["dimensions"])
     ps, ss = pl / radii, sl / radii
     n = np.cross(ps, ss)
@@ -116,7 +128,8 @@ def wrapped_length(p, s, obj, frame, side_local):
     phi = abs(w) - a_p - a_s
     arc = [(math.cos(start + sign * phi * k / 400) * e1 + math.sin(start + sign * phi * k / 400) * e2) * radii for k in range(401)]
     length = sum(np.linalg.norm(arc[k + 1] - arc[k]) for k in range(400))
-    return np.linalg.norm(pl - arc[0]) + length + np.linalg.norm(arc[-1] - sl)
+    to_exit = np.linalg.norm(pl - arc[0]) + length
+    return to_exit + np.linalg.norm(arc[-1] - sl), to_exit, rot @ arc[-1] + origin
 
 
 def mnet_paths(text):
@@ -141,32 +154,98 @@ def mnet_paths(text):
 
 
 def length_of(elems, q):
-    """Our path length at q and whether a wrap is active."""
+    """Our path length at q and whether a wrap is active. Wraps between the same two points are chained:
+    each from the exit tangent point of the last one that wrapped, towards the next point."""
     world = poses(q)
     pts, wraps = [], {}
     for e in elems:
         if e[0] == "wrap":
-            wraps[len(pts) - 1] = (e[1], e[2])
+            wraps.setdefault(len(pts) - 1, []).append((e[1], e[2]))
         else:
             r, p = world[e[0]]
             pts.append(r @ e[1] + p)
     total, wrapped = 0.0, False
     for i in range(len(pts) - 1):
-        if i in wraps:
-            name, side = wraps[i]
+        start, target = pts[i], pts[i + 1]
+        for name, side in wraps.get(i, []):
             obj = WRAPS[name]
             rb, pb = world[obj["body"]]
             frame = (rb @ xyz(obj["xyz_body_rotation"]), pb + rb @ np.array(obj["translation"]))
             side_local = None
             if side is not None:  # the side point is in the body frame; the rule wants it in the object's
                 side_local = xyz(obj["xyz_body_rotation"]).T @ (side - np.array(obj["translation"]))
-            l = wrapped_length(pts[i], pts[i + 1], obj, frame, side_local)
-            if l is not None:
-                total += l
+            res = wrapped_length(start, target, obj, frame, side_local)
+            if res is not None:
+                total += res[1]
+                start = res[2]
                 wrapped = True
-                continue
-        total += np.linalg.norm(pts[i + 1] - pts[i])
+        total += np.linalg.norm(target - start)
     return total, wrapped
+
+
+def iterated_trilong(q, passes):
+    """TRIlong's length with its first segment's chain iterated as OpenSim does (README.3d.md): after the
+    first pass the glenoid wrap aims at the humeral head's entry tangent point instead of at P2, and the
+    humeral head is wrapped again from the glenoid's new exit point. Not what the language computes (one
+    pass); shown by --variants for comparison."""
+    elems = mnet_paths(MNET)["TRIlong"]
+    world = poses(q)
+    pts = [world[e[0]][0] @ e[1] + world[e[0]][1] for e in elems if e[0] != "wrap"]
+    (glen, glen_side), (hh, _), (tri, _) = [(e[1], e[2]) for e in elems if e[0] == "wrap"]
+
+    def frame(name):
+        obj = WRAPS[name]
+        rb, pb = world[obj["body"]]
+        return obj, (rb @ xyz(obj["xyz_body_rotation"]), pb + rb @ np.array(obj["translation"]))
+
+    def entry(start, name):
+        """The humeral head's entry tangent point from `start` towards P2 (no side point)."""
+        obj, (rot, origin) = frame(name)
+        radii = np.array(obj["dimensions"])
+        ps, ss = rot.T @ (start - origin) / radii, rot.T @ (pts[1] - origin) / radii
+        n = np.cross(ps, ss)
+        n /= np.linalg.norm(n)
+        e1 = ps / np.linalg.norm(ps)
+        e2 = np.cross(n, e1)
+        w, a_p, _ = wrap_2d(np.array([ps @ e1, ps @ e2]), np.array([ss @ e1, ss @ e2]), 1.0, None)
+        t = signed_angle(np.array([1.0, 0.0]), np.array([ps @ e1, ps @ e2])) + math.copysign(a_p, w)
+        return rot @ ((math.cos(t) * e1 + math.sin(t) * e2) * radii) + origin
+
+    obj = WRAPS[glen]
+    side = xyz(obj["xyz_body_rotation"]).T @ (glen_side - np.array(obj["translation"]))
+    target = pts[1]
+    for _ in range(passes):
+        start, total = pts[0], 0.0
+        g = wrapped_length(pts[0], target, *frame(glen), side)
+        if g is not None:
+            total, start = g[1], g[2]
+        h = wrapped_length(start, pts[1], *frame(hh), None)
+        if h is None:
+            total += np.linalg.norm(pts[1] - start)
+            target = pts[1]
+        else:
+            total += h[0]
+            target = entry(start, hh)
+    t = wrapped_length(pts[3], pts[4], *frame(tri), None)
+    total += np.linalg.norm(pts[2] - pts[1]) + np.linalg.norm(pts[3] - pts[2])
+    return total + (t[0] if t else np.linalg.norm(pts[4] - pts[3]))
+
+
+def report_iterated(passes):
+    k = REF["muscles"].index("TRIlong")
+    worst_l = worst_d = 0.0
+    for s in REF["samples"]:
+        if not s["active_wraps"][k]:
+            continue
+        q = s["q"]
+        worst_l = max(worst_l, abs(iterated_trilong(q, passes) - s["length"][k]))
+        for c in range(2):
+            up, down = list(q), list(q)
+            up[c] += 1e-6
+            down[c] -= 1e-6
+            d = (iterated_trilong(up, passes) - iterated_trilong(down, passes)) / 2e-6
+            worst_d = max(worst_d, abs(d + s["neg_dL_dq"][k][c]))
+    print(f"TRIlong, chain {passes} pass{'es' if passes > 1 else ''}    wrapped length {worst_l:9.2e} m, dL/dq {worst_d:9.2e} m")
 
 
 def report(label, muscle, elems):
@@ -192,19 +271,14 @@ def main():
         report(muscle, muscle, elems)
     if "--variants" in sys.argv:
         base = paths["TRIlong"]
-        glen = WRAPS["TRIlongglen"]
-        side = np.array(glen["translation"]) + xyz(glen["xyz_body_rotation"]) @ np.array([2 * glen["radius"], 0, 0])
-        swapped = [("wrap", "TRIlongglen", side) if e[0] == "wrap" and e[1] == "TRIlonghh" else e for e in base]
-        report("TRIlong, glen kept", "TRIlong", swapped)
-        no_side = [("wrap", e[1], None) if e[0] == "wrap" and e[1] == "TRIlonghh" else e for e in base]
-        report("TRIlong, hh without side", "TRIlong", no_side)
-        # BIClong with its wrap over BIClonghh (quadrant -y) between P2 and P3, as OpenSim's range 2 3 says.
-        hh = WRAPS["BIClonghh"]
-        side = np.array(hh["translation"]) + xyz(hh["xyz_body_rotation"]) @ np.array([0, -2 * hh["dimensions"][1], 0])
-        bic = list(paths["BIClong"])
-        bic.insert(2, ("wrap", "BIClonghh", side))
-        report("BIClong, wrap kept", "BIClong", bic)
-
+        # The shipped chain without the glenoid cylinder (the single wrap the importer wrote before chains).
+        report("TRIlong, hh alone", "TRIlong", [e for e in base if not (e[0] == "wrap" and e[1] == "TRIlongglen")])
+        # The humeral head with a side point on its quadrant's axis (z), as cylinders get.
+        hh = WRAPS["TRIlonghh"]
+        side = np.array(hh["translation"]) + xyz(hh["xyz_body_rotation"]) @ np.array([0, 0, 2 * hh["dimensions"][2]])
+        report("TRIlong, hh side point", "TRIlong", [("wrap", e[1], side) if e[0] == "wrap" and e[1] == "TRIlonghh" else e for e in base])
+        for passes in (1, 2):
+            report_iterated(passes)
 
 if __name__ == "__main__":
     main()

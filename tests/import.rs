@@ -70,10 +70,8 @@ fn arm26_imports_into_the_shipped_model() {
     ]);
     assert!(ok, "{log}");
     assert_eq!(std::fs::read_to_string(&out).unwrap(), shipped);
-    assert!(
-        log.contains("warning: PathWrap `TRIlong-wrap-cylinder2`"),
-        "{log}"
-    );
+    // Every PathWrap is placed (TRIlong's two on its first segment chained): nothing to warn about.
+    assert!(!log.contains("warning"), "{log}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -107,7 +105,15 @@ fn arm26_import_carries_the_model() {
     // BIClong's wrap is kept although its point P2 is inside BIClonghh at mid-range: the path is straight
     // while it is inside.
     assert!(t.contains("-> wrap BIClonghh"));
-    assert!(t.contains("// TRIlong-P1\n      -> wrap TRIlonghh side ("));
+    // TRIlong's first segment chains the glenoid cylinder and the humeral head, in the order they lie
+    // along it; the ellipsoid has no side point (OpenSim's WrapEllipsoid wraps only where the segment
+    // crosses it).
+    assert!(
+        t.contains("// TRIlong-P1\n      -> wrap TRIlongglen side ("),
+        "{t}"
+    );
+    assert!(t.contains(" m\n      -> wrap TRIlonghh\n      -> r_humerus (-0.02714, -0.11441, -0.00664) m   // TRIlong-P2"), "{t}");
+    assert!(t.contains("radius 0.003 m; length 0.03 m; }"), "{t}");
     assert!(t.contains("obstacle TRIlonghh: ellipsoid { body r_humerus; at (-0.0078, -0.0041, -0.0014) m; rotation (3.00162, -0.853466, 2.57419) rad; radii (0.035, 0.02, 0.02) m; }"));
     // The muscle mapping and its stated approximations.
     assert!(t.contains("muscle TRIlong: RigidTendonHillMuscleThelen {"));
@@ -116,9 +122,10 @@ fn arm26_import_carries_the_model() {
     assert!(t.contains("tendon_length 0.143 m;"));
     assert!(t.contains("FmaxTendonStrain 0.033: the tendon is rigid here"));
     assert!(t.contains("pennation_angle_at_optimal 0.20943951 rad"));
-    // The wraps that cannot be placed are said so, in the file and as warnings.
-    assert_eq!(imported.warnings.len(), 1, "{:?}", imported.warnings);
-    assert!(t.contains("PathWrap `TRIlong-wrap-cylinder2`: dropped"));
+    // Every PathWrap of Arm26 is placed: nothing to warn about.
+    assert!(imported.warnings.is_empty(), "{:?}", imported.warnings);
+    assert!(t.contains("PathWrap `TRIlong-wrap-cylinder2` (hybrid method, quadrant x): segment"));
+    assert!(t.contains("which PathWrap `TRIlong-wrap-ellipsoid` wraps as well: chained there"));
     // Display-only elements are listed, not silently dropped.
     assert!(t.contains("<attached_geometry> of <Body name=\"r_humerus\"> (display only)"));
     assert!(t.contains("Markers (not part of the dynamics): r_acromion on base"));
@@ -129,17 +136,17 @@ fn arm26_import_carries_the_model() {
 
 #[test]
 fn side_points_lie_on_the_quadrant_axis() {
-    // TRIlonghh has quadrant z: the side point is at R·(0, 0, 2·0.02) + translation (body frame).
+    // TRIlongglen has quadrant x: the side point is at R·(2·0.003, 0, 0) + translation (body frame).
     let imported = import_osim("arm26.osim", &arm26_osim()).unwrap();
     let m = &imported.model;
-    let w = m.wraps.iter().find(|w| w.name == "TRIlonghh").unwrap();
+    let w = m.wraps.iter().find(|w| w.name == "TRIlongglen").unwrap();
     let r = motornet::import::frames::xyz_body(w.rotation);
-    let local = nalgebra::Vector3::new(0.0, 0.0, 2.0 * 0.02);
+    let local = nalgebra::Vector3::new(2.0 * 0.003, 0.0, 0.0);
     let want = r * local + nalgebra::Vector3::from(w.translation);
     let text = &imported.text;
     let line = text
         .lines()
-        .find(|l| l.contains("wrap TRIlonghh side"))
+        .find(|l| l.contains("wrap TRIlongglen side"))
         .unwrap();
     let inner = &line[line.find('(').unwrap() + 1..line.find(')').unwrap()];
     let got: Vec<f64> = inner.split(", ").map(|x| x.parse().unwrap()).collect();
@@ -717,9 +724,9 @@ fn imported_kinematics_match_opensim() {
 }
 
 /// The OpenSim reference against the imported arm26 (compiled by the JIT), at README.3d.md's tolerances:
-/// every field passes but TRIlong's at its wrapped postures (docs/import.md, "Measured on Arm26"), where
-/// OpenSim wraps over two objects on one segment (2.7 cm at shoulder 2.3, where its shoulder dL/dq also
-/// changes sign). Those are held to their measured size.
+/// every muscle passes every field, TRIlong's length, wrap state and dL/dq sign included (its first segment
+/// chains the glenoid cylinder and the humeral head, as OpenSim wraps it; docs/import.md, "Measured on
+/// Arm26"), but for TRIlong's wrapped dL/dq, 4% over its tolerance.
 #[test]
 fn arm26_paths_reference() {
     let reference = root().join("tests/reference/opensim/arm26_paths.json");
@@ -738,25 +745,24 @@ fn arm26_paths_reference() {
             );
         }
     }
-    // (field, the bound it is held to: its measured error with some room)
-    let known = [
-        ("TRIlong length (ellipsoid)", 0.03),
-        ("TRIlong dL/dq (ellipsoid)", 0.02),
-        ("TRIlong dL/dq sign", 10.0),
-    ];
+    assert!(
+        lines.iter().any(|l| l.contains(" TRIlong dL/dq sign")),
+        "{out}"
+    );
+    // One field is over its tolerance: TRIlong's wrapped dL/dq, 1.04e-2 m against 1e-2 m (the shoulder
+    // moment arm at shoulder 2.3, where the chain aims the glenoid wrap at TRIlong-P2 and OpenSim's
+    // iteration at the humeral head's tangent point). It is held to its measured size.
     for l in &lines {
-        match known.iter().find(|k| l.contains(k.0)) {
-            None => assert!(l.contains(" ok "), "{l}\n{out}"),
-            Some((field, bound)) => {
-                // The |err| column is the one before the verdict.
-                let cols: Vec<&str> = l.split_whitespace().collect();
-                let at = cols
-                    .iter()
-                    .position(|c| *c == "ok" || *c == "FAIL")
-                    .unwrap();
-                let abs_col: f64 = cols[at - 1].parse().unwrap();
-                assert!(abs_col <= *bound, "{field}: {abs_col} > {bound}\n{l}");
-            }
+        if l.contains(" TRIlong dL/dq (ellipsoid)") {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            let at = cols
+                .iter()
+                .position(|c| *c == "ok" || *c == "FAIL")
+                .unwrap();
+            let abs_col: f64 = cols[at - 1].parse().unwrap();
+            assert!(abs_col <= 0.011, "{abs_col}\n{l}");
+        } else {
+            assert!(l.contains(" ok "), "{l}\n{out}");
         }
     }
 }

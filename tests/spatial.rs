@@ -270,3 +270,172 @@ fn spatial_mistakes_are_reported_together() {
         ["invalid-value"]
     );
 }
+
+/// A chain of two spheres in the world, checked against the rule written out independently: the first
+/// sphere wrapped from P towards S (the shorter way, on the great circle through P and S), the second from
+/// the first's exit tangent point towards S.
+#[test]
+fn chained_wraps_follow_one_another() {
+    let model = |path: &str| {
+        plant(&format!(
+            "model chain {{
+              dimensions 3;
+              body upper {{ mass 1 kg; inertia (0.01, 0.01, 0.01) kg m^2; }}
+              joint a: world -> upper {{ axis (0, 0, 1); }}
+              joint b: world -> upper {{ axis (0, 1, 0); }}
+              obstacle s1: sphere {{ radius 0.02 m; }}
+              obstacle s2: sphere {{ at (0, 0, -0.05) m; radius 0.015 m; }}
+              obstacle far: sphere {{ at (1, 1, 1) m; radius 0.01 m; }}
+              muscle m: RigidTendonHillMuscle {{
+                max_force 100 N; optimal_length 0.1 m; tendon_length 0.1 m;
+                path world (0.01, 0.005, 0.05) m -> {path} upper (0.005, 0.003, -0.12) m;
+              }}
+            }}"
+        ))
+    };
+    let length = |p: &InterpretedPlant, q: [f64; 2]| {
+        reset(p, &[q[0], q[1], 0.0, 0.0])[p.info().geometry().start]
+    };
+    let chain = model("wrap s1 -> wrap s2 ->");
+    let (p, s) = ([0.01, 0.005, 0.05], [0.005, 0.003, -0.12]);
+    // At q = 0 the body frame is the world's.
+    let (to_exit, exit) = sphere_wrap(p, s, [0.0; 3], 0.02).expect("s1 wraps");
+    let (to_exit2, exit2) = sphere_wrap(exit, s, [0.0, 0.0, -0.05], 0.015).expect("s2 wraps");
+    let expected = to_exit + to_exit2 + dist(exit2, s);
+    let ours = length(&chain, [0.0, 0.0]);
+    assert!((ours - expected).abs() < 1e-12, "{ours} vs {expected}");
+    let one = length(&model("wrap s1 ->"), [0.0, 0.0]);
+    assert!(
+        ours > one + 1e-6,
+        "the second sphere adds length: {ours} vs {one}"
+    );
+    // A wrap that never wraps leaves the chain as it was, before or after the others.
+    for (with, without) in [
+        ("wrap far -> wrap s1 ->", "wrap s1 ->"),
+        ("wrap s1 -> wrap far ->", "wrap s1 ->"),
+        ("wrap s1 -> wrap far -> wrap s2 ->", "wrap s1 -> wrap s2 ->"),
+    ] {
+        let (a, b) = (model(with), model(without));
+        for k in 0..20 {
+            let q = [-0.5 + 0.05 * k as f64, 0.4 - 0.04 * k as f64];
+            let (x, y) = (length(&a, q), length(&b, q));
+            assert!((x - y).abs() < 1e-12, "{with} at {q:?}: {x} vs {y}");
+        }
+    }
+}
+
+fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
+    (0..3).map(|i| (a[i] - b[i]).powi(2)).sum::<f64>().sqrt()
+}
+
+/// The shorter wrap from `p` towards `s` over the sphere (`c`, `r`) where the segment crosses it: the
+/// length from `p` to the exit tangent point, and that point.
+fn sphere_wrap(p: [f64; 3], s: [f64; 3], c: [f64; 3], r: f64) -> Option<(f64, [f64; 3])> {
+    let sub = |a: [f64; 3], b: [f64; 3]| [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+    let dot = |a: [f64; 3], b: [f64; 3]| a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+    let (pl, sl) = (sub(p, c), sub(s, c));
+    let d = sub(sl, pl);
+    let t = (-dot(pl, d) / dot(d, d)).clamp(0.0, 1.0);
+    let near = [pl[0] + t * d[0], pl[1] + t * d[1], pl[2] + t * d[2]];
+    if dot(near, near) >= r * r {
+        return None;
+    }
+    let (np, ns) = (dot(pl, pl).sqrt(), dot(sl, sl).sqrt());
+    let angle = (dot(pl, sl) / (np * ns)).clamp(-1.0, 1.0).acos();
+    let (ap, as_) = ((r / np).acos(), (r / ns).acos());
+    let arc = angle - ap - as_;
+    // The exit point: in the plane of pl and sl, at angle (angle − as_) from pl.
+    let u = pl.map(|x| x / np);
+    let w = sub(sl, u.map(|x| x * dot(sl, u)));
+    let nw = dot(w, w).sqrt();
+    let v = w.map(|x| x / nw);
+    let th = angle - as_;
+    let exit = [0, 1, 2].map(|i| c[i] + r * (u[i] * th.cos() + v[i] * th.sin()));
+    Some(((np * np - r * r).sqrt() + r * arc, exit))
+}
+
+/// Moment arms through a chain (a cylinder with a side point, then an ellipsoid, both on the moving
+/// body) are the derivatives of its length: central differences agree at every posture, wrapped or not.
+#[test]
+fn chained_wrap_moment_arms_are_derivatives_of_the_length() {
+    let source = |path: &str| {
+        format!(
+            "model chain {{
+              dimensions 3;
+              body upper {{ mass 1 kg; inertia (0.01, 0.01, 0.01) kg m^2; }}
+              joint a: world -> upper {{ axis (0, 0, 1); }}
+              joint b: world -> upper {{ axis (0, 1, 0); }}
+              obstacle rim: cylinder {{ at (0.004, 0.002, 0.03) m; axis (0, 1, 0.2); radius 0.006 m; }}
+              obstacle head: ellipsoid {{ body upper; radii (0.035, 0.02, 0.025) m; rotation (0, 30, 0) deg; }}
+              muscle m: RigidTendonHillMuscle {{
+                max_force 100 N; optimal_length 0.1 m; tendon_length 0.1 m;
+                path world (0.012, 0.01, 0.06) m -> {path} upper (0.006, 0.015, -0.12) m;
+              }}
+            }}"
+        )
+    };
+    let chain = plant(&source("wrap rim side (0.03, 0, 0.03) m -> wrap head ->"));
+    let singles = [
+        plant(&source("wrap rim side (0.03, 0, 0.03) m ->")),
+        plant(&source("wrap head ->")),
+        plant(&source("")),
+    ];
+    let g = chain.info().geometry().start;
+    let length = |p: &InterpretedPlant, q: [f64; 2]| reset(p, &[q[0], q[1], 0.0, 0.0])[g];
+    let (mut checked, mut both) = (0, 0);
+    for k in 0..60 {
+        let q = [-1.2 + 0.04 * k as f64, 0.9 - 0.03 * k as f64];
+        let s = reset(&chain, &[q[0], q[1], 0.0, 0.0]);
+        let h = 1e-6;
+        for j in 0..2 {
+            let (mut up, mut down) = (q, q);
+            up[j] += h;
+            down[j] -= h;
+            let fd = (length(&chain, up) - length(&chain, down)) / (2.0 * h);
+            let arm = s[g + (2 + j)];
+            assert!((fd - arm).abs() < 1e-7, "q = {q:?}, d/dq{j}: {arm} vs {fd}");
+            checked += 1;
+        }
+        // Both wraps are active where the chain is longer than either wrap alone.
+        let l = s[g];
+        both += usize::from(singles.iter().all(|p| l > length(p, q) + 1e-6));
+    }
+    assert_eq!(checked, 120);
+    assert!(both >= 10, "both wraps are active at {both} of 60 postures");
+}
+
+/// A chain's mistakes: two wraps in a row in a planar path, and one obstacle twice in a chain.
+#[test]
+fn chained_wrap_mistakes_are_reported() {
+    let planar = codes(
+        "model flat {
+          body a { mass 1 kg; length 0.3 m; }
+          joint j: world -> a {}
+          obstacle c1: cylinder { radius 0.01 m; }
+          obstacle c2: cylinder { at (0.05, 0) m; radius 0.01 m; }
+          muscle m: ReluMuscle { max_force 1 N; path world (0.1, 0) m -> wrap c1 -> wrap c2 -> a (0.1, 0) m; }
+        }",
+    );
+    assert_eq!(planar, ["spatial-only"]);
+    let spatial = |path: &str| {
+        codes(&format!(
+            "model sp {{
+              dimensions 3;
+              body a {{ mass 1 kg; length 0.3 m; inertia (0.01, 0.01, 0.01) kg m^2; }}
+              joint j: world -> a {{}}
+              obstacle c1: sphere {{ radius 0.01 m; }}
+              obstacle c2: sphere {{ at (0.05, 0, 0) m; radius 0.01 m; }}
+              muscle m: ReluMuscle {{ max_force 1 N; path {path}; }}
+            }}"
+        ))
+    };
+    assert_eq!(
+        spatial("world (0.1, 0.02, 0) m -> wrap c1 -> wrap c2 -> wrap c1 -> a (0.1, 0, 0) m"),
+        ["repeated-wrap"]
+    );
+    assert_eq!(
+        spatial("world (0.1, 0.02, 0) m -> a (0.1, 0, 0) m -> wrap c1 -> wrap c2"),
+        ["wrap-not-bracketed", "wrap-not-bracketed"]
+    );
+    assert!(spatial("world (0.1, 0.02, 0) m -> wrap c1 -> wrap c2 -> a (0.1, 0, 0) m").is_empty());
+}

@@ -322,6 +322,9 @@ pub struct Obstacle {
     pub rotation: [Sym; 3],
     /// Spatial cylinders: the axis direction in the body's frame, when given instead of `rotation`.
     pub axis: Option<[Sym; 3]>,
+    /// Spatial cylinders: the length along the axis, centred on `at` (`None`: infinite). A finite
+    /// cylinder wraps only while a tangent point lies within it.
+    pub length: Option<Sym>,
     /// The radius of a cylinder or a sphere (for an ellipsoid, its first semi-axis).
     pub radius: Sym,
     /// The semi-axes of an ellipsoid along its frame's x, y and z (a sphere's and a cylinder's are the radius).

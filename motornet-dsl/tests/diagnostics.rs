@@ -94,6 +94,8 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("vector_wrong_arity", &["wrong-value"]),
     ("world_as_child", &["world-child"]),
     ("wrap_not_bracketed", &["wrap-not-bracketed"]),
+    ("chained_wrap_planar", &["spatial-only"]),
+    ("repeated_wrap", &["repeated-wrap"]),
     ("wrong_arity", &["wrong-arity"]),
     ("zero_mass", &["invalid-value"]),
     ("byte_order_mark", &["unit-mismatch", "unknown-property"]),

@@ -82,6 +82,10 @@ fn prop(o: &mut String, text: &str, comment: &str) {
 /// with the reason written into the file.
 pub struct Placement {
     pub segment: Option<usize>,
+    /// Where along its segment the object lies at the default posture (the parameter of its centre's
+    /// projection on the straight segment, 0 at the first point, 1 at the second): the order of the
+    /// wraps chained on one segment.
+    pub along: f64,
     pub note: String,
 }
 
@@ -106,11 +110,11 @@ fn object_world(model: &Model, poses: &[Pose], w: usize) -> Pose {
 
 /// Decides the segment of every PathWrap of `m`: among the segments of its range (1-based points; −1 is
 /// the first or last), the one whose straight line passes nearest the object (in units of its size) with
-/// every coordinate at its default value. Wraps over inactive objects are dropped (OpenSim ignores them),
-/// and so is a wrap whose segment an earlier PathWrap of the path already took (a `.mnet` path holds one
-/// obstacle between two points; OpenSim applies its PathWraps in order, so the first keeps the segment).
-/// A neighbouring point inside the object is no reason to drop it: the path is straight while it is
-/// inside, as in OpenSim.
+/// every coordinate at its default value. Wraps over inactive objects are dropped (OpenSim ignores them).
+/// Several PathWraps on one segment are chained there (OpenSim applies each to the segment it wraps,
+/// the later ones starting from the tangent points of the earlier), in the order their objects lie along
+/// the segment at the default posture. A neighbouring point inside the object is no reason to drop a
+/// wrap: the path is straight while it is inside, as in OpenSim.
 pub fn place_wraps(model: &Model, m: &Muscle) -> Vec<Placement> {
     let poses = &body_poses(model, &default_posture(model));
     let n = m.points.len();
@@ -126,6 +130,7 @@ pub fn place_wraps(model: &Model, m: &Muscle) -> Vec<Placement> {
         if !obj.active {
             out.push(Placement {
                 segment: None,
+                along: 0.0,
                 note: format!(
                     "dropped: wrap object `{}` is inactive (<active>false</active>), which OpenSim ignores",
                     obj.name
@@ -157,6 +162,7 @@ pub fn place_wraps(model: &Model, m: &Muscle) -> Vec<Placement> {
         let Some(&(best, d)) = scored.first() else {
             out.push(Placement {
                 segment: None,
+                along: 0.0,
                 note: format!(
                     "dropped: its range {} {} holds no segment of the path",
                     pw.range[0], pw.range[1]
@@ -189,19 +195,18 @@ pub fn place_wraps(model: &Model, m: &Muscle) -> Vec<Placement> {
                 next.1
             )
         };
+        let (a, d) = (world[best], world[best + 1] - world[best]);
+        let along = (frame.apply(&V3::zeros()) - a).dot(&d) / d.norm_squared().max(1e-300);
         if let Some(other) = &taken[best] {
             why = format!(
-                "dropped: {why}, which PathWrap `{other}` (applied before it by OpenSim) already wraps; a .mnet path holds one obstacle between two points"
+                "{why}, which PathWrap `{other}` wraps as well: chained there in the order the objects lie along the segment at the default posture, each wrap running from the exit tangent point of the one before to {} (OpenSim iterates its wraps until the length settles, the earlier aiming at the later's tangent point)",
+                name(best + 1)
             );
-            out.push(Placement {
-                segment: None,
-                note: why,
-            });
-            continue;
         }
         taken[best] = Some(pw.name.clone());
         out.push(Placement {
             segment: Some(best),
+            along,
             note: why,
         });
     }
@@ -366,7 +371,7 @@ pub fn emit(
     for line in [
         "A WeldJoint is a `weld`; a CustomJoint turning about one axis (rotation1..3 driven by one coordinate through LinearFunction 1 0, every other axis Constant 0) is a `hinge` named after its coordinate. Offset frames become `at`, `rotation` (body-fixed X-Y-Z) and, for a child offset, `anchor` and a turned `axis`.",
         "Coordinate ranges become joint ranges, which motornet enforces (clips) even where OpenSim's coordinate is not clamped. Default values are noted at each joint; a motornet state is given at reset.",
-        "Wrap objects are wrapped by MuJoCo 4.0's rule (docs/language.md), not OpenSim's `hybrid` method: cylinders are infinite (OpenSim's length is noted), ellipsoids use the language's smooth approximation. A quadrant (x, -y, z, ...) becomes a side point two radii out along that axis of the object's frame; `all` wraps the shorter way round where the straight segment crosses the object.",
+        "Wrap objects are wrapped by MuJoCo 4.0's rule (docs/language.md), not OpenSim's `hybrid` method: cylinders keep OpenSim's length (a path wraps one only while a tangent point lies within it), ellipsoids use the language's smooth approximation. A cylinder's or sphere's quadrant (x, -y, z, ...) becomes a side point two radii out along that axis of the object's frame; `all` wraps the shorter way round where the straight segment crosses the object, and so does an ellipsoid whatever its quadrant (OpenSim's WrapEllipsoid wraps only where the segment crosses it). PathWraps that share a segment are chained on it.",
         "OpenSim applies a PathWrap to the segments of its range and picks one as it goes; here a wrap sits on one segment, chosen once: the segment of its range that passes nearest the object at the default posture. Each wrap's choice is written next to it. A wrap is dropped, with the reason, where a second PathWrap claims the same segment.",
         "Thelen2003Muscle becomes RigidTendonHillMuscleThelen: the tendon is rigid at its slack length and the curve shapes are Thelen's defaults; each muscle lists the properties that are not carried.",
     ] {
@@ -538,16 +543,14 @@ pub fn emit(
             WrapShape::Cylinder { radius, length } => {
                 let _ = writeln!(
                     o,
-                    "  // {} `{}`, quadrant {}; OpenSim's length {} m: infinite here",
-                    obj.type_name,
-                    obj.name,
-                    obj.quadrant,
-                    num(*length)
+                    "  // {} `{}`, quadrant {}; finite, as OpenSim's: a path wraps it only while a tangent point lies within its length",
+                    obj.type_name, obj.name, obj.quadrant,
                 );
                 let _ = writeln!(
                     o,
-                    "  obstacle {name}: cylinder {{ {placed} radius {} m; }}",
-                    num(*radius)
+                    "  obstacle {name}: cylinder {{ {placed} radius {} m; length {} m; }}",
+                    num(*radius),
+                    num(*length)
                 );
             }
             WrapShape::Sphere { radius } => {
@@ -566,8 +569,15 @@ pub fn emit(
             WrapShape::Ellipsoid { radii } => {
                 let _ = writeln!(
                     o,
-                    "  // {} `{}`, quadrant {}",
-                    obj.type_name, obj.name, obj.quadrant
+                    "  // {} `{}`, quadrant {}{}",
+                    obj.type_name,
+                    obj.name,
+                    obj.quadrant,
+                    if obj.quadrant == "all" {
+                        ""
+                    } else {
+                        " (not carried: see the wraps over it)"
+                    }
                 );
                 let _ = writeln!(
                     o,
@@ -652,19 +662,31 @@ pub fn emit(
         }
         // The path: points, with each placed wrap before the point that ends its segment.
         let placements = place_wraps(model, m);
-        let mut before: Vec<Vec<String>> = vec![Vec::new(); m.points.len()];
+        let mut before: Vec<Vec<(f64, String)>> = vec![Vec::new(); m.points.len()];
         let mut notes = Vec::new();
         for (pw, pl) in m.wraps.iter().zip(&placements) {
             match pl.segment {
                 Some(k) => {
                     let obj = &names.wraps[pw.object];
-                    let side = side_point(model, pw.object)
+                    // OpenSim's WrapEllipsoid wraps only where the straight segment crosses the
+                    // ellipsoid (its quadrant picks the side of the crossing): no side point, which
+                    // would also wrap where the segment misses.
+                    let ellipsoid =
+                        matches!(model.wraps[pw.object].shape, WrapShape::Ellipsoid { .. });
+                    let side = (!ellipsoid)
+                        .then(|| side_point(model, pw.object))
+                        .flatten()
                         .map(|s| format!(" side {} m", v3(&s)))
                         .unwrap_or_default();
-                    before[k + 1].push(format!("wrap {obj}{side}"));
+                    before[k + 1].push((pl.along, format!("wrap {obj}{side}")));
                     let q = &model.wraps[pw.object].quadrant;
+                    let quadrant = if ellipsoid && q != "all" {
+                        format!("quadrant {q}, not carried: OpenSim's WrapEllipsoid wraps only where the straight segment crosses the ellipsoid, its quadrant choosing the side; here it wraps there the shorter way round")
+                    } else {
+                        format!("quadrant {q}")
+                    };
                     notes.push(format!(
-                        "PathWrap `{}` ({} method, quadrant {q}): {}",
+                        "PathWrap `{}` ({} method, {quadrant}): {}",
                         pw.name, pw.method, pl.note
                     ));
                 }
@@ -678,10 +700,13 @@ pub fn emit(
         for n in &notes {
             comment_block(&mut o, "    // ", n, 96);
         }
+        for wraps in &mut before {
+            wraps.sort_by(|a, b| a.0.total_cmp(&b.0));
+        }
         for (k, pt) in m.points.iter().enumerate() {
             let body = pt.body.map_or("world", |b| names.bodies[b].as_str());
             let lead = if k == 0 { "    path " } else { "      -> " };
-            for wrap in &before[k] {
+            for (_, wrap) in &before[k] {
                 let _ = writeln!(o, "      -> {wrap}");
             }
             let end = if k + 1 == m.points.len() { ";" } else { "" };

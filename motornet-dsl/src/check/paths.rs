@@ -45,7 +45,9 @@ impl<'a> Checker<'a> {
             };
             let allowed: &[&str] = match (kind, spatial) {
                 (ObstacleKind::Ellipsoid, _) => &["body", "at", "rotation", "radii"],
-                (ObstacleKind::Cylinder, true) => &["body", "at", "rotation", "axis", "radius"],
+                (ObstacleKind::Cylinder, true) => {
+                    &["body", "at", "rotation", "axis", "radius", "length"]
+                }
                 (ObstacleKind::Sphere, true) => &["body", "at", "rotation", "radius"],
                 _ => &["body", "at", "radius"],
             };
@@ -135,9 +137,21 @@ impl<'a> Checker<'a> {
                 );
                 (radius.clone(), [radius.clone(), radius.clone(), radius])
             };
+            // A spatial cylinder's length (infinite when not given).
+            let length = props.get("length").and_then(|p| self.single(p)).map(|v| {
+                let l = self.scalar(v, Dim::LENGTH, &format!("{n}.length"), "length");
+                self.positive(
+                    &l,
+                    true,
+                    format!("the length of `{n}` must be positive"),
+                    props["length"].span,
+                );
+                l
+            });
             out.push(Obstacle {
                 name: n.clone(),
                 kind,
+                length,
                 body: body.unwrap_or(BodyRef::World),
                 at,
                 rotation,
@@ -337,11 +351,16 @@ impl<'a> Checker<'a> {
                                 self.unknown(d, &obstacle.name);
                                 continue;
                             };
-                            let bracketed = k > 0
-                                && k + 1 < elements.len()
-                                && matches!(elements[k - 1], PathElement::Point { .. })
-                                && matches!(elements[k + 1], PathElement::Point { .. });
-                            if !bracketed {
+                            // A wrap sits between two path points, possibly with other wraps (a chain)
+                            // between it and them.
+                            let is_point =
+                                |e: &&PathElement| matches!(e, PathElement::Point { .. });
+                            let is_wrap = |e: &&PathElement| matches!(e, PathElement::Wrap { .. });
+                            let before = elements[..k].iter().rev().find(|e| !is_wrap(e));
+                            let after = elements[k + 1..].iter().find(|e| !is_wrap(e));
+                            if !(before.is_some_and(|e| is_point(&e))
+                                && after.is_some_and(|e| is_point(&e)))
+                            {
                                 self.error(Diagnostic::new(
                                     "wrap-not-bracketed",
                                     format!(
@@ -353,6 +372,48 @@ impl<'a> Checker<'a> {
                                 ));
                             }
                             let spatial = self.space_dim == 3;
+                            // The wraps chained before this one, back to the previous path point.
+                            let chained: Vec<&PathElement> = elements[..k]
+                                .iter()
+                                .rev()
+                                .take_while(|e| is_wrap(e))
+                                .collect();
+                            if let Some(PathElement::Wrap { span: first, .. }) = chained.first() {
+                                if !spatial {
+                                    self.error(
+                                        Diagnostic::new(
+                                            "spatial-only",
+                                            format!(
+                                                "a second wrap (over `{}`) between the same two path points: chained wraps are spatial only",
+                                                obstacle.name
+                                            ),
+                                            *span,
+                                            "second wrap in a row",
+                                        )
+                                        .with_related(*first, "the wrap before it")
+                                        .with_help("a planar path holds one wrap between two points: add a path point between the wraps, or declare `dimensions 3;`"),
+                                    );
+                                }
+                            }
+                            if let Some(PathElement::Wrap { span: earlier, .. }) =
+                                chained.iter().find(|e| {
+                                    matches!(e, PathElement::Wrap { obstacle: o, .. } if o.name == obstacle.name)
+                                })
+                            {
+                                self.error(
+                                    Diagnostic::new(
+                                        "repeated-wrap",
+                                        format!(
+                                            "obstacle `{}` is wrapped twice between the same two path points",
+                                            obstacle.name
+                                        ),
+                                        *span,
+                                        "wrapped again here",
+                                    )
+                                    .with_related(*earlier, "first wrap over it")
+                                    .with_help("the second wrap would start on the obstacle's own surface: remove one of them"),
+                                );
+                            }
                             let side = match side {
                                 None if spatial => WrapSideRef::Shortest,
                                 None => WrapSideRef::Sign(1.0),

@@ -5,8 +5,9 @@ use super::frame::*;
 use super::*;
 
 impl<'b> Lowerer<'_, 'b> {
-    /// Length of a via-point path: straight segments between consecutive points, except where a wrap
-    /// element sits between two points and the straight segment would cross its obstacle.
+    /// Length of a via-point path: straight segments between consecutive points, except where wrap
+    /// elements sit between two points. One wrap replaces the straight segment where it would cross its
+    /// obstacle; several (spatial models) are chained, each from the exit tangent point of the one before.
     pub(super) fn via_length(
         &self,
         poses: &[Option<Pose<'b>>],
@@ -14,36 +15,68 @@ impl<'b> Lowerer<'_, 'b> {
     ) -> E<'b> {
         let mut total = Vec::new();
         let mut prev: Option<Vec<E<'b>>> = None;
-        let mut pending_wrap: Option<(ObstacleId, &WrapSideRef)> = None;
+        let mut pending: Vec<(ObstacleId, &WrapSideRef)> = Vec::new();
         for e in elements {
             match e {
                 PathElementRef::Point(p) => {
                     let here = self.point(poses, p.body, &self.pos(&p.at));
                     if let Some(from) = prev {
-                        total.push(match pending_wrap.take() {
-                            Some((o, side)) if self.m.space_dim == 3 => self.spatial_wrap(
+                        let wraps = std::mem::take(&mut pending);
+                        total.push(match wraps.as_slice() {
+                            [] => distance(&from, &here),
+                            [(o, side)] if self.m.space_dim == 3 => self.spatial_wrap(
                                 poses,
                                 [from[0], from[1], from[2]],
                                 [here[0], here[1], here[2]],
                                 &self.m.obstacles[o.index()],
                                 side,
                             ),
-                            Some((o, side)) => self.wrapped_segment(
+                            [(o, side)] => self.wrapped_segment(
                                 poses,
                                 [from[0], from[1]],
                                 [here[0], here[1]],
                                 &self.m.obstacles[o.index()],
                                 side,
                             ),
-                            None => distance(&from, &here),
+                            chain => self.wrap_chain(
+                                poses,
+                                [from[0], from[1], from[2]],
+                                [here[0], here[1], here[2]],
+                                chain,
+                            ),
                         });
                     }
                     prev = Some(here);
                 }
-                PathElementRef::Wrap { obstacle, side } => pending_wrap = Some((*obstacle, side)),
+                PathElementRef::Wrap { obstacle, side } => pending.push((*obstacle, side)),
             }
         }
         self.b.sum(total)
+    }
+
+    /// The length from `p` to `q` past several obstacles in turn (spatial models; the checker refuses a
+    /// chain in a planar one). Each wrap is the single-obstacle rule applied from where the path stands —
+    /// `p`, or the exit tangent point of the last wrap that wrapped — to `q`: where it wraps, the path runs
+    /// round it to its exit tangent point and goes on from there; where it does not, the path stays where
+    /// it was. The last stretch is straight to `q`. With no wrap active this is |pq|, and each wrap's onset
+    /// is tangential, so the length stays continuous and differentiable as for one wrap.
+    fn wrap_chain(
+        &self,
+        poses: &[Option<Pose<'b>>],
+        p: [E<'b>; 3],
+        q: [E<'b>; 3],
+        chain: &[(ObstacleId, &WrapSideRef)],
+    ) -> E<'b> {
+        let mut from = p;
+        let mut pieces = Vec::new();
+        for (o, side) in chain {
+            let (wraps, prefix, exit) =
+                self.spatial_wrap_exit(poses, from, q, &self.m.obstacles[o.index()], side);
+            pieces.push(wraps.select(prefix, 0.0));
+            from = std::array::from_fn(|i| wraps.select(exit[i], from[i]));
+        }
+        pieces.push(distance(&from, &q));
+        self.b.sum(pieces)
     }
 
     /// The shortest path from `p` to `q` around a circle (a cylinder with axis +z, or the great circle of a
@@ -120,6 +153,35 @@ impl<'b> Lowerer<'_, 'b> {
         o: &Obstacle,
         side: &WrapSideRef,
     ) -> E<'b> {
+        self.spatial_wrap_parts(poses, p, q, o, side, false).0
+    }
+
+    /// [`Self::spatial_wrap`] for a wrap in a chain: whether it wraps, the length from `p` round the
+    /// obstacle to the exit tangent point (meaningful where it wraps), and that point in world coordinates.
+    fn spatial_wrap_exit(
+        &self,
+        poses: &[Option<Pose<'b>>],
+        p: [E<'b>; 3],
+        q: [E<'b>; 3],
+        o: &Obstacle,
+        side: &WrapSideRef,
+    ) -> (E<'b>, E<'b>, [E<'b>; 3]) {
+        let (_, exit) = self.spatial_wrap_parts(poses, p, q, o, side, true);
+        exit.expect("asked for the exit")
+    }
+
+    /// The single-obstacle rule; with `exit`, also (wraps, length to the exit tangent point, that point).
+    /// Without it the graph holds exactly the nodes of the length (the IR of existing models is unchanged).
+    #[allow(clippy::type_complexity)]
+    fn spatial_wrap_parts(
+        &self,
+        poses: &[Option<Pose<'b>>],
+        p: [E<'b>; 3],
+        q: [E<'b>; 3],
+        o: &Obstacle,
+        side: &WrapSideRef,
+        exit: bool,
+    ) -> (E<'b>, Option<(E<'b>, E<'b>, [E<'b>; 3])>) {
         let b = self.b;
         let straight = distance(&p, &q);
         let (centre, to_world, local) = self.obstacle_frame(poses, o);
@@ -179,30 +241,76 @@ impl<'b> Lowerer<'_, 'b> {
         );
         let (alpha_p, alpha_q) = (tp.atan2(r), tq.atan2(r));
         let arc = winding.abs() - alpha_p - alpha_q;
-        let wraps = (r * r).lt(dp2).and((r * r).lt(dq2)).and(b.c(0.0).lt(arc));
-        let around = match (heights, scale) {
+        let mut wraps = (r * r).lt(dp2).and((r * r).lt(dq2)).and(b.c(0.0).lt(arc));
+        // A finite cylinder wraps only while one of its tangent points (their heights by unrolling) lies
+        // within its length, as OpenSim's WrapCylinder.
+        if let (Some(length), Some((zp, zq))) = (&o.length, heights) {
+            let half = self.sym(length, &[]) * 0.5;
+            let flat = tp + r * arc + tq;
+            let dz = zq - zp;
+            let within = |share: E<'b>| (zp + dz * share).abs().lt(half);
+            wraps = wraps.and(within(tp / flat).or(within((tp + r * arc) / flat)));
+        }
+        // The exit tangent point's polar angle in the circle's plane, and that plane's point at an angle
+        // (in the obstacle's frame) carried to the world.
+        let exit_angle = || {
+            let turn = b.c(0.0).lt(winding).select(1.0, -1.0);
+            q2[1].atan2(q2[0]) - turn * alpha_q
+        };
+        let to_world_point = |local: [E<'b>; 3]| -> [E<'b>; 3] {
+            let w = mat_vec(&to_world, &local);
+            std::array::from_fn(|i| centre[i] + w[i])
+        };
+        let (around, to_exit) = match (heights, scale) {
             // Unrolled, the path is a straight line of the unrolled length over the height difference.
             (Some((zp, zq)), _) => {
                 let flat = tp + r * arc + tq;
                 let dz = zq - zp;
-                (flat * flat + dz * dz).sqrt()
+                let around = (flat * flat + dz * dz).sqrt();
+                let to_exit = exit.then(|| {
+                    // The tangent point's height, by unrolling; the stretch up to it is that share of the line.
+                    let share = (tp + r * arc) / flat;
+                    let t = exit_angle();
+                    let point = to_world_point([r * t.cos(), r * t.sin(), zp + dz * share]);
+                    (around * share, point)
+                });
+                (around, to_exit)
             }
-            (None, None) => tp + r * arc + tq,
-            (None, Some(radii)) => self.ellipsoid_path(
-                p,
-                q,
-                p2,
-                q2,
-                winding,
-                [alpha_p, alpha_q],
-                arc,
-                plane_basis(&pl, &ql),
-                radii,
-                &to_world,
-                centre,
-            ),
+            (None, None) => {
+                let to_exit = tp + r * arc;
+                let around = to_exit + tq;
+                let to_exit = exit.then(|| {
+                    let [u, v] = plane_basis(&pl, &ql);
+                    let t = exit_angle();
+                    let (c, s) = (t.cos(), t.sin());
+                    (
+                        to_exit,
+                        to_world_point(std::array::from_fn(|i| (u[i] * c + v[i] * s) * r)),
+                    )
+                });
+                (around, to_exit)
+            }
+            (None, Some(radii)) => {
+                let (around, to_exit, point) = self.ellipsoid_path(
+                    p,
+                    q,
+                    p2,
+                    q2,
+                    winding,
+                    [alpha_p, alpha_q],
+                    arc,
+                    plane_basis(&pl, &ql),
+                    radii,
+                    &to_world,
+                    centre,
+                );
+                (around, exit.then_some((to_exit, point)))
+            }
         };
-        wraps.select(around, straight)
+        (
+            wraps.select(around, straight),
+            to_exit.map(|(length, point)| (wraps, length, point)),
+        )
     }
 
     /// A spatial obstacle's frame: its centre in the world, its rotation to world axes, and its rotation in
@@ -228,7 +336,7 @@ impl<'b> Lowerer<'_, 'b> {
         }
     }
 
-    /// The ellipsoid's wrapped length: the tangent points and the great-circle arc found on the unit sphere
+    /// The ellipsoid's wrapped length, the length up to the exit tangent point and that point: the tangent points and the great-circle arc found on the unit sphere
     /// (scaled coordinates, in the plane spanned by `basis`), mapped back by the semi-axes; straight tangent
     /// segments plus the mapped arc's length by 8-point Gauss–Legendre quadrature.
     #[allow(clippy::too_many_arguments)]
@@ -245,7 +353,7 @@ impl<'b> Lowerer<'_, 'b> {
         radii: [E<'b>; 3],
         to_world: &Mat3<'b>,
         centre: [E<'b>; 3],
-    ) -> E<'b> {
+    ) -> (E<'b>, E<'b>, [E<'b>; 3]) {
         let b = self.b;
         let [u, v] = basis;
         let turn = b.c(0.0).lt(winding).select(1.0, -1.0);
@@ -272,7 +380,8 @@ impl<'b> Lowerer<'_, 'b> {
                 .iter()
                 .map(|&(x, w)| speed(mid + turn * half * x) * (half * w)),
         );
-        distance(&p, &tp) + arc_length + distance(&tq, &q)
+        let to_exit = distance(&p, &tp) + arc_length;
+        (to_exit + distance(&tq, &q), to_exit, tq)
     }
 
     /// MotorNet's via-point velocity weights: for a hinge coordinate, the summed rates of every hinge on the
