@@ -20,9 +20,12 @@
 //! reaches projected on the x–y and x–z planes.
 
 use motornet::runtime::env::{Batch, EnvConfig, Environment};
-use motornet::runtime::task::{Episode, RandomReach, Task};
+use motornet::runtime::policy::Policy;
+use motornet::runtime::task::{Episode, RandomReach, Task, TaskContext};
 use motornet::runtime::train::{episode_rng, LossConfig, OptimConfig, Trainer};
 use motornet::{Error, Plant};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -40,6 +43,9 @@ struct Setup {
     hidden: usize,
     batch_size: usize,
     learning_rate: f64,
+    /// The ranges (rad) start and target postures are drawn from, one per coordinate; `None`: the joint
+    /// ranges (`random_reach`).
+    postures: Option<Vec<(f64, f64)>>,
 }
 
 impl Setup {
@@ -56,6 +62,7 @@ impl Setup {
                 hidden: 64,
                 batch_size: 16,
                 learning_rate: 3e-3,
+                postures: None,
             },
             // OpenSim's Arm26 at its file's 10 ms step: 1 s episodes (100 steps), as MotorNet's arm26.
             _ => {
@@ -76,6 +83,13 @@ impl Setup {
                     hidden: 64,
                     batch_size: 16,
                     learning_rate: 3e-3,
+                    // Arm26 has no deltoid: above about 45° of shoulder elevation both biceps heads
+                    // lengthen as the arm rises (their shoulder moment arms change sign), so no muscle
+                    // can hold the arm up there against gravity. Starts and targets are drawn where the
+                    // muscles can hold the arm: shoulder -60°..30°, the elbow's whole range.
+                    postures: (model == "arm26_opensim").then(|| {
+                        vec![(-60f64.to_radians(), 30f64.to_radians()), (0.0, 2.26892803)]
+                    }),
                 }
             }
         }
@@ -100,6 +114,82 @@ impl Setup {
         }
         Ok(plant)
     }
+}
+
+/// Random reaches between postures drawn uniformly in given ranges (a part of the joint ranges).
+struct PostureReach {
+    ranges: Vec<(f64, f64)>,
+}
+
+impl Task for PostureReach {
+    fn name(&self) -> String {
+        "posture_reach".into()
+    }
+    fn validate(&self, ctx: &TaskContext) -> Result<(), Error> {
+        let bounds = ctx.plant.bounds();
+        if bounds.len() != self.ranges.len() {
+            return Err(Error::Input(format!(
+                "posture_reach: {} ranges for {} coordinates",
+                self.ranges.len(),
+                bounds.len()
+            )));
+        }
+        for (k, (&(lo, hi), b)) in self.ranges.iter().zip(bounds).enumerate() {
+            if !(lo <= hi && lo >= b.lower && hi <= b.upper) {
+                return Err(Error::Input(format!(
+                    "posture_reach: coordinate {k}: {lo} .. {hi} rad is not within the joint range {} .. {}",
+                    b.lower, b.upper
+                )));
+            }
+        }
+        Ok(())
+    }
+    fn draw(&self, ctx: &TaskContext, batch: usize, rng: &mut ChaCha8Rng) -> Vec<Episode> {
+        let posture = |rng: &mut ChaCha8Rng| {
+            let mut q: Vec<f64> = self
+                .ranges
+                .iter()
+                .map(|&(lo, hi)| lo + (hi - lo) * rng.random::<f64>())
+                .collect();
+            q.extend(std::iter::repeat_n(0.0, self.ranges.len()));
+            q
+        };
+        (0..batch)
+            .map(|_| {
+                let joint0 = posture(rng);
+                let target = ctx.endpoint(&posture(rng));
+                let start = ctx.endpoint(&joint0);
+                Episode::new(joint0, start, target, None)
+            })
+            .collect()
+    }
+}
+
+/// MotorNet's GRU starts its readout bias at -5, so that the first excitations, sigmoid(-5) = 0.0067, are
+/// near zero. A muscle clips its excitation to `[min_activation, 1]`, and the clip passes no gradient:
+/// where `min_activation` is above 0.0067 (OpenSim's default 0.01) every excitation of the untrained network
+/// is clipped, the loss does not depend on the weights, and training never starts. This starts the readout
+/// at three times the largest minimum activation instead (still near zero, but where the gradient flows)
+/// and returns that minimum and the bias; `None` where -5 already is.
+fn live_readout(trainer: &mut Trainer<Box<dyn Plant>>) -> Option<(f64, f64)> {
+    let info = trainer.plant().info().clone();
+    let min_activation = trainer
+        .muscle_names()
+        .iter()
+        .filter_map(|m| info.param_index(&format!("{m}.min_activation")))
+        .map(|i| trainer.plant().params()[i])
+        .fold(0.0, f64::max);
+    let start = 1.0 / (1.0 + 5f64.exp());
+    if min_activation < start || min_activation >= 1.0 / 3.0 {
+        return None;
+    }
+    let u = 3.0 * min_activation;
+    let bias = (u / (1.0 - u)).ln();
+    // The readout bias is the network's last parameters, one per muscle (PyTorch's `fc.bias`).
+    let params = trainer.policy.params_mut();
+    let n = params.len();
+    params[n - info.n_muscles()..].fill(bias);
+    Some((min_activation, bias))
 }
 
 /// The model's gravity vector, m/s² (zero where the file writes none).
@@ -134,7 +224,7 @@ fn passive_paths(
     env: EnvConfig,
     test: &[Episode],
 ) -> Result<Vec<Vec<[f64; 3]>>, Error> {
-    let mut env = Environment::new(plant, Box::new(RandomReach::default()), env)?;
+    let mut env = Environment::new(plant, Box::new(RandomReach::default()), env)?; // its episodes are `test`
     let mut rngs: Vec<_> = (0..test.len() as u64).map(|b| episode_rng(0, 0, b)).collect();
     let mut run = Batch::default();
     env.run(test.to_vec(), &mut rngs, true, &mut run, |_, _, a| {
@@ -175,9 +265,15 @@ fn main() -> Result<(), Error> {
         ..EnvConfig::default()
     };
     let make_plant = || setup.plant().expect("the plant loaded once already");
+    let make_task = || match &setup.postures {
+        Some(ranges) => Box::new(PostureReach {
+            ranges: ranges.clone(),
+        }) as Box<dyn Task>,
+        None => Box::new(RandomReach::default()) as Box<dyn Task>,
+    };
     let mut trainer = Trainer::new(
         make_plant,
-        || Box::new(RandomReach::default()) as Box<dyn Task>,
+        make_task,
         env.clone(),
         LossConfig {
             speed: 0.02,
@@ -193,6 +289,7 @@ fn main() -> Result<(), Error> {
         },
     )?;
     let info = trainer.plant().info().clone();
+    let lifted = live_readout(&mut trainer);
     println!(
         "Training a GRU (hidden {}) on `{}` ({} coordinates, {} muscles, gravity ({}, {}, {}) m/s², time \
          step {} s): {batches} batches of {} random 3D reaches of {} s.",
@@ -207,6 +304,13 @@ fn main() -> Result<(), Error> {
         trainer.optim.batch_size,
         trainer.steps() as f64 * trainer.timestep(),
     );
+    if let Some((min_activation, bias)) = lifted {
+        println!(
+            "The muscles' minimum activation is {min_activation}: the readout starts at bias {bias:.2} \
+             (excitation {:.3}) instead of -5 (0.007, below the minimum, where the gradient is 0).",
+            1.0 / (1.0 + (-bias).exp())
+        );
+    }
     let test = trainer.episodes(u64::MAX, 16);
     // The distance the fingertip would have to travel: start to target.
     let distance: f64 = test
