@@ -6,11 +6,12 @@
 //!
 //! ```sh
 //! cargo run --release --example reach3d                               # arm4, about 4 minutes on 2 cores
-//! cargo run --release --example reach3d -- --model arm26_opensim      # OpenSim's Arm26
+//! cargo run --release --example reach3d -- --model arm26_opensim      # OpenSim's Arm26, 2-3 minutes, 1 core
 //! cargo run --release --example reach3d -- --batches 500              # a quick look
 //! ```
 //! Flags: `--model NAME` (`arm4`, `arm26_opensim`, or any spatial `.mnet` file, which gets arm26_opensim's
-//! settings), `--batches N`, `--hidden N`, `--threads N`, `--seed N`, `--out FILE` (default
+//! settings), `--batches N`, `--hidden N`, `--lr X`, `--threads N`, `--seed N`, `--joint-ranges` (draw
+//! postures over the whole joint ranges, `random_reach`, for arm26_opensim too), `--out FILE` (default
 //! `docs/figures/reach3d.png` for arm4, `docs/figures/reach3d_<model>.png` otherwise; the figure's SVG is
 //! written next to it).
 //!
@@ -43,6 +44,7 @@ struct Setup {
     hidden: usize,
     batch_size: usize,
     learning_rate: f64,
+    threads: usize,
     /// The ranges (rad) start and target postures are drawn from, one per coordinate; `None`: the joint
     /// ranges (`random_reach`).
     postures: Option<Vec<(f64, f64)>>,
@@ -62,6 +64,7 @@ impl Setup {
                 hidden: 64,
                 batch_size: 16,
                 learning_rate: 3e-3,
+                threads: 2,
                 postures: None,
             },
             // OpenSim's Arm26 at its file's 10 ms step: 1 s episodes (100 steps), as MotorNet's arm26.
@@ -79,10 +82,11 @@ impl Setup {
                     file,
                     overrides: Vec::new(),
                     episode_duration: 1.0,
-                    batches: 1500,
+                    batches: 2000,
                     hidden: 64,
                     batch_size: 16,
-                    learning_rate: 3e-3,
+                    learning_rate: 2e-3,
+                    threads: 1,
                     // Arm26 has no deltoid: above about 45° of shoulder elevation both biceps heads
                     // lengthen as the arm rises (their shoulder moment arms change sign), so no muscle
                     // can hold the arm up there against gravity. Starts and targets are drawn where the
@@ -243,7 +247,10 @@ fn passive_paths(
 }
 
 fn main() -> Result<(), Error> {
-    let setup = Setup::new(&flag("model", "arm4".to_string()));
+    let mut setup = Setup::new(&flag("model", "arm4".to_string()));
+    if std::env::args().any(|a| a == "--joint-ranges") {
+        setup.postures = None;
+    }
     let batches: u64 = flag("batches", setup.batches);
     let default_out = if setup.name == "arm4" {
         "docs/figures/reach3d.png".to_string()
@@ -282,8 +289,8 @@ fn main() -> Result<(), Error> {
         OptimConfig {
             hidden: flag("hidden", setup.hidden),
             batch_size: setup.batch_size,
-            learning_rate: setup.learning_rate,
-            threads: flag("threads", 2),
+            learning_rate: flag("lr", setup.learning_rate),
+            threads: flag("threads", setup.threads),
             seed: flag("seed", 0),
             ..OptimConfig::default()
         },
