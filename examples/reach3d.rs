@@ -87,12 +87,16 @@ impl Setup {
                     batch_size: 16,
                     learning_rate: 2e-3,
                     threads: 1,
-                    // Arm26 has no deltoid: above about 45° of shoulder elevation both biceps heads
-                    // lengthen as the arm rises (their shoulder moment arms change sign), so no muscle
-                    // can hold the arm up there against gravity. Starts and targets are drawn where the
-                    // muscles can hold the arm: shoulder -60°..30°, the elbow's whole range.
+                    // Arm26 has no deltoid: above about 30° of shoulder elevation both biceps heads
+                    // lengthen as the arm rises (their shoulder moment arms change sign), and below
+                    // about -50° TRIlong's extending moment arm shrinks, so the muscles cannot hold the
+                    // arm there against gravity. Starts and targets are drawn where they can, with a
+                    // margin: shoulder -45°..10°, elbow 0°..120° (docs/training.md, §13).
                     postures: (model == "arm26_opensim").then(|| {
-                        vec![(-60f64.to_radians(), 30f64.to_radians()), (0.0, 2.26892803)]
+                        vec![
+                            (-45f64.to_radians(), 10f64.to_radians()),
+                            (0.0, 120f64.to_radians()),
+                        ]
                     }),
                 }
             }
@@ -217,7 +221,10 @@ fn errors(paths: &[Vec<[f64; 3]>], test: &[Episode], last: usize, up: [f64; 3]) 
         let tail = &p[p.len().saturating_sub(last)..];
         metric += tail.iter().map(|&c| dist(c, e.target)).sum::<f64>() / tail.len() as f64;
         let end = p[p.len() - 1];
-        vertical += (0..3).map(|k| (end[k] - e.target[k]) * up[k]).sum::<f64>().abs();
+        vertical += (0..3)
+            .map(|k| (end[k] - e.target[k]) * up[k])
+            .sum::<f64>()
+            .abs();
     }
     (metric / test.len() as f64, vertical / test.len() as f64)
 }
@@ -229,7 +236,9 @@ fn passive_paths(
     test: &[Episode],
 ) -> Result<Vec<Vec<[f64; 3]>>, Error> {
     let mut env = Environment::new(plant, Box::new(RandomReach::default()), env)?; // its episodes are `test`
-    let mut rngs: Vec<_> = (0..test.len() as u64).map(|b| episode_rng(0, 0, b)).collect();
+    let mut rngs: Vec<_> = (0..test.len() as u64)
+        .map(|b| episode_rng(0, 0, b))
+        .collect();
     let mut run = Batch::default();
     env.run(test.to_vec(), &mut rngs, true, &mut run, |_, _, a| {
         a.fill(0.0)
@@ -386,8 +395,7 @@ fn main() -> Result<(), Error> {
     let stem = out
         .file_stem()
         .map_or("reach3d".into(), |s| s.to_string_lossy().into_owned());
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::Input(format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(|e| Error::Input(format!("{}: {e}", dir.display())))?;
     let files = motornet::plots::plot_reaches_3d(
         &dir,
         &stem,

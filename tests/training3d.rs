@@ -342,7 +342,8 @@ fn the_imported_opensim_arm_falls_without_excitation_and_learns_to_reach_in_3d()
         episode_duration: 0.2,
         ..EnvConfig::default()
     };
-    let mut env = Environment::new(plant, Box::new(RandomReach::default()), config.clone()).unwrap();
+    let mut env =
+        Environment::new(plant, Box::new(RandomReach::default()), config.clone()).unwrap();
     let mut rng = episode_rng(5, 0, 0);
     let mut eps = env.draw(1, &mut rng);
     eps[0].joint0 = vec![1.2, 1.0, 0.0, 0.0];
@@ -392,7 +393,10 @@ fn the_imported_opensim_arm_falls_without_excitation_and_learns_to_reach_in_3d()
     let m = info.n_muscles();
     tr.policy.params_mut()[n - m..].fill((0.03f64 / 0.97).ln());
     let live = norm(&tr.loss_and_gradient(&test, 0, true).unwrap().1);
-    assert!(dead < 0.2 * live, "gradient norm {dead} at -5, {live} lifted");
+    assert!(
+        dead < 0.2 * live,
+        "gradient norm {dead} at -5, {live} lifted"
+    );
     let loss =
         |tr: &mut Trainer<Box<dyn Plant>>| tr.loss_and_gradient(&test, 0, true).unwrap().0.loss;
     let before = loss(&mut tr);
