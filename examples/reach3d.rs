@@ -6,7 +6,7 @@
 //!
 //! ```sh
 //! cargo run --release --example reach3d                               # arm4, about 4 minutes on 2 cores
-//! cargo run --release --example reach3d -- --model arm26_opensim      # OpenSim's Arm26, 2-3 minutes, 1 core
+//! cargo run --release --example reach3d -- --model arm26_opensim      # OpenSim's Arm26, ~3 minutes, 1 core
 //! cargo run --release --example reach3d -- --batches 500              # a quick look
 //! ```
 //! Flags: `--model NAME` (`arm4`, `arm26_opensim`, or any spatial `.mnet` file, which gets arm26_opensim's

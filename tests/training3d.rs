@@ -1,6 +1,8 @@
 //! Training in 3D: a spatial model (`arm4`, ten muscles under gravity) in the environment, the trainer
 //! and the command line — the observation layout with z, the loss over x, y and z, its gradient, the
-//! planar-only settings refused by name, and `train`/`eval --export` end to end.
+//! planar-only settings refused by name, and `train`/`eval --export` end to end; and OpenSim's Arm26 as
+//! imported (`models/arm26_opensim.mnet`): its gravity, its fall without excitation, and a few batches of
+//! training.
 
 use motornet::config::TrainConfig;
 use motornet::runtime::env::{Batch, EnvConfig, Environment};
