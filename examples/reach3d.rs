@@ -1,8 +1,9 @@
 //! Train a GRU to reach 3D targets with a spatial arm hanging under gravity: `arm4` (four coordinates, ten
 //! muscles, z up; the default) or `arm26_opensim` (OpenSim's Arm26 imported by `motornet import`: two
 //! coordinates, six muscles, y up). Targets are fingertip positions of random postures — points of the
-//! arm's workspace, which for the two-coordinate Arm26 is a surface in 3D — so the network must both hold
-//! the arm up against gravity and move the fingertip in x, y and z.
+//! arm's workspace, which for the two-coordinate Arm26 is a surface in 3D; for Arm26, postures its muscles
+//! can hold against gravity — so the network must both hold the arm up and move the fingertip in x, y and
+//! z.
 //!
 //! ```sh
 //! cargo run --release --example reach3d                               # arm4, about 4 minutes on 2 cores
@@ -10,7 +11,7 @@
 //! cargo run --release --example reach3d -- --batches 500              # a quick look
 //! ```
 //! Flags: `--model NAME` (`arm4`, `arm26_opensim`, or any spatial `.mnet` file, which gets arm26_opensim's
-//! settings), `--batches N`, `--hidden N`, `--lr X`, `--threads N`, `--seed N`, `--joint-ranges` (draw
+//! training settings and postures over its joint ranges), `--batches N`, `--hidden N`, `--lr X`, `--threads N`, `--seed N`, `--joint-ranges` (draw
 //! postures over the whole joint ranges, `random_reach`, for arm26_opensim too), `--out FILE` (default
 //! `docs/figures/reach3d.png` for arm4, `docs/figures/reach3d_<model>.png` otherwise; the figure's SVG is
 //! written next to it).
