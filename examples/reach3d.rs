@@ -256,7 +256,14 @@ fn passive_paths(
         .collect())
 }
 
-fn main() -> Result<(), Error> {
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), Error> {
     let mut setup = Setup::new(&flag("model", "arm4".to_string()));
     if std::env::args().any(|a| a == "--joint-ranges") {
         setup.postures = None;
