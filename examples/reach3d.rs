@@ -90,8 +90,8 @@ impl Setup {
                     threads: 1,
                     // Arm26 has no deltoid: above about 30° of shoulder elevation both biceps heads
                     // lengthen as the arm rises (their shoulder moment arms change sign), and below
-                    // about -50° TRIlong's extending moment arm shrinks, so the muscles cannot hold the
-                    // arm there against gravity. Starts and targets are drawn where they can, with a
+                    // about -50° (arm behind the body, elbow straight) the extending torque falls short:
+                    // the muscles cannot hold the arm there against gravity. Starts and targets are drawn where they can, with a
                     // margin: shoulder -45°..10°, elbow 0°..120° (docs/training.md, §13).
                     postures: (model == "arm26_opensim").then(|| {
                         vec![
