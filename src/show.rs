@@ -614,8 +614,8 @@ fn endpoint_force(jac: &[[f64; 3]], tau: &[f64], dim: usize) -> Option<[f64; 3]>
     let j = DMatrix::from_fn(dim, jac.len(), |r, k| jac[k][r]);
     let a = &j * j.transpose();
     let eig = a.clone().symmetric_eigen().eigenvalues;
-    // Also false when an eigenvalue is NaN.
-    if !(eig.min() > 1e-12 * eig.max()) {
+    let (lo, hi) = (eig.min(), eig.max());
+    if !(lo.is_finite() && hi.is_finite()) || lo <= 1e-12 * hi {
         return None;
     }
     let f = a.lu().solve(&(&j * DVector::from_column_slice(tau)))?;
@@ -738,11 +738,18 @@ struct Posed {
     /// Bone segments: a body's origin to its tip (planar), or to each joint and endpoint it carries.
     bones: Vec<(String, [f64; 3], [f64; 3])>,
     joints: Vec<(String, [f64; 3])>,
-    /// Per obstacle: name, centre, radius, and (spatial models) its shape's outline curves.
-    obstacles: Vec<(String, [f64; 3], f64, Vec<Vec<[f64; 3]>>)>,
+    obstacles: Vec<PosedObstacle>,
     /// Per muscle: via points and wrap obstacles in path order, or `None` for a lumped path.
     paths: Vec<Option<Vec<PathItem>>>,
     spatial: bool,
+}
+
+struct PosedObstacle {
+    name: String,
+    centre: [f64; 3],
+    radius: f64,
+    /// Spatial models: the shape's outline curves.
+    outline: Vec<Vec<[f64; 3]>>,
 }
 
 enum PathItem {
@@ -849,7 +856,12 @@ fn posed(model: &Model, params: &[f64], q: &[f64]) -> Posed {
                 .get(k)
                 .map(|(c, axes)| obstacle_outline(o.kind, *c, axes, radii))
                 .unwrap_or_default();
-            (o.name.clone(), centre, o.radius.eval(params), outline)
+            PosedObstacle {
+                name: o.name.clone(),
+                centre,
+                radius: o.radius.eval(params),
+                outline,
+            }
         })
         .collect();
     let mut paths = Vec::new();
@@ -949,15 +961,13 @@ impl Posed {
             .iter()
             .map(|(n, p)| (n.clone(), p2(*p)))
             .collect();
-        for (name, c, r, outline) in &self.obstacles {
+        for o in &self.obstacles {
             if self.spatial {
-                s.outlines.extend(
-                    outline
-                        .iter()
-                        .map(|curve| curve.iter().map(|&p| p2(p)).collect()),
-                );
+                let curves = o.outline.iter();
+                s.outlines
+                    .extend(curves.map(|curve| curve.iter().map(|&p| p2(p)).collect()));
             } else {
-                s.obstacles.push((name.clone(), p2(*c), *r));
+                s.obstacles.push((o.name.clone(), p2(o.centre), o.radius));
             }
         }
         for items in &self.paths {
@@ -1252,14 +1262,14 @@ fn direction(f: [f64; 3], norm: f64, dim: usize) -> String {
     }
 }
 
+/// A force (N) and its unit direction.
+pub type Extreme = (f64, [f64; 3]);
+
 /// The largest and smallest endpoint force the muscles can make together, each activated between 0 and
 /// 1: the support function `h(d) = Σ max(0, Fᵢ·d)` of their force set over unit directions `d` (a degree
 /// apart in the plane; 4000 spread evenly over the sphere in space, a Fibonacci lattice), as ((force,
 /// direction), (force, direction)).
-pub fn force_extremes(
-    forces: &[Option<[f64; 3]>],
-    dim: usize,
-) -> Option<((f64, [f64; 3]), (f64, [f64; 3]))> {
+pub fn force_extremes(forces: &[Option<[f64; 3]>], dim: usize) -> Option<(Extreme, Extreme)> {
     let f: Vec<[f64; 3]> = forces.iter().flatten().copied().collect();
     if f.is_empty() {
         return None;
