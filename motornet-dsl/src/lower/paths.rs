@@ -77,8 +77,13 @@ impl<'b> Lowerer<'_, 'b> {
             let mut pieces = Vec::new();
             let mut entries = Vec::new();
             for ((o, side), target) in chain.iter().zip(targets) {
-                let (wraps, prefix, exit, entry) =
-                    self.spatial_wrap_exit(poses, from, *target, &self.m.obstacles[o.index()], side);
+                let (wraps, prefix, exit, entry) = self.spatial_wrap_exit(
+                    poses,
+                    from,
+                    *target,
+                    &self.m.obstacles[o.index()],
+                    side,
+                );
                 pieces.push(wraps.select(prefix, 0.0));
                 entries.push((wraps, entry));
                 from = std::array::from_fn(|i| wraps.select(exit[i], from[i]));
@@ -297,7 +302,8 @@ impl<'b> Lowerer<'_, 'b> {
                     let share = (tp + r * arc) / flat;
                     let (t_in, t_out) = tangent_angles();
                     let point = to_world_point([r * t_out.cos(), r * t_out.sin(), zp + dz * share]);
-                    let entry = to_world_point([r * t_in.cos(), r * t_in.sin(), zp + dz * (tp / flat)]);
+                    let entry =
+                        to_world_point([r * t_in.cos(), r * t_in.sin(), zp + dz * (tp / flat)]);
                     (around * share, point, entry)
                 });
                 (around, to_exit)
