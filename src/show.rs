@@ -615,7 +615,7 @@ fn endpoint_force(jac: &[[f64; 3]], tau: &[f64], dim: usize) -> Option<[f64; 3]>
     let a = &j * j.transpose();
     let eig = a.clone().symmetric_eigen().eigenvalues;
     // Also false when an eigenvalue is NaN.
-    if !(eig.min() > 1e-12 * eig.max()) {
+    if eig.min().partial_cmp(&(1e-12 * eig.max())) != Some(std::cmp::Ordering::Greater) {
         return None;
     }
     let f = a.lu().solve(&(&j * DVector::from_column_slice(tau)))?;
@@ -733,13 +733,16 @@ pub fn views(model: &Model, params: &[f64]) -> Vec<View> {
     ]
 }
 
+/// An obstacle's outline: curves of world points.
+type Outline = Vec<Vec<[f64; 3]>>;
+
 /// The model at one posture in world coordinates (3D; z is 0 in a planar model), before projection.
 struct Posed {
     /// Bone segments: a body's origin to its tip (planar), or to each joint and endpoint it carries.
     bones: Vec<(String, [f64; 3], [f64; 3])>,
     joints: Vec<(String, [f64; 3])>,
     /// Per obstacle: name, centre, radius, and (spatial models) its shape's outline curves.
-    obstacles: Vec<(String, [f64; 3], f64, Vec<Vec<[f64; 3]>>)>,
+    obstacles: Vec<(String, [f64; 3], f64, Outline)>,
     /// Per muscle: via points and wrap obstacles in path order, or `None` for a lumped path.
     paths: Vec<Option<Vec<PathItem>>>,
     spatial: bool,
@@ -1252,14 +1255,14 @@ fn direction(f: [f64; 3], norm: f64, dim: usize) -> String {
     }
 }
 
+/// An endpoint force's size and direction.
+type Extreme = (f64, [f64; 3]);
+
 /// The largest and smallest endpoint force the muscles can make together, each activated between 0 and
 /// 1: the support function `h(d) = Σ max(0, Fᵢ·d)` of their force set over unit directions `d` (a degree
 /// apart in the plane; 4000 spread evenly over the sphere in space, a Fibonacci lattice), as ((force,
 /// direction), (force, direction)).
-pub fn force_extremes(
-    forces: &[Option<[f64; 3]>],
-    dim: usize,
-) -> Option<((f64, [f64; 3]), (f64, [f64; 3]))> {
+pub fn force_extremes(forces: &[Option<[f64; 3]>], dim: usize) -> Option<(Extreme, Extreme)> {
     let f: Vec<[f64; 3]> = forces.iter().flatten().copied().collect();
     if f.is_empty() {
         return None;
