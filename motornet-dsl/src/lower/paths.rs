@@ -7,7 +7,7 @@ use super::*;
 impl<'b> Lowerer<'_, 'b> {
     /// Length of a via-point path: straight segments between consecutive points, except where wrap
     /// elements sit between two points. One wrap replaces the straight segment where it would cross its
-    /// obstacle; several (spatial models) are chained, each from the exit tangent point of the one before.
+    /// obstacle; several (spatial models) are chained, in two passes ([`Self::wrap_chain`]).
     pub(super) fn via_length(
         &self,
         poses: &[Option<Pose<'b>>],
