@@ -8,8 +8,10 @@ from models/arm26_opensim.mnet as the importer wrote them. Wrapping follows READ
 cylinders exactly (finite ones wrapped only while a tangent point lies within their length); an ellipsoid by the sphere rule in coordinates scaled by its radii, the tangent points and
 the great-circle arc mapped back and measured in real coordinates (one reading of the language's smooth
 approximation; the compiler's may differ in the arc). A wrap without a side point wraps only where the
-straight segment crosses the obstacle, the shorter way round. Wraps between the same two points are chained,
-each from the exit tangent point of the last one that wrapped (docs/language.md §20.5).
+straight segment crosses the obstacle, the shorter way round. Wraps between the same two points are chained
+in two passes (docs/language.md §20.5): first each from the exit tangent point of the last one that wrapped
+towards the next point; then again, each aimed at the first-pass entry tangent point of the first later wrap
+that wrapped (the next point if none did).
 
     python3 scripts/arm26_wrap_prediction.py                 # the shipped layout
     python3 scripts/arm26_wrap_prediction.py --variants      # TRIlong's alternatives
@@ -88,8 +90,8 @@ def wrap_2d(p2, s2, r, side2):
 
 
 def wrapped_length(p, s, obj, frame, side_local):
-    """The wrapped length from p to s, the length up to the exit tangent point and that point (world),
-    or None where the segment does not wrap."""
+    """The wrapped length from p to s, the length up to the exit tangent point, that point and the entry
+    tangent point (world), or None where the segment does not wrap."""
     rot, origin = frame
     pl, sl = rot.T @ (p - origin), rot.T @ (s - origin)
     if obj["type"] == "WrapCylinder":
@@ -107,7 +109,9 @@ def wrapped_length(p, s, obj, frame, side_local):
         total = math.hypot(flat, sl[2] - pl[2])
         th = math.atan2(sl[1], sl[0]) - math.copysign(a_s, w)
         exit_point = np.array([r * math.cos(th), r * math.sin(th), heights[1]])
-        return total, total * (l0 + a) / flat, rot @ exit_point + origin
+        th_in = math.atan2(pl[1], pl[0]) + math.copysign(a_p, w)
+        entry_point = np.array([r * math.cos(th_in), r * math.sin(th_in), heights[0]])
+        return total, total * (l0 + a) / flat, rot @ exit_point + origin, rot @ entry_point + origin
     radii = np.array(obj["dimensions"])
     ps, ss = pl / radii, sl / radii
     n = np.cross(ps, ss)
@@ -129,7 +133,7 @@ def wrapped_length(p, s, obj, frame, side_local):
     arc = [(math.cos(start + sign * phi * k / 400) * e1 + math.sin(start + sign * phi * k / 400) * e2) * radii for k in range(401)]
     length = sum(np.linalg.norm(arc[k + 1] - arc[k]) for k in range(400))
     to_exit = np.linalg.norm(pl - arc[0]) + length
-    return to_exit + np.linalg.norm(arc[-1] - sl), to_exit, rot @ arc[-1] + origin
+    return to_exit + np.linalg.norm(arc[-1] - sl), to_exit, rot @ arc[-1] + origin, rot @ arc[0] + origin
 
 
 def mnet_paths(text):
@@ -154,8 +158,8 @@ def mnet_paths(text):
 
 
 def length_of(elems, q):
-    """Our path length at q and whether a wrap is active. Wraps between the same two points are chained:
-    each from the exit tangent point of the last one that wrapped, towards the next point."""
+    """Our path length at q and whether a wrap is active. Wraps between the same two points are chained in
+    two passes (see the module's docstring)."""
     world = poses(q)
     pts, wraps = [], {}
     for e in elems:
@@ -166,28 +170,43 @@ def length_of(elems, q):
             pts.append(r @ e[1] + p)
     total, wrapped = 0.0, False
     for i in range(len(pts) - 1):
-        start, target = pts[i], pts[i + 1]
-        for name, side in wraps.get(i, []):
-            obj = WRAPS[name]
-            rb, pb = world[obj["body"]]
-            frame = (rb @ xyz(obj["xyz_body_rotation"]), pb + rb @ np.array(obj["translation"]))
-            side_local = None
-            if side is not None:  # the side point is in the body frame; the rule wants it in the object's
-                side_local = xyz(obj["xyz_body_rotation"]).T @ (side - np.array(obj["translation"]))
-            res = wrapped_length(start, target, obj, frame, side_local)
+        chain = wraps.get(i, [])
+
+        def one_pass(targets):
+            """(length, each wrap's result or None) with each wrap aimed at its target."""
+            start, length, results = pts[i], 0.0, []
+            for (name, side), target in zip(chain, targets):
+                obj = WRAPS[name]
+                rb, pb = world[obj["body"]]
+                frame = (rb @ xyz(obj["xyz_body_rotation"]), pb + rb @ np.array(obj["translation"]))
+                side_local = None
+                if side is not None:  # the side point is in the body frame; the rule wants it in the object's
+                    side_local = xyz(obj["xyz_body_rotation"]).T @ (side - np.array(obj["translation"]))
+                res = wrapped_length(start, target, obj, frame, side_local)
+                results.append(res)
+                if res is not None:
+                    length += res[1]
+                    start = res[2]
+            return length + np.linalg.norm(pts[i + 1] - start), results
+
+        _, first = one_pass([pts[i + 1]] * len(chain))
+        # Each wrap aims at the next first-pass-active wrap's entry point, the last (or with none) at the point.
+        targets, aim = [], pts[i + 1]
+        for res in reversed(first):
+            targets.append(aim)
             if res is not None:
-                total += res[1]
-                start = res[2]
-                wrapped = True
-        total += np.linalg.norm(target - start)
+                aim = res[3]
+        length, second = one_pass(targets[::-1])
+        total += length
+        wrapped = wrapped or any(res is not None for res in second)
     return total, wrapped
 
 
 def iterated_trilong(q, passes):
     """TRIlong's length with its first segment's chain iterated as OpenSim does (README.3d.md): after the
     first pass the glenoid wrap aims at the humeral head's entry tangent point instead of at P2, and the
-    humeral head is wrapped again from the glenoid's new exit point. Not what the language computes (one
-    pass); shown by --variants for comparison."""
+    humeral head is wrapped again from the glenoid's new exit point. Written for TRIlong alone, apart from
+    length_of's general chain: with 2 passes it is what the language computes; --variants shows 1 and 2."""
     elems = mnet_paths(MNET)["TRIlong"]
     world = poses(q)
     pts = [world[e[0]][0] @ e[1] + world[e[0]][1] for e in elems if e[0] != "wrap"]

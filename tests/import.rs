@@ -724,9 +724,9 @@ fn imported_kinematics_match_opensim() {
 }
 
 /// The OpenSim reference against the imported arm26 (compiled by the JIT), at README.3d.md's tolerances:
-/// every muscle passes every field, TRIlong's length, wrap state and dL/dq sign included (its first segment
-/// chains the glenoid cylinder and the humeral head, as OpenSim wraps it; docs/import.md, "Measured on
-/// Arm26"), but for TRIlong's wrapped dL/dq, 4% over its tolerance.
+/// every muscle passes every field, TRIlong's length, wrap state and dL/dq included (its first segment
+/// chains the glenoid cylinder and the humeral head, in two passes as OpenSim iterates them; docs/import.md,
+/// "Measured on Arm26").
 #[test]
 fn arm26_paths_reference() {
     let reference = root().join("tests/reference/opensim/arm26_paths.json");
@@ -749,22 +749,10 @@ fn arm26_paths_reference() {
         lines.iter().any(|l| l.contains(" TRIlong dL/dq sign")),
         "{out}"
     );
-    // One field is over its tolerance: TRIlong's wrapped dL/dq, 1.04e-2 m against 1e-2 m (the shoulder
-    // moment arm at shoulder 2.3, where the chain aims the glenoid wrap at TRIlong-P2 and OpenSim's
-    // iteration at the humeral head's tangent point). It is held to its measured size.
     for l in &lines {
-        if l.contains(" TRIlong dL/dq (ellipsoid)") {
-            let cols: Vec<&str> = l.split_whitespace().collect();
-            let at = cols
-                .iter()
-                .position(|c| *c == "ok" || *c == "FAIL")
-                .unwrap();
-            let abs_col: f64 = cols[at - 1].parse().unwrap();
-            assert!(abs_col <= 0.011, "{abs_col}\n{l}");
-        } else {
-            assert!(l.contains(" ok "), "{l}\n{out}");
-        }
+        assert!(l.contains(" ok "), "{l}\n{out}");
     }
+    assert!(out.contains(" 0 failures"), "{out}");
 }
 
 /// Bounded mutation fuzzing: arm26 with bytes cut, duplicated or replaced, and numbers made extreme, is

@@ -271,9 +271,11 @@ fn spatial_mistakes_are_reported_together() {
     );
 }
 
-/// A chain of two spheres in the world, checked against the rule written out independently: the first
-/// sphere wrapped from P towards S (the shorter way, on the great circle through P and S), the second from
-/// the first's exit tangent point towards S.
+/// A chain of two spheres in the world, checked against the rule written out independently. First pass:
+/// the first sphere wrapped from P towards S (the shorter way, on the great circle through P and S), the
+/// second from the first's exit tangent point towards S. Second pass: the first sphere wrapped from P
+/// towards the second's entry tangent point of the first pass, the second from the first's new exit
+/// tangent point towards S; the length is the second pass's.
 #[test]
 fn chained_wraps_follow_one_another() {
     let model = |path: &str| {
@@ -299,11 +301,19 @@ fn chained_wraps_follow_one_another() {
     let chain = model("wrap s1 -> wrap s2 ->");
     let (p, s) = ([0.01, 0.005, 0.05], [0.005, 0.003, -0.12]);
     // At q = 0 the body frame is the world's.
-    let (to_exit, exit) = sphere_wrap(p, s, [0.0; 3], 0.02).expect("s1 wraps");
-    let (to_exit2, exit2) = sphere_wrap(exit, s, [0.0, 0.0, -0.05], 0.015).expect("s2 wraps");
-    let expected = to_exit + to_exit2 + dist(exit2, s);
+    let (c1, c2) = ([0.0; 3], [0.0, 0.0, -0.05]);
+    let first = sphere_wrap(p, s, c1, 0.02).expect("s1 wraps");
+    let first2 = sphere_wrap(first.exit, s, c2, 0.015).expect("s2 wraps");
+    let one_pass = first.to_exit + first2.to_exit + dist(first2.exit, s);
+    let second = sphere_wrap(p, first2.entry, c1, 0.02).expect("s1 wraps again");
+    let second2 = sphere_wrap(second.exit, s, c2, 0.015).expect("s2 wraps again");
+    let expected = second.to_exit + second2.to_exit + dist(second2.exit, s);
     let ours = length(&chain, [0.0, 0.0]);
     assert!((ours - expected).abs() < 1e-12, "{ours} vs {expected}");
+    assert!(
+        (one_pass - expected).abs() > 1e-8,
+        "the second pass matters here: {one_pass} vs {expected}"
+    );
     let one = length(&model("wrap s1 ->"), [0.0, 0.0]);
     assert!(
         ours > one + 1e-6,
@@ -328,9 +338,16 @@ fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
     (0..3).map(|i| (a[i] - b[i]).powi(2)).sum::<f64>().sqrt()
 }
 
-/// The shorter wrap from `p` towards `s` over the sphere (`c`, `r`) where the segment crosses it: the
-/// length from `p` to the exit tangent point, and that point.
-fn sphere_wrap(p: [f64; 3], s: [f64; 3], c: [f64; 3], r: f64) -> Option<(f64, [f64; 3])> {
+/// A sphere wrap in a chain: the length from the start to the exit tangent point, that point, and the entry
+/// tangent point.
+struct SphereWrap {
+    to_exit: f64,
+    exit: [f64; 3],
+    entry: [f64; 3],
+}
+
+/// The shorter wrap from `p` towards `s` over the sphere (`c`, `r`) where the segment crosses it.
+fn sphere_wrap(p: [f64; 3], s: [f64; 3], c: [f64; 3], r: f64) -> Option<SphereWrap> {
     let sub = |a: [f64; 3], b: [f64; 3]| [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
     let dot = |a: [f64; 3], b: [f64; 3]| a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
     let (pl, sl) = (sub(p, c), sub(s, c));
@@ -344,14 +361,17 @@ fn sphere_wrap(p: [f64; 3], s: [f64; 3], c: [f64; 3], r: f64) -> Option<(f64, [f
     let angle = (dot(pl, sl) / (np * ns)).clamp(-1.0, 1.0).acos();
     let (ap, as_) = ((r / np).acos(), (r / ns).acos());
     let arc = angle - ap - as_;
-    // The exit point: in the plane of pl and sl, at angle (angle − as_) from pl.
+    // The tangent points: in the plane of pl and sl, at angles ap and (angle − as_) from pl.
     let u = pl.map(|x| x / np);
     let w = sub(sl, u.map(|x| x * dot(sl, u)));
     let nw = dot(w, w).sqrt();
     let v = w.map(|x| x / nw);
-    let th = angle - as_;
-    let exit = [0, 1, 2].map(|i| c[i] + r * (u[i] * th.cos() + v[i] * th.sin()));
-    Some(((np * np - r * r).sqrt() + r * arc, exit))
+    let at = |th: f64| [0, 1, 2].map(|i| c[i] + r * (u[i] * th.cos() + v[i] * th.sin()));
+    Some(SphereWrap {
+        to_exit: (np * np - r * r).sqrt() + r * arc,
+        exit: at(angle - as_),
+        entry: at(ap),
+    })
 }
 
 /// Moment arms through a chain (a cylinder with a side point, then an ellipsoid, both on the moving

@@ -199,7 +199,7 @@ pub fn place_wraps(model: &Model, m: &Muscle) -> Vec<Placement> {
         let along = (frame.apply(&V3::zeros()) - a).dot(&d) / d.norm_squared().max(1e-300);
         if let Some(other) = &taken[best] {
             why = format!(
-                "{why}, which PathWrap `{other}` wraps as well: chained there in the order the objects lie along the segment at the default posture, each wrap running from the exit tangent point of the one before to {} (OpenSim iterates its wraps until the length settles, the earlier aiming at the later's tangent point)",
+                "{why}, which PathWrap `{other}` wraps as well: chained there in the order the objects lie along the segment at the default posture, in two passes: each wrap running from the exit tangent point of the one before to {}, then the earlier re-aimed at the later's entry tangent point (OpenSim's first two passes; it iterates until the length settles)",
                 name(best + 1)
             );
         }

@@ -7,7 +7,7 @@ use super::*;
 impl<'b> Lowerer<'_, 'b> {
     /// Length of a via-point path: straight segments between consecutive points, except where wrap
     /// elements sit between two points. One wrap replaces the straight segment where it would cross its
-    /// obstacle; several (spatial models) are chained, each from the exit tangent point of the one before.
+    /// obstacle; several (spatial models) are chained, in two passes ([`Self::wrap_chain`]).
     pub(super) fn via_length(
         &self,
         poses: &[Option<Pose<'b>>],
@@ -55,11 +55,16 @@ impl<'b> Lowerer<'_, 'b> {
     }
 
     /// The length from `p` to `q` past several obstacles in turn (spatial models; the checker refuses a
-    /// chain in a planar one). Each wrap is the single-obstacle rule applied from where the path stands —
-    /// `p`, or the exit tangent point of the last wrap that wrapped — to `q`: where it wraps, the path runs
-    /// round it to its exit tangent point and goes on from there; where it does not, the path stays where
-    /// it was. The last stretch is straight to `q`. With no wrap active this is |pq|, and each wrap's onset
-    /// is tangential, so the length stays continuous and differentiable as for one wrap.
+    /// chain in a planar one), in two passes as OpenSim's iteration (docs/language.md §20.5).
+    ///
+    /// Pass 1: each wrap is the single-obstacle rule applied from where the path stands — `p`, or the exit
+    /// tangent point of the last wrap that wrapped — aimed at `q`; where it wraps the path goes on from its
+    /// exit tangent point, where it does not the path stays where it was. Each wrap's entry tangent point
+    /// is noted. Pass 2 does the same again, but each wrap aims at the entry tangent point (from pass 1) of
+    /// the first later wrap that wrapped in pass 1, or at `q` if none did; the length is pass 2's: the
+    /// stretches up to each exit tangent point, then straight to `q`. With no wrap active this is |pq|;
+    /// each target moves continuously (a wrap's entry point at its onset lies on the line it replaces), so
+    /// the length stays continuous and differentiable as for one wrap.
     fn wrap_chain(
         &self,
         poses: &[Option<Pose<'b>>],
@@ -67,15 +72,34 @@ impl<'b> Lowerer<'_, 'b> {
         q: [E<'b>; 3],
         chain: &[(ObstacleId, &WrapSideRef)],
     ) -> E<'b> {
-        let mut from = p;
-        let mut pieces = Vec::new();
-        for (o, side) in chain {
-            let (wraps, prefix, exit) =
-                self.spatial_wrap_exit(poses, from, q, &self.m.obstacles[o.index()], side);
-            pieces.push(wraps.select(prefix, 0.0));
-            from = std::array::from_fn(|i| wraps.select(exit[i], from[i]));
+        let pass = |targets: &[[E<'b>; 3]]| {
+            let mut from = p;
+            let mut pieces = Vec::new();
+            let mut entries = Vec::new();
+            for ((o, side), target) in chain.iter().zip(targets) {
+                let (wraps, prefix, exit, entry) = self.spatial_wrap_exit(
+                    poses,
+                    from,
+                    *target,
+                    &self.m.obstacles[o.index()],
+                    side,
+                );
+                pieces.push(wraps.select(prefix, 0.0));
+                entries.push((wraps, entry));
+                from = std::array::from_fn(|i| wraps.select(exit[i], from[i]));
+            }
+            pieces.push(distance(&from, &q));
+            (pieces, entries)
+        };
+        let (_, entries) = pass(&vec![q; chain.len()]);
+        // Each wrap's target: the next wrap's entry point where that one wrapped, else the next one's target.
+        let mut targets = vec![q; chain.len()];
+        for k in (0..chain.len().saturating_sub(1)).rev() {
+            let (wraps, entry) = entries[k + 1];
+            let next = targets[k + 1];
+            targets[k] = std::array::from_fn(|i| wraps.select(entry[i], next[i]));
         }
-        pieces.push(distance(&from, &q));
+        let (pieces, _) = pass(&targets);
         self.b.sum(pieces)
     }
 
@@ -157,7 +181,8 @@ impl<'b> Lowerer<'_, 'b> {
     }
 
     /// [`Self::spatial_wrap`] for a wrap in a chain: whether it wraps, the length from `p` round the
-    /// obstacle to the exit tangent point (meaningful where it wraps), and that point in world coordinates.
+    /// obstacle to the exit tangent point (meaningful where it wraps), that point and the entry tangent
+    /// point, in world coordinates.
     fn spatial_wrap_exit(
         &self,
         poses: &[Option<Pose<'b>>],
@@ -165,12 +190,13 @@ impl<'b> Lowerer<'_, 'b> {
         q: [E<'b>; 3],
         o: &Obstacle,
         side: &WrapSideRef,
-    ) -> (E<'b>, E<'b>, [E<'b>; 3]) {
+    ) -> (E<'b>, E<'b>, [E<'b>; 3], [E<'b>; 3]) {
         let (_, exit) = self.spatial_wrap_parts(poses, p, q, o, side, true);
         exit.expect("asked for the exit")
     }
 
-    /// The single-obstacle rule; with `exit`, also (wraps, length to the exit tangent point, that point).
+    /// The single-obstacle rule; with `exit`, also (wraps, length to the exit tangent point, that point,
+    /// the entry tangent point).
     /// Without it the graph holds exactly the nodes of the length (the IR of existing models is unchanged).
     #[allow(clippy::type_complexity)]
     fn spatial_wrap_parts(
@@ -181,7 +207,7 @@ impl<'b> Lowerer<'_, 'b> {
         o: &Obstacle,
         side: &WrapSideRef,
         exit: bool,
-    ) -> (E<'b>, Option<(E<'b>, E<'b>, [E<'b>; 3])>) {
+    ) -> (E<'b>, Option<(E<'b>, E<'b>, [E<'b>; 3], [E<'b>; 3])>) {
         let b = self.b;
         let straight = distance(&p, &q);
         let (centre, to_world, local) = self.obstacle_frame(poses, o);
@@ -251,11 +277,14 @@ impl<'b> Lowerer<'_, 'b> {
             let within = |share: E<'b>| (zp + dz * share).abs().lt(half);
             wraps = wraps.and(within(tp / flat).or(within((tp + r * arc) / flat)));
         }
-        // The exit tangent point's polar angle in the circle's plane, and that plane's point at an angle
-        // (in the obstacle's frame) carried to the world.
-        let exit_angle = || {
+        // The entry and exit tangent points' polar angles in the circle's plane, and that plane's point at
+        // an angle (in the obstacle's frame) carried to the world.
+        let tangent_angles = || {
             let turn = b.c(0.0).lt(winding).select(1.0, -1.0);
-            q2[1].atan2(q2[0]) - turn * alpha_q
+            (
+                p2[1].atan2(p2[0]) + turn * alpha_p,
+                q2[1].atan2(q2[0]) - turn * alpha_q,
+            )
         };
         let to_world_point = |local: [E<'b>; 3]| -> [E<'b>; 3] {
             let w = mat_vec(&to_world, &local);
@@ -268,11 +297,14 @@ impl<'b> Lowerer<'_, 'b> {
                 let dz = zq - zp;
                 let around = (flat * flat + dz * dz).sqrt();
                 let to_exit = exit.then(|| {
-                    // The tangent point's height, by unrolling; the stretch up to it is that share of the line.
+                    // The tangent points' heights, by unrolling; the stretch up to the exit is that share of
+                    // the line.
                     let share = (tp + r * arc) / flat;
-                    let t = exit_angle();
-                    let point = to_world_point([r * t.cos(), r * t.sin(), zp + dz * share]);
-                    (around * share, point)
+                    let (t_in, t_out) = tangent_angles();
+                    let point = to_world_point([r * t_out.cos(), r * t_out.sin(), zp + dz * share]);
+                    let entry =
+                        to_world_point([r * t_in.cos(), r * t_in.sin(), zp + dz * (tp / flat)]);
+                    (around * share, point, entry)
                 });
                 (around, to_exit)
             }
@@ -281,17 +313,17 @@ impl<'b> Lowerer<'_, 'b> {
                 let around = to_exit + tq;
                 let to_exit = exit.then(|| {
                     let [u, v] = plane_basis(&pl, &ql);
-                    let t = exit_angle();
-                    let (c, s) = (t.cos(), t.sin());
-                    (
-                        to_exit,
-                        to_world_point(std::array::from_fn(|i| (u[i] * c + v[i] * s) * r)),
-                    )
+                    let at = |t: E<'b>| {
+                        let (c, s) = (t.cos(), t.sin());
+                        to_world_point(std::array::from_fn(|i| (u[i] * c + v[i] * s) * r))
+                    };
+                    let (t_in, t_out) = tangent_angles();
+                    (to_exit, at(t_out), at(t_in))
                 });
                 (around, to_exit)
             }
             (None, Some(radii)) => {
-                let (around, to_exit, point) = self.ellipsoid_path(
+                let (around, to_exit, point, entry) = self.ellipsoid_path(
                     p,
                     q,
                     p2,
@@ -304,12 +336,12 @@ impl<'b> Lowerer<'_, 'b> {
                     &to_world,
                     centre,
                 );
-                (around, exit.then_some((to_exit, point)))
+                (around, exit.then_some((to_exit, point, entry)))
             }
         };
         (
             wraps.select(around, straight),
-            to_exit.map(|(length, point)| (wraps, length, point)),
+            to_exit.map(|(length, point, entry)| (wraps, length, point, entry)),
         )
     }
 
@@ -336,7 +368,8 @@ impl<'b> Lowerer<'_, 'b> {
         }
     }
 
-    /// The ellipsoid's wrapped length, the length up to the exit tangent point and that point: the tangent points and the great-circle arc found on the unit sphere
+    /// The ellipsoid's wrapped length, the length up to the exit tangent point, that point and the entry
+    /// tangent point: the tangent points and the great-circle arc found on the unit sphere
     /// (scaled coordinates, in the plane spanned by `basis`), mapped back by the semi-axes; straight tangent
     /// segments plus the mapped arc's length by 8-point Gauss–Legendre quadrature.
     #[allow(clippy::too_many_arguments)]
@@ -353,7 +386,7 @@ impl<'b> Lowerer<'_, 'b> {
         radii: [E<'b>; 3],
         to_world: &Mat3<'b>,
         centre: [E<'b>; 3],
-    ) -> (E<'b>, E<'b>, [E<'b>; 3]) {
+    ) -> (E<'b>, E<'b>, [E<'b>; 3], [E<'b>; 3]) {
         let b = self.b;
         let [u, v] = basis;
         let turn = b.c(0.0).lt(winding).select(1.0, -1.0);
@@ -381,7 +414,7 @@ impl<'b> Lowerer<'_, 'b> {
                 .map(|&(x, w)| speed(mid + turn * half * x) * (half * w)),
         );
         let to_exit = distance(&p, &tp) + arc_length;
-        (to_exit + distance(&tq, &q), to_exit, tq)
+        (to_exit + distance(&tq, &q), to_exit, tq, tp)
     }
 
     /// MotorNet's via-point velocity weights: for a hinge coordinate, the summed rates of every hinge on the
