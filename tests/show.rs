@@ -582,3 +582,64 @@ fn simulate_animates_as_a_gif_and_refuses_bad_paths() {
     assert!(!dir.join("reach.png").exists());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A spatial effector is animated in its front view (x across, z up for arm4): an upward endpoint load
+/// (+z) draws an arrow straight up from the endpoint; the target takes three coordinates.
+#[test]
+fn a_spatial_effector_is_animated_in_its_front_view() {
+    let dir = temp_dir("animate-3d");
+    let gif = dir.join("arm4.gif");
+    let run = |target: &str, out: &std::path::Path| {
+        motornet(&[
+            "simulate",
+            "arm4",
+            "--steps",
+            "20",
+            "--endpoint-load",
+            "0,0,40",
+            "--target",
+            target,
+            "--animate",
+            out.to_str().unwrap(),
+        ])
+    };
+    let (code, _, stderr) = run("0.1,0.1,-0.3", &gif);
+    assert_eq!(code, 0, "{stderr}");
+    let (w, _, frames) = decode_gif(&gif);
+    let (force, endpoint) = ([0xd6, 0x27, 0x28], [0xc8, 0x1e, 0x1e]);
+    let centroid = |rgba: &[u8], rgb: [u8; 3]| {
+        let (mut sx, mut sy, mut n) = (0.0, 0.0, 0.0);
+        for (i, p) in rgba.chunks_exact(4).enumerate() {
+            if p[..3] == rgb {
+                sx += (i % w as usize) as f64;
+                sy += (i / w as usize) as f64;
+                n += 1.0;
+            }
+        }
+        assert!(n > 0.0, "no pixel of {rgb:?}");
+        (sx / n, sy / n)
+    };
+    // The arrow's pixels near the endpoint (the legend's swatch of one muscle has the same red).
+    let e = centroid(&frames[5].0, endpoint);
+    let (mut sx, mut sy, mut n) = (0.0, 0.0, 0.0);
+    for (i, p) in frames[5].0.chunks_exact(4).enumerate() {
+        let (x, y) = ((i % w as usize) as f64, (i / w as usize) as f64);
+        if p[..3] == force && (x - e.0).abs() < 60.0 && (y - e.1).abs() < 120.0 {
+            (sx, sy, n) = (sx + x, sy + y, n + 1.0);
+        }
+    }
+    assert!(n > 30.0, "no arrow near the endpoint {e:?}");
+    let f = (sx / n, sy / n);
+    assert!(
+        f.1 < e.1 - 5.0 && (f.0 - e.0).abs() < 3.0,
+        "arrow {f:?} from {e:?}"
+    );
+    // A planar target for a spatial model is refused, naming what it expects.
+    let (code, _, stderr) = run("0.1,0.1", &dir.join("bad.gif"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("`x,y,z`") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
