@@ -520,18 +520,7 @@ fn simulate_animates_as_a_gif_and_refuses_bad_paths() {
     assert!(frames[..30].iter().all(|f| f.1 == 2));
     assert_eq!(frames[30].1, 100);
     let count = |rgba: &[u8], rgb: [u8; 3]| rgba.chunks_exact(4).filter(|p| p[..3] == rgb).count();
-    let centroid = |rgba: &[u8], rgb: [u8; 3]| {
-        let (mut sx, mut sy, mut n) = (0.0, 0.0, 0.0);
-        for (i, p) in rgba.chunks_exact(4).enumerate() {
-            if p[..3] == rgb {
-                sx += (i % w as usize) as f64;
-                sy += (i / w as usize) as f64;
-                n += 1.0;
-            }
-        }
-        assert!(n > 0.0, "no pixel of {rgb:?}");
-        (sx / n, sy / n)
-    };
+    let centroid = |rgba: &[u8], rgb: [u8; 3]| pixel_centroid(rgba, w, rgb, |_, _| true, 1.0);
     let (force, endpoint, body, target) = (
         [0xd6, 0x27, 0x28],
         [0xc8, 0x1e, 0x1e],
@@ -607,29 +596,11 @@ fn a_spatial_effector_is_animated_in_its_front_view() {
     assert_eq!(code, 0, "{stderr}");
     let (w, _, frames) = decode_gif(&gif);
     let (force, endpoint) = ([0xd6, 0x27, 0x28], [0xc8, 0x1e, 0x1e]);
-    let centroid = |rgba: &[u8], rgb: [u8; 3]| {
-        let (mut sx, mut sy, mut n) = (0.0, 0.0, 0.0);
-        for (i, p) in rgba.chunks_exact(4).enumerate() {
-            if p[..3] == rgb {
-                sx += (i % w as usize) as f64;
-                sy += (i / w as usize) as f64;
-                n += 1.0;
-            }
-        }
-        assert!(n > 0.0, "no pixel of {rgb:?}");
-        (sx / n, sy / n)
-    };
+    let centroid = |rgba: &[u8], rgb: [u8; 3]| pixel_centroid(rgba, w, rgb, |_, _| true, 1.0);
     // The arrow's pixels near the endpoint (the legend's swatch of one muscle has the same red).
     let e = centroid(&frames[5].0, endpoint);
-    let (mut sx, mut sy, mut n) = (0.0, 0.0, 0.0);
-    for (i, p) in frames[5].0.chunks_exact(4).enumerate() {
-        let (x, y) = ((i % w as usize) as f64, (i / w as usize) as f64);
-        if p[..3] == force && (x - e.0).abs() < 60.0 && (y - e.1).abs() < 120.0 {
-            (sx, sy, n) = (sx + x, sy + y, n + 1.0);
-        }
-    }
-    assert!(n > 30.0, "no arrow near the endpoint {e:?}");
-    let f = (sx / n, sy / n);
+    let near = |x: f64, y: f64| (x - e.0).abs() < 60.0 && (y - e.1).abs() < 120.0;
+    let f = pixel_centroid(&frames[5].0, w, force, near, 31.0);
     assert!(
         f.1 < e.1 - 5.0 && (f.0 - e.0).abs() < 3.0,
         "arrow {f:?} from {e:?}"
@@ -642,4 +613,24 @@ fn a_spatial_effector_is_animated_in_its_front_view() {
         "{stderr}"
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The mean position of the pixels of colour `rgb` in an RGBA image `w` pixels wide, among those `keep`
+/// accepts (x, y); at least `min` of them must be there.
+fn pixel_centroid(
+    rgba: &[u8],
+    w: u16,
+    rgb: [u8; 3],
+    keep: impl Fn(f64, f64) -> bool,
+    min: f64,
+) -> (f64, f64) {
+    let (mut sx, mut sy, mut n) = (0.0, 0.0, 0.0);
+    for (i, p) in rgba.chunks_exact(4).enumerate() {
+        let (x, y) = ((i % w as usize) as f64, (i / w as usize) as f64);
+        if p[..3] == rgb && keep(x, y) {
+            (sx, sy, n) = (sx + x, sy + y, n + 1.0);
+        }
+    }
+    assert!(n >= min, "{n} pixels of {rgb:?}, expected at least {min}");
+    (sx / n, sy / n)
 }
