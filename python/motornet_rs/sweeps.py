@@ -487,9 +487,14 @@ def _run_on_ray(ray, todo, out, rows, runs, target, address, cpus_per_run, num_c
                 write_results(out, runs, rows)
                 say(f"[{done}/{len(runs)}] {r.run_id}: {_fmt(row)}")
     except KeyboardInterrupt:
-        # Stop the workers: each run directory keeps its last checkpoint, which a rerun resumes from.
+        # Stop the workers: each run directory keeps its last checkpoint, which a rerun resumes from. When
+        # this driver owns its Ray connection, `ray.shutdown()` below ends the job and Ray kills the job's
+        # workers; cancelling them first races with their replies and can abort the driver inside Ray
+        # ("Tried to complete task that was not pending", ray-project/ray#54798). Only a session the
+        # caller opened, which outlives this call, needs its tasks cancelled.
         for ref, r in pending.items():
-            ray.cancel(ref, force=True)
+            if not started:
+                ray.cancel(ref, force=True)
             rows[r.run_id] = _unfinished(os.path.join(out, r.run_id), target)
         write_results(out, runs, rows)
         say(f"sweep: interrupted with {len(pending)} runs unfinished; rerun the same command to resume")
