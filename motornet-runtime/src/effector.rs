@@ -3,8 +3,8 @@
 use crate::batch;
 use crate::error::Error;
 use crate::plant::{Plant, Workspace};
-use crate::team::Team;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use crate::team::{Disjoint, Team};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// `batch` effectors of one plant, with their current states.
 pub struct Effector<P: Plant> {
@@ -24,26 +24,6 @@ pub struct Effector<P: Plant> {
     pub check_finite: bool,
     /// Worker threads for large batches (see [`Effector::set_threads`]).
     team: Option<Team>,
-}
-
-/// A pointer into a buffer whose disjoint parts are written by different threads.
-#[derive(Clone, Copy)]
-struct Disjoint<T>(*mut T);
-// SAFETY: users only hand out non-overlapping parts (see `Effector::step`); each part is used as a
-// `&mut T` on another thread, which needs `T: Send` (as for `&mut T` or `Mutex<T>`).
-unsafe impl<T: Send> Sync for Disjoint<T> {}
-unsafe impl<T: Send> Send for Disjoint<T> {}
-
-impl<T> Disjoint<T> {
-    /// SAFETY: `at..at + len` must lie within the buffer and not overlap any part used concurrently.
-    unsafe fn slice<'a>(&self, at: usize, len: usize) -> &'a mut [T] {
-        std::slice::from_raw_parts_mut(self.0.add(at), len)
-    }
-
-    /// SAFETY: as for [`Disjoint::slice`], for the single element `k`.
-    unsafe fn item<'a>(&self, k: usize) -> &'a mut T {
-        &mut *self.0.add(k)
-    }
 }
 
 /// Below this many effectors per thread, splitting a step costs more than it saves.
@@ -112,37 +92,9 @@ impl<P: Plant> Effector<P> {
     /// Resets every effector from its joint state (`batch × 2·dof`: positions then velocities). Positions
     /// and velocities must lie within the joint limits, as MotorNet requires.
     pub fn reset(&mut self, joint: &[f64]) -> Result<(), Error> {
+        check_joint_state(&self.plant, joint, self.batch)?;
         let info = self.plant.info();
         let jd = info.joint_dim();
-        let dof = info.dof();
-        expect_len("joint state", joint, self.batch * jd)?;
-        for b in 0..self.batch {
-            let row = &joint[b * jd..(b + 1) * jd];
-            for (k, bound) in self.plant.bounds().iter().enumerate() {
-                let (q, v) = (row[k], row[dof + k]);
-                let bad_q = !(q >= bound.lower && q <= bound.upper);
-                let bad_v = !(v >= bound.vel_lower && v <= bound.vel_upper);
-                if bad_q || bad_v {
-                    let (value, lower, upper, name) = if bad_q {
-                        (q, bound.lower, bound.upper, info.coord_names[k].clone())
-                    } else {
-                        (
-                            v,
-                            bound.vel_lower,
-                            bound.vel_upper,
-                            format!("{} velocity", info.coord_names[k]),
-                        )
-                    };
-                    return Err(Error::OutOfBounds {
-                        effector: b,
-                        coord: name,
-                        value,
-                        lower,
-                        upper,
-                    });
-                }
-            }
-        }
         let mut state = vec![0.0; info.state_dim()];
         for (b, row) in joint.chunks_exact(jd).enumerate() {
             self.plant
@@ -184,42 +136,24 @@ impl<P: Plant> Effector<P> {
             // others instead of holding up the step, so more threads are never much slower than one.
             Some(team) if self.batch >= 2 * MIN_PER_THREAD => {
                 let (n, plant, states) = (self.batch, &self.plant, &self.states);
-                // Thread k first takes the pieces of its own share of the batch (whose states its
-                // core's cache holds from the previous step), then helps with the others' shares.
-                let pieces = n.div_ceil(PIECE);
-                let threads = team.threads();
-                let per = pieces.div_ceil(threads);
-                let shares: Vec<AtomicUsize> =
-                    (0..threads).map(|t| AtomicUsize::new(t * per)).collect();
                 let next = Disjoint(self.next.as_mut_ptr());
                 let controls = Disjoint(self.controls.as_mut_ptr());
                 let workspaces = Disjoint(self.workspaces.as_mut_ptr());
-                team.run_shared(&|k| {
-                    // SAFETY: workspace k is used by thread k alone, and `run` returns only when all
-                    // threads are done.
+                team.run_pieces(n.div_ceil(PIECE), &|k, piece| {
+                    // SAFETY: workspace k is used by thread k alone; each piece is claimed by one
+                    // thread only and writes only effectors lo..hi of `next` and `controls`, so the
+                    // parts written concurrently do not overlap.
                     let ws = unsafe { workspaces.item(k) };
-                    let shares = &shares;
-                    let claims = (0..threads).flat_map(|i| {
-                        let t = (k + i) % threads;
-                        let end = ((t + 1) * per).min(pieces);
-                        std::iter::from_fn(move || Some(shares[t].fetch_add(1, Ordering::Relaxed)))
-                            .take_while(move |&p| p < end)
-                    });
-                    for piece in claims {
-                        let (lo, hi) = (piece * PIECE, ((piece + 1) * PIECE).min(n));
-                        // SAFETY: each piece is claimed by one thread only, and writes only effectors
-                        // lo..hi of `next` and `controls`: the parts written concurrently do not
-                        // overlap.
-                        let (out, u) = unsafe {
-                            (
-                                next.slice(lo * s, (hi - lo) * s),
-                                controls.slice(lo * c, (hi - lo) * c),
-                            )
-                        };
-                        let x = &states[lo * s..hi * s];
-                        if !step_slice(plant, ws, &inputs, lo, x, u, out, check) {
-                            bad.store(true, Ordering::Relaxed);
-                        }
+                    let (lo, hi) = (piece * PIECE, ((piece + 1) * PIECE).min(n));
+                    let (out, u) = unsafe {
+                        (
+                            next.slice(lo * s, (hi - lo) * s),
+                            controls.slice(lo * c, (hi - lo) * c),
+                        )
+                    };
+                    let x = &states[lo * s..hi * s];
+                    if !step_slice(plant, ws, &inputs, lo, x, u, out, check) {
+                        bad.store(true, Ordering::Relaxed);
                     }
                 });
             }
@@ -311,6 +245,47 @@ impl<P: Plant> Effector<P> {
     }
 }
 
+/// Checks `batch` joint states (`batch × 2·dof`: positions then velocities) against the plant's limits, as
+/// MotorNet requires of initial states.
+pub fn check_joint_state<P: Plant + ?Sized>(
+    plant: &P,
+    joint: &[f64],
+    batch: usize,
+) -> Result<(), Error> {
+    let info = plant.info();
+    let jd = info.joint_dim();
+    let dof = info.dof();
+    expect_len("joint state", joint, batch * jd)?;
+    for b in 0..batch {
+        let row = &joint[b * jd..(b + 1) * jd];
+        for (k, bound) in plant.bounds().iter().enumerate() {
+            let (q, v) = (row[k], row[dof + k]);
+            let bad_q = !(q >= bound.lower && q <= bound.upper);
+            let bad_v = !(v >= bound.vel_lower && v <= bound.vel_upper);
+            if bad_q || bad_v {
+                let (value, lower, upper, name) = if bad_q {
+                    (q, bound.lower, bound.upper, info.coord_names[k].clone())
+                } else {
+                    (
+                        v,
+                        bound.vel_lower,
+                        bound.vel_upper,
+                        format!("{} velocity", info.coord_names[k]),
+                    )
+                };
+                return Err(Error::OutOfBounds {
+                    effector: b,
+                    coord: name,
+                    value,
+                    lower,
+                    upper,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Effectors stepped, then scanned for NaN, together: their new states (about 19 kB for arm26) are still in
 /// the L1 cache when the scan reads them. A multiple of the block size.
 const CHUNK: usize = 32;
@@ -346,7 +321,7 @@ fn step_slice<P: Plant>(
 
 /// Whether every value is finite. `v·0` is ±0 for a finite `v` and NaN otherwise, and a NaN survives
 /// sums; eight independent sums keep the vector units busy.
-fn all_finite(values: &[f64]) -> bool {
+pub(crate) fn all_finite(values: &[f64]) -> bool {
     let mut sums = [0.0f64; 8];
     let mut chunks = values.chunks_exact(8);
     for chunk in &mut chunks {

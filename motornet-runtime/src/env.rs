@@ -587,7 +587,12 @@ impl<P: Plant> Environment<P> {
 }
 
 /// The task's endpoint load plus the episode's events' (force pulses, loads, fields, channels).
-fn total_load(task: &dyn Task, t: usize, e: &Episode, cart: &Cartesian) -> crate::task::Load {
+pub(crate) fn total_load(
+    task: &dyn Task,
+    t: usize,
+    e: &Episode,
+    cart: &Cartesian,
+) -> crate::task::Load {
     let (mut f, mut d) = task.endpoint_load(t, e, cart);
     if !e.events.is_empty() {
         let (g, dg) = e.event_load(t, cart);
@@ -601,7 +606,7 @@ fn total_load(task: &dyn Task, t: usize, e: &Episode, cart: &Cartesian) -> crate
     (f, d)
 }
 
-fn vision_rotation(e: &Episode) -> f64 {
+pub(crate) fn vision_rotation(e: &Episode) -> f64 {
     if e.events.is_empty() {
         0.0
     } else {
@@ -610,7 +615,7 @@ fn vision_rotation(e: &Episode) -> f64 {
 }
 
 /// The rotation matrix of `angle` (counter-clockwise).
-fn rotation(angle: f64) -> [[f64; 2]; 2] {
+pub(crate) fn rotation(angle: f64) -> [[f64; 2]; 2] {
     let (s, c) = angle.sin_cos();
     [[c, -s], [s, c]]
 }

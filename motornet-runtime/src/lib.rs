@@ -22,6 +22,7 @@ pub mod task;
 mod team;
 pub mod train;
 pub mod units;
+pub mod vec_env;
 
 /// The `ndarray` whose array views [`gru::Gru`] takes and returns, re-exported so that callers use the
 /// same version without a dependency of their own:

@@ -120,6 +120,28 @@ impl Team {
         }
     }
 
+    /// Runs `job(thread, piece)` for every piece in `0..pieces`, each once, as [`Team::run_shared`] shares
+    /// work: thread k first claims the pieces of its own share (whose data its core's cache holds from the
+    /// previous run), then helps with the others' shares; pieces a late worker never claims are done by
+    /// the others. `thread` (below [`Team::threads`]) names the thread, e.g. to pick its scratch space.
+    pub fn run_pieces(&mut self, pieces: usize, job: &(dyn Fn(usize, usize) + Sync)) {
+        let threads = self.threads();
+        let per = pieces.div_ceil(threads);
+        let shares: Vec<AtomicUsize> = (0..threads).map(|t| AtomicUsize::new(t * per)).collect();
+        self.run_shared(&|k| {
+            let shares = &shares;
+            let claims = (0..threads).flat_map(|i| {
+                let t = (k + i) % threads;
+                let end = ((t + 1) * per).min(pieces);
+                std::iter::from_fn(move || Some(shares[t].fetch_add(1, Ordering::Relaxed)))
+                    .take_while(move |&p| p < end)
+            });
+            for piece in claims {
+                job(k, piece);
+            }
+        });
+    }
+
     /// Returns how long the caller's own part took and how long it then waited for the workers.
     fn run_with(&mut self, job: &(dyn Fn(usize) + Sync), all: bool) -> (Duration, Duration) {
         if self.handles.is_empty() {
@@ -254,6 +276,26 @@ impl Drop for Team {
             h.thread().unpark();
             let _ = h.join();
         }
+    }
+}
+
+/// A pointer into a buffer whose disjoint parts are written by different threads.
+#[derive(Clone, Copy)]
+pub(crate) struct Disjoint<T>(pub(crate) *mut T);
+// SAFETY: users only hand out non-overlapping parts (see `Effector::step` and `VecEnv::step`); each part is used as a
+// `&mut T` on another thread, which needs `T: Send` (as for `&mut T` or `Mutex<T>`).
+unsafe impl<T: Send> Sync for Disjoint<T> {}
+unsafe impl<T: Send> Send for Disjoint<T> {}
+
+impl<T> Disjoint<T> {
+    /// SAFETY: `at..at + len` must lie within the buffer and not overlap any part used concurrently.
+    pub(crate) unsafe fn slice<'a>(&self, at: usize, len: usize) -> &'a mut [T] {
+        std::slice::from_raw_parts_mut(self.0.add(at), len)
+    }
+
+    /// SAFETY: as for [`Disjoint::slice`], for the single element `k`.
+    pub(crate) unsafe fn item<'a>(&self, k: usize) -> &'a mut T {
+        &mut *self.0.add(k)
     }
 }
 
