@@ -232,6 +232,15 @@ impl TrainConfig {
         problems.into_result()
     }
 
+    /// [`TrainConfig::validate`] against a plant given instead of the one `model` names (the Python
+    /// bindings' plants may come from source text).
+    pub fn validate_for(&self, plant: &dyn Plant) -> Result<(), Error> {
+        let mut problems = Problems::default();
+        self.check_values(&mut problems);
+        self.check_against(plant, &mut problems);
+        problems.into_result()
+    }
+
     /// Checks that need no model.
     fn check_values(&self, p: &mut Problems) {
         let e = &self.env;

@@ -94,6 +94,7 @@ impl Outputs<'_> {
     }
 }
 
+#[inline]
 fn noise(rng: &mut ChaCha8Rng, sd: f64) -> f64 {
     if sd == 0.0 {
         0.0
@@ -340,17 +341,36 @@ impl<P: Plant> VecEnv<P> {
         let info = self.env.plant.info();
         let (s, c, o) = (info.state_dim(), info.control_dim(), self.env.obs_dim());
         let dim = info.space_dim;
-        // The observation's time and, per column, the ring slot its delayed value is read from.
+        // The observation's time, and where each of its columns is read from at that time.
         let seen_at = self.t + usize::from(actions.is_some());
-        let column_slot: Vec<usize> = self
+        let (ds, acts, m) = (self.delay_slots, self.action_slots, info.n_muscles());
+        let plan: Vec<(Read, bool)> = self
             .env
             .observation_sources()
             .iter()
-            .map(|src| match *src {
-                ObsSource::State { delay, .. } => {
-                    seen_at.saturating_sub(delay - 1) % self.delay_slots
-                }
-                _ => 0,
+            .enumerate()
+            .map(|(k, src)| {
+                let read = match *src {
+                    ObsSource::Goal(axis) => Read::Goal(axis),
+                    ObsSource::GoCue => Read::GoCue,
+                    ObsSource::State { delay, .. } => Read::Captured {
+                        slot: (seen_at.saturating_sub(delay - 1) % ds) * o,
+                        column: k,
+                        vision_axis: self.vision.iter().position(|&v| v == k),
+                    },
+                    ObsSource::Action { muscle, lag } if seen_at >= lag => {
+                        Read::Applied(((seen_at - lag) % acts) * m + muscle)
+                    }
+                    ObsSource::Action { .. } => Read::Zero,
+                };
+                (read, !matches!(src, ObsSource::Goal(_) | ObsSource::GoCue))
+            })
+            .collect();
+        // The endpoint's state indices, in the plant's layout (`[x, y, vx, vy]` or 3D).
+        let endpoint: Vec<usize> = (0..2 * dim)
+            .map(|j| {
+                let k = if j < dim { j } else { 3 + j - dim };
+                info.endpoint_index(k).expect("a component of the space")
             })
             .collect();
         let piece = Piece {
@@ -369,7 +389,8 @@ impl<P: Plant> VecEnv<P> {
             action_slots: self.action_slots,
             state_columns: &self.state_columns,
             vision: &self.vision,
-            column_slot: &column_slot,
+            plan: &plan,
+            endpoint: &endpoint,
             out: [
                 Disjoint(out.observations.as_mut_ptr()),
                 Disjoint(out.reward.as_mut_ptr()),
@@ -421,6 +442,24 @@ impl<P: Plant> VecEnv<P> {
     }
 }
 
+/// Where an observation column is read from at one step.
+#[derive(Clone, Copy)]
+enum Read {
+    Goal(usize),
+    GoCue,
+    /// Column `column` of the ring slot starting at `slot`; a seen-endpoint column also names its axis,
+    /// for a rotation of vision.
+    Captured {
+        slot: usize,
+        column: usize,
+        vision_axis: Option<usize>,
+    },
+    /// This index of the environment's applied excitations.
+    Applied(usize),
+    /// A stacked action before the first steps.
+    Zero,
+}
+
 /// What the pieces of one step share: settings and inputs to read, and the buffers they write in
 /// disjoint parts (each environment's rows, ring slots and random stream belong to its piece).
 struct Piece<'a, P: Plant> {
@@ -441,7 +480,10 @@ struct Piece<'a, P: Plant> {
     action_slots: usize,
     state_columns: &'a [(usize, usize, f64, f64)],
     vision: &'a [usize],
-    column_slot: &'a [usize],
+    /// Per observation column: where it is read from, and whether observation noise is added.
+    plan: &'a [(Read, bool)],
+    /// The endpoint's state indices (the plant's layout).
+    endpoint: &'a [usize],
     /// Observations, reward, cartesian, goal, aim (as in [`Outputs`]).
     out: [Disjoint<f64>; 5],
     /// State, control and observation sizes, and the space dimension.
@@ -473,10 +515,10 @@ impl<P: Plant> Piece<'_, P> {
             let b = lo + i;
             let e = &self.episodes[b];
             let (start, stride) = batch::slot(count, s, i);
-            let cart = std::array::from_fn(|k| {
-                info.endpoint_index(k)
-                    .map_or(0.0, |j| x[start + j * stride])
-            });
+            let mut cart = [0.0; 6];
+            for (j, &at) in self.endpoint.iter().enumerate() {
+                cart[if j < dim { j } else { 3 + j - dim }] = x[start + at * stride];
+            }
             let (at, step) = batch::slot(count, c, i);
             let applied = self
                 .applied
@@ -542,42 +584,34 @@ impl<P: Plant> Piece<'_, P> {
             let applied = self.applied.slice(b * acts * m, acts * m);
             let goal = e.goal(t);
             let angle = vision_rotation(e);
+            let r = if angle != 0.0 {
+                rotation(angle)
+            } else {
+                [[1.0, 0.0], [0.0, 1.0]]
+            };
             let obs = self.out[0].slice(b * o, o);
-            for (k, src) in env.observation_sources().iter().enumerate() {
-                let v = match *src {
-                    ObsSource::Goal(axis) => goal[axis],
-                    ObsSource::GoCue => e.go_signal(t),
-                    ObsSource::State {
-                        channel: ObsChannel::Vision,
+            for (v, &(read, noisy)) in obs.iter_mut().zip(self.plan) {
+                let value = match read {
+                    Read::Goal(axis) => goal[axis],
+                    Read::GoCue => e.go_signal(t),
+                    Read::Captured {
+                        slot,
+                        vision_axis: Some(axis),
                         ..
                     } if angle != 0.0 => {
                         // Both coordinates of the (noisy) seen position, rotated about the start.
-                        let slot = self.column_slot[k] * o;
-                        let seen = |kk: usize| ring[slot + self.vision[kk]];
-                        let r = rotation(angle);
-                        let axis = self.vision.iter().position(|&v| v == k).unwrap_or(0);
-                        e.start[axis]
-                            + r[axis][0] * (seen(0) - e.start[0])
-                            + r[axis][1] * (seen(1) - e.start[1])
+                        let seen = |kk: usize| ring[slot + self.vision[kk]] - e.start[kk];
+                        e.start[axis] + r[axis][0] * seen(0) + r[axis][1] * seen(1)
                     }
-                    ObsSource::State { .. } => ring[self.column_slot[k] * o + k],
-                    ObsSource::Action { muscle, lag } => {
-                        if t >= lag {
-                            applied[((t - lag) % acts) * m + muscle]
-                        } else {
-                            0.0
-                        }
-                    }
+                    Read::Captured { slot, column, .. } => ring[slot + column],
+                    Read::Applied(at) => applied[at],
+                    Read::Zero => 0.0,
                 };
-                let noisy = !matches!(src, ObsSource::Goal(_) | ObsSource::GoCue);
-                obs[k] = v + if noisy { noise(rng, sd_obs) } else { 0.0 };
+                *v = value + if noisy { noise(rng, sd_obs) } else { 0.0 };
             }
             let cartesian = self.out[2].slice(b * 2 * dim, 2 * dim);
-            for (j, v) in cartesian.iter_mut().enumerate() {
-                let k = if j < dim { j } else { 3 + j - dim };
-                *v = info
-                    .endpoint_index(k)
-                    .map_or(0.0, |at| states[start + at * stride]);
+            for (v, &at) in cartesian.iter_mut().zip(self.endpoint) {
+                *v = states[start + at * stride];
             }
             let aim = e.aim(t);
             self.out[3]

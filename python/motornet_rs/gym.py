@@ -10,7 +10,8 @@ motornet_rs`` registers them)::
 Observations are MotorNet's (goal, delayed vision, delayed proprioception, stacked actions, go cue; see
 ``describe_observation()``), actions are excitations in [0, 1], the reward is minus the L1 distance of the
 fingertip from where it should be, and an episode ends (``terminated``) after ``max_ep_duration``.
-``info`` holds ``cartesian`` (the endpoint [x, y, vx, vy]), ``goal`` and ``aim``; the single environment
+``info`` holds ``cartesian`` (the endpoint [x, y, vx, vy]), ``goal`` (the goal shown: after a target jump,
+the new one) and ``aim``; the single environment
 adds the full state row ``states``, the vector environment gives all of them by ``states()``.
 """
 
@@ -56,12 +57,13 @@ def _settings(model, task, overrides, interpreted, max_ep_duration, propriocepti
 class _Common:
     def _build(self, n, model, task, overrides, interpreted, max_ep_duration, proprioception_delay,
                vision_delay, action_noise, obs_noise, proprioception_noise, vision_noise,
-               action_frame_stacking, seed, threads):
+               action_frame_stacking, seed, threads, perturbations):
         self.plant, self.task, self.env_config = _settings(
             model, task, overrides, interpreted, max_ep_duration, proprioception_delay, vision_delay,
             action_noise, obs_noise, proprioception_noise, vision_noise, action_frame_stacking)
+        self.perturbations = [dict(p) for p in perturbations or []]
         self._vec = _core.VecEnv(self.plant.core(), n, json.dumps(self.task), json.dumps(self.env_config),
-                                 seed, threads)
+                                 seed, threads, json.dumps(self.perturbations))
         o, m = self._vec.obs_dim, self._vec.n_muscles
         self._single_obs = spaces.Box(-np.inf, np.inf, shape=(o,), dtype=np.float64)
         self._single_act = spaces.Box(0.0, 1.0, shape=(m,), dtype=np.float64)
@@ -80,17 +82,20 @@ class _Common:
 
 
 class ReachEnv(_Common, gymnasium.Env):
-    """One environment (``gymnasium.Env``); keyword arguments as :class:`motornet_rs.torch.Environment`."""
+    """One environment (``gymnasium.Env``); keyword arguments as :class:`motornet_rs.torch.Environment`, plus
+    ``perturbations``: a list of dicts, the ``[[perturbation]]`` tables of the training configuration (force
+    pulses, loads, fields, channels, target jumps, visuomotor rotations, sequences; docs/training.md), drawn
+    per episode with their probabilities exactly as the trainer draws them."""
 
     metadata = {"render_modes": []}
 
     def __init__(self, model="arm26", task="random_reach", *, overrides=None, interpreted=False,
                  max_ep_duration=1.0, proprioception_delay=None, vision_delay=None, action_noise=0.0,
                  obs_noise=0.0, proprioception_noise=0.0, vision_noise=0.0, action_frame_stacking=0,
-                 render_mode=None):
+                 perturbations=None, render_mode=None):
         self._build(1, model, task, overrides, interpreted, max_ep_duration, proprioception_delay,
                     vision_delay, action_noise, obs_noise, proprioception_noise, vision_noise,
-                    action_frame_stacking, 0, 1)
+                    action_frame_stacking, 0, 1, perturbations)
         self.observation_space = self._single_obs
         self.action_space = self._single_act
         self.render_mode = render_mode
@@ -131,10 +136,10 @@ class ReachVectorEnv(_Common, VectorEnv):
     def __init__(self, num_envs=1, model="arm26", task="random_reach", *, overrides=None, interpreted=False,
                  max_ep_duration=1.0, proprioception_delay=None, vision_delay=None, action_noise=0.0,
                  obs_noise=0.0, proprioception_noise=0.0, vision_noise=0.0, action_frame_stacking=0,
-                 threads=1, render_mode=None):
+                 threads=1, perturbations=None, render_mode=None):
         self._build(num_envs, model, task, overrides, interpreted, max_ep_duration, proprioception_delay,
                     vision_delay, action_noise, obs_noise, proprioception_noise, vision_noise,
-                    action_frame_stacking, 0, threads)
+                    action_frame_stacking, 0, threads, perturbations)
         self.num_envs = num_envs
         self.single_observation_space = self._single_obs
         self.single_action_space = self._single_act

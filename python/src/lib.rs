@@ -9,11 +9,14 @@
 
 use motornet::models::{self, Backend};
 use motornet::runtime::batch;
-use motornet::runtime::env::{EnvConfig, Environment, ObsChannel, ObsSource};
+use motornet::runtime::effector::check_joint_state;
+use motornet::runtime::env::{total_load, Environment, ObsChannel, ObsSource};
 use motornet::runtime::plant::Workspace;
 use motornet::runtime::policy::Policy;
-use motornet::runtime::task::{ChaCha8Rng, Episode, TaskContext};
+use motornet::runtime::task::TaskContext;
 use motornet::runtime::train::episode_rng;
+use motornet::runtime::vec_env::{Outputs, VecEnv};
+use motornet::training::TrainConfig;
 use motornet::{Error, Plant};
 use numpy::{
     IxDyn, PyArray1, PyArray2, PyArray3, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn,
@@ -23,7 +26,6 @@ use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use rand_distr_free::normal;
 use std::sync::Mutex;
 
 create_exception!(
@@ -40,22 +42,6 @@ fn err(e: Error) -> PyErr {
 
 fn input(msg: String) -> PyErr {
     MotornetError::new_err(msg)
-}
-
-/// Standard normal samples without another dependency (Box–Muller on the ChaCha stream).
-mod rand_distr_free {
-    use motornet::runtime::task::ChaCha8Rng;
-    use rand::Rng;
-
-    pub fn normal(rng: &mut ChaCha8Rng) -> f64 {
-        loop {
-            let u: f64 = rng.random();
-            let v: f64 = rng.random();
-            if u > 0.0 {
-                return (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos();
-            }
-        }
-    }
 }
 
 /// How a plant was made, so that an environment can build its own copy.
@@ -463,7 +449,7 @@ impl PyPlant {
         let info = self.plant.info();
         let (jd, s) = (info.joint_dim(), info.state_dim());
         let (b, j, two) = rows("reset", "joint", &joint, jd)?;
-        check_joint(&*self.plant, j, b)?;
+        check_joint_state(&*self.plant, j, b).map_err(err)?;
         let mut ws = self.workspace();
         let ws = &mut *ws;
         new_out(py, b, s, two, |out| {
@@ -637,229 +623,94 @@ impl PyPlant {
 }
 
 /// A batch of environments stepped in Rust: an effector, a task, and MotorNet's observation model (goal,
-/// delayed and noisy vision and proprioception, stacked actions, go cue), one episode per environment.
-/// The gymnasium environments and the torch environment are built on it. The states are kept in the
-/// plant's batch layout (blocks of four effectors, component by component), which compiled plants step
-/// four at a time; observations read the components they need from it.
+/// delayed and noisy vision and proprioception, stacked actions, go cue), one episode per environment,
+/// with the perturbations of the training configuration. The gymnasium environments and the torch
+/// environment are built on it; the stepping itself is `motornet::runtime::vec_env::VecEnv`, the same
+/// observation model as the trainer's, value for value.
 #[pyclass(name = "VecEnv", module = "motornet_rs._core")]
 struct PyVecEnv {
-    env: Environment<Box<dyn Plant>>,
-    n: usize,
-    threads: usize,
+    live: VecEnv<Box<dyn Plant>>,
     seed: u64,
+    /// Resets since the seed was set: each draws its episodes and noise from streams of its own.
     resets: u64,
-    episodes: Vec<Episode>,
-    rngs: Vec<ChaCha8Rng>,
-    t: usize,
-    /// States (batch layout, `n × state_dim`), the next states, controls (batch layout and rows).
-    x: Vec<f64>,
-    y: Vec<f64>,
-    u: Vec<f64>,
-    u_rows: Vec<f64>,
-    /// One workspace per thread.
-    wss: Vec<Workspace>,
-    /// The last `delay_slots` captured sensory values (`slot × n × obs_dim`, only State columns): the
-    /// capture of state `t` is in slot `t mod delay_slots`.
-    captured: Vec<f64>,
-    delay_slots: usize,
-    /// The last `action_slots` applied (noisy) excitations (`slot × n × m`), likewise.
-    applied: Vec<f64>,
-    action_slots: usize,
 }
 
 fn json_to<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> PyResult<T> {
     serde_json::from_str(text).map_err(|e| input(format!("{what}: {e}")))
 }
 
-/// Checks joint states (`batch × 2·dof`) against a plant's limits, as `Effector::reset` does.
-fn check_joint(plant: &dyn Plant, joint: &[f64], batch: usize) -> PyResult<()> {
-    let info = plant.info();
-    let (jd, dof) = (info.joint_dim(), info.dof());
-    for b in 0..batch {
-        let row = &joint[b * jd..(b + 1) * jd];
-        for (k, bound) in plant.bounds().iter().enumerate() {
-            let (q, v) = (row[k], row[dof + k]);
-            if !(q >= bound.lower && q <= bound.upper) {
-                return Err(err(Error::OutOfBounds {
-                    effector: b,
-                    coord: info.coord_names[k].clone(),
-                    value: q,
-                    lower: bound.lower,
-                    upper: bound.upper,
-                }));
-            }
-            if !(v >= bound.vel_lower && v <= bound.vel_upper) {
-                return Err(err(Error::OutOfBounds {
-                    effector: b,
-                    coord: format!("{} velocity", info.coord_names[k]),
-                    value: v,
-                    lower: bound.vel_lower,
-                    upper: bound.vel_upper,
-                }));
-            }
-        }
-    }
-    Ok(())
+/// New numpy arrays for what a reset or step writes (observations, reward, cartesian, goal, aim).
+struct StepArrays<'py> {
+    observations: Bound<'py, PyArray2<f64>>,
+    reward: Bound<'py, PyArray1<f64>>,
+    cartesian: Bound<'py, PyArray2<f64>>,
+    goal: Bound<'py, PyArray2<f64>>,
+    aim: Bound<'py, PyArray2<f64>>,
 }
 
-/// Below this many environments per thread a step is not split.
-const MIN_PER_THREAD: usize = 256;
-
-impl PyVecEnv {
-    fn state_dim(&self) -> usize {
-        self.env.plant.info().state_dim()
+impl<'py> StepArrays<'py> {
+    fn new(py: Python<'py>, n: usize, obs_dim: usize, dim: usize) -> Self {
+        StepArrays {
+            observations: PyArray2::zeros(py, [n, obs_dim], false),
+            reward: PyArray1::zeros(py, n, false),
+            cartesian: PyArray2::zeros(py, [n, 2 * dim], false),
+            goal: PyArray2::zeros(py, [n, dim], false),
+            aim: PyArray2::zeros(py, [n, dim], false),
+        }
     }
 
-    /// Component `k` of environment `b`'s current state.
-    #[inline]
-    fn at(&self, b: usize, k: usize) -> f64 {
-        let (start, stride) = batch::slot(self.n, self.state_dim(), b);
-        self.x[start + k * stride]
+    /// Runs `f` on the arrays' memory without the GIL.
+    fn fill(
+        &self,
+        py: Python<'py>,
+        f: impl FnOnce(Outputs) -> Result<(), Error> + Send,
+    ) -> PyResult<()> {
+        // SAFETY: the arrays were just created here and are not shared: nothing else reads or writes
+        // them while `f` runs.
+        let outputs = unsafe {
+            Outputs {
+                observations: self.observations.as_slice_mut().map_err(not_contiguous)?,
+                reward: self.reward.as_slice_mut().map_err(not_contiguous)?,
+                cartesian: self.cartesian.as_slice_mut().map_err(not_contiguous)?,
+                goal: self.goal.as_slice_mut().map_err(not_contiguous)?,
+                aim: self.aim.as_slice_mut().map_err(not_contiguous)?,
+            }
+        };
+        py.detach(|| f(outputs)).map_err(err)
+    }
+
+    fn info(&self, py: Python<'py>, t: usize) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("cartesian", &self.cartesian)?;
+        d.set_item("goal", &self.goal)?;
+        d.set_item("aim", &self.aim)?;
+        d.set_item("t", t)?;
+        Ok(d)
+    }
+}
+
+fn not_contiguous(_: numpy::AsSliceError) -> PyErr {
+    input("a new array is not contiguous".into())
+}
+
+impl PyVecEnv {
+    fn env(&self) -> &Environment<Box<dyn Plant>> {
+        self.live.env()
     }
 
     /// 2 for a planar plant, 3 for a spatial one.
     fn space_dim(&self) -> usize {
-        self.env.plant.info().space_dim
-    }
-
-    /// Environment `b`'s endpoint as `[x, y, z, vx, vy, vz]` (what tasks read; `z = vz = 0` when planar).
-    fn cartesian_of(&self, b: usize) -> [f64; 6] {
-        let info = self.env.plant.info();
-        std::array::from_fn(|k| info.endpoint_index(k).map_or(0.0, |i| self.at(b, i)))
-    }
-
-    /// The first non-finite component of the current states, as an error.
-    fn check_finite(&self) -> PyResult<()> {
-        if self.x.iter().all(|v| v.is_finite()) {
-            return Ok(());
-        }
-        let s = self.state_dim();
-        for b in 0..self.n {
-            for k in 0..s {
-                let v = self.at(b, k);
-                if !v.is_finite() {
-                    let (part, index) =
-                        motornet::runtime::effector::describe_index(self.env.plant.info(), k);
-                    return Err(err(Error::NonFinite {
-                        step: self.t,
-                        effector: b,
-                        part,
-                        index,
-                        value: v,
-                    }));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Captures the current state's sensory values and forms the observations (`n × obs_dim`).
-    fn observe<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        let m = self.env.n_muscles();
-        let o = self.env.obs_dim();
-        let n = self.n;
-        let (sd_v, sd_p, sd_o) = (
-            self.env.config.vision_noise,
-            self.env.config.proprioception_noise,
-            self.env.config.observation_noise,
-        );
-        let t = self.t;
-        let sources = self.env.observation_sources().to_vec();
-        let slot = t % self.delay_slots;
-        for b in 0..n {
-            for (k, src) in sources.iter().enumerate() {
-                if let ObsSource::State {
-                    index,
-                    scale,
-                    channel,
-                    ..
-                } = *src
-                {
-                    let sd = match channel {
-                        ObsChannel::Vision => sd_v,
-                        ObsChannel::Proprioception => sd_p,
-                    };
-                    let noise = if sd > 0.0 {
-                        sd * normal(&mut self.rngs[b])
-                    } else {
-                        0.0
-                    };
-                    self.captured[(slot * n + b) * o + k] = scale * self.at(b, index) + noise;
-                }
-            }
-        }
-        let out = PyArray2::<f64>::zeros(py, [n, o], false);
-        {
-            let mut w = out.readwrite();
-            let obs = w
-                .as_slice_mut()
-                .map_err(|_| input("a new array is not contiguous".into()))?;
-            for b in 0..n {
-                let e = &self.episodes[b];
-                for (k, src) in sources.iter().enumerate() {
-                    let v = match *src {
-                        ObsSource::Goal(i) => e.target[i],
-                        ObsSource::GoCue => e.go_signal(t),
-                        ObsSource::State { delay, .. } => {
-                            let s = t.saturating_sub(delay - 1) % self.delay_slots;
-                            self.captured[(s * n + b) * o + k]
-                        }
-                        ObsSource::Action { muscle, lag } => {
-                            if t >= lag {
-                                let s = (t - lag) % self.action_slots;
-                                self.applied[(s * n + b) * m + muscle]
-                            } else {
-                                0.0
-                            }
-                        }
-                    };
-                    let noisy = !matches!(src, ObsSource::Goal(_) | ObsSource::GoCue);
-                    obs[b * o + k] = if noisy && sd_o > 0.0 {
-                        v + sd_o * normal(&mut self.rngs[b])
-                    } else {
-                        v
-                    };
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    fn info_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        let dim = self.space_dim();
-        let cart = self.env.plant.info().cartesian();
-        let c: Vec<f64> = (0..self.n)
-            .flat_map(|b| cart.clone().map(move |k| (b, k)))
-            .map(|(b, k)| self.at(b, k))
-            .collect();
-        d.set_item(
-            "cartesian",
-            PyArray1::from_vec(py, c).reshape([self.n, 2 * dim])?,
-        )?;
-        let goal: Vec<f64> = self
-            .episodes
-            .iter()
-            .flat_map(|e| e.target[..dim].to_vec())
-            .collect();
-        d.set_item("goal", PyArray1::from_vec(py, goal).reshape([self.n, dim])?)?;
-        let aim: Vec<f64> = self
-            .episodes
-            .iter()
-            .flat_map(|e| e.aim(self.t)[..dim].to_vec())
-            .collect();
-        d.set_item("aim", PyArray1::from_vec(py, aim).reshape([self.n, dim])?)?;
-        d.set_item("t", self.t)?;
-        Ok(d)
+        self.env().plant.info().space_dim
     }
 }
 
 #[pymethods]
 impl PyVecEnv {
-    /// `VecEnv(plant, num_envs, task_json, env_json, seed)`: `task_json` and `env_json` are the `[task]`
-    /// and `[env]` tables of the training configuration as JSON (omitted keys keep their defaults).
+    /// `VecEnv(plant, num_envs, task_json, env_json, seed, threads, perturbations_json)`: `task_json` and
+    /// `env_json` are the `[task]` and `[env]` tables of the training configuration as JSON (omitted keys
+    /// keep their defaults), `perturbations_json` a list of its `[[perturbation]]` tables.
     #[new]
-    #[pyo3(signature = (plant, num_envs, task_json="{}", env_json="{}", seed=0, threads=1))]
+    #[pyo3(signature = (plant, num_envs, task_json="{}", env_json="{}", seed=0, threads=1, perturbations_json="[]"))]
     fn py_new(
         plant: &PyPlant,
         num_envs: usize,
@@ -867,6 +718,7 @@ impl PyVecEnv {
         env_json: &str,
         seed: u64,
         threads: usize,
+        perturbations_json: &str,
     ) -> PyResult<Self> {
         if num_envs == 0 {
             return Err(input("VecEnv: num_envs must be at least 1".into()));
@@ -875,99 +727,63 @@ impl PyVecEnv {
         if let Some(t) = task.as_object_mut() {
             t.entry("kind").or_insert("random_reach".into());
         }
-        let task: motornet::config::TaskConfig =
-            serde_json::from_value(task).map_err(|e| input(format!("task: {e}")))?;
-        let config: EnvConfig = json_to("env", env_json)?;
-        let env = Environment::new(plant.copy_plant().map_err(err)?, task.build(), config)
-            .map_err(err)?;
-        let info = env.plant.info();
-        let (s, c, m, o) = (
-            info.state_dim(),
-            info.control_dim(),
-            info.n_muscles(),
-            env.obs_dim(),
-        );
-        let delay_slots = env
-            .observation_sources()
-            .iter()
-            .map(|src| match src {
-                ObsSource::State { delay, .. } => *delay,
-                _ => 1,
-            })
-            .max()
-            .unwrap_or(1)
-            .max(1);
-        let action_slots = env.config.action_frame_stacking.max(1);
-        // Refuse sizes whose buffers cannot be allocated (8 bytes a value, 32 GiB at most).
-        if num_envs
-            .checked_mul(s.max(c).max(o) * (3 + delay_slots + action_slots))
-            .is_none_or(|values| values > 1 << 32)
-        {
-            return Err(input(format!(
-                "VecEnv: {num_envs} environments need more than 32 GiB of buffers"
-            )));
-        }
-        let threads = threads.clamp(1, 64);
-        let wss = (0..threads).map(|_| env.plant.workspace()).collect();
+        // The configuration's own checks, keyed as in a configuration file.
+        let config = TrainConfig {
+            task: serde_json::from_value(task).map_err(|e| input(format!("task: {e}")))?,
+            env: json_to("env", env_json)?,
+            perturbations: json_to("perturbations", perturbations_json)?,
+            ..TrainConfig::default()
+        };
+        let p = plant.copy_plant().map_err(err)?;
+        config.validate_for(&*p).map_err(err)?;
+        let env = Environment::new(p, config.build_task(), config.env).map_err(err)?;
+        let live = VecEnv::new(env, num_envs, threads.clamp(1, 64))
+            .map_err(|e| input(format!("VecEnv: {e}")))?;
         Ok(PyVecEnv {
-            n: num_envs,
-            threads,
+            live,
             seed,
             resets: 0,
-            episodes: Vec::new(),
-            rngs: Vec::new(),
-            t: 0,
-            x: vec![0.0; num_envs * s],
-            y: vec![0.0; num_envs * s],
-            u: vec![0.0; num_envs * c],
-            u_rows: vec![0.0; num_envs * c],
-            wss,
-            captured: vec![0.0; delay_slots * num_envs * o],
-            delay_slots,
-            applied: vec![0.0; action_slots * num_envs * m],
-            action_slots,
-            env,
         })
     }
 
     #[getter]
     fn num_envs(&self) -> usize {
-        self.n
+        self.live.num_envs()
     }
     #[getter]
     fn obs_dim(&self) -> usize {
-        self.env.obs_dim()
+        self.env().obs_dim()
     }
     #[getter]
     fn n_muscles(&self) -> usize {
-        self.env.n_muscles()
+        self.env().n_muscles()
     }
     /// Steps per episode.
     #[getter]
     fn steps(&self) -> usize {
-        self.env.steps
+        self.env().steps
     }
     /// Steps taken since the last reset.
     #[getter]
     fn t(&self) -> usize {
-        self.t
+        self.live.t()
     }
     #[getter]
     fn timestep(&self) -> f64 {
-        self.env.plant.timestep()
+        self.env().plant.timestep()
     }
     #[getter]
     fn task_name(&self) -> String {
-        self.env.task.name()
+        self.env().task.name()
     }
     #[getter]
     fn has_go_cue(&self) -> bool {
-        self.env.task.has_go_cue()
+        self.env().task.has_go_cue()
     }
     /// The environment settings as JSON (every key, with defaults filled in).
     #[getter]
     fn config_json(&self) -> String {
-        serde_json::to_string(&self.env.config).expect("serializes")
+        serde_json::to_string(&self.env().config).expect("serializes")
     }
 
     /// Where each observation column comes from, in column order: dicts with `kind` (`goal`, `go_cue`,
@@ -976,7 +792,7 @@ impl PyVecEnv {
     /// Rust environment: the one description of the layout.
     fn observation_layout<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let out = PyList::empty(py);
-        for src in self.env.observation_sources() {
+        for src in self.env().observation_sources() {
             let d = PyDict::new(py);
             match *src {
                 ObsSource::Goal(i) => {
@@ -1011,7 +827,7 @@ impl PyVecEnv {
     }
 
     /// Starts new episodes. `seed` reseeds the stream episodes and noise are drawn from; `joint_state`
-    /// (`num_envs × 2·dof`) and `goal` (`num_envs × 2`) replace what the task draws. Returns
+    /// (`num_envs × 2·dof`) and `goal` (`num_envs × space_dim`) replace what the task draws. Returns
     /// `(observations, info)`.
     #[pyo3(signature = (seed=None, joint_state=None, goal=None))]
     fn reset<'py>(
@@ -1025,55 +841,46 @@ impl PyVecEnv {
             self.seed = s;
             self.resets = 0;
         }
-        let mut rng = episode_rng(self.seed, self.resets, u64::MAX);
-        let mut episodes = self.env.draw(self.n, &mut rng);
-        let jd = self.env.plant.info().joint_dim();
+        let n = self.live.num_envs();
+        let mut episodes = self
+            .env()
+            .draw(n, &mut episode_rng(self.seed, self.resets, u64::MAX));
+        let plant = &self.env().plant;
+        let jd = plant.info().joint_dim();
         if let Some(j) = &joint_state {
             let (b, rows_, _) = rows("reset", "joint_state", j, jd)?;
-            same_batch("reset", &[("num_envs", self.n), ("joint_state", b)])?;
+            same_batch("reset", &[("num_envs", n), ("joint_state", b)])?;
             let ctx = TaskContext {
-                plant: &self.env.plant,
-                steps: self.env.steps,
+                plant,
+                steps: self.env().steps,
             };
             for (e, row) in episodes.iter_mut().zip(rows_.chunks_exact(jd)) {
                 e.joint0 = row.to_vec();
                 e.start = ctx.endpoint(row);
             }
         }
+        let dim = self.space_dim();
         if let Some(g) = &goal {
-            let dim = self.space_dim();
             let (b, rows_, _) = rows("reset", "goal", g, dim)?;
-            same_batch("reset", &[("num_envs", self.n), ("goal", b)])?;
+            same_batch("reset", &[("num_envs", n), ("goal", b)])?;
             for (e, row) in episodes.iter_mut().zip(rows_.chunks_exact(dim)) {
                 e.target = [row[0], row[1], row.get(2).copied().unwrap_or(0.0)];
             }
         }
-        let joint: Vec<f64> = episodes.iter().flat_map(|e| e.joint0.clone()).collect();
-        check_joint(&self.env.plant, &joint, self.n)?;
-        let sd = self.state_dim();
-        let mut row = vec![0.0; sd];
-        for (b, j) in joint.chunks_exact(jd).enumerate() {
-            self.env
-                .plant
-                .reset_unchecked(&mut self.wss[0], j, &mut row);
-            batch::write_row(&mut self.x, self.n, b, &row);
-        }
-        self.rngs = (0..self.n as u64)
+        let rngs = (0..n as u64)
             .map(|b| episode_rng(self.seed, self.resets, b))
             .collect();
         self.resets += 1;
-        self.episodes = episodes;
-        self.t = 0;
-        self.applied.fill(0.0);
-        self.check_finite()?;
-        let obs = self.observe(py)?;
-        Ok((obs, self.info_dict(py)?))
+        let out = StepArrays::new(py, n, self.env().obs_dim(), dim);
+        let live = &mut self.live;
+        out.fill(py, |o| live.reset(episodes, rngs, o))?;
+        Ok((out.observations.clone(), out.info(py, 0)?))
     }
 
     /// One step of every environment with `actions` (`num_envs × n_muscles` excitations; action noise is
-    /// added, the task's endpoint load applied). Returns `(observations, reward, terminated, info)`:
-    /// the reward is minus the L1 distance of the endpoint from the aim after the step; `terminated` is
-    /// true when the episode's steps are done.
+    /// added, the task's and the perturbations' endpoint loads applied). Returns `(observations, reward,
+    /// terminated, info)`: the reward is minus the L1 distance of the endpoint from the aim after the
+    /// step; `terminated` is true when the episode's steps are done. After an error, reset.
     fn step<'py>(
         &mut self,
         py: Python<'py>,
@@ -1084,130 +891,46 @@ impl PyVecEnv {
         bool,
         Bound<'py, PyDict>,
     )> {
-        if self.episodes.is_empty() {
-            return Err(input("step: call reset first".into()));
-        }
-        if self.t >= self.env.steps {
-            return Err(input(format!(
-                "step: the episode is over after {} steps; call reset",
-                self.env.steps
-            )));
-        }
-        let info = self.env.plant.info();
-        let (m, s, c) = (info.n_muscles(), info.state_dim(), info.control_dim());
-        let (b, a, _) = rows("step", "actions", &actions, m)?;
-        same_batch("step", &[("num_envs", self.n), ("actions", b)])?;
-        let noise_sd = self.env.config.action_noise;
-        let n = self.n;
-        let slot = self.t % self.action_slots;
-        for e in 0..n {
-            for k in 0..m {
-                let mut v = a[e * m + k];
-                if !v.is_finite() {
-                    return Err(input(format!(
-                        "step: the excitation of muscle `{}` of environment {e} is {v}",
-                        self.env.plant.info().muscle_names[k],
-                    )));
-                }
-                if noise_sd > 0.0 {
-                    v += noise_sd * normal(&mut self.rngs[e]);
-                }
-                self.u_rows[e * c + k] = v;
-                self.applied[(slot * n + e) * m + k] = v;
-            }
-            let cart = self.cartesian_of(e);
-            let (f, _) = self
-                .env
-                .task
-                .endpoint_load(self.t, &self.episodes[e], &cart);
-            let dim = self.space_dim();
-            self.u_rows[e * c + m..e * c + m + dim].copy_from_slice(&f[..dim]);
-            self.u_rows[e * c + m + dim..(e + 1) * c].fill(0.0);
-        }
-        batch::from_rows(&self.u_rows, n, c, &mut self.u);
-        let threads = if n >= 2 * MIN_PER_THREAD {
-            self.threads
-        } else {
-            1
-        };
-        let plant = &self.env.plant;
-        let (x, u, y, wss) = (&self.x, &self.u, &mut self.y, &mut self.wss);
-        py.detach(|| {
-            if threads <= 1 {
-                plant.step_batch_unchecked(&mut wss[0], x, u, y);
-                return;
-            }
-            // Slices starting at block boundaries are batches of their own.
-            let per = n
-                .div_ceil(threads)
-                .next_multiple_of(batch::LANES)
-                .max(MIN_PER_THREAD);
-            std::thread::scope(|scope| {
-                let mut y_rest: &mut [f64] = y;
-                let mut lo = 0;
-                for ws in wss.iter_mut() {
-                    if lo >= n {
-                        break;
-                    }
-                    let hi = (lo + per).min(n);
-                    let (y_part, rest) = y_rest.split_at_mut((hi - lo) * s);
-                    y_rest = rest;
-                    let (xp, up) = (&x[lo * s..hi * s], &u[lo * c..hi * c]);
-                    scope.spawn(move || plant.step_batch_unchecked(ws, xp, up, y_part));
-                    lo = hi;
-                }
-            });
-        });
-        std::mem::swap(&mut self.x, &mut self.y);
-        self.t += 1;
-        self.check_finite()?;
-        let obs = self.observe(py)?;
-        let dim = self.space_dim();
-        let reward: Vec<f64> = (0..n)
-            .map(|b| {
-                let aim = self.episodes[b].aim(self.t);
-                let p = self.cartesian_of(b);
-                -(1..dim).fold((p[0] - aim[0]).abs(), |sum, k| sum + (p[k] - aim[k]).abs())
-            })
-            .collect();
+        let n = self.live.num_envs();
+        let (b, a, _) = rows("step", "actions", &actions, self.env().n_muscles())?;
+        same_batch("step", &[("num_envs", n), ("actions", b)])?;
+        let out = StepArrays::new(py, n, self.env().obs_dim(), self.space_dim());
+        let live = &mut self.live;
+        out.fill(py, |o| live.step(a, o))
+            .map_err(|e| input(format!("step: {}", e.value(py))))?;
+        let t = self.live.t();
         Ok((
-            obs,
-            PyArray1::from_vec(py, reward),
-            self.t >= self.env.steps,
-            self.info_dict(py)?,
+            out.observations.clone(),
+            out.reward.clone(),
+            t >= self.env().steps,
+            out.info(py, t)?,
         ))
     }
 
     /// The current states, `num_envs × state_dim` (MotorNet's layout).
     fn states<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        let s = self.state_dim();
-        PyArray1::from_vec(py, batch::to_rows(&self.x, self.n, s)).reshape([self.n, s])
+        let s = self.env().plant.info().state_dim();
+        PyArray1::from_vec(py, self.live.states()).reshape([self.live.num_envs(), s])
     }
 
     /// The episodes since the last reset: initial joint states, start and goal positions, go steps
     /// (`-1`: none; a catch trial's never comes and is a very large number).
     fn episodes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        let n = self.episodes.len();
-        let jd = self.env.plant.info().joint_dim();
-        let joint: Vec<f64> = self
-            .episodes
-            .iter()
-            .flat_map(|e| e.joint0.clone())
-            .collect();
+        let episodes = self.live.episodes();
+        let n = episodes.len();
+        let jd = self.env().plant.info().joint_dim();
+        let joint: Vec<f64> = episodes.iter().flat_map(|e| e.joint0.clone()).collect();
         let dim = self.space_dim();
-        let start: Vec<f64> = self
-            .episodes
+        let start: Vec<f64> = episodes
             .iter()
             .flat_map(|e| e.start[..dim].to_vec())
             .collect();
-        let goal: Vec<f64> = self
-            .episodes
+        let goal: Vec<f64> = episodes
             .iter()
             .flat_map(|e| e.target[..dim].to_vec())
             .collect();
-        let go: Vec<i64> = self
-            .episodes
+        let go: Vec<i64> = episodes
             .iter()
             .map(|e| e.go_step.map_or(-1, |g| g.min(i64::MAX as usize) as i64))
             .collect();
@@ -1223,18 +946,19 @@ impl PyVecEnv {
 
     /// Per environment, the go signal (0 or 1) at step `t`.
     fn go_signal<'py>(&self, py: Python<'py>, t: usize) -> Bound<'py, PyArray1<f64>> {
-        PyArray1::from_vec(py, self.episodes.iter().map(|e| e.go_signal(t)).collect())
+        let episodes = self.live.episodes();
+        PyArray1::from_vec(py, episodes.iter().map(|e| e.go_signal(t)).collect())
     }
 
     /// Per environment, where the endpoint should be at step `t` (`num_envs × space_dim`).
     fn aim<'py>(&self, py: Python<'py>, t: usize) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let dim = self.space_dim();
-        let aim: Vec<f64> = self
-            .episodes
+        let episodes = self.live.episodes();
+        let aim: Vec<f64> = episodes
             .iter()
             .flat_map(|e| e.aim(t)[..dim].to_vec())
             .collect();
-        PyArray1::from_vec(py, aim).reshape([self.episodes.len(), dim])
+        PyArray1::from_vec(py, aim).reshape([episodes.len(), dim])
     }
 
     /// The task's endpoint load at step `t` for endpoint states `cartesian` (`num_envs × 2·space_dim`,
@@ -1248,21 +972,22 @@ impl PyVecEnv {
         cartesian: PyReadonlyArrayDyn<'py, f64>,
     ) -> PyResult<(Bound<'py, PyArray2<f64>>, Bound<'py, PyArray3<f64>>)> {
         let dim = self.space_dim();
+        let episodes = self.live.episodes();
         let (b, c, _) = rows("endpoint_load", "cartesian", &cartesian, 2 * dim)?;
         let n = same_batch(
             "endpoint_load",
-            &[("episodes", self.episodes.len()), ("cartesian", b)],
+            &[("episodes", episodes.len()), ("cartesian", b)],
         )?;
         // Component j of the plant's layout is component `spatial(j)` of `[x, y, z, vx, vy, vz]`.
         let spatial = |j: usize| if j < dim { j } else { 3 + j - dim };
         let mut force = Vec::with_capacity(dim * n);
         let mut jac = Vec::with_capacity(2 * dim * dim * n);
-        for (e, row) in self.episodes.iter().zip(c.chunks_exact(2 * dim)) {
+        for (e, row) in episodes.iter().zip(c.chunks_exact(2 * dim)) {
             let mut state = [0.0; 6];
             for (j, v) in row.iter().enumerate() {
                 state[spatial(j)] = *v;
             }
-            let (f, d) = self.env.task.endpoint_load(t, e, &state);
+            let (f, d) = total_load(self.env().task.as_ref(), t, e, &state);
             force.extend(&f[..dim]);
             jac.extend(
                 d[..dim]
