@@ -388,6 +388,7 @@ impl<P: Plant> VecEnv<P> {
             applied: Disjoint(self.applied.as_mut_ptr()),
             action_slots: self.action_slots,
             state_columns: &self.state_columns,
+            capture_noise: self.state_columns.iter().any(|c| c.3 != 0.0),
             vision: &self.vision,
             plan: &plan,
             endpoint: &endpoint,
@@ -479,6 +480,8 @@ struct Piece<'a, P: Plant> {
     applied: Disjoint<f64>,
     action_slots: usize,
     state_columns: &'a [(usize, usize, f64, f64)],
+    /// Whether any state column has capture noise.
+    capture_noise: bool,
     vision: &'a [usize],
     /// Per observation column: where it is read from, and whether observation noise is added.
     plan: &'a [(Read, bool)],
@@ -578,8 +581,15 @@ impl<P: Plant> Piece<'_, P> {
             let (start, stride) = batch::slot(count, s, i);
             let ring = self.captured.slice(b * ds * o, ds * o);
             let now = (t % ds) * o;
-            for &(k, index, scale, sd) in self.state_columns {
-                ring[now + k] = scale * states[start + index * stride] + noise(rng, sd);
+            // Without noise, loops free of its branches (adding the zero keeps the values bit for bit).
+            if self.capture_noise {
+                for &(k, index, scale, sd) in self.state_columns {
+                    ring[now + k] = scale * states[start + index * stride] + noise(rng, sd);
+                }
+            } else {
+                for &(k, index, scale, _) in self.state_columns {
+                    ring[now + k] = scale * states[start + index * stride] + 0.0;
+                }
             }
             let applied = self.applied.slice(b * acts * m, acts * m);
             let goal = e.goal(t);
@@ -590,8 +600,8 @@ impl<P: Plant> Piece<'_, P> {
                 [[1.0, 0.0], [0.0, 1.0]]
             };
             let obs = self.out[0].slice(b * o, o);
-            for (v, &(read, noisy)) in obs.iter_mut().zip(self.plan) {
-                let value = match read {
+            let read = |read: Read| -> f64 {
+                match read {
                     Read::Goal(axis) => goal[axis],
                     Read::GoCue => e.go_signal(t),
                     Read::Captured {
@@ -606,8 +616,16 @@ impl<P: Plant> Piece<'_, P> {
                     Read::Captured { slot, column, .. } => ring[slot + column],
                     Read::Applied(at) => applied[at],
                     Read::Zero => 0.0,
-                };
-                *v = value + if noisy { noise(rng, sd_obs) } else { 0.0 };
+                }
+            };
+            if sd_obs != 0.0 {
+                for (v, &(at, noisy)) in obs.iter_mut().zip(self.plan) {
+                    *v = read(at) + if noisy { noise(rng, sd_obs) } else { 0.0 };
+                }
+            } else {
+                for (v, &(at, _)) in obs.iter_mut().zip(self.plan) {
+                    *v = read(at) + 0.0;
+                }
             }
             let cartesian = self.out[2].slice(b * 2 * dim, 2 * dim);
             for (v, &at) in cartesian.iter_mut().zip(self.endpoint) {
