@@ -232,12 +232,19 @@ impl TrainConfig {
         problems.into_result()
     }
 
-    /// [`TrainConfig::validate`] against a plant given instead of the one `model` names (the Python
-    /// bindings' plants may come from source text).
-    pub fn validate_for(&self, plant: &dyn Plant) -> Result<(), Error> {
+    /// The checks of [`TrainConfig::validate`] that concern an environment — `[task]`, `[env]` and the
+    /// `[[perturbation]]` tables — against a plant given instead of the one `model` names (the Python
+    /// environments, whose plants may come from source text, and which have no trainer settings).
+    pub fn validate_environment(&self, plant: &dyn Plant) -> Result<(), Error> {
         let mut problems = Problems::default();
         self.check_values(&mut problems);
         self.check_against(plant, &mut problems);
+        let environment = |p: &String| {
+            ["[task]", "[env]", "[perturbation "]
+                .iter()
+                .any(|table| p.starts_with(table))
+        };
+        problems.0.retain(environment);
         problems.into_result()
     }
 

@@ -601,7 +601,8 @@ pub fn total_load(task: &dyn Task, t: usize, e: &Episode, cart: &Cartesian) -> c
     (f, d)
 }
 
-pub(crate) fn vision_rotation(e: &Episode) -> f64 {
+/// The episode's rotation of vision (radians; 0 without one).
+pub fn vision_rotation(e: &Episode) -> f64 {
     if e.events.is_empty() {
         0.0
     } else {

@@ -90,12 +90,15 @@ class Environment(torch.nn.Module):
 
     ``Environment(model="arm26", task="random_reach", max_ep_duration=1.0, proprioception_delay=None,
     vision_delay=None, action_noise=0.0, obs_noise=0.0, proprioception_noise=0.0, vision_noise=0.0,
-    action_frame_stacking=0, overrides=None, interpreted=False, seed=0)`` takes MotorNet's
+    action_frame_stacking=0, perturbations=None, overrides=None, interpreted=False, seed=0)`` takes MotorNet's
     ``Environment`` arguments (delays in seconds, ``None`` meaning one step; a delay of ``d`` steps shows
     the state of step ``max(0, t − d + 1)``, as MotorNet's buffers do). ``model`` is a built-in name, a
     ``.mnet`` path or a :class:`motornet_rs.Plant`; ``task`` a kind (``"random_reach"``, ``"centre_out"``,
     ``"delayed_reach"``) or a dict with ``kind`` and its settings (the ``[task]`` table of the training
-    configuration).
+    configuration). ``perturbations`` is a list of dicts, the ``[[perturbation]]`` tables of the training
+    configuration, drawn per episode as the trainer draws them: their loads act on the plant (and are
+    differentiated through), target jumps change the goal shown and the reward's goal, a visuomotor
+    rotation turns vision about the start.
 
     ``reset(seed=None, options={"batch_size": B, "joint_state": …, "goal": …, "deterministic": …})``
     returns ``(obs, info)``; ``step(action)`` returns ``(obs, reward, terminated, truncated, info)``, with
@@ -118,6 +121,7 @@ class Environment(torch.nn.Module):
         proprioception_noise: float = 0.0,
         vision_noise: float = 0.0,
         action_frame_stacking: int = 0,
+        perturbations=None,
         overrides=None,
         interpreted: bool = False,
         seed: int = 0,
@@ -150,6 +154,7 @@ class Environment(torch.nn.Module):
             "observation_noise": float(obs_noise),
             "action_frame_stacking": int(action_frame_stacking),
         }
+        self.perturbations = [dict(p) for p in perturbations or []]
         self.max_ep_duration = max_ep_duration
         self.seed = seed
         self.device = torch.device("cpu") if device is None else torch.device(device)
@@ -173,12 +178,14 @@ class Environment(torch.nn.Module):
         if self._vec is None or self._vec.num_envs != batch or params != self._vec_params:
             self._vec_params = params
             self._vec = _core.VecEnv(
-                self.plant.core(), batch, json.dumps(self.task), json.dumps(self.env_config), self.seed
+                self.plant.core(), batch, json.dumps(self.task), json.dumps(self.env_config), self.seed, 1,
+                json.dumps(self.perturbations),
             )
 
     def _compile_layout(self):
         st = [k for k, c in enumerate(self.layout) if c["kind"] in ("vision", "proprioception")]
         self._state_cols = st
+        self._vision = [k for k, c in enumerate(self.layout) if c["kind"] == "vision"]
         self._state_index = torch.tensor([self.layout[k]["state_index"] for k in st], dtype=torch.long)
         scale = torch.tensor([self.layout[k]["scale"] for k in st], dtype=torch.float64)
         self._state_scale = scale.to(self.device, self.dtype)
@@ -237,6 +244,13 @@ class Environment(torch.nn.Module):
         ep = self._vec.episodes()
         self.batch_size = batch
         self.goal = torch.from_numpy(ep["goal"]).to(self.device, self.dtype)
+        # Visuomotor rotations (radians per episode, 0 for none) turn vision about the start.
+        angle = ep["vision_rotation"]
+        self._rotation = None
+        if np.any(angle):
+            c, s_ = (torch.from_numpy(f(angle)).to(self.device, self.dtype) for f in (np.cos, np.sin))
+            start = torch.from_numpy(ep["start"][:, :2]).to(self.device, self.dtype)
+            self._rotation = (c, s_, start)
         self.joint0 = ep["joint_state"]
         state = torch.from_numpy(self.plant.reset(ep["joint_state"])).to(self.device, self.dtype)
         self.t = 0
@@ -247,11 +261,18 @@ class Environment(torch.nn.Module):
         obs = self._observe()
         return obs, self._info(state, None, None)
 
+    def _goal_at(self, t):
+        """The goal shown at step `t`: the drawn one, or after a target jump the new one."""
+        if not self.perturbations:
+            return self.goal
+        return torch.from_numpy(self._vec.goal(t)).to(self.device, self.dtype)
+
     def _observe(self):
         t = self.t
         state = self.states[t]
         b = state.shape[0]
         cap = state[:, self._state_index] * self._state_scale
+        goal = self._goal_at(t)
         if not self.deterministic:
             sd_v = self.env_config["vision_noise"]
             sd_p = self.env_config["proprioception_noise"]
@@ -263,7 +284,7 @@ class Environment(torch.nn.Module):
         for run in self._obs_runs:
             kind = run[0]
             if kind == "goal":
-                parts.append(self.goal[:, run[1] : run[2]])
+                parts.append(goal[:, run[1] : run[2]])
             elif kind == "go":
                 parts.append(torch.from_numpy(self._vec.go_signal(t)).to(self.device, self.dtype)[:, None])
             elif kind == "captured":
@@ -273,6 +294,11 @@ class Environment(torch.nn.Module):
             else:
                 parts.append(torch.zeros(b, run[3] - run[2], device=self.device, dtype=self.dtype))
         obs = torch.cat(parts, dim=1)
+        if self._rotation is not None:
+            c, s_, start = self._rotation
+            x, y = obs[:, self._vision[0]] - start[:, 0], obs[:, self._vision[1]] - start[:, 1]
+            seen = torch.stack([start[:, 0] + c * x - s_ * y, start[:, 1] + s_ * x + c * y], dim=1)
+            obs = torch.cat([obs[:, : self._vision[0]], seen, obs[:, self._vision[1] + 1 :]], dim=1)
         sd = self.env_config["observation_noise"]
         if sd > 0 and not self.deterministic:
             obs = obs + self._obs_noisy * sd * self._randn(*obs.shape)
@@ -281,7 +307,7 @@ class Environment(torch.nn.Module):
     def _info(self, state, action, noisy):
         info = {
             "states": self.plant.split(state),
-            "goal": self.goal,
+            "goal": self._goal_at(self.t),
             "action": action,
             "noisy action": noisy,
         }
@@ -320,7 +346,7 @@ class Environment(torch.nn.Module):
         self.elapsed = self.t * self.dt
         obs = self._observe()
         info = self._info(nxt, action, noisy)
-        reward = -(info["states"]["fingertip"] - self.goal).abs().sum(dim=1)
+        reward = -(info["states"]["fingertip"] - info["goal"]).abs().sum(dim=1)
         terminated = self.t >= self.steps
         return obs, reward, terminated, False, info
 

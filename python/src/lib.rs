@@ -10,7 +10,7 @@
 use motornet::models::{self, Backend};
 use motornet::runtime::batch;
 use motornet::runtime::effector::check_joint_state;
-use motornet::runtime::env::{total_load, Environment, ObsChannel, ObsSource};
+use motornet::runtime::env::{total_load, vision_rotation, Environment, ObsChannel, ObsSource};
 use motornet::runtime::plant::Workspace;
 use motornet::runtime::policy::Policy;
 use motornet::runtime::task::TaskContext;
@@ -735,7 +735,7 @@ impl PyVecEnv {
             ..TrainConfig::default()
         };
         let p = plant.copy_plant().map_err(err)?;
-        config.validate_for(&*p).map_err(err)?;
+        config.validate_environment(&*p).map_err(err)?;
         let env = Environment::new(p, config.build_task(), config.env).map_err(err)?;
         let live = VecEnv::new(env, num_envs, threads.clamp(1, 64))
             .map_err(|e| input(format!("VecEnv: {e}")))?;
@@ -913,8 +913,9 @@ impl PyVecEnv {
         PyArray1::from_vec(py, self.live.states()).reshape([self.live.num_envs(), s])
     }
 
-    /// The episodes since the last reset: initial joint states, start and goal positions, go steps
-    /// (`-1`: none; a catch trial's never comes and is a very large number).
+    /// The episodes since the last reset: initial joint states, start and goal positions (as drawn: see
+    /// `goal(t)` for target jumps), go steps (`-1`: none; a catch trial's never comes and is a very large
+    /// number), and each episode's rotation of vision (radians; 0 without one).
     fn episodes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         let episodes = self.live.episodes();
@@ -941,6 +942,8 @@ impl PyVecEnv {
         d.set_item("start", PyArray1::from_vec(py, start).reshape([n, dim])?)?;
         d.set_item("goal", PyArray1::from_vec(py, goal).reshape([n, dim])?)?;
         d.set_item("go_step", PyArray1::from_vec(py, go))?;
+        let rotation = episodes.iter().map(vision_rotation).collect();
+        d.set_item("vision_rotation", PyArray1::from_vec(py, rotation))?;
         Ok(d)
     }
 
@@ -948,6 +951,18 @@ impl PyVecEnv {
     fn go_signal<'py>(&self, py: Python<'py>, t: usize) -> Bound<'py, PyArray1<f64>> {
         let episodes = self.live.episodes();
         PyArray1::from_vec(py, episodes.iter().map(|e| e.go_signal(t)).collect())
+    }
+
+    /// Per environment, the goal shown at step `t` (`num_envs × space_dim`): after a target jump, the new
+    /// one.
+    fn goal<'py>(&self, py: Python<'py>, t: usize) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let dim = self.space_dim();
+        let episodes = self.live.episodes();
+        let goal: Vec<f64> = episodes
+            .iter()
+            .flat_map(|e| e.goal(t)[..dim].to_vec())
+            .collect();
+        PyArray1::from_vec(py, goal).reshape([episodes.len(), dim])
     }
 
     /// Per environment, where the endpoint should be at step `t` (`num_envs × space_dim`).

@@ -115,3 +115,48 @@ def test_module_prefixed_id_imports_the_package():
     obs, _ = env.reset(seed=0)
     assert obs.shape == (12,)
     assert motornet_rs.__version__ == "0.1.0"
+
+
+def test_vector_env_perturbations_as_the_trainer_draws_them():
+    n, dt = 8, 0.01
+    kw = dict(max_ep_duration=0.2, threads=1)
+    a = np.full((n, 6), 0.2)
+
+    def rollout(perturbations):
+        vec = ReachVectorEnv(n, "arm26", perturbations=perturbations, **kw)
+        obs, info = vec.reset(seed=4)
+        steps = [(obs, info)]
+        for _ in range(vec._vec.steps):
+            obs, _, _, _, info = vec.step(a)
+            steps.append((obs, info))
+        return vec, steps
+
+    _, plain = rollout(None)
+    # A perturbation that never applies changes nothing; a constant load moves every endpoint.
+    _, never = rollout([{"kind": "load", "magnitude": 5.0, "direction": 90.0, "probability": 0.0}])
+    np.testing.assert_array_equal(plain[-1][1]["cartesian"], never[-1][1]["cartesian"])
+    _, loaded = rollout([{"kind": "load", "magnitude": 5.0, "direction": 90.0}])
+    moved = np.linalg.norm(loaded[-1][1]["cartesian"][:, :2] - plain[-1][1]["cartesian"][:, :2], axis=1)
+    assert np.all(moved > 1e-3), moved
+
+    # A target jump at 0.1 s: the goal shown (observation and info) changes at step 10, not before.
+    vec, jumped = rollout([{"kind": "target_jump", "time": 0.1, "distance": 0.05}])
+    first = jumped[0][1]["goal"]
+    for t, (obs, info) in enumerate(jumped):
+        np.testing.assert_array_equal(obs[:, :2], info["goal"])
+        same = np.all(info["goal"] == first, axis=1)
+        assert same.all() if t < round(0.1 / dt) else not same.any(), t
+    np.testing.assert_allclose(np.linalg.norm(jumped[-1][1]["goal"] - first, axis=1), 0.05, rtol=1e-12)
+
+    # A visuomotor rotation of 90°: vision shows the endpoint turned a quarter about the start.
+    vec, rotated = rollout([{"kind": "visuomotor_rotation", "angle": 90.0}])
+    start = vec._vec.episodes()["start"]
+    for obs, info in rotated:
+        d = info["cartesian"][:, :2] - start
+        np.testing.assert_allclose(obs[:, 2:4], start + np.stack([-d[:, 1], d[:, 0]], axis=1), atol=1e-15)
+
+    # Mistakes are named by table and key, as in a configuration file.
+    with pytest.raises(motornet_rs.MotornetError, match=r"perturbation 1.*magnitude"):
+        ReachVectorEnv(n, "arm26", perturbations=[{"kind": "load", "magnitude": -1.0, "direction": 90.0}])
+    with pytest.raises(motornet_rs.MotornetError, match="perturbations"):
+        ReachVectorEnv(n, "arm26", perturbations=[{"kind": "gravity_flip"}])

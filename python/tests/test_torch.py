@@ -134,13 +134,25 @@ def test_parameter_changes_reach_the_environment():
     assert not np.array_equal(j0, env.joint0)
 
 
-@pytest.mark.parametrize("task", ["random_reach", {"kind": "delayed_reach", "go_steps": [2, 4]}])
-def test_rust_vector_env_and_torch_env_observe_alike(task):
+PERTURBED = [
+    {"kind": "target_jump", "time": 0.05, "distance": 0.03},
+    {"kind": "visuomotor_rotation", "angle": [20.0, 60.0], "probability": 0.6},
+    {"kind": "curl", "k": 8.0},
+]
+
+
+@pytest.mark.parametrize(
+    "task, perturbations",
+    [("random_reach", None), ({"kind": "delayed_reach", "go_steps": [2, 4]}, None), ("random_reach", PERTURBED)],
+)
+def test_rust_vector_env_and_torch_env_observe_alike(task, perturbations):
     # Two implementations of the layout Rust describes: the Rust step-wise environment (ring buffers) and
-    # the torch environment (tensors); with delays, stacked actions and a go cue they must agree.
+    # the torch environment (tensors); with delays, stacked actions, a go cue and perturbations (a target
+    # jump, rotated vision, a curl field) they must agree.
     from motornet_rs.gym import ReachVectorEnv
 
-    kw = dict(max_ep_duration=0.12, proprioception_delay=0.02, vision_delay=0.05, action_frame_stacking=2)
+    kw = dict(max_ep_duration=0.12, proprioception_delay=0.02, vision_delay=0.05, action_frame_stacking=2,
+              perturbations=perturbations)
     vec = ReachVectorEnv(5, "arm26", task, **kw)
     env = mt.Environment("arm26", task, **kw)
     obs_v, _ = vec.reset(seed=3)
@@ -150,9 +162,14 @@ def test_rust_vector_env_and_torch_env_observe_alike(task):
     rng = np.random.default_rng(0)
     for _ in range(env.steps):
         a = rng.uniform(0, 1, size=(5, 6))
-        obs_v, *_ = vec.step(a)
-        obs_t, *_ = env.step(torch.from_numpy(a))
+        obs_v, reward_v, _, _, info_v = vec.step(a)
+        obs_t, _, _, _, info_t = env.step(torch.from_numpy(a))
         np.testing.assert_allclose(obs_t.numpy(), obs_v, rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(info_t["goal"].numpy(), info_v["goal"])
+    if perturbations:
+        rotated = ep["vision_rotation"] != 0
+        assert rotated.any() and not rotated.all(), ep["vision_rotation"]
+        assert not np.array_equal(info_v["goal"], ep["goal"])
 
 
 def test_gradcheck_through_the_environment_with_delays_stacking_and_curl():
