@@ -155,8 +155,10 @@ def test_vector_env_perturbations_as_the_trainer_draws_them():
         d = info["cartesian"][:, :2] - start
         np.testing.assert_allclose(obs[:, 2:4], start + np.stack([-d[:, 1], d[:, 0]], axis=1), atol=1e-15)
 
-    # Mistakes are named by table and key, as in a configuration file.
-    with pytest.raises(motornet_rs.MotornetError, match=r"perturbation 1.*magnitude"):
-        ReachVectorEnv(n, "arm26", perturbations=[{"kind": "load", "magnitude": -1.0, "direction": 90.0}])
-    with pytest.raises(motornet_rs.MotornetError, match="perturbations"):
-        ReachVectorEnv(n, "arm26", perturbations=[{"kind": "gravity_flip"}])
+    # Mistakes are named by table and key, as in a configuration file, all at once.
+    bad = [{"kind": "load", "direction": 90.0}, {"kind": "curl", "k": 5.0, "probability": 1.5}]
+    with pytest.raises(motornet_rs.MotornetError, match=r"(?s)2 problems.*\[perturbation 1\] magnitude = "
+                       r"\(missing\).*\[perturbation 2\] probability = 1.5"):
+        ReachVectorEnv(n, "arm26", perturbations=bad)
+    with pytest.raises(motornet_rs.MotornetError, match=r"\[perturbation 1\] kind = \"gravity_flip\""):
+        ReachEnv("arm26", perturbations=[{"kind": "gravity_flip"}])
