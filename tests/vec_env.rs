@@ -105,7 +105,19 @@ fn draw(env: &Environment<Box<dyn Plant>>, n: usize) -> Vec<Episode> {
 
 #[test]
 fn live_steps_match_the_trainers_environment_value_for_value_on_any_number_of_threads() {
-    let cfg = TrainConfig::from_toml(CONFIG).unwrap();
+    // With noise, and without (the observation loops differ).
+    let quiet: String = CONFIG
+        .lines()
+        .filter(|line| !line.contains("_noise"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    for text in [CONFIG, quiet.as_str()] {
+        matches_the_trainer(text);
+    }
+}
+
+fn matches_the_trainer(text: &str) {
+    let cfg = TrainConfig::from_toml(text).unwrap();
     cfg.validate().unwrap();
     // Large enough for two threads to share the steps; not a multiple of the block size.
     let n = 1030;

@@ -461,6 +461,21 @@ enum Read {
     Zero,
 }
 
+impl Read {
+    /// The column's value for an environment with this goal, go signal, capture ring and applied
+    /// excitations (vision not rotated).
+    #[inline(always)]
+    fn value(self, goal: &[f64; 3], go: f64, ring: &[f64], applied: &[f64]) -> f64 {
+        match self {
+            Read::Goal(axis) => goal[axis],
+            Read::GoCue => go,
+            Read::Captured { slot, column, .. } => ring[slot + column],
+            Read::Applied(at) => applied[at],
+            Read::Zero => 0.0,
+        }
+    }
+}
+
 /// What the pieces of one step share: settings and inputs to read, and the buffers they write in
 /// disjoint parts (each environment's rows, ring slots and random stream belong to its piece).
 struct Piece<'a, P: Plant> {
@@ -532,11 +547,13 @@ impl<P: Plant> Piece<'_, P> {
                 u[at + k * step] = v;
             }
             let (force, jac) = total_load(env.task.as_ref(), t, e, &cart);
-            if !force
+            // `v·0` is ±0 for a finite `v` and NaN otherwise: one branch for the 21 values.
+            let zero = jac
                 .iter()
-                .chain(jac.iter().flatten())
-                .all(|v| v.is_finite())
-            {
+                .flatten()
+                .chain(&force)
+                .fold(0.0, |sum, v| sum + v * 0.0);
+            if zero != 0.0 {
                 return Err(Error::Input(format!(
                     "the task `{}` returned a non-finite endpoint load in step {t} of environment {b}: \
                      force {force:?}, derivative {jac:?}, at endpoint state {cart:?}",
@@ -600,31 +617,32 @@ impl<P: Plant> Piece<'_, P> {
                 [[1.0, 0.0], [0.0, 1.0]]
             };
             let obs = self.out[0].slice(b * o, o);
-            let read = |read: Read| -> f64 {
-                match read {
-                    Read::Goal(axis) => goal[axis],
-                    Read::GoCue => e.go_signal(t),
-                    Read::Captured {
-                        slot,
-                        vision_axis: Some(axis),
-                        ..
-                    } if angle != 0.0 => {
-                        // Both coordinates of the (noisy) seen position, rotated about the start.
-                        let seen = |kk: usize| ring[slot + self.vision[kk]] - e.start[kk];
-                        e.start[axis] + r[axis][0] * seen(0) + r[axis][1] * seen(1)
-                    }
-                    Read::Captured { slot, column, .. } => ring[slot + column],
-                    Read::Applied(at) => applied[at],
-                    Read::Zero => 0.0,
-                }
-            };
-            if sd_obs != 0.0 {
+            let go = e.go_signal(t);
+            if angle != 0.0 {
                 for (v, &(at, noisy)) in obs.iter_mut().zip(self.plan) {
-                    *v = read(at) + if noisy { noise(rng, sd_obs) } else { 0.0 };
+                    let value = match at {
+                        Read::Captured {
+                            slot,
+                            vision_axis: Some(axis),
+                            ..
+                        } => {
+                            // Both coordinates of the (noisy) seen position, rotated about the start.
+                            let seen = |kk: usize| ring[slot + self.vision[kk]] - e.start[kk];
+                            e.start[axis] + r[axis][0] * seen(0) + r[axis][1] * seen(1)
+                        }
+                        _ => at.value(&goal, go, ring, applied),
+                    };
+                    *v = value + if noisy { noise(rng, sd_obs) } else { 0.0 };
+                }
+            } else if sd_obs != 0.0 {
+                for (v, &(at, noisy)) in obs.iter_mut().zip(self.plan) {
+                    *v = at.value(&goal, go, ring, applied)
+                        + if noisy { noise(rng, sd_obs) } else { 0.0 };
                 }
             } else {
+                // The common case: loops free of noise and rotation branches.
                 for (v, &(at, _)) in obs.iter_mut().zip(self.plan) {
-                    *v = read(at) + 0.0;
+                    *v = at.value(&goal, go, ring, applied) + 0.0;
                 }
             }
             let cartesian = self.out[2].slice(b * 2 * dim, 2 * dim);
