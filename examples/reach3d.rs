@@ -22,7 +22,6 @@
 //! reaches projected on the x–y and x–z planes.
 
 use motornet::runtime::env::{Batch, EnvConfig, Environment};
-use motornet::runtime::policy::Policy;
 use motornet::runtime::task::{Episode, RandomReach, Task, TaskContext};
 use motornet::runtime::train::{episode_rng, LossConfig, OptimConfig, Trainer};
 use motornet::{Error, Plant};
@@ -174,33 +173,6 @@ impl Task for PostureReach {
     }
 }
 
-/// MotorNet's GRU starts its readout bias at -5, so that the first excitations, sigmoid(-5) = 0.0067, are
-/// near zero. A muscle clips its excitation to `[min_activation, 1]`, and the clip passes no gradient:
-/// where `min_activation` is above 0.0067 (OpenSim's default 0.01) every excitation of the untrained network
-/// is clipped, the loss does not depend on the weights, and training never starts. This starts the readout
-/// at three times the largest minimum activation instead (still near zero, but where the gradient flows)
-/// and returns that minimum and the bias; `None` where -5 already is.
-fn live_readout(trainer: &mut Trainer<Box<dyn Plant>>) -> Option<(f64, f64)> {
-    let info = trainer.plant().info().clone();
-    let min_activation = trainer
-        .muscle_names()
-        .iter()
-        .filter_map(|m| info.param_index(&format!("{m}.min_activation")))
-        .map(|i| trainer.plant().params()[i])
-        .fold(0.0, f64::max);
-    let start = 1.0 / (1.0 + 5f64.exp());
-    if min_activation < start || min_activation >= 1.0 / 3.0 {
-        return None;
-    }
-    let u = 3.0 * min_activation;
-    let bias = (u / (1.0 - u)).ln();
-    // The readout bias is the network's last parameters, one per muscle (PyTorch's `fc.bias`).
-    let params = trainer.policy.params_mut();
-    let n = params.len();
-    params[n - info.n_muscles()..].fill(bias);
-    Some((min_activation, bias))
-}
-
 /// The model's gravity vector, m/s² (zero where the file writes none).
 fn gravity(plant: &dyn Plant) -> [f64; 3] {
     ["gravity.x", "gravity.y", "gravity.z"].map(|name| {
@@ -313,7 +285,6 @@ fn run() -> Result<(), Error> {
         },
     )?;
     let info = trainer.plant().info().clone();
-    let lifted = live_readout(&mut trainer);
     println!(
         "Training a GRU (hidden {}) on `{}` ({} coordinates, {} muscles, gravity ({}, {}, {}) m/s², time \
          step {} s): {batches} batches of {} random 3D reaches of {} s.",
@@ -328,13 +299,6 @@ fn run() -> Result<(), Error> {
         trainer.optim.batch_size,
         trainer.steps() as f64 * trainer.timestep(),
     );
-    if let Some((min_activation, bias)) = lifted {
-        println!(
-            "The muscles' minimum activation is {min_activation}: the readout starts at bias {bias:.2} \
-             (excitation {:.3}) instead of -5 (0.007, below the minimum, where the gradient is 0).",
-            1.0 / (1.0 + (-bias).exp())
-        );
-    }
     let test = trainer.episodes(u64::MAX, 16);
     // The distance the fingertip would have to travel: start to target.
     let distance: f64 = test

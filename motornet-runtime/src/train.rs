@@ -221,7 +221,8 @@ impl<P: Plant + 'static> Trainer<P> {
                 env,
             });
         }
-        let policy = net.expect("at least one worker");
+        let mut policy = net.expect("at least one worker");
+        lift_readout(&mut policy, &workers[0].env.plant);
         let adam = Adam::new(policy.param_count(), optim.learning_rate);
         let grads = vec![0.0; policy.param_count()];
         Ok(Trainer {
@@ -855,4 +856,37 @@ fn sign(x: f64) -> f64 {
     } else {
         0.0
     }
+}
+
+/// The readout bias (`fc.bias`, or the modular GRU's `bY`) starts low so that an untrained network's
+/// excitations are near zero: MotorNet's −5 gives sigmoid(−5) = 0.0067. A muscle clips its excitation to
+/// `[min_activation, 1]` and the clip passes no gradient, so where a muscle's minimum activation lies above
+/// that start (OpenSim's default is 0.01) every excitation is clipped, the loss does not depend on the
+/// weights, and training never starts. The readout then starts at three times the largest minimum
+/// activation instead: still near zero, but where the gradient flows. Models whose minimum lies below the
+/// start (MotorNet's 0.001) are untouched.
+pub fn lift_readout<P: Plant + ?Sized>(policy: &mut Network, plant: &P) -> Option<f64> {
+    let info = plant.info();
+    let min_activation = info
+        .muscle_names
+        .iter()
+        .filter_map(|m| info.param_index(&format!("{m}.min_activation")))
+        .map(|i| plant.params()[i])
+        .fold(0.0, f64::max);
+    let lifted = 3.0 * min_activation;
+    if !(lifted < 1.0) {
+        return None;
+    }
+    let bias = (lifted / (1.0 - lifted)).ln();
+    let readout = policy
+        .tensors()
+        .into_iter()
+        .find(|t| t.name == "fc.bias" || t.name == "bY")?;
+    let values = &mut policy.params_mut()[readout.range()];
+    let below = |b: f64| 1.0 / (1.0 + (-b).exp()) < min_activation;
+    if !values.iter().all(|&b| below(b)) {
+        return None;
+    }
+    values.fill(bias);
+    Some(bias)
 }
