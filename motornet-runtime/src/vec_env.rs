@@ -22,9 +22,10 @@ use std::sync::Mutex;
 /// Below this many environments per thread a step is not split.
 const MIN_PER_THREAD: usize = 256;
 
-/// Environments per piece of a shared step (a multiple of the block size, so each piece is a batch of
-/// its own in the plant's batch layout).
-const PIECE: usize = 64;
+/// Environments per piece of a shared step: a multiple of the block size, so each piece is a batch of its
+/// own in the plant's batch layout, and small enough that the states a piece's step writes (19 kB for
+/// arm26) are still in the L1 cache when its observations read them.
+const PIECE: usize = 32;
 
 /// Most memory the buffers may take (8 bytes a value): larger batches are refused, not attempted.
 const MAX_VALUES: usize = 1 << 32;
@@ -547,13 +548,8 @@ impl<P: Plant> Piece<'_, P> {
                 u[at + k * step] = v;
             }
             let (force, jac) = total_load(env.task.as_ref(), t, e, &cart);
-            // `v·0` is ±0 for a finite `v` and NaN otherwise: one branch for the 21 values.
-            let zero = jac
-                .iter()
-                .flatten()
-                .chain(&force)
-                .fold(0.0, |sum, v| sum + v * 0.0);
-            if zero != 0.0 {
+            // Only the force moves the effector (the derivative serves backpropagation, not done here).
+            if !force.iter().all(|v| v.is_finite()) {
                 return Err(Error::Input(format!(
                     "the task `{}` returned a non-finite endpoint load in step {t} of environment {b}: \
                      force {force:?}, derivative {jac:?}, at endpoint state {cart:?}",
