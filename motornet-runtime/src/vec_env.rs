@@ -367,6 +367,7 @@ impl<P: Plant> VecEnv<P> {
                 (read, !matches!(src, ObsSource::Goal(_) | ObsSource::GoCue))
             })
             .collect();
+        let runs = runs_of(&plan);
         // The endpoint's state indices, in the plant's layout (`[x, y, vx, vy]` or 3D).
         let endpoint: Vec<usize> = (0..2 * dim)
             .map(|j| {
@@ -392,6 +393,7 @@ impl<P: Plant> VecEnv<P> {
             capture_noise: self.state_columns.iter().any(|c| c.3 != 0.0),
             vision: &self.vision,
             plan: &plan,
+            runs: &runs,
             endpoint: &endpoint,
             out: [
                 Disjoint(out.observations.as_mut_ptr()),
@@ -462,6 +464,46 @@ enum Read {
     Zero,
 }
 
+/// `len` consecutive observation columns from `column` on, read from consecutive values starting where
+/// `from` reads the first.
+#[derive(Clone, Copy)]
+struct Run {
+    column: usize,
+    len: usize,
+    from: Read,
+}
+
+/// The plan's columns grouped into runs.
+fn runs_of(plan: &[(Read, bool)]) -> Vec<Run> {
+    let mut runs: Vec<Run> = Vec::new();
+    for (column, &(read, _)) in plan.iter().enumerate() {
+        if let Some(last) = runs.last_mut() {
+            let next = match (last.from, read) {
+                (Read::Goal(a), Read::Goal(b)) => b == a + last.len,
+                (
+                    Read::Captured {
+                        slot: s, column: c, ..
+                    },
+                    Read::Captured { slot, column, .. },
+                ) => slot == s && column == c + last.len,
+                (Read::Applied(a), Read::Applied(b)) => b == a + last.len,
+                (Read::Zero, Read::Zero) => true,
+                _ => false,
+            };
+            if next {
+                last.len += 1;
+                continue;
+            }
+        }
+        runs.push(Run {
+            column,
+            len: 1,
+            from: read,
+        });
+    }
+    runs
+}
+
 impl Read {
     /// The column's value for an environment with this goal, go signal, capture ring and applied
     /// excitations (vision not rotated).
@@ -501,6 +543,8 @@ struct Piece<'a, P: Plant> {
     vision: &'a [usize],
     /// Per observation column: where it is read from, and whether observation noise is added.
     plan: &'a [(Read, bool)],
+    /// The same as runs of consecutive columns read from consecutive values.
+    runs: &'a [Run],
     /// The endpoint's state indices (the plant's layout).
     endpoint: &'a [usize],
     /// Observations, reward, cartesian, goal, aim (as in [`Outputs`]).
@@ -636,9 +680,23 @@ impl<P: Plant> Piece<'_, P> {
                         + if noisy { noise(rng, sd_obs) } else { 0.0 };
                 }
             } else {
-                // The common case: loops free of noise and rotation branches.
-                for (v, &(at, _)) in obs.iter_mut().zip(self.plan) {
-                    *v = at.value(&goal, go, ring, applied) + 0.0;
+                // The common case, without noise or rotation: whole runs of columns copied (adding the
+                // zero that noise would add, so that the values match bit for bit).
+                for run in self.runs {
+                    let to = &mut obs[run.column..run.column + run.len];
+                    let from = match run.from {
+                        Read::Goal(axis) => &goal[axis..axis + run.len],
+                        Read::GoCue => std::slice::from_ref(&go),
+                        Read::Captured { slot, column, .. } => &ring[slot + column..][..run.len],
+                        Read::Applied(at) => &applied[at..at + run.len],
+                        Read::Zero => {
+                            to.fill(0.0);
+                            continue;
+                        }
+                    };
+                    for (v, x) in to.iter_mut().zip(from) {
+                        *v = x + 0.0;
+                    }
                 }
             }
             let cartesian = self.out[2].slice(b * 2 * dim, 2 * dim);
