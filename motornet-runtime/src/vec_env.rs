@@ -632,20 +632,35 @@ impl<P: Plant> Piece<'_, P> {
             self.delay_slots,
             self.action_slots,
         );
+        let now = (t % ds) * o;
+        // Without capture noise (no random draws to keep in order), the full blocks are captured block by
+        // block: a component of the block's four environments is one contiguous read. Adding the zero
+        // that noise would add keeps the values bit for bit.
+        let blocked = if self.capture_noise {
+            0
+        } else {
+            count / batch::LANES * batch::LANES
+        };
+        for first in (0..blocked).step_by(batch::LANES) {
+            let mut rings: [&mut [f64]; batch::LANES] = std::array::from_fn(|lane| {
+                self.captured.slice((lo + first + lane) * ds * o, ds * o)
+            });
+            let block = &states[first * s..(first + batch::LANES) * s];
+            for &(k, index, scale, _) in self.state_columns {
+                let values = &block[index * batch::LANES..(index + 1) * batch::LANES];
+                for (ring, v) in rings.iter_mut().zip(values) {
+                    ring[now + k] = scale * v + 0.0;
+                }
+            }
+        }
         for (i, rng) in rngs.iter_mut().enumerate() {
             let b = lo + i;
             let e = &self.episodes[b];
             let (start, stride) = batch::slot(count, s, i);
             let ring = self.captured.slice(b * ds * o, ds * o);
-            let now = (t % ds) * o;
-            // Without noise, loops free of its branches (adding the zero keeps the values bit for bit).
-            if self.capture_noise {
+            if i >= blocked {
                 for &(k, index, scale, sd) in self.state_columns {
                     ring[now + k] = scale * states[start + index * stride] + noise(rng, sd);
-                }
-            } else {
-                for &(k, index, scale, _) in self.state_columns {
-                    ring[now + k] = scale * states[start + index * stride] + 0.0;
                 }
             }
             let applied = self.applied.slice(b * acts * m, acts * m);
