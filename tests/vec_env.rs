@@ -168,11 +168,10 @@ fn matches_the_trainer(text: &str) {
                 run.observations[at * o..(at + n) * o],
                 "{threads} threads, step {t}"
             );
-            for b in 0..n {
+            for (b, e) in episodes.iter().enumerate() {
                 let state = &run.states[(at + b) * s..(at + b + 1) * s];
                 let p = info.endpoint(state);
                 assert_eq!(out.cartesian[b * 4..b * 4 + 4], [p[0], p[1], p[3], p[4]]);
-                let e = &episodes[b];
                 assert_eq!(out.goal[b * 2..b * 2 + 2], e.goal(t + 1)[..2]);
                 let aim = e.aim(t + 1);
                 assert_eq!(out.aim[b * 2..b * 2 + 2], aim[..2]);
@@ -205,7 +204,7 @@ fn bad_actions_and_diverging_states_are_named_and_need_a_reset() {
         .unwrap();
 
     // A wrong number of actions, and a NaN: refused before anything moves.
-    let err = live.step(&vec![0.1; 6], out.outputs()).unwrap_err();
+    let err = live.step(&[0.1; 6], out.outputs()).unwrap_err();
     assert!(err.to_string().contains("actions"), "{err}");
     let mut actions = vec![0.1; n * 6];
     actions[437 * 6 + 2] = f64::NAN;

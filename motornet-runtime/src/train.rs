@@ -874,7 +874,7 @@ pub fn lift_readout<P: Plant + ?Sized>(policy: &mut Network, plant: &P) -> Optio
         .map(|i| plant.params()[i])
         .fold(0.0, f64::max);
     let lifted = 3.0 * min_activation;
-    if !(lifted < 1.0) {
+    if lifted.is_nan() || lifted >= 1.0 {
         return None;
     }
     let bias = (lifted / (1.0 - lifted)).ln();

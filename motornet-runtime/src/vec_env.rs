@@ -131,7 +131,7 @@ impl<P: Plant> VecEnv<P> {
         {
             return Err(Error::Input(format!(
                 "{n} environments need more than {} GiB of buffers",
-                MAX_VALUES * 8 >> 30
+                (MAX_VALUES * 8) >> 30
             )));
         }
         let state_columns = sources
