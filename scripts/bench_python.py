@@ -61,8 +61,13 @@ def main():
                 envs.step(a)
 
         s = timed(run, args.repeats)
-        results[f"vector_env_1024_arm26_threads{threads}_env_steps_per_s"] = n * steps / s
-        results[f"vector_env_1024_arm26_threads{threads}_us_per_step"] = 1e6 * s / steps
+        reset = timed(lambda: envs.reset(seed=0), args.repeats)
+        key = f"vector_env_1024_arm26_threads{threads}"
+        results[f"{key}_env_steps_per_s"] = n * steps / s
+        results[f"{key}_us_per_step"] = 1e6 * s / steps
+        # The same episode without its reset: the rate of `step` alone.
+        results[f"{key}_step_only_env_steps_per_s"] = n * steps / (s - reset)
+        results[f"{key}_reset_ms"] = 1e3 * reset
 
     # gymnasium Env.step latency, one arm26 environment.
     env = ReachEnv("arm26", max_ep_duration=1.0)

@@ -587,6 +587,7 @@ impl<P: Plant> Environment<P> {
 }
 
 /// The task's endpoint load plus the episode's events' (force pulses, loads, fields, channels).
+#[inline]
 pub fn total_load(task: &dyn Task, t: usize, e: &Episode, cart: &Cartesian) -> crate::task::Load {
     let (mut f, mut d) = task.endpoint_load(t, e, cart);
     if !e.events.is_empty() {

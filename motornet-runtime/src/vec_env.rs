@@ -60,7 +60,8 @@ pub struct VecEnv<P: Plant> {
     vision: Vec<usize>,
 }
 
-/// What a reset or a step writes for each environment, rows in environment order.
+/// What a reset or a step writes for each environment, rows in environment order. A reset or step that
+/// succeeds writes every value (the buffers may start uninitialised).
 pub struct Outputs<'a> {
     /// `n × obs_dim`: the observation after the step.
     pub observations: &'a mut [f64],
