@@ -255,7 +255,7 @@ impl<P: Plant> VecEnv<P> {
         self.failed = None;
         self.applied.fill(0.0);
         if !all_finite(&self.x) {
-            let err = self.first_non_finite(&self.x, 0, n);
+            let err = self.first_non_finite(&self.x, 0, 0);
             return Err(self.fail(err));
         }
         let result = self.run(None, out);
