@@ -300,6 +300,14 @@ impl TrainConfig {
                 "must be \"l1\" or \"l2\"",
             );
         }
+        if !matches!(l.activation_scale.as_str(), "none" | "max_force") {
+            p.push(
+                "loss",
+                "activation_scale",
+                &format!("{:?}", l.activation_scale),
+                "must be \"none\" or \"max_force\"",
+            );
+        }
 
         let o = &self.optim;
         p.in_count("optim", "hidden", o.hidden, 1, limits::MAX_HIDDEN);

@@ -2,7 +2,7 @@
 //! MotorNet paper's Figure 5), and reaches probed in and out of a curl field during adaptation, with their
 //! lateral deviation (Figure 1).
 
-use crate::runtime::task::{Episode, Event};
+use crate::runtime::task::{endpoint_speed, Episode, Event};
 use crate::runtime::train::Trainer;
 use crate::{Error, Plant};
 
@@ -192,7 +192,7 @@ pub fn probe_reaches(
     let speeds = ev
         .paths
         .iter()
-        .map(|p| p.iter().map(|s| s[2].hypot(s[3])).collect())
+        .map(|p| p.iter().map(endpoint_speed).collect())
         .collect();
     let lateral: Vec<Vec<f64>> = paths
         .iter()

@@ -9,6 +9,7 @@
 pub use crate::config::{RunConfig, TaskConfig, TrainConfig};
 use crate::runtime::policy::checkpoint;
 use crate::runtime::policy::{Network, Policy};
+use crate::runtime::task::endpoint_speed;
 use crate::runtime::train::{Evaluation, Trainer};
 use crate::trajectory::write_atomic;
 use crate::{Error, Plant};
@@ -500,10 +501,9 @@ fn write_plots(
         )
         .map_err(err)?;
     }
-    // hypot(v, 0) = |v| exactly: a planar model's speed is hypot(vx, vy).
     let speeds: Vec<Vec<f64>> = ev.paths[..shown]
         .iter()
-        .map(|p| p.iter().map(|s| s[3].hypot(s[4]).hypot(s[5])).collect())
+        .map(|p| p.iter().map(endpoint_speed).collect())
         .collect();
     let dt = trainer.timestep();
     crate::plots::plot_speed(&dir, "speed", "Endpoint speed", dt, &speeds).map_err(err)?;

@@ -682,6 +682,7 @@ episode_duration = 0.5
 [loss]
 position = 0.5
 activation = 5.0
+activation_scale = "max_force"
 hidden = 0.1
 hidden_derivative = 50.0
 [optim]
@@ -706,6 +707,20 @@ seed = 1
         "the baseline reaches end {} m from their targets",
         baseline.final_error
     );
+    // The speed is the endpoint velocity's norm: each reach's peak agrees with the peak of the path's
+    // differences over dt (the vertical reaches too, whose x velocity alone stays near 0).
+    let dt = prober.timestep();
+    for (path, speed) in baseline.paths.iter().zip(&baseline.speeds) {
+        let differenced = path
+            .windows(2)
+            .map(|w| (w[1][0] - w[0][0]).hypot(w[1][1] - w[0][1]) / dt)
+            .fold(0.0, f64::max);
+        let peak = speed.iter().copied().fold(0.0, f64::max);
+        assert!(
+            differenced > 0.1 && (peak - differenced).abs() < 0.2 * differenced,
+            "peak speed {peak} m/s, by the path's differences {differenced} m/s"
+        );
+    }
 
     let field = TrainConfig::from_toml(&format!(
         "{recipe}\n[[perturbation]]\nkind = \"curl\"\nk = {curl}\n"

@@ -75,6 +75,7 @@ vision_delay = 0.015
 [loss]
 activation = -1.0
 position_norm = "l3"
+activation_scale = "force"
 [optim]
 grad_clip = -1.0
 threads = 0
@@ -93,6 +94,7 @@ eval_every = 0
         "[env] vision_delay = 0.015",
         "[loss] activation = -1",
         "[loss] position_norm",
+        "[loss] activation_scale = \"force\"",
         "[optim] grad_clip = -1",
         "[optim] threads = 0",
         "[optim] learning_rate = NaN",
@@ -103,7 +105,7 @@ eval_every = 0
     ] {
         assert!(err.contains(needle), "`{needle}` missing from:\n{err}");
     }
-    assert!(err.contains("13 problems"), "{err}");
+    assert!(err.contains("14 problems"), "{err}");
     assert!(err.contains("must be a probability in [0, 1]"), "{err}");
 }
 

@@ -240,6 +240,7 @@ fn all_terms() -> LossConfig {
         position: 1.0,
         position_norm: "l1".into(),
         activation: 0.5,
+        activation_scale: "none".into(),
         force: 1e-6,
         hidden: 0.1,
         hidden_derivative: 0.5,
@@ -308,12 +309,20 @@ fn bptt_gradient_of_each_loss_term_and_with_noise() {
         position: 0.0,
         ..LossConfig::default()
     };
-    let single: [(&str, LossConfig); 8] = [
+    let single: [(&str, LossConfig); 9] = [
         ("position", LossConfig::default()),
         (
             "activation",
             LossConfig {
                 activation: 1.0,
+                ..none.clone()
+            },
+        ),
+        (
+            "activation scaled by max_force",
+            LossConfig {
+                activation: 1.0,
+                activation_scale: "max_force".into(),
                 ..none.clone()
             },
         ),
@@ -427,6 +436,85 @@ impl Task for CurlWithoutDerivative {
 
 /// The check has teeth: leaving out one path of the gradient — the curl field's dependence on the
 /// endpoint velocity — is caught.
+#[test]
+fn activation_scaled_by_max_force_weighs_each_muscle_by_its_relative_strength() {
+    use motornet::runtime::train::activation_weights;
+    let arm = plant("arm26");
+    let info = arm.info();
+    let force = |m: &str| arm.params()[info.param_index(&format!("{m}.max_force")).unwrap()];
+    let forces: Vec<f64> = info.muscle_names.iter().map(|m| force(m)).collect();
+    let mean = forces.iter().sum::<f64>() / forces.len() as f64;
+    let scaled = LossConfig {
+        activation_scale: "max_force".into(),
+        ..LossConfig::default()
+    };
+    let w = activation_weights(&scaled, &*arm).unwrap();
+    assert_eq!(w.len(), forces.len());
+    for (wm, f) in w.iter().zip(&forces) {
+        assert!((wm - f / mean).abs() < 1e-15, "{wm} vs {}", f / mean);
+    }
+    assert!(
+        w.iter().any(|&x| (x - 1.0).abs() > 0.1),
+        "arm26's muscles differ in strength: {w:?}"
+    );
+    assert_eq!(
+        activation_weights(&LossConfig::default(), &*arm).unwrap(),
+        vec![1.0; forces.len()]
+    );
+
+    // The term itself, from the activations of the same (deterministic) batch: Σ w_m² a² over
+    // steps 1..=T, episodes and muscles, divided by T·B·M.
+    let mut tr = trainer(
+        "arm26",
+        || -> Box<dyn Task> { Box::new(RandomReach { curl: 0.0 }) },
+        EnvConfig::default(),
+        LossConfig {
+            position: 0.0,
+            activation: 1.0,
+            ..scaled
+        },
+        OptimConfig {
+            hidden: 6,
+            batch_size: 2,
+            ..OptimConfig::default()
+        },
+    );
+    let eps = episodes(
+        &*arm,
+        &[[0.8, 1.2, 0.0, 0.0], [0.5, 1.6, 0.0, 0.0]],
+        &[[0.0, 0.45], [-0.1, 0.3]],
+    );
+    let (stats, _) = tr.loss_and_gradient(&eps, 0, true).unwrap();
+    let reported = stats
+        .terms
+        .iter()
+        .find(|(n, _)| *n == "activation")
+        .unwrap()
+        .1;
+    let r = tr.rollout(&eps).unwrap();
+    let (steps, musc, m) = (r.steps(), info.muscle().start, forces.len());
+    let (mut weighted, mut plain) = (0.0, 0.0);
+    for t in 1..=steps {
+        for b in 0..eps.len() {
+            for (k, wk) in w.iter().enumerate() {
+                let a = r.state(t, b)[musc + k];
+                weighted += wk * wk * a * a;
+                plain += a * a;
+            }
+        }
+    }
+    let count = (steps * eps.len() * m) as f64;
+    assert!(
+        (reported - weighted / count).abs() <= 1e-12 * reported,
+        "{reported} vs {}",
+        weighted / count
+    );
+    assert!(
+        (reported - plain / count).abs() > 1e-3 * reported,
+        "the scaling changed nothing"
+    );
+}
+
 #[test]
 fn the_gradient_check_catches_a_missing_derivative() {
     let case = GradCase {

@@ -235,6 +235,11 @@ impl TaskContext<'_> {
 /// The endpoint state `[x, y, z, vx, vy, vz]` (`z = vz = 0` in a planar model).
 pub type Cartesian = [f64; 6];
 
+/// The endpoint's speed, m/s. hypot(v, 0) = |v| exactly, so a planar model's is hypot(vx, vy).
+pub fn endpoint_speed(c: &Cartesian) -> f64 {
+    c[3].hypot(c[4]).hypot(c[5])
+}
+
 /// An endpoint force `[fx, fy, fz]` and its derivative with respect to the endpoint state
 /// `[x, y, z, vx, vy, vz]` (row `i` is the gradient of the force's component `i`). A planar model
 /// ignores `fz`.

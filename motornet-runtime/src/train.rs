@@ -32,6 +32,10 @@ pub struct LossConfig {
     pub position_norm: String,
     /// Mean squared muscle activation.
     pub activation: f64,
+    /// `"none"`: every muscle's activation counts alike; `"max_force"`: each is multiplied by its
+    /// muscle's `max_force` over the mean of the muscles' before squaring (MotorNet's
+    /// `L2xDxActivationLoss`), so strong muscles cost more effort.
+    pub activation_scale: String,
     /// Mean squared muscle force (N²).
     pub force: f64,
     /// Mean squared hidden activity.
@@ -52,6 +56,7 @@ impl Default for LossConfig {
             position: 1.0,
             position_norm: "l1".into(),
             activation: 0.0,
+            activation_scale: "none".into(),
             force: 0.0,
             hidden: 0.0,
             hidden_derivative: 0.0,
@@ -174,6 +179,12 @@ impl<P: Plant + 'static> Trainer<P> {
                 loss.position_norm
             )));
         }
+        if !matches!(loss.activation_scale.as_str(), "none" | "max_force") {
+            return Err(Error::Input(format!(
+                "loss.activation_scale must be \"none\" or \"max_force\", not {:?}",
+                loss.activation_scale
+            )));
+        }
         if optim.batch_size == 0 || optim.hidden == 0 {
             return Err(Error::Input(
                 "batch_size and hidden must be at least 1".into(),
@@ -199,6 +210,7 @@ impl<P: Plant + 'static> Trainer<P> {
                     "the model has no muscles for a policy to drive".into(),
                 ));
             }
+            activation_weights(&loss, &env.plant)?;
             if net.is_none() {
                 let spec = policy
                     .network_spec(optim.hidden, &env, optim.seed)
@@ -660,8 +672,11 @@ impl<P: Plant> Worker<P> {
         self.d_actions.resize(steps * n * m, 0.0);
         self.d_hidden.clear();
         self.d_hidden.resize((steps + 1) * n * hsize, 0.0);
+        let muscle_weights =
+            activation_weights(cfg, &self.env.plant).expect("checked by the trainer");
         let terms = loss_terms(
             cfg,
+            &muscle_weights,
             &self.run,
             &info,
             &self.tape,
@@ -720,6 +735,7 @@ impl<P: Plant> Worker<P> {
 #[allow(clippy::too_many_arguments)]
 fn loss_terms(
     cfg: &LossConfig,
+    muscle_weights: &[f64],
     run: &Batch,
     info: &crate::PlantInfo,
     tape: &impl PolicyTape,
@@ -755,12 +771,14 @@ fn loss_terms(
         }
         terms.push(("position", cfg.position * sum / pts));
     }
-    for (name, weight, row) in [
-        ("activation", cfg.activation, 0usize),
+    let unscaled = vec![1.0; m];
+    for (name, weight, row, scale) in [
+        ("activation", cfg.activation, 0usize, muscle_weights),
         (
             "force",
             cfg.force,
             info.muscle_state_names.len().saturating_sub(1),
+            &unscaled[..],
         ),
     ] {
         if weight == 0.0 || m == 0 {
@@ -772,8 +790,9 @@ fn loss_terms(
             for b in 0..n {
                 for k in 0..m {
                     let i = at(t, b) + musc + row * m + k;
-                    sum += run.states[i].powi(2);
-                    lambda[i] += weight * 2.0 * run.states[i] / count;
+                    let w2 = scale[k] * scale[k];
+                    sum += w2 * run.states[i].powi(2);
+                    lambda[i] += weight * w2 * 2.0 * run.states[i] / count;
                 }
             }
         }
@@ -856,6 +875,41 @@ fn sign(x: f64) -> f64 {
     } else {
         0.0
     }
+}
+
+/// The factor each muscle's activation is multiplied by in the `activation` term: 1 for
+/// `activation_scale = "none"`; for `"max_force"`, the muscle's `max_force` over the mean of the
+/// muscles' (MotorNet's `L2xDxActivationLoss`).
+pub fn activation_weights<P: Plant + ?Sized>(
+    cfg: &LossConfig,
+    plant: &P,
+) -> Result<Vec<f64>, Error> {
+    let info = plant.info();
+    let m = info.n_muscles();
+    if cfg.activation_scale != "max_force" {
+        return Ok(vec![1.0; m]);
+    }
+    let mut forces = Vec::with_capacity(m);
+    let mut missing = Vec::new();
+    for name in &info.muscle_names {
+        match info.param_index(&format!("{name}.max_force")) {
+            Some(i) => forces.push(plant.params()[i]),
+            None => missing.push(name.as_str()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Error::Input(format!(
+            "loss.activation_scale = \"max_force\" needs every muscle's max_force; {} has none",
+            missing.join(", ")
+        )));
+    }
+    let mean = forces.iter().sum::<f64>() / m as f64;
+    if !(mean > 0.0 && mean.is_finite()) {
+        return Err(Error::Input(format!(
+            "loss.activation_scale = \"max_force\": the muscles' mean max_force is {mean} N"
+        )));
+    }
+    Ok(forces.iter().map(|f| f / mean).collect())
 }
 
 /// The readout bias (`fc.bias`, or the modular GRU's `bY`) starts low so that an untrained network's
