@@ -788,9 +788,9 @@ fn loss_terms(
         let mut sum = 0.0;
         for t in 1..=steps {
             for b in 0..n {
-                for k in 0..m {
+                for (k, s) in scale.iter().enumerate() {
                     let i = at(t, b) + musc + row * m + k;
-                    let w2 = scale[k] * scale[k];
+                    let w2 = s * s;
                     sum += w2 * run.states[i].powi(2);
                     lambda[i] += weight * w2 * 2.0 * run.states[i] / count;
                 }
