@@ -18,7 +18,7 @@
 //! field and on catch trials) and `figure1_loss` (the training loss of both phases).
 //!
 //! ```sh
-//! cargo run --release --example curl_adaptation                        # 80 s on two idle cores
+//! cargo run --release --example curl_adaptation                        # 4 min on two idle cores
 //! cargo run --release --example curl_adaptation -- --figures docs/figures   # the images of the docs
 //! ```
 //! Flags: `--batches N` (baseline training, 6000), `--adapt N` (training in the field, 400),
