@@ -61,3 +61,22 @@ def test_train_from_toml_and_bad_config(tmp_path):
         mn.train({"optim": {"batch_size": 0}}, out=tmp_path / "bad")
     with pytest.raises(mn.MotornetError, match="unknown field"):
         mn.train({"optim": {"hiden": 4}}, out=tmp_path / "bad2")
+
+
+def test_activation_scaled_by_max_force_from_python(tmp_path):
+    """MotorNet's effort term (each muscle's activation weighed by its relative strength) is the same
+    setting as on the command line; arm26's muscles differ in strength, so the first batch's loss moves."""
+    def first_loss(scale, name):
+        cfg = {
+            "model": "arm26",
+            "env": {"episode_duration": 0.1},
+            "loss": {"position": 0.5, "activation": 5.0, "activation_scale": scale},
+            "optim": {"hidden": 4, "batch_size": 2},
+            "run": {"batches": 1, "eval_every": 1, "eval_episodes": 2, "eval_last_steps": 2, "checkpoint_every": 1},
+        }
+        return mn.train(cfg, out=tmp_path / name)["log"]["loss"][0]
+
+    plain, scaled = first_loss("none", "plain"), first_loss("max_force", "scaled")
+    assert np.isfinite(plain) and np.isfinite(scaled) and plain != scaled
+    with pytest.raises(mn.MotornetError, match="activation_scale"):
+        first_loss("strength", "bad")
