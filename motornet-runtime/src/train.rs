@@ -672,8 +672,7 @@ impl<P: Plant> Worker<P> {
         self.d_actions.resize(steps * n * m, 0.0);
         self.d_hidden.clear();
         self.d_hidden.resize((steps + 1) * n * hsize, 0.0);
-        let muscle_weights =
-            activation_weights(cfg, &self.env.plant).expect("checked by the trainer");
+        let muscle_weights = activation_weights(cfg, &self.env.plant)?;
         let terms = loss_terms(
             cfg,
             &muscle_weights,
