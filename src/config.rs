@@ -6,7 +6,7 @@
 use crate::runtime::env::EnvConfig;
 use crate::runtime::perturb::{Direction, Kind, Perturbation, Perturbed};
 use crate::runtime::task::{CentreOut, DelayedReach, RandomReach, Task};
-use crate::runtime::train::{LossConfig, OptimConfig, PolicyConfig, Trainer};
+use crate::runtime::train::{alternatives, LossConfig, OptimConfig, PolicyConfig, Trainer};
 use crate::{Error, Plant};
 use serde::{Deserialize, Serialize};
 
@@ -292,22 +292,18 @@ impl TrainConfig {
                 "every loss weight is 0: there is nothing to train for",
             );
         }
-        if !matches!(l.position_norm.as_str(), "l1" | "l2") {
-            p.push(
-                "loss",
-                "position_norm",
-                &format!("{:?}", l.position_norm),
-                "must be \"l1\" or \"l2\"",
-            );
-        }
-        if !matches!(l.activation_scale.as_str(), "none" | "max_force") {
-            p.push(
-                "loss",
-                "activation_scale",
-                &format!("{:?}", l.activation_scale),
-                "must be \"none\" or \"max_force\"",
-            );
-        }
+        p.one_of(
+            "loss",
+            "position_norm",
+            &l.position_norm,
+            LossConfig::POSITION_NORMS,
+        );
+        p.one_of(
+            "loss",
+            "activation_scale",
+            &l.activation_scale,
+            LossConfig::ACTIVATION_SCALES,
+        );
 
         let o = &self.optim;
         p.in_count("optim", "hidden", o.hidden, 1, limits::MAX_HIDDEN);
@@ -869,6 +865,12 @@ impl Problems {
     fn positive(&mut self, table: &str, key: &str, v: f64) {
         if !(v.is_finite() && v > 0.0) {
             self.push(table, key, &v.to_string(), "must be a finite number > 0");
+        }
+    }
+    fn one_of(&mut self, table: &str, key: &str, v: &str, allowed: &[&str]) {
+        if !allowed.contains(&v) {
+            let what = format!("must be {}", alternatives(allowed));
+            self.push(table, key, &format!("{v:?}"), &what);
         }
     }
     fn in_count(&mut self, table: &str, key: &str, v: usize, lo: usize, hi: usize) {

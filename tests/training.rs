@@ -516,6 +516,38 @@ fn activation_scaled_by_max_force_weighs_each_muscle_by_its_relative_strength() 
 }
 
 #[test]
+fn a_trainer_refuses_an_unknown_loss_choice_naming_the_alternatives() {
+    for (loss, message) in [
+        (
+            LossConfig {
+                position_norm: "l3".into(),
+                ..LossConfig::default()
+            },
+            r#"loss.position_norm must be "l1" or "l2", not "l3""#,
+        ),
+        (
+            LossConfig {
+                activation_scale: "strength".into(),
+                ..LossConfig::default()
+            },
+            r#"loss.activation_scale must be "none" or "max_force", not "strength""#,
+        ),
+    ] {
+        let err = Trainer::new(
+            || plant("arm26"),
+            || -> Box<dyn Task> { Box::new(RandomReach { curl: 0.0 }) },
+            EnvConfig::default(),
+            loss,
+            OptimConfig::default(),
+        )
+        .err()
+        .expect("refused")
+        .to_string();
+        assert!(err.contains(message), "{err}");
+    }
+}
+
+#[test]
 fn the_gradient_check_catches_a_missing_derivative() {
     let case = GradCase {
         model: "arm26",

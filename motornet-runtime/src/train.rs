@@ -67,6 +67,22 @@ impl Default for LossConfig {
     }
 }
 
+impl LossConfig {
+    /// The values `position_norm` may take.
+    pub const POSITION_NORMS: &'static [&'static str] = &["l1", "l2"];
+    /// The values `activation_scale` may take.
+    pub const ACTIVATION_SCALES: &'static [&'static str] = &["none", "max_force"];
+}
+
+/// `allowed` quoted, for a message: `"l1" or "l2"`, `"a", "b" or "c"`.
+pub fn alternatives(allowed: &[&str]) -> String {
+    let quoted: Vec<String> = allowed.iter().map(|a| format!("{a:?}")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => quoted.concat(),
+    }
+}
+
 /// Optimisation settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -173,17 +189,24 @@ impl<P: Plant + 'static> Trainer<P> {
         optim: OptimConfig,
         policy: &PolicyConfig,
     ) -> Result<Self, Error> {
-        if !matches!(loss.position_norm.as_str(), "l1" | "l2") {
-            return Err(Error::Input(format!(
-                "loss.position_norm must be \"l1\" or \"l2\", not {:?}",
-                loss.position_norm
-            )));
-        }
-        if !matches!(loss.activation_scale.as_str(), "none" | "max_force") {
-            return Err(Error::Input(format!(
-                "loss.activation_scale must be \"none\" or \"max_force\", not {:?}",
-                loss.activation_scale
-            )));
+        for (key, value, allowed) in [
+            (
+                "position_norm",
+                &loss.position_norm,
+                LossConfig::POSITION_NORMS,
+            ),
+            (
+                "activation_scale",
+                &loss.activation_scale,
+                LossConfig::ACTIVATION_SCALES,
+            ),
+        ] {
+            if !allowed.contains(&value.as_str()) {
+                return Err(Error::Input(format!(
+                    "loss.{key} must be {}, not {value:?}",
+                    alternatives(allowed)
+                )));
+            }
         }
         if optim.batch_size == 0 || optim.hidden == 0 {
             return Err(Error::Input(
