@@ -434,8 +434,6 @@ impl Task for CurlWithoutDerivative {
     }
 }
 
-/// The check has teeth: leaving out one path of the gradient — the curl field's dependence on the
-/// endpoint velocity — is caught.
 #[test]
 fn activation_scaled_by_max_force_weighs_each_muscle_by_its_relative_strength() {
     use motornet::runtime::train::activation_weights;
@@ -547,6 +545,8 @@ fn a_trainer_refuses_an_unknown_loss_choice_naming_the_alternatives() {
     }
 }
 
+/// The check has teeth: leaving out one path of the gradient — the curl field's dependence on the
+/// endpoint velocity — is caught.
 #[test]
 fn the_gradient_check_catches_a_missing_derivative() {
     let case = GradCase {

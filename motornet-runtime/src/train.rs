@@ -695,6 +695,7 @@ impl<P: Plant> Worker<P> {
         self.d_actions.resize(steps * n * m, 0.0);
         self.d_hidden.clear();
         self.d_hidden.resize((steps + 1) * n * hsize, 0.0);
+        // Per batch, from the loss settings it is given (`Trainer::loss` is public and may change).
         let muscle_weights = activation_weights(cfg, &self.env.plant)?;
         let terms = loss_terms(
             cfg,
