@@ -1,5 +1,6 @@
-//! Criterion benches: one plant step, one adjoint step and a 100-step rollout gradient of arm26, compiled and
-//! interpreted, at batch 1 and 1024. Figures are recorded in BENCHMARKS.md.
+//! Criterion benches: one plant step, one adjoint step and a 100-step rollout gradient of arm26 (the trajectory
+//! recorded then backpropagated, and `Rollout::gradient` on 1 and 2 threads), compiled and interpreted, at
+//! batch 1 and 1024. Figures are recorded in BENCHMARKS.md.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use motornet::models::Arm26;
@@ -72,12 +73,32 @@ fn rollout_gradient<P: Plant>(c: &mut Criterion, name: &str, plant: P) {
         }
         let mut ws = plant.workspace();
         group.throughput(Throughput::Elements((batch * 100) as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(batch), &batch, |b, &batch| {
-            b.iter(|| {
-                let r = Rollout::record(&plant, &joint(batch), &controls, batch).unwrap();
-                r.backward(&plant, &mut ws, |_, _, x, out| out[4] += x[4])
-            })
-        });
+        group.bench_with_input(
+            BenchmarkId::new("record_backward", batch),
+            &batch,
+            |b, &batch| {
+                b.iter(|| {
+                    let r = Rollout::record(&plant, &joint(batch), &controls, batch).unwrap();
+                    r.backward(&plant, &mut ws, |_, _, x, out| out[4] += x[4])
+                })
+            },
+        );
+        for threads in [1, 2] {
+            let id = BenchmarkId::new(format!("gradient_{threads}_threads"), batch);
+            group.bench_with_input(id, &batch, |b, &batch| {
+                b.iter(|| {
+                    Rollout::gradient(
+                        &plant,
+                        &joint(batch),
+                        &controls,
+                        batch,
+                        threads,
+                        |_, _, x, out| out[4] += x[4],
+                    )
+                    .unwrap()
+                })
+            });
+        }
     }
     group.finish();
 }

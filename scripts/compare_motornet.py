@@ -402,9 +402,16 @@ def our_figures(ours, threads):
     else:
         f["step1024_sps"] = (_num(ours.get("step_batch1024_effector_steps_per_s")),
                              f"{ours.get('step_batch1024_threads', 1)} thr")
-    rg = _pairs(plant.get("rollout_gradient_100_ms"))
-    f["rg1_ms"] = (rg.get(1), "1 thr")
-    f["rg1024_ms"] = (rg.get(1024), "1 thr")
+
+    def rollout(batch, want_threads):
+        figs = [r for r in plant.get("rollout_gradient_100") or []
+                if isinstance(r, dict) and r.get("batch") == batch]
+        exact = ([r for r in figs if r.get("threads", 1) == want_threads]
+                 or [r for r in figs if r.get("threads", 1) == 1])
+        return (_num(exact[0].get("ms")), f"{exact[0].get('threads', 1)} thr") if exact else (None, None)
+
+    f["rg1_ms"] = rollout(1, 1)
+    f["rg1024_ms"] = rollout(1024, threads)
     f["adjoint_over_primal"] = (_num(ours.get("adjoint_over_primal")) or _num(plant.get("adjoint_over_primal")),
                                 "one step")
     by_threads = _pairs(ours.get("train_batch_ms_by_threads"))
@@ -457,10 +464,10 @@ def rows(mn, ours, threads):
     add("plant step, batch 1024", "effector-steps/s", step[1024]["effector_steps_per_s"], v, n, False,
         "step_batch1024_effector_steps_per_s")
     v, n = get("rg1_ms")
-    add("100-step rollout gradient, batch 1", "ms", rg[1]["ms"], v, n, True, "plant.rollout_gradient_100_ms")
+    add("100-step rollout gradient, batch 1", "ms", rg[1]["ms"], v, n, True, "plant.rollout_gradient_100")
     v, n = get("rg1024_ms")
     add("100-step rollout gradient, batch 1024", "ms", rg[1024]["ms"], v, n, True,
-        "plant.rollout_gradient_100_ms")
+        "plant.rollout_gradient_100")
     v, n = get("adjoint_over_primal")
     add("adjoint / primal", "ratio", mn["adjoint_over_primal"], v, n, None, "adjoint_over_primal")
     v, n = get("train_ms")

@@ -43,8 +43,15 @@ pub struct PlantFigures {
     pub primal_step_ns: f64,
     pub adjoint_step_ns: f64,
     pub adjoint_over_primal: f64,
-    /// (batch, ms) for 100 steps forward and backward.
-    pub rollout_gradient_100_ms: Vec<(usize, f64)>,
+    /// 100 steps forward and backward ([`Rollout::gradient`]).
+    pub rollout_gradient_100: Vec<RolloutFigure>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RolloutFigure {
+    pub batch: usize,
+    pub threads: usize,
+    pub ms: f64,
 }
 
 fn mid_range_joint(plant: &dyn Plant) -> Vec<f64> {
@@ -119,12 +126,30 @@ pub fn plant_figures(
             row[..m].fill(0.2);
         }
         let joints = joint.repeat(batch);
-        let t = time_per_call(|| {
-            let r = Rollout::record(plant.as_ref(), &joints, &controls, batch).expect("rollout");
-            let g = r.backward(plant.as_ref(), &mut ws, |_, _, x, out| out[0] += x[0]);
-            std::hint::black_box(g);
-        });
-        rollout.push((batch, t * 1e3));
+        let counts: Vec<usize> = if batch > 1 && all > 1 {
+            vec![1, all]
+        } else {
+            vec![1]
+        };
+        for threads in counts {
+            let t = time_per_call(|| {
+                let g = Rollout::gradient(
+                    plant.as_ref(),
+                    &joints,
+                    &controls,
+                    batch,
+                    threads,
+                    |_, _, x, out| out[0] += x[0],
+                )
+                .expect("rollout gradient");
+                std::hint::black_box(g);
+            });
+            rollout.push(RolloutFigure {
+                batch,
+                threads,
+                ms: t * 1e3,
+            });
+        }
     }
     PlantFigures {
         model: name.to_string(),
@@ -132,7 +157,7 @@ pub fn plant_figures(
         primal_step_ns: primal * 1e9,
         adjoint_step_ns: adjoint * 1e9,
         adjoint_over_primal: adjoint / primal,
-        rollout_gradient_100_ms: rollout,
+        rollout_gradient_100: rollout,
     }
 }
 

@@ -173,6 +173,19 @@ class Plant:
             _f64("controls_tangent", controls_tangent),
         )
 
+    def rollout(self, joint, controls):
+        """A whole trajectory: ``(steps + 1) × batch × state_dim`` states, from ``joint`` (``batch × joint_dim``)
+        through ``controls`` (``steps × batch × control_dim``)."""
+        return self._p.rollout(_f64("joint", joint), _f64("controls", controls))
+
+    def rollout_gradient(self, joint, controls, state_cotangent, threads=1):
+        """The gradient of ``L = sum(state_cotangent * rollout(joint, controls))``: ``(∂L/∂controls, ∂L/∂initial
+        state)``, computed in blocks of four effectors on ``threads`` threads without keeping the
+        trajectory (the bits of stepping the adjoint back one step at a time)."""
+        return self._p.rollout_gradient(
+            _f64("joint", joint), _f64("controls", controls), _f64("state_cotangent", state_cotangent), threads
+        )
+
     def step_jacobian(self, state, controls):
         """The Jacobian of one step, ``state_dim × (state_dim + control_dim)``."""
         return self._p.step_jacobian(_f64("state", state), _f64("controls", controls))

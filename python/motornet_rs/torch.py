@@ -15,7 +15,7 @@ import torch
 
 from . import MotornetError, Plant, _core
 
-__all__ = ["PlantStep", "step", "Environment"]
+__all__ = ["PlantStep", "step", "PlantRollout", "rollout", "Environment"]
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -65,6 +65,34 @@ class PlantStep(torch.autograd.Function):
 def step(plant, state: torch.Tensor, controls: torch.Tensor) -> torch.Tensor:
     """One differentiable plant step (see :class:`PlantStep`)."""
     return PlantStep.apply(state, controls, plant)
+
+
+class PlantRollout(torch.autograd.Function):
+    """``PlantRollout.apply(joint, controls, plant, threads) -> states``: the ``(steps + 1) × batch ×
+    state_dim`` trajectory from joint states (``batch × joint_dim``) through ``controls`` (``steps × batch ×
+    control_dim``), in one call. ``backward`` is the plant's ``rollout_gradient`` (blocks of four
+    effectors forward and back, on ``threads`` threads), which gives the bits of backpropagating
+    :class:`PlantStep` step by step. Differentiable with respect to ``controls``, not ``joint`` (the
+    reset has no adjoint)."""
+
+    @staticmethod
+    def forward(ctx, joint, controls, plant, threads):
+        p = _core_plant(plant)
+        ctx.plant, ctx.threads = p, threads
+        ctx.save_for_backward(joint, controls)
+        out = p.rollout(_np(joint), _np(controls))
+        return torch.from_numpy(out).to(device=controls.device, dtype=controls.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_states):
+        joint, controls = ctx.saved_tensors
+        gu, _ = ctx.plant.rollout_gradient(_np(joint), _np(controls), _np(grad_states), ctx.threads)
+        return None, torch.from_numpy(gu).to(device=controls.device, dtype=controls.dtype), None, None
+
+
+def rollout(plant, joint: torch.Tensor, controls: torch.Tensor, threads: int = 1) -> torch.Tensor:
+    """A differentiable trajectory of the plant in one call (see :class:`PlantRollout`)."""
+    return PlantRollout.apply(torch.as_tensor(joint, dtype=torch.float64), controls, plant, threads)
 
 
 class _Space:

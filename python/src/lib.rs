@@ -16,6 +16,7 @@ use motornet::runtime::policy::Policy;
 use motornet::runtime::task::TaskContext;
 use motornet::runtime::train::episode_rng;
 use motornet::runtime::vec_env::{Outputs, VecEnv};
+use motornet::runtime::Rollout;
 use motornet::training::TrainConfig;
 use motornet::{Error, Plant};
 use numpy::{
@@ -220,6 +221,36 @@ impl PyPlant {
             Ok(g) => ScratchGuard::Shared(g),
             Err(_) => ScratchGuard::Own(Vec::new()),
         }
+    }
+
+    /// `joint` (`batch × joint_dim`, within the limits) and `controls` (`steps × batch × control_dim`) of a
+    /// trajectory, checked: `(steps, batch, joint, controls)`.
+    fn trajectory_inputs<'a>(
+        &self,
+        function: &str,
+        joint: &'a PyReadonlyArrayDyn<'_, f64>,
+        controls: &'a PyReadonlyArrayDyn<'_, f64>,
+    ) -> PyResult<(usize, usize, &'a [f64], &'a [f64])> {
+        let info = self.plant.info();
+        let (jd, c) = (info.joint_dim(), info.control_dim());
+        let (batch, j, two) = rows(function, "joint", joint, jd)?;
+        if !two {
+            return Err(input(format!(
+                "{function}: `joint` must be (batch, {jd}), one row per effector"
+            )));
+        }
+        let (steps, u) = match controls.shape() {
+            [steps, b, w] if *b == batch && *w == c => (*steps, controls.as_slice().map_err(|_| {
+                input(format!("{function}: `controls` must be a C-contiguous float64 array"))
+            })?),
+            shape => {
+                return Err(input(format!(
+                    "{function}: `controls` has shape {shape:?}; expected (steps, {batch}, {c}) (steps, batch, control_dim)"
+                )))
+            }
+        };
+        check_joint_state(&*self.plant, j, batch).map_err(err)?;
+        Ok((steps, batch, j, u))
     }
 
     /// A fresh copy with the same parameter values.
@@ -582,6 +613,85 @@ impl PyPlant {
                 );
             }
         })
+    }
+
+    /// A whole trajectory: the states right after reset from `joint` (`batch × joint_dim`, within the
+    /// limits) and after each step of `controls` (`steps × batch × control_dim`). Returns
+    /// `(steps + 1) × batch × state_dim`.
+    fn rollout<'py>(
+        &self,
+        py: Python<'py>,
+        joint: PyReadonlyArrayDyn<'py, f64>,
+        controls: PyReadonlyArrayDyn<'py, f64>,
+    ) -> PyResult<Bound<'py, PyArray3<f64>>> {
+        let (steps, batch, j, u) = self.trajectory_inputs("rollout", &joint, &controls)?;
+        let s = self.plant.info().state_dim();
+        let plant = &*self.plant;
+        let recorded = py
+            .detach(|| Rollout::record(plant, j, u, batch))
+            .map_err(err)?;
+        let a = PyArray1::from_vec(py, recorded.states);
+        Ok(a.reshape([steps + 1, batch, s])
+            .expect("sizes")
+            .cast_into()
+            .expect("3-d"))
+    }
+
+    /// The gradient of `L = Σ state_cotangent · states` over the trajectory of :meth:`rollout`:
+    /// `state_cotangent` is `(steps + 1) × batch × state_dim` (∂L/∂state of every recorded state).
+    /// Returns `(∂L/∂controls: steps × batch × control_dim, ∂L/∂initial state: batch × state_dim)`, with
+    /// the bits of stepping the adjoint back one step at a time, without the trajectory kept: blocks of
+    /// four effectors run forward and straight back on `threads` threads.
+    #[pyo3(signature = (joint, controls, state_cotangent, threads=1))]
+    #[allow(clippy::type_complexity)]
+    fn rollout_gradient<'py>(
+        &self,
+        py: Python<'py>,
+        joint: PyReadonlyArrayDyn<'py, f64>,
+        controls: PyReadonlyArrayDyn<'py, f64>,
+        state_cotangent: PyReadonlyArrayDyn<'py, f64>,
+        threads: usize,
+    ) -> PyResult<(Bound<'py, PyArray3<f64>>, Bound<'py, PyArray2<f64>>)> {
+        let (steps, batch, j, u) = self.trajectory_inputs("rollout_gradient", &joint, &controls)?;
+        let info = self.plant.info();
+        let (s, c) = (info.state_dim(), info.control_dim());
+        let want = [steps + 1, batch, s];
+        if state_cotangent.shape() != want {
+            return Err(input(format!(
+                "rollout_gradient: `state_cotangent` has shape {:?}; expected {want:?} (steps + 1, batch, state_dim)",
+                state_cotangent.shape()
+            )));
+        }
+        let w = state_cotangent.as_slice().map_err(|_| {
+            input("rollout_gradient: `state_cotangent` must be a C-contiguous float64 array".into())
+        })?;
+        if !(1..=256).contains(&threads) {
+            return Err(input(format!(
+                "rollout_gradient: `threads` must be between 1 and 256, not {threads}"
+            )));
+        }
+        let plant = &*self.plant;
+        let grads = py
+            .detach(|| {
+                Rollout::gradient(plant, j, u, batch, threads, |t, b, _x, out| {
+                    let row = &w[(t * batch + b) * s..(t * batch + b + 1) * s];
+                    for (o, v) in out.iter_mut().zip(row) {
+                        *o += v;
+                    }
+                })
+            })
+            .map_err(err)?;
+        let gu = PyArray1::from_vec(py, grads.controls)
+            .reshape([steps, batch, c])
+            .expect("sizes")
+            .cast_into()
+            .expect("3-d");
+        let gx = PyArray1::from_vec(py, grads.initial_state)
+            .reshape([batch, s])
+            .expect("sizes")
+            .cast_into()
+            .expect("2-d");
+        Ok((gu, gx))
     }
 
     /// The Jacobian of one step at one state: `state_dim × (state_dim + control_dim)`.

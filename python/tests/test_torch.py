@@ -31,6 +31,63 @@ def test_forward_mode_matches_reverse_mode():
     np.testing.assert_allclose(jvp.numpy(), p.step_jvp(x0, u0, tx.numpy(), tu.numpy()), rtol=1e-12, atol=1e-12)
 
 
+def _trajectory_inputs(p, batch, steps):
+    rng = np.random.default_rng(3)
+    b = p.bounds
+    frac = rng.uniform(0.3, 0.7, (batch, p.dof))
+    joint = np.concatenate([b[:, 0] + frac * (b[:, 1] - b[:, 0]), rng.uniform(-0.2, 0.2, (batch, p.dof))], axis=1)
+    controls = np.zeros((steps, batch, p.control_dim))
+    controls[..., : p.n_muscles] = rng.uniform(0.05, 0.95, (steps, batch, p.n_muscles))
+    return joint, controls
+
+
+@pytest.mark.parametrize("name", ["arm26", "pointmass24_relu"])
+def test_rollout_in_one_call_is_the_step_loop_and_its_gradient_the_step_by_step_one(name):
+    p = mn.Plant(name)
+    batch, steps = 6, 15
+    joint, controls = _trajectory_inputs(p, batch, steps)
+    # The trajectory: bit for bit the states of stepping one step at a time.
+    states = p.rollout(joint, controls)
+    x = p.reset(joint)
+    looped = [x]
+    for t in range(steps):
+        x = p.step(x, controls[t])
+        looped.append(x)
+    np.testing.assert_array_equal(states, np.stack(looped))
+    # The gradient of a loss on every state: the bits of torch backpropagating PlantStep step by step.
+    w = torch.tensor(np.sin(np.arange(states.size)).reshape(states.shape))
+    u = torch.tensor(controls, requires_grad=True)
+    x = torch.tensor(p.reset(joint))
+    loss = (x * w[0]).sum()
+    for t in range(steps):
+        x = mt.step(p, x, u[t])
+        loss = loss + (x * w[t + 1]).sum()
+    loss.backward()
+    for threads in [1, 2]:
+        gu, gx0 = p.rollout_gradient(joint, controls, w.numpy(), threads=threads)
+        np.testing.assert_array_equal(gu, u.grad.numpy())
+        assert gx0.shape == (batch, p.state_dim) and np.all(np.isfinite(gx0))
+        u2 = torch.tensor(controls, requires_grad=True)
+        (mt.rollout(p, joint, u2, threads=threads) * w).sum().backward()
+        np.testing.assert_array_equal(u2.grad.numpy(), u.grad.numpy())
+    assert np.any(u.grad.numpy() != 0)
+
+
+def test_rollout_refuses_bad_shapes_with_a_located_message():
+    p = mn.Plant("arm26")
+    joint, controls = _trajectory_inputs(p, 2, 3)
+    with pytest.raises(mn.MotornetError, match="controls.*expected"):
+        p.rollout(joint, controls[:, :1])
+    with pytest.raises(mn.MotornetError, match="joint"):
+        p.rollout(joint[0], controls)
+    with pytest.raises(mn.MotornetError, match="state_cotangent"):
+        p.rollout_gradient(joint, controls, np.zeros((3, 2, p.state_dim)))
+    with pytest.raises(mn.MotornetError, match="threads"):
+        p.rollout_gradient(joint, controls, np.zeros((4, 2, p.state_dim)), threads=0)
+    with pytest.raises(mn.MotornetError):
+        p.rollout([[9.0, 9.0, 0.0, 0.0]] * 2, controls)  # outside the joint limits
+
+
 def tutorial_loop(env, policy_hidden=8, batch=3, seed=0):
     torch.manual_seed(seed)
     gru = torch.nn.GRU(env.observation_space.shape[0], policy_hidden, 1, batch_first=True).double()

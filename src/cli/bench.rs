@@ -122,11 +122,16 @@ pub fn run(a: Args) -> Result<ExitCode, motornet::Error> {
         plant.adjoint_step_ns,
         plant.adjoint_over_primal
     );
-    for (b, ms) in &plant.rollout_gradient_100_ms {
+    for r in &plant.rollout_gradient_100 {
         outln!(
             "{:<44} {:>11.3} ms",
-            format!("100-step rollout gradient, batch {b}"),
-            ms
+            format!(
+                "100-step rollout gradient, batch {}, {} thread{}",
+                r.batch,
+                r.threads,
+                if r.threads == 1 { "" } else { "s" }
+            ),
+            r.ms
         );
     }
     for (t, ms) in &train {
