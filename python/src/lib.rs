@@ -239,16 +239,19 @@ impl PyPlant {
                 "{function}: `joint` must be (batch, {jd}), one row per effector"
             )));
         }
-        let (steps, u) = match controls.shape() {
-            [steps, b, w] if *b == batch && *w == c => (*steps, controls.as_slice().map_err(|_| {
-                input(format!("{function}: `controls` must be a C-contiguous float64 array"))
-            })?),
+        let steps = match controls.shape() {
+            [steps, b, w] if *b == batch && *w == c => *steps,
             shape => {
                 return Err(input(format!(
-                    "{function}: `controls` has shape {shape:?}; expected (steps, {batch}, {c}) (steps, batch, control_dim)"
+                    "{function}: `controls` has shape {shape:?}; expected (steps, {batch}, {c})"
                 )))
             }
         };
+        let u = controls.as_slice().map_err(|_| {
+            input(format!(
+                "{function}: `controls` must be a C-contiguous float64 array"
+            ))
+        })?;
         check_joint_state(&*self.plant, j, batch).map_err(err)?;
         Ok((steps, batch, j, u))
     }
@@ -657,9 +660,9 @@ impl PyPlant {
         let (s, c) = (info.state_dim(), info.control_dim());
         let want = [steps + 1, batch, s];
         if state_cotangent.shape() != want {
+            let got = state_cotangent.shape();
             return Err(input(format!(
-                "rollout_gradient: `state_cotangent` has shape {:?}; expected {want:?} (steps + 1, batch, state_dim)",
-                state_cotangent.shape()
+                "rollout_gradient: `state_cotangent` has shape {got:?}; expected {want:?} (as the states)"
             )));
         }
         let w = state_cotangent.as_slice().map_err(|_| {
