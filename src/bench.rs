@@ -68,6 +68,16 @@ fn mid_range_joint(plant: &dyn Plant) -> Vec<f64> {
         .collect()
 }
 
+/// The thread counts a workload of `batch` effectors is timed with: one, and all `all` threads when the
+/// batch is large enough (≥ 512) to share.
+fn thread_counts(batch: usize, all: usize) -> Vec<usize> {
+    if batch >= 512 && all > 1 {
+        vec![1, all]
+    } else {
+        vec![1]
+    }
+}
+
 /// Times the plant of `make` (a fresh plant per measurement).
 pub fn plant_figures(
     name: &str,
@@ -81,11 +91,7 @@ pub fn plant_figures(
     let mut steps = Vec::new();
     let all = std::thread::available_parallelism().map_or(1, |n| n.get());
     for &batch in batches {
-        let counts: Vec<usize> = if batch >= 512 && all > 1 {
-            vec![1, all]
-        } else {
-            vec![1]
-        };
+        let counts = thread_counts(batch, all);
         let most = *counts.last().expect("a thread count");
         let mut runs: Vec<(usize, bool)> = counts.into_iter().map(|t| (t, false)).collect();
         if batch >= 512 {
@@ -126,12 +132,7 @@ pub fn plant_figures(
             row[..m].fill(0.2);
         }
         let joints = joint.repeat(batch);
-        let counts: Vec<usize> = if batch > 1 && all > 1 {
-            vec![1, all]
-        } else {
-            vec![1]
-        };
-        for threads in counts {
+        for threads in thread_counts(batch, all) {
             let t = time_per_call(|| {
                 let g = Rollout::gradient(
                     plant.as_ref(),

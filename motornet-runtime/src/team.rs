@@ -282,8 +282,9 @@ impl Drop for Team {
 /// A pointer into a buffer whose disjoint parts are written by different threads.
 #[derive(Clone, Copy)]
 pub(crate) struct Disjoint<T>(pub(crate) *mut T);
-// SAFETY: users only hand out non-overlapping parts (see `Effector::step`, `VecEnv::step` and `Rollout::gradient`); each part is used as a
-// `&mut T` on another thread, which needs `T: Send` (as for `&mut T` or `Mutex<T>`).
+// SAFETY: users only hand out non-overlapping parts (see `Effector::step`, `VecEnv::step` and
+// `Rollout::gradient`); each part is used as a `&mut T` on another thread, which needs `T: Send` (as for
+// `&mut T` or `Mutex<T>`).
 unsafe impl<T: Send> Sync for Disjoint<T> {}
 unsafe impl<T: Send> Send for Disjoint<T> {}
 
